@@ -1,0 +1,157 @@
+"""The playbook's calendar: when "business hours" apply, and business-day arithmetic.
+
+The playbook's ack window is 15 minutes in business hours and 60 minutes outside them, and post-mortems are
+due a number of business days after resolution, so every deadline in the system hangs off this module.
+It is pure: the caller always says which instant it is asking about, so any decision can be replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIGURED_HOLIDAY = "Configured holiday"
+
+_ONE_DAY = timedelta(days=1)
+_SATURDAY = 5
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    """The playbook's defaults, overridable because the team may move its hours or add closure days."""
+
+    timezone: str = "America/New_York"
+    day_start: time = time(7, 0)
+    day_end: time = time(20, 0)
+    extra_holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Validated here so a bad setting fails at cold start, naming itself, instead of mid-incident.
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        for name, value in (("day_start", self.day_start), ("day_end", self.day_end)):
+            if value.tzinfo is not None:
+                raise ValueError(f"{name}: must be a wall-clock time without tzinfo, got {value!r}")
+        if not self.day_start < self.day_end:
+            raise ValueError(f"day_start ({self.day_start}) must be before day_end ({self.day_end})")
+        for day in self.extra_holidays:
+            if isinstance(day, datetime) or not isinstance(day, date):
+                raise ValueError(f"extra_holidays: expected dates, got {day!r}")
+
+
+@cache
+def _federal_holidays(year: int) -> Mapping[date, str]:
+    """US federal holidays falling on dates in `year`, with their observed days.
+
+    Imported lazily: `holidays` costs tens of milliseconds to import, and most Lambda invocations
+    (anything on a weekend or outside the day's hours) never need it. The following year is loaded too
+    because an observed day can land in the year before its holiday (Fri 2027-12-31 is New Year's Day
+    2028 observed); keeping only this year's dates makes the result independent of which year the
+    package files it under.
+    """
+    import holidays
+    from holidays.constants import GOVERNMENT, PUBLIC
+
+    loaded = holidays.country_holidays("US", years=(year, year + 1), categories=(PUBLIC, GOVERNMENT))
+    return {day: name for day, name in loaded.items() if day.year == year}
+
+
+def _require_aware(at: datetime) -> None:
+    # A naive datetime has no instant; guessing a zone would silently move a deadline by hours.
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {at.isoformat()}")
+
+
+def _require_date(day: date) -> None:
+    # A datetime is a date subclass but never equals one, so it would silently miss every holiday;
+    # and which calendar day an instant falls on depends on the zone, which only `local` knows.
+    if isinstance(day, datetime):
+        raise TypeError(f"expected a date, got datetime {day.isoformat()}; use local(at).date()")
+
+
+class PlaybookCalendar:
+    """Business hours and business days as the playbook defines them, in the configured zone."""
+
+    def __init__(self, config: CalendarConfig = CalendarConfig()) -> None:
+        self._config = config
+        self._zone = ZoneInfo(config.timezone)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._zone
+
+    def local(self, at: datetime) -> datetime:
+        """The same instant on the playbook's wall clock, which is what its hours are defined against."""
+        _require_aware(at)
+        return at.astimezone(self._zone)
+
+    def holiday_name(self, day: date) -> str | None:
+        """Why a weekday is not a business day, for messages that explain a longer ack window."""
+        _require_date(day)
+        federal = _federal_holidays(day.year).get(day)
+        if federal is not None:
+            return federal
+        if day in self._config.extra_holidays:
+            return CONFIGURED_HOLIDAY
+        return None
+
+    def is_business_day(self, day: date) -> bool:
+        _require_date(day)
+        # Cheapest checks first, so weekends and configured dates never load the holiday tables.
+        if day.weekday() >= _SATURDAY or day in self._config.extra_holidays:
+            return False
+        return day not in _federal_holidays(day.year)
+
+    def in_business_hours(self, at: datetime) -> bool:
+        """Decides the ack window; the day's end is exclusive so 20:00 ET already gets 60 minutes."""
+        wall = self.local(at)
+        # Time of day first: most after-hours instants are settled without loading the holiday tables.
+        if not self._config.day_start <= wall.time() < self._config.day_end:
+            return False
+        return self.is_business_day(wall.date())
+
+    def window(self, at: datetime) -> Literal["business", "after_hours"]:
+        return "business" if self.in_business_hours(at) else "after_hours"
+
+    def add_business_days(self, at: datetime, days: int) -> datetime:
+        """Deadlines such as "within 2 business days of the resolution".
+
+        Counts whole business days on the local calendar (a negative count goes back) and keeps the local
+        wall-clock time, so a deadline set at 16:30 ET stays 16:30 ET across a DST change. Starting on a
+        non-business day, the first business day after it is day one.
+        """
+        wall = self.local(at)
+        step = _ONE_DAY if days >= 0 else -_ONE_DAY
+        day = wall.date()
+        for _ in range(abs(days)):
+            day = self._next_business_day(day + step, step)
+        # `wall.time()` keeps `fold`, so an ambiguous wall time resolves the same way it did at the start.
+        return datetime.combine(day, wall.time(), tzinfo=self._zone).astimezone(UTC)
+
+    def next_business_start(self, at: datetime) -> datetime:
+        """When business hours next open, at or after `at`, for work the playbook defers to the working day.
+
+        This is always an opening moment (day_start on a business day): an instant already inside business
+        hours yields the next business day's opening, unless it is exactly the opening itself.
+        """
+        _require_aware(at)
+        instant = at.astimezone(UTC)
+        day = self._next_business_day(self.local(at).date(), _ONE_DAY)
+        while (opening := self._opening(day)) < instant:
+            day = self._next_business_day(day + _ONE_DAY, _ONE_DAY)
+        return opening
+
+    def _opening(self, day: date) -> datetime:
+        # Compared in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring DST folds.
+        return datetime.combine(day, self._config.day_start, tzinfo=self._zone).astimezone(UTC)
+
+    def _next_business_day(self, day: date, step: timedelta) -> date:
+        while not self.is_business_day(day):
+            day += step
+        return day

@@ -1,0 +1,186 @@
+"""A small typed face on the DynamoDB low-level client: plain dicts in, plain dicts out.
+
+The low-level client is used rather than the resource API because it loads faster at cold start and
+exposes every conditional-write feature the store relies on. A failed condition becomes a domain
+exception here, at the adapter, so nothing above this module knows botocore's error shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: the item changed or does not exist as the writer assumed."""
+
+
+def _clean(value: Any) -> Any:
+    """Drop None so an absent field is absent in the item, which keeps `attribute_not_exists` honest."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in _clean(dict(item)).items()}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def values(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_clean(v)) for k, v in mapping.items()}
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons
+    return False
+
+
+class Table:
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), ConsistentRead=consistent
+        )
+        item = response.get("Item")
+        return deserialize(item) if item else None
+
+    def put(
+        self,
+        item: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        vals: Mapping[str, Any] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if vals:
+            kwargs["ExpressionAttributeValues"] = values(vals)
+        try:
+            self.client.put_item(**kwargs)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(str(item.get("pk"))) from exc
+            raise
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        vals: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": serialize({"pk": pk, "sk": sk}),
+            "UpdateExpression": expression,
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if vals:
+            kwargs["ExpressionAttributeValues"] = values(vals)
+        try:
+            response = self.client.update_item(**kwargs)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(pk) from exc
+            raise
+        return deserialize(response.get("Attributes", {}))
+
+    def delete(self, pk: str, sk: str) -> None:
+        self.client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}))
+
+    def put_all(self, items: list[tuple[Mapping[str, Any], str | None]]) -> None:
+        """Put several items in one transaction, each with an optional condition: all or nothing."""
+        self.client_transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": serialize(item),
+                        **({"ConditionExpression": condition} if condition else {}),
+                    }
+                }
+                for item, condition in items
+            ]
+        )
+
+    def client_transact(self, transact_items: list[dict[str, Any]]) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=transact_items)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed("transaction") from exc
+            raise
+
+    def query(
+        self,
+        *,
+        index: str | None = None,
+        key_condition: str,
+        names: Mapping[str, str],
+        vals: Mapping[str, Any],
+        filter_expression: str | None = None,
+        forward: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeNames": dict(names),
+            "ExpressionAttributeValues": values(vals),
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        while True:
+            response = self.client.query(**kwargs)
+            for item in response.get("Items", []):
+                yield deserialize(item)
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last

@@ -1,0 +1,147 @@
+"""What a handler needs, built lazily on first use and cached for the life of the Lambda container.
+
+Nothing here runs at import time: clients are created after the test's (or replay's) emulated AWS is up,
+and each path pays only for the clients it touches. The replay tool and the tests swap the clock and
+drop the cache between runs; production never does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from prodsupport.clock import Clock, system_clock
+from prodsupport.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from prodsupport.dedupe import Deduplicator
+    from prodsupport.dynamo import Table
+    from prodsupport.policy import SlaPolicy
+    from prodsupport.roster import RosterStore
+    from prodsupport.store import IncidentStore
+
+
+class Runtime:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    def client(self, service: str) -> Any:
+        return _boto3_client(service)
+
+    def secret(self, name: str) -> dict[str, Any]:
+        """A JSON secret from Secrets Manager through Powertools, cached for `secrets_max_age_seconds`."""
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(name, transform="json", max_age=self.settings.secrets_max_age_seconds)
+        if not isinstance(value, dict):
+            raise ValueError(f"secret {name} must hold a JSON object")
+        return value
+
+    @cached_property
+    def table(self) -> Table:
+        from prodsupport.dynamo import Table
+
+        return Table(self.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def policy(self) -> SlaPolicy:
+        from prodsupport.calendar import CalendarConfig, PlaybookCalendar
+        from prodsupport.policy import SlaPolicy
+
+        s = self.settings
+        calendar = PlaybookCalendar(
+            CalendarConfig(
+                timezone=s.timezone,
+                day_start=s.business_day_start,
+                day_end=s.business_day_end,
+                extra_holidays=frozenset(s.extra_holidays),
+            )
+        )
+        return SlaPolicy(
+            calendar=calendar,
+            ack_business=s.ack_business,
+            ack_after_hours=s.ack_after_hours,
+            email_within=timedelta(hours=s.email_hours),
+            ack_reminder_leads=s.ack_reminder_minutes,
+            email_reminder_leads=s.email_reminder_minutes,
+            status_reminder_leads=s.status_reminder_minutes,
+            postmortem_reminder_leads=s.postmortem_reminder_minutes,
+            postmortem_schedule_business_days=s.postmortem_schedule_business_days,
+            postmortem_share_business_days=s.postmortem_share_business_days,
+        )
+
+    @cached_property
+    def store(self) -> IncidentStore:
+        from prodsupport.store import IncidentStore
+
+        return IncidentStore(self.table, self.policy)
+
+    @cached_property
+    def dedupe(self) -> Deduplicator:
+        from prodsupport.dedupe import Deduplicator
+
+        return Deduplicator(self.table, timedelta(hours=self.settings.dedupe_ttl_hours))
+
+    @cached_property
+    def roster(self) -> RosterStore:
+        from prodsupport.roster import RosterStore
+
+        return RosterStore(self.table, self.settings)
+
+    @cached_property
+    def slack_secret(self) -> dict[str, Any]:
+        return self.secret(self.settings.slack_secret_name)
+
+    @cached_property
+    def slack(self) -> WebClient:
+        from prodsupport.slack_api import make_client
+
+        return make_client(
+            token=str(self.slack_secret["bot_token"]),
+            base_url=self.settings.slack_api_url,
+            backoff_seconds=self.settings.slack_retry_backoff_seconds,
+        )
+
+
+_boto3_clients: dict[str, Any] = {}
+
+
+def _boto3_client(service: str) -> Any:
+    client = _boto3_clients.get(service)
+    if client is None:
+        import boto3
+
+        client = _boto3_clients[service] = boto3.client(service)
+    return client
+
+
+_runtime: Runtime | None = None
+_clock: Clock = system_clock
+
+
+def current() -> Runtime:
+    global _runtime  # noqa: PLW0603 - the per-container cache is the point
+    if _runtime is None:
+        _runtime = Runtime(Settings.from_env(), _clock)
+    return _runtime
+
+
+def use_clock(clock: Clock) -> None:
+    """Replace the wall clock (replay, tests); takes effect for the next runtime built."""
+    global _clock  # noqa: PLW0603
+    _clock = clock
+    reset()
+
+
+def reset() -> None:
+    """Forget settings and clients, so the next call reads the environment again."""
+    global _runtime  # noqa: PLW0603
+    _runtime = None
+    _boto3_clients.clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
