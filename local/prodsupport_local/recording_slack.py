@@ -68,7 +68,7 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     response: dict[str, Any]
-    status: int = HTTPStatus.OK
+    status: int = 200
 
     @property
     def ok(self) -> bool:
@@ -82,6 +82,13 @@ class _Fault:
     hang_seconds: float
     error: str | None
     remaining: int
+
+    @property
+    def only_delays(self) -> bool:
+        """A pure hang: once it is over, the call is answered as usual."""
+        return (
+            self.hang_seconds > 0 and self.status is None and self.retry_after is None and self.error is None
+        )
 
 
 @dataclass(frozen=True)
@@ -277,12 +284,7 @@ class RecordingSlackApi:
                 call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"})
             )
             return None
-        if fault is not None and (
-            fault.status is not None
-            or fault.retry_after is not None
-            or fault.error is not None
-            or not fault.hang_seconds
-        ):
+        if fault is not None and not fault.only_delays:
             answer = _fault_answer(fault)
         else:
             with self._lock:
@@ -311,7 +313,7 @@ class RecordingSlackApi:
     def _finish(self, call: SlackCall, answer: _Answer) -> None:
         with self._lock:
             call.response = answer.body
-            call.status = answer.status
+            call.status = int(answer.status)
         if self._echo and call.ok:
             channel = (
                 call.args.get("channel") or call.args.get("channel_id") or answer.body.get("channel") or "-"

@@ -19,7 +19,15 @@ _deserializer = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
-    """A conditional write lost: the item changed or does not exist as the writer assumed."""
+    """A conditional write lost: the item changed or does not exist as the writer assumed.
+
+    `item` is the item as it stood when the condition failed, when DynamoDB returned it, so a caller can
+    tell "no such item" from "already done" without another read.
+    """
+
+    def __init__(self, key: str, item: dict[str, Any] | None = None) -> None:
+        super().__init__(key)
+        self.item = item
 
 
 def _clean(value: Any) -> Any:
@@ -114,6 +122,7 @@ class Table:
             "Key": serialize({"pk": pk, "sk": sk}),
             "UpdateExpression": expression,
             "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if condition:
             kwargs["ConditionExpression"] = condition
@@ -125,7 +134,8 @@ class Table:
             response = self.client.update_item(**kwargs)
         except ClientError as exc:
             if _is_condition_failure(exc):
-                raise ConditionFailed(pk) from exc
+                old = exc.response.get("Item")
+                raise ConditionFailed(pk, deserialize(old) if old else None) from exc
             raise
         return deserialize(response.get("Attributes", {}))
 

@@ -93,11 +93,13 @@ class SlaPolicy:
         declared_by: str,
         applications: list[str],
         owner: str,
+        acknowledged_at: datetime | None = None,
     ) -> Incident:
         """Open an incident with its clocks started.
 
         A human declaring the incident has acknowledged it by the playbook's definition (creating the
-        thread is a message post), so their declaration meets the Slack ack at once.
+        thread is a message post), so their declaration meets the Slack ack at `acknowledged_at` (the
+        moment they declared, which for a shortcut on an older message is later than `opened_at`).
         """
         ack_due = self.ack_due(opened_at)
         incident = Incident(
@@ -120,7 +122,7 @@ class SlaPolicy:
             incident.deadlines[Sla.STAKEHOLDER_EMAIL] = Deadline(due=self.email_due(opened_at))
         incident.note(opened_at, "declared", declared_by or source.value, f"{severity.value}: {title}")
         if declared_by and source in (Source.SLASH_COMMAND, Source.MESSAGE_SHORTCUT):
-            incident.meet(Sla.SLACK_ACK, opened_at)
+            incident.meet(Sla.SLACK_ACK, acknowledged_at or opened_at)
         return incident
 
     def change_severity(self, incident: Incident, severity: Severity) -> None:
@@ -134,9 +136,7 @@ class SlaPolicy:
         moments: list[datetime] = []
         for sla, deadline in incident.pending_deadlines().items():
             moments.extend(
-                deadline.due - timedelta(minutes=lead)
-                for lead in self.leads(sla)
-                if lead not in deadline.reminded
+                deadline.due - timedelta(minutes=lead) for lead in self.leads(sla) if lead not in deadline.reminded
             )
             moments.append(deadline.due)
         return min(moments, default=None)

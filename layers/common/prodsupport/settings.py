@@ -87,9 +87,7 @@ class Settings:
     def validate(self) -> None:
         for address in (*self.stakeholders, *([self.email_sender] if self.email_sender else [])):
             if not EMAIL_RE.match(address):
-                raise SettingsError(
-                    f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)"
-                )
+                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
         if self.business_day_start >= self.business_day_end:
             raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
 

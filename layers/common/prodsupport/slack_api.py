@@ -16,12 +16,21 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter, RandomJitter
 
 TIMEOUT_SECONDS = 2
 
 
+class _NoJitter(Jitter):
+    """With a zero backoff (local runs, tests) a retry should not wait at all."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration
+
+
 def make_client(*, token: str, base_url: str, backoff_seconds: float) -> WebClient:
-    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff_seconds)
+    jitter = RandomJitter() if backoff_seconds > 0 else _NoJitter()
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff_seconds, jitter=jitter)
     return WebClient(
         token=token,
         base_url=base_url,

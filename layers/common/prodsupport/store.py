@@ -114,9 +114,7 @@ class IncidentStore:
         return self.get(channel_id, alias["target_ts"]) if alias else None
 
     def add_card_alias(self, incident: Incident, card_ts: str) -> None:
-        self.table.put(
-            {"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts}
-        )
+        self.table.put({"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts})
 
     def save(self, incident: Incident) -> Incident:
         """Replace the stored incident if nobody changed it since it was read."""
@@ -134,9 +132,7 @@ class IncidentStore:
             raise
         return incident
 
-    def mutate[R](
-        self, channel_id: str, thread_ts: str, change: Callable[[Incident], R]
-    ) -> tuple[Incident, R]:
+    def mutate[R](self, channel_id: str, thread_ts: str, change: Callable[[Incident], R]) -> tuple[Incident, R]:
         """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost."""
         for _ in range(MAX_ATTEMPTS):
             incident = self.get(channel_id, thread_ts)
@@ -147,16 +143,15 @@ class IncidentStore:
                 return self.save(incident), result
             except ConditionFailed:
                 continue
-        raise ConflictError(
-            f"incident in thread {thread_ts} kept changing; gave up after {MAX_ATTEMPTS} tries"
-        )
+        raise ConflictError(f"incident in thread {thread_ts} kept changing; gave up after {MAX_ATTEMPTS} tries")
 
-    def record_reply(self, reply: Reply) -> Incident | None:
+    def record_reply(self, reply: Reply) -> tuple[Incident | None, bool]:
         """The hot path: the first human reply meets the Slack ack, in one conditional write.
 
-        Returns the incident when this reply was the acknowledgement, None when there is no incident in
-        this thread or it was already acknowledged. The due index is left as it is: the checker drops a
-        met deadline the next time it looks, which keeps this path to a single request.
+        Returns (incident, True) when this reply was the acknowledgement, (incident, False) when the
+        incident was already acknowledged, and (None, False) when the thread has no incident. The due
+        index is left as it is: the checker drops a met deadline the next time it looks, which keeps
+        this path to a single request.
         """
         entry = TimelineEntry(reply.at, "acknowledged", reply.user, reply.text[:500])
         try:
@@ -168,9 +163,11 @@ class IncidentStore:
                 names={"#ack": Sla.SLACK_ACK.value, "#v": "version"},
                 vals={":at": to_iso(reply.at), ":entry": [entry.to_record()], ":one": 1},
             )
-        except ConditionFailed:
-            return None
-        return Incident.from_record(item)
+        except ConditionFailed as lost:
+            if lost.item and lost.item.get("sk") == INCIDENT:
+                return Incident.from_record(lost.item), False
+            return None, False
+        return Incident.from_record(item), True
 
     def note_early_reply(self, reply: Reply, ttl: timedelta) -> None:
         """A reply to a thread with no incident yet, kept briefly: its declaration may still be in flight."""

@@ -1,0 +1,78 @@
+"""Slack's three request URLs: Events API, slash commands, interactivity.
+
+Thin: verify, parse, hand to one use case in prodsupport.incident_flow, shape the reply. Slack waits
+three seconds, so nothing here does more than the one change and its one or two posts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prodsupport import runtime, slack_requests
+from prodsupport.slack_requests import BadRequest
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+
+
+def _text(status: int, message: str) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=message)
+
+
+def _body() -> bytes:
+    """The raw body Slack signed (API Gateway base64-encodes form posts)."""
+    return (app.current_event.decoded_body or "").encode()
+
+
+def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route: a request Slack did not sign within five minutes is a 401 and touches nothing."""
+    event = resolver.current_event
+    rt = runtime.current()
+    body = _body()
+    if len(body) > slack_requests.MAX_BODY_BYTES:
+        return _text(413, "body too large")
+    secret = str(rt.slack_secret["signing_secret"])
+    if not slack_requests.verify(secret=secret, headers=dict(event.headers), body=body, clock=rt.clock):
+        logger.warning("rejected a request with a bad or stale Slack signature", path=event.path)
+        return _text(401, "invalid or stale Slack signature")
+    try:
+        return next_middleware(resolver)
+    except BadRequest as exc:
+        return _text(400, str(exc))
+
+
+app.use(middlewares=[verify_signature])
+
+
+@app.post("/slack/events")
+def events() -> Response[Any]:
+    from prodsupport.slack_events import handle_events_request
+
+    status, body = handle_events_request(runtime.current(), _body(), dict(app.current_event.headers))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/slack/commands")
+def commands() -> Response[Any]:
+    from prodsupport.slack_events import handle_command_request
+
+    status, body = handle_command_request(runtime.current(), _body(), dict(app.current_event.headers))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/slack/interactions")
+def interactions() -> Response[Any]:
+    from prodsupport.slack_events import handle_interaction_request
+
+    status, body = handle_interaction_request(runtime.current(), _body(), dict(app.current_event.headers))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,572 @@
+"""The incident use cases behind Slack: declare, acknowledge, work and resolve.
+
+Each function takes the runtime (settings, store, Slack client, policy) and plain inputs with their
+time, so the same inputs replay to the same effects. State is written before anything is posted, and a
+re-delivered request finds the state already written and repairs only what is missing (a card never
+posted), which is what makes a retry safe.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from prodsupport import slack_messages as msg
+from prodsupport.commands import (
+    INCIDENT_USAGE,
+    PRODSUPPORT_USAGE,
+    CommandError,
+    Declare,
+    Help,
+    IncidentCommand,
+    ListIncidents,
+    NextUpdate,
+    OpenDeclareForm,
+    Resolve,
+    RosterChange,
+    SetApplications,
+    SetField,
+    SetSeverity,
+    StatusUpdate,
+    parse_incident,
+    parse_next_update,
+    parse_prodsupport,
+)
+from prodsupport.dynamo import ConditionFailed
+from prodsupport.incident import Deadline, Incident, Severity, Sla, Source, Status
+from prodsupport.slack_api import SlackMessage, post
+from prodsupport.slack_requests import SlashCommand, escape_mrkdwn
+from prodsupport.store import Reply
+from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
+
+if TYPE_CHECKING:
+    from prodsupport.runtime import Runtime
+
+IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
+CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
+MAX_TITLE = 150
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text}
+
+
+def _send(rt: Runtime, message: SlackMessage) -> str:
+    return post(rt.slack, message)
+
+
+# --- declaring ----------------------------------------------------------------------------------------
+
+
+def _new_incident(
+    rt: Runtime,
+    *,
+    title: str,
+    severity: Severity,
+    source: Source,
+    thread_ts: str,
+    opened_at: datetime,
+    declared_by: str,
+    applications: list[str] | None = None,
+    acknowledged_at: datetime | None = None,
+) -> Incident:
+    sequence = rt.store.next_sequence("INC", rt.policy.incident_year(opened_at))
+    return rt.policy.new_incident(
+        sequence=sequence,
+        title=title[:MAX_TITLE],
+        severity=severity,
+        source=source,
+        channel_id=rt.settings.channel_id,
+        thread_ts=thread_ts,
+        opened_at=opened_at,
+        declared_by=declared_by,
+        applications=applications or [rt.settings.applications[0]],
+        owner=rt.roster.load().email_owner,
+        acknowledged_at=acknowledged_at,
+    )
+
+
+def declare_new_thread(
+    rt: Runtime,
+    *,
+    title: str,
+    severity: Severity,
+    at: datetime,
+    user: str,
+    applications: list[str] | None = None,
+    summary: str = "",
+) -> Incident:
+    """A declaration from the slash command or its form: the bot's card becomes the thread root."""
+    incident = _new_incident(
+        rt,
+        title=title,
+        severity=severity,
+        source=Source.SLASH_COMMAND,
+        thread_ts="",
+        opened_at=at,
+        declared_by=user,
+        applications=applications,
+    )
+    incident.summary = summary
+    incident.thread_ts = incident.card_ts = _send(rt, msg.incident_card(incident, thread_ts=None))
+    rt.store.create(incident)
+    return incident
+
+
+def declare_in_thread(
+    rt: Runtime,
+    *,
+    thread_ts: str,
+    title: str,
+    severity: Severity,
+    source: Source,
+    declared_by: str,
+    at: datetime,
+    applications: list[str] | None = None,
+    summary: str = "",
+) -> Incident:
+    """A declaration on an existing message (an alert, or the message shortcut): that message is the root.
+
+    Idempotent on the thread: declaring it twice, or a re-delivered alert, yields the one incident.
+    """
+    channel = rt.settings.channel_id
+    existing = rt.store.get(channel, thread_ts)
+    if existing:
+        return _ensure_card(rt, existing)
+    opened_at = from_slack_ts(thread_ts)
+    incident = _new_incident(
+        rt,
+        title=title,
+        severity=severity,
+        source=source,
+        thread_ts=thread_ts,
+        opened_at=opened_at,
+        declared_by=declared_by,
+        applications=applications,
+        acknowledged_at=at,
+    )
+    incident.summary = summary
+    early = rt.store.early_reply(channel, thread_ts) if not declared_by else None
+    if early:
+        incident.meet(Sla.SLACK_ACK, parse_iso(early["at"]))
+        incident.note(parse_iso(early["at"]), "acknowledged", early["user"], early.get("text", ""))
+    try:
+        rt.store.create(incident)
+    except ConditionFailed:
+        stored = rt.store.get(channel, thread_ts)
+        assert stored is not None
+        return _ensure_card(rt, stored)
+    incident = _ensure_card(rt, incident)
+    if early:
+        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
+    return incident
+
+
+def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
+    if incident.card_ts:
+        return incident
+    card_ts = _send(rt, msg.incident_card(incident, thread_ts=incident.thread_ts))
+    rt.store.add_card_alias(incident, card_ts)
+
+    def set_card(current: Incident) -> None:
+        current.card_ts = current.card_ts or card_ts
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card)
+    return saved
+
+
+def alert_title(event: dict[str, Any]) -> str:
+    """An alert's first line, or its first attachment's title: integrations put the headline in either."""
+    text = str(event.get("text") or "")
+    for attachment in event.get("attachments") or []:
+        text = text or str(attachment.get("title") or attachment.get("fallback") or "")
+    first = text.strip().splitlines()[0] if text.strip() else "Alert"
+    return re.sub(r"[*_~`]", "", first).strip() or "Alert"
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+def on_event(rt: Runtime, event: dict[str, Any]) -> None:
+    kind = event.get("type")
+    if kind == "message":
+        on_message(rt, event)
+    elif kind == "reaction_added":
+        on_reaction(rt, event)
+
+
+def on_message(rt: Runtime, event: dict[str, Any]) -> None:
+    if event.get("channel") != rt.settings.channel_id or event.get("subtype") in IGNORED_SUBTYPES:
+        return
+    ts = str(event.get("ts") or "")
+    thread_ts = str(event.get("thread_ts") or "")
+    bot_id = event.get("bot_id")
+    if bot_id or event.get("subtype") == "bot_message":
+        if bot_id in rt.settings.alert_bot_ids and ts and (not thread_ts or thread_ts == ts):
+            title = alert_title(event)
+            severity = Severity.CRITICAL if CRITICAL_ALERT_RE.search(title) else Severity.MAJOR
+            declare_in_thread(
+                rt,
+                thread_ts=ts,
+                title=title,
+                severity=severity,
+                source=Source.ALERT_MESSAGE,
+                declared_by="",
+                at=from_slack_ts(ts),
+            )
+        return
+    user = str(event.get("user") or "")
+    if not user or not ts or not thread_ts or thread_ts == ts:
+        return
+    reply = Reply(rt.settings.channel_id, thread_ts, from_slack_ts(ts), user, str(event.get("text") or ""))
+    incident, acknowledged = rt.store.record_reply(reply)
+    if incident is None:
+        rt.store.note_early_reply(reply, rt.dedupe.ttl)
+    elif acknowledged:
+        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], user))
+
+
+def on_reaction(rt: Runtime, event: dict[str, Any]) -> None:
+    """A reaction is not an acknowledgement; when it is the first human response, say so once."""
+    item = event.get("item") or {}
+    if item.get("type") != "message" or item.get("channel") != rt.settings.channel_id:
+        return
+    incident = rt.store.get_by_message(rt.settings.channel_id, str(item.get("ts") or ""))
+    if incident is None or incident.reaction_noted or not incident.deadlines[Sla.SLACK_ACK].pending:
+        return
+
+    def note(current: Incident) -> bool:
+        first = not current.reaction_noted and current.deadlines[Sla.SLACK_ACK].pending
+        current.reaction_noted = True
+        return first
+
+    saved, first = rt.store.mutate(incident.channel_id, incident.thread_ts, note)
+    if first:
+        _send(rt, msg.reaction_does_not_count(saved, str(event.get("user") or "")))
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
+    try:
+        if command.command == "/prodsupport":
+            return on_roster_command(rt, command)
+        return on_incident_command(rt, command, parse_incident(command.text))
+    except CommandError as exc:
+        return ephemeral(str(exc))
+
+
+def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentCommand) -> dict[str, Any] | None:
+    match parsed:
+        case OpenDeclareForm():
+            rt.slack.views_open(
+                trigger_id=command.trigger_id,
+                view=msg.declare_modal(applications=rt.settings.applications, metadata={"source": "slash_command"}),
+            )
+            return None
+        case Help():
+            return ephemeral(parsed.text)
+        case ListIncidents():
+            return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at))
+        case Declare():
+            incident = declare_new_thread(
+                rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
+            )
+            return ephemeral(f"Declared *{incident.id}* in <#{incident.channel_id}>.")
+    return _incident_change(rt, parsed, command.user_id, command.at)
+
+
+def _find(rt: Runtime, incident_id: str) -> Incident:
+    incident = rt.store.get_by_id(incident_id)
+    if incident is None:
+        raise CommandError(f"There is no incident {incident_id}. `/incident list` shows the open ones.")
+    return incident
+
+
+def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: datetime) -> dict[str, Any] | None:
+    incident_id = getattr(parsed, "incident_id", "")
+    found = _find(rt, incident_id)
+    match parsed:
+        case SetField():
+            label = "Summary" if parsed.field == "summary" else "Business impact"
+            update_field(rt, found, parsed.field, parsed.value, user, at)
+            return ephemeral(f"{label} of {incident_id} updated.")
+        case SetApplications():
+            set_applications(rt, found, list(parsed.applications), user, at)
+            return ephemeral(f"Applications of {incident_id} updated.")
+        case SetSeverity():
+            set_severity(rt, found, parsed.severity, user, at)
+            return ephemeral(f"{incident_id} is now {parsed.severity.value}.")
+        case StatusUpdate():
+            post_status(rt, found, parsed.text, parsed.next_update, user, at)
+            return ephemeral(f"Status of {incident_id} posted in the thread.")
+        case Resolve():
+            resolve(rt, found, parsed.text, user, at)
+            return ephemeral(f"{incident_id} resolved.")
+    raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
+
+
+def _change(rt: Runtime, incident: Incident, change: Any) -> Incident:
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    return saved
+
+
+def update_field(rt: Runtime, incident: Incident, field: str, value: str, user: str, at: datetime) -> Incident:
+    label = "Summary" if field == "summary" else "Business impact"
+
+    def change(current: Incident) -> None:
+        setattr(current, field, value)
+        current.note(at, field, user, value)
+
+    saved = _change(rt, incident, change)
+    _send(
+        rt,
+        msg.incident_updated(saved, field=field, text=f"{label} set by {msg.mention(user)}: {escape_mrkdwn(value)}"),
+    )
+    return saved
+
+
+def set_applications(rt: Runtime, incident: Incident, apps: list[str], user: str, at: datetime) -> Incident:
+    def change(current: Incident) -> None:
+        current.applications = apps
+        current.note(at, "applications", user, ", ".join(apps))
+
+    saved = _change(rt, incident, change)
+    text = f"Applications impacted set by {msg.mention(user)}: {escape_mrkdwn(', '.join(apps))}"
+    _send(rt, msg.incident_updated(saved, field="applications", text=text))
+    return saved
+
+
+def set_severity(rt: Runtime, incident: Incident, severity: Severity, user: str, at: datetime) -> Incident:
+    def change(current: Incident) -> None:
+        rt.policy.change_severity(current, severity)
+        current.note(at, "severity", user, severity.value)
+
+    saved = _change(rt, incident, change)
+    text = f"Severity set to *{severity.value}* by {msg.mention(user)}."
+    if Sla.STAKEHOLDER_EMAIL in saved.deadlines and saved.deadlines[Sla.STAKEHOLDER_EMAIL].pending:
+        text += f" Stakeholder email due {format_et(saved.deadlines[Sla.STAKEHOLDER_EMAIL].due)}."
+    _send(rt, msg.incident_updated(saved, field="severity", text=text))
+    return saved
+
+
+def post_status(
+    rt: Runtime, incident: Incident, text: str, promise: NextUpdate | None, user: str, at: datetime
+) -> Incident:
+    """A status update meets any promised update and may promise the next one, which gets its own clock."""
+    next_at = promise.resolve(at, rt.policy.calendar.local(at)) if promise else None
+
+    def change(current: Incident) -> None:
+        current.current_status = text
+        current.status_at = at
+        current.next_update_at = next_at
+        current.meet(Sla.STATUS_UPDATE, at)
+        if next_at is not None:
+            current.deadlines[Sla.STATUS_UPDATE] = Deadline(due=next_at)
+        current.note(at, "status", user, text)
+
+    saved = _change(rt, incident, change)
+    _send(rt, msg.status_posted(saved, user, at))
+    return saved
+
+
+def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> Incident:
+    if incident.status is Status.RESOLVED:
+        raise CommandError(f"{incident.id} is already resolved.")
+
+    def change(current: Incident) -> None:
+        current.status = Status.RESOLVED
+        current.ended_at = at
+        current.resolution = text
+        current.next_update_at = None
+        current.deadlines.pop(Sla.STATUS_UPDATE, None)
+        current.note(at, "resolved", user, text)
+
+    saved = _change(rt, incident, change)
+    _send(rt, msg.resolved(saved, user))
+    return saved
+
+
+# --- the roster ---------------------------------------------------------------------------------------
+
+
+def on_roster_command(rt: Runtime, command: SlashCommand) -> dict[str, Any]:
+    if command.user_id not in rt.settings.admin_user_ids:
+        return ephemeral("Only prodsupport admins can change the roster or the stakeholder list.")
+    change = parse_prodsupport(command.text)
+    if change.action == "help":
+        return ephemeral(PRODSUPPORT_USAGE)
+    roster = rt.roster.load()
+    if change.action == "stakeholders_list":
+        listed = "\n".join(f"• {address}" for address in roster.stakeholders) or "The stakeholder list is empty."
+        return ephemeral(listed)
+    try:
+        rt.roster.save(_apply_roster(roster, change))
+    except ConditionFailed:
+        return ephemeral("Someone else changed the roster at the same moment; please run the command again.")
+    return ephemeral(_roster_confirmation(change))
+
+
+def _apply_roster(roster: Any, change: RosterChange) -> Any:
+    match change.action:
+        case "pm":
+            return replace(roster, pm_user_id=change.user_id)
+        case "backup":
+            return replace(roster, backup_pm_user_id=change.user_id)
+        case "ooo":
+            return replace(roster, pm_out_of_office=change.on)
+        case "stakeholders_add":
+            merged = list(roster.stakeholders) + [e for e in change.emails if e not in roster.stakeholders]
+            return replace(roster, stakeholders=tuple(merged))
+    return replace(roster, stakeholders=tuple(e for e in roster.stakeholders if e not in change.emails))
+
+
+def _roster_confirmation(change: RosterChange) -> str:
+    match change.action:
+        case "pm":
+            return f"<@{change.user_id}> is now the PM."
+        case "backup":
+            return f"<@{change.user_id}> is now the backup PM."
+        case "ooo":
+            return "The PM is out of office: the backup owns stakeholder emails." if change.on else "The PM is back."
+        case "stakeholders_add":
+            return f"Added {len(change.emails)} stakeholder(s)."
+    return f"Removed {len(change.emails)} stakeholder(s)."
+
+
+# --- interactions -------------------------------------------------------------------------------------
+
+
+def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+    kind = payload.get("type")
+    user = str((payload.get("user") or {}).get("id") or "")
+    if kind in ("message_action", "shortcut") and payload.get("callback_id") == "declare_incident":
+        _open_declare_form(rt, payload)
+    elif kind == "block_actions":
+        _on_card_button(rt, payload)
+    elif kind == "view_submission":
+        view = payload.get("view") or {}
+        try:
+            _on_submission(rt, str(view.get("callback_id") or ""), view, user, at)
+        except CommandError as exc:
+            return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
+    return None
+
+
+def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
+    metadata = {"source": "slash_command"}
+    title = ""
+    message = payload.get("message")
+    if payload.get("type") == "message_action" and isinstance(message, dict):
+        channel = str((payload.get("channel") or {}).get("id") or "")
+        if channel != rt.settings.channel_id:
+            rt.slack.chat_postEphemeral(
+                channel=channel,
+                user=str((payload.get("user") or {}).get("id") or ""),
+                text=f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere.",
+            )
+            return
+        root = str(message.get("thread_ts") or message.get("ts") or "")
+        metadata = {"source": "message_shortcut", "message_ts": root}
+        title = alert_title(message)
+    rt.slack.views_open(
+        trigger_id=str(payload.get("trigger_id") or ""),
+        view=msg.declare_modal(applications=rt.settings.applications, title=title, metadata=metadata),
+    )
+
+
+def _on_card_button(rt: Runtime, payload: dict[str, Any]) -> None:
+    for action in payload.get("actions") or []:
+        kind = str(action.get("action_id") or "").removeprefix("incident_")
+        incident = rt.store.get_by_id(str(action.get("value") or ""))
+        if incident is None or kind not in ("status", "details", "resolve"):
+            continue
+        rt.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=msg.incident_modal(incident, kind))
+
+
+def _first_block(view: dict[str, Any]) -> str:
+    blocks = view.get("blocks") or [{}]
+    return str(blocks[0].get("block_id") or "title")
+
+
+def form_values(view: dict[str, Any]) -> dict[str, Any]:
+    """Flatten `view.state.values` to {block_id: value}: text, selected option, or selected options."""
+    flat: dict[str, Any] = {}
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        for element in actions.values():
+            if "selected_options" in element:
+                flat[block_id] = [o["value"] for o in element.get("selected_options") or []]
+            elif "selected_option" in element:
+                flat[block_id] = (element.get("selected_option") or {}).get("value")
+            else:
+                flat[block_id] = (element.get("value") or "").strip()
+    return flat
+
+
+def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: str, at: datetime) -> None:
+    values = form_values(view)
+    if callback_id == "declare_incident":
+        _declare_from_form(rt, view, values, user, at)
+        return
+    incident = _find(rt, str(view.get("private_metadata") or ""))
+    if callback_id == "incident_status":
+        status = str(values.get("status") or "")
+        if not status:
+            raise CommandError("The status is missing.")
+        next_text = str(values.get("next") or "")
+        _, promise = parse_next_update(f"x next {next_text}") if next_text else ("", None)
+        if next_text and promise is None:
+            raise CommandError("Next update: use 2h, 30m or HH:MM (ET).")
+        post_status(rt, incident, status, promise, user, at)
+    elif callback_id == "incident_details":
+        for field in ("summary", "business_impact"):
+            if values.get(field) and values[field] != getattr(incident, field):
+                incident = update_field(rt, incident, field, str(values[field]), user, at)
+        apps = [a.strip() for a in str(values.get("applications") or "").split(",") if a.strip()]
+        if apps and apps != incident.applications:
+            set_applications(rt, incident, apps, user, at)
+    elif callback_id == "incident_resolve":
+        resolution = str(values.get("resolution") or "")
+        if not resolution:
+            raise CommandError("The resolution is missing.")
+        resolve(rt, incident, resolution, user, at)
+
+
+def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
+    title = str(values.get("title") or "")
+    if not title:
+        raise CommandError("The title is missing.")
+    try:
+        severity = Severity(str(values.get("severity") or "major"))
+    except ValueError:
+        raise CommandError("Severity must be critical, major or minor.") from None
+    apps = [str(a) for a in values.get("applications") or []] or None
+    summary = str(values.get("summary") or "")
+    metadata = _json_object(str(view.get("private_metadata") or "{}"))
+    if metadata.get("source") == "message_shortcut" and metadata.get("message_ts"):
+        declare_in_thread(
+            rt,
+            thread_ts=str(metadata["message_ts"]),
+            title=title,
+            severity=severity,
+            source=Source.MESSAGE_SHORTCUT,
+            declared_by=user,
+            at=at,
+            applications=apps,
+            summary=summary,
+        )
+        return
+    declare_new_thread(rt, title=title, severity=severity, at=at, user=user, applications=apps, summary=summary)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    import json
+
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

@@ -1,0 +1,427 @@
+"""A local stand-in for the PagerDuty REST API v2 (``https://api.pagerduty.com``).
+
+Serves the two reads the bot needs to find who is on call: ``GET /oncalls`` (whose user is a
+``user_reference`` without an email, as in PagerDuty) and ``GET /users/{id}`` (which has it)::
+
+    with RecordingPagerDutyApi() as pagerduty:
+        pagerduty.set_oncall("PEP1", "PUSER1", "ana@example.com", "Ana Oncall")
+        # GET {pagerduty.base_url}/oncalls?escalation_policy_ids[]=PEP1&earliest=true
+        #     with "Authorization: Token token=..."
+
+Every request is recorded as a :class:`PagerDutyCall`; requests without ``Authorization: Token token=...``
+answer 401, and :meth:`RecordingPagerDutyApi.fail_next` injects errors and slow answers. Errors use
+PagerDuty's shape, ``{"error": {"message": ..., "code": ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+WEB_URL = "https://example.pagerduty.com"
+API_URL = "https://api.pagerduty.com"
+DEFAULT_LIMIT = 25
+
+_ERROR_CODES: dict[int, tuple[int, str]] = {
+    HTTPStatus.UNAUTHORIZED: (2006, "Authentication failed"),
+    HTTPStatus.NOT_FOUND: (2100, "Not Found"),
+    HTTPStatus.TOO_MANY_REQUESTS: (2020, "Rate Limit Exceeded"),
+}
+
+
+@dataclass
+class PagerDutyCall:
+    """One request as the recording server saw it.
+
+    ``query`` keeps PagerDuty's repeated parameters as lists (``{"escalation_policy_ids[]": ["P1", "P2"]}``).
+    ``status`` is 0, with an empty ``response``, while an injected hang is holding the answer back.
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    response: dict[str, Any]
+    status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return self.status == HTTPStatus.OK
+
+
+@dataclass
+class _Fault:
+    status: int | None
+    retry_after: int | None
+    hang_seconds: float
+    remaining: int
+
+    @property
+    def only_delays(self) -> bool:
+        """A pure hang: once it is over, the request is answered as usual."""
+        return self.hang_seconds > 0 and self.status is None and self.retry_after is None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _OnCall:
+    escalation_policy_id: str
+    user_id: str
+    escalation_level: int
+    start: str | None
+    end: str | None
+
+
+class RecordingPagerDutyApi:
+    """A PagerDuty REST API v2 on ``127.0.0.1`` that records every request; see the module docstring."""
+
+    def __init__(self, *, token: str | None = None) -> None:
+        """``token``, when given, is the only API key accepted; otherwise any ``Token token=...`` is."""
+        self._token = token
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: _PagerDutyServer | None = None
+        self._thread: threading.Thread | None = None
+        self.calls: list[PagerDutyCall] = []
+        self._faults: list[tuple[str, _Fault]] = []
+        self._oncalls: list[_OnCall] = []
+        self._users: dict[str, dict[str, Any]] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("RecordingPagerDutyApi is already started")
+        self._stopping.clear()
+        self._server = _PagerDutyServer(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"recording-pagerduty-{self._server.server_port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; a request held by an injected hang is dropped without an answer."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash, like ``https://api.pagerduty.com``)."""
+        if self._server is None:
+            raise RuntimeError("RecordingPagerDutyApi is not started")
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    # -- inspection and configuration ------------------------------------------------------------------------
+
+    def calls_to(self, path_prefix: str) -> list[PagerDutyCall]:
+        """Every recorded request whose path starts with ``path_prefix``, failed attempts included."""
+        with self._lock:
+            return [call for call in self.calls if call.path.startswith(path_prefix)]
+
+    def clear(self) -> None:
+        """Forget recorded requests and pending faults; on-calls and users are kept."""
+        with self._lock:
+            self.calls.clear()
+            self._faults.clear()
+
+    def fail_next(
+        self,
+        path_prefix: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        hang_seconds: float = 0.0,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` requests whose path starts with ``path_prefix`` fail.
+
+        - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;
+        - ``status`` alone answers that HTTP status with a PagerDuty error body;
+        - ``hang_seconds`` holds the answer back that long first; with nothing else given the request is then
+          answered as usual;
+        - nothing at all answers HTTP 500.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        fault = _Fault(status=status, retry_after=retry_after, hang_seconds=hang_seconds, remaining=times)
+        with self._lock:
+            self._faults.append((path_prefix, fault))
+
+    def set_oncall(
+        self,
+        escalation_policy_id: str,
+        user_id: str,
+        email: str,
+        name: str,
+        *,
+        escalation_level: int = 1,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> None:
+        """Put ``user_id`` on call for the policy at ``escalation_level``, replacing whoever was there.
+
+        Without ``start``/``end`` the on-call is permanent (PagerDuty answers ``null`` for both).
+        """
+        oncall = _OnCall(escalation_policy_id, user_id, escalation_level, _iso(start), _iso(end))
+        with self._lock:
+            self._users[user_id] = _user_object(user_id, email=email, name=name)
+            self._oncalls = [
+                existing
+                for existing in self._oncalls
+                if (existing.escalation_policy_id, existing.escalation_level)
+                != (escalation_policy_id, escalation_level)
+            ]
+            self._oncalls.append(oncall)
+
+    # -- request handling (called from server threads) -------------------------------------------------------
+
+    def _answer(
+        self, method: str, path: str, query: dict[str, list[str]], authorization: str
+    ) -> _Answer | None:
+        call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0)
+        with self._lock:
+            self.calls.append(call)
+            fault = self._take_fault(path)
+        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
+            self._finish(call, _error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"))
+            return None
+        if fault is not None and not fault.only_delays:
+            answer = _fault_answer(fault)
+        elif not self._authorized(authorization):
+            answer = _error(HTTPStatus.UNAUTHORIZED)
+        else:
+            with self._lock:
+                answer = self._route(method, path, query)
+        self._finish(call, answer)
+        return answer
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for index, (prefix, fault) in enumerate(self._faults):
+            if path.startswith(prefix):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    del self._faults[index]
+                return fault
+        return None
+
+    def _authorized(self, authorization: str) -> bool:
+        scheme, _, credentials = authorization.partition(" ")
+        key, _, token = credentials.strip().partition("=")
+        if scheme != "Token" or key != "token" or not token:
+            return False
+        return self._token is None or token == self._token
+
+    def _finish(self, call: PagerDutyCall, answer: _Answer) -> None:
+        with self._lock:
+            call.response = answer.body
+            call.status = int(answer.status)
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]]) -> _Answer:
+        if method == "GET" and path == "/oncalls":
+            return self._list_oncalls(query)
+        if method == "GET" and path.startswith("/users/") and path.count("/") == 2:
+            return self._get_user(unquote(path.removeprefix("/users/")))
+        return _error(HTTPStatus.NOT_FOUND)
+
+    def _list_oncalls(self, query: dict[str, list[str]]) -> _Answer:
+        policies = set(query.get("escalation_policy_ids[]", []))
+        users = set(query.get("user_ids[]", []))
+        schedules = set(query.get("schedule_ids[]", []))
+        include_users = "users" in query.get("include[]", [])
+        try:
+            limit = int(_first(query, "limit") or DEFAULT_LIMIT)
+            offset = int(_first(query, "offset") or 0)
+        except ValueError:
+            return _error(HTTPStatus.BAD_REQUEST, "Invalid Input Provided", 2001)
+        try:
+            since, until = _parse(_first(query, "since")), _parse(_first(query, "until"))
+        except ValueError:
+            return _error(
+                HTTPStatus.BAD_REQUEST, "Invalid time values in 'since' and/or 'until' parameters", 2004
+            )
+        matching = [
+            oncall
+            for oncall in sorted(self._oncalls, key=lambda o: (o.escalation_policy_id, o.escalation_level))
+            if (not policies or oncall.escalation_policy_id in policies)
+            and (not users or oncall.user_id in users)
+            and not schedules  # every on-call here is a direct user target of the policy: no schedule
+            and _overlaps(oncall, since, until)
+        ]
+        page = matching[offset : offset + limit]
+        return _Answer(
+            HTTPStatus.OK,
+            {
+                "oncalls": [self._oncall_object(oncall, include_users=include_users) for oncall in page],
+                "limit": limit,
+                "offset": offset,
+                "more": offset + limit < len(matching),
+                "total": None,
+            },
+        )
+
+    def _oncall_object(self, oncall: _OnCall, *, include_users: bool) -> dict[str, Any]:
+        user = self._users[oncall.user_id]
+        policy_id = oncall.escalation_policy_id
+        return {
+            "user": user
+            if include_users
+            else _reference(user["id"], "user_reference", user["summary"], "users"),
+            "escalation_policy": _reference(
+                policy_id, "escalation_policy_reference", policy_id, "escalation_policies"
+            ),
+            "schedule": None,
+            "escalation_level": oncall.escalation_level,
+            "start": oncall.start,
+            "end": oncall.end,
+        }
+
+    def _get_user(self, user_id: str) -> _Answer:
+        user = self._users.get(user_id)
+        if user is None:
+            return _error(HTTPStatus.NOT_FOUND)
+        return _Answer(HTTPStatus.OK, {"user": user})
+
+
+class _PagerDutyServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, api: RecordingPagerDutyApi) -> None:
+        super().__init__(("127.0.0.1", 0), _PagerDutyRequestHandler)
+        self.api = api
+
+
+class _PagerDutyRequestHandler(BaseHTTPRequestHandler):
+    server_version = "RecordingPagerDutyApi/1"
+
+    @property
+    def _api(self) -> RecordingPagerDutyApi:
+        return cast(_PagerDutyServer, self.server).api
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: the recording is the log."""
+
+    def _handle(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 0:
+            self.rfile.read(length)
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        answer = self._api._answer(method, url.path, query, self.headers.get("Authorization", ""))
+        if answer is None:
+            self.close_connection = True
+            return
+        body = json.dumps(answer.body).encode()
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout while we hung)
+
+
+def _error(status: int, message: str | None = None, code: int | None = None) -> _Answer:
+    default_code, default_message = _ERROR_CODES.get(status, (2000, "An internal error has occurred"))
+    return _Answer(status, {"error": {"message": message or default_message, "code": code or default_code}})
+
+
+def _fault_answer(fault: _Fault) -> _Answer:
+    if fault.retry_after is not None:
+        answer = _error(fault.status or HTTPStatus.TOO_MANY_REQUESTS)
+        return _Answer(answer.status, answer.body, (("Retry-After", str(fault.retry_after)),))
+    return _error(fault.status or HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def _user_object(user_id: str, *, email: str, name: str) -> dict[str, Any]:
+    return {
+        **_reference(user_id, "user", name, "users"),
+        "name": name,
+        "email": email,
+        "time_zone": "America/New_York",
+        "role": "user",
+    }
+
+
+def _reference(object_id: str, object_type: str, summary: str, collection: str) -> dict[str, Any]:
+    return {
+        "id": object_id,
+        "type": object_type,
+        "summary": summary,
+        "self": f"{API_URL}/{collection}/{object_id}",
+        "html_url": f"{WEB_URL}/{collection}/{object_id}",
+    }
+
+
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _overlaps(oncall: _OnCall, since: datetime | None, until: datetime | None) -> bool:
+    """Whether the on-call overlaps [since, until]; an open bound on either side overlaps everything."""
+    end, start = _parse(oncall.end), _parse(oncall.start)
+    if since is not None and end is not None and end <= since:
+        return False
+    return until is None or start is None or start < until
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
