@@ -21,11 +21,14 @@ from prodsupport.commands import (
     Declare,
     Help,
     IncidentCommand,
+    LinkPagerDuty,
     ListIncidents,
     NextUpdate,
     OpenDeclareForm,
+    PostmortemCheckpoint,
     Resolve,
     RosterChange,
+    SendEmail,
     SetApplications,
     SetField,
     SetSeverity,
@@ -195,6 +198,10 @@ def on_event(rt: Runtime, event: dict[str, Any]) -> None:
         on_message(rt, event)
     elif kind == "reaction_added":
         on_reaction(rt, event)
+    elif kind == "file_shared":
+        from prodsupport import email_flow
+
+        email_flow.on_file_shared(rt, event)
 
 
 def on_message(rt: Runtime, event: dict[str, Any]) -> None:
@@ -254,6 +261,10 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
     try:
         if command.command == "/prodsupport":
             return on_roster_command(rt, command)
+        if command.command == "/release":
+            from prodsupport import release_flow
+
+            return release_flow.on_command(rt, command)
         return on_incident_command(rt, command, parse_incident(command.text))
     except CommandError as exc:
         return ephemeral(str(exc))
@@ -306,6 +317,18 @@ def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: dateti
         case Resolve():
             resolve(rt, found, parsed.text, user, at)
             return ephemeral(f"{incident_id} resolved.")
+        case SendEmail():
+            from prodsupport import email_flow
+
+            return ephemeral(email_flow.request_email(rt, found, user, at))
+        case LinkPagerDuty():
+            from prodsupport import pagerduty_flow
+
+            return ephemeral(pagerduty_flow.link(rt, found, parsed.pagerduty_id, parsed.url, user, at))
+        case PostmortemCheckpoint():
+            from prodsupport import postmortem_flow
+
+            return ephemeral(postmortem_flow.checkpoint(rt, found, parsed, user, at))
     raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
@@ -387,7 +410,9 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
 
     saved = _change(rt, incident, change)
     _send(rt, msg.resolved(saved, user))
-    return saved
+    from prodsupport import postmortem_flow
+
+    return postmortem_flow.on_resolved(rt, saved, at)
 
 
 # --- the roster ---------------------------------------------------------------------------------------
@@ -482,9 +507,15 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any]) -> None:
     for action in payload.get("actions") or []:
         kind = str(action.get("action_id") or "").removeprefix("incident_")
         incident = rt.store.get_by_id(str(action.get("value") or ""))
-        if incident is None or kind not in ("status", "details", "resolve"):
+        trigger_id = str(payload.get("trigger_id") or "")
+        if incident is None:
             continue
-        rt.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=msg.incident_modal(incident, kind))
+        if kind in ("status", "details", "resolve"):
+            rt.slack.views_open(trigger_id=trigger_id, view=msg.incident_modal(incident, kind))
+        elif kind == "email":
+            from prodsupport import email_flow
+
+            email_flow.open_email_modal(rt, incident, trigger_id, str((payload.get("user") or {}).get("id") or ""))
 
 
 def _first_block(view: dict[str, Any]) -> str:
@@ -533,6 +564,10 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
         if not resolution:
             raise CommandError("The resolution is missing.")
         resolve(rt, incident, resolution, user, at)
+    elif callback_id == "incident_email":
+        from prodsupport import email_flow
+
+        email_flow.submit_email_modal(rt, incident, values, user, at)
 
 
 def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
