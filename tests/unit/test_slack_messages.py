@@ -1,0 +1,67 @@
+"""What the bot posts: design.md's metadata on every incident message, people's text escaped."""
+
+from datetime import UTC, datetime, timedelta
+
+from prodsupport import slack_messages as msg
+from prodsupport.incident import Severity, Sla, Source
+from prodsupport.policy import SlaPolicy
+
+OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+def incident(title: str = "Kiosk errors"):  # type: ignore[no-untyped-def]
+    return SlaPolicy().new_incident(
+        sequence=3,
+        title=title,
+        severity=Severity.CRITICAL,
+        source=Source.ALERT_MESSAGE,
+        channel_id="C1",
+        thread_ts="1764000000.000100",
+        opened_at=OPENED,
+        declared_by="",
+        applications=["Check-In Experience"],
+        owner="U0PM",
+    )
+
+
+def test_the_card_carries_incident_declared_metadata() -> None:
+    card = msg.incident_card(incident(), thread_ts="1764000000.000100")
+    assert card.event_type == "incident_declared"
+    assert card.payload == {
+        "incident_id": "INC-2026-0003",
+        "severity": "critical",
+        "opened_at": "2026-11-24T15:00:00Z",
+        "window": "business",
+        "ack_due": "2026-11-24T15:15:00Z",
+    }
+
+
+def test_the_card_shows_times_in_et_with_the_zone() -> None:
+    card = msg.incident_card(incident(), thread_ts=None)
+    assert "Tue 11/24/2026 10:15 AM EST" in card.text
+
+
+def test_a_title_cannot_inject_mentions_or_links() -> None:
+    card = msg.incident_card(incident("<!channel> <https://evil|click>"), thread_ts=None)
+    assert "<!channel>" not in card.text and "&lt;!channel&gt;" in card.text
+
+
+def test_a_late_ack_is_reported_as_not_met() -> None:
+    subject = incident()
+    deadline = subject.deadlines[Sla.SLACK_ACK]
+    deadline.met_at = deadline.due + timedelta(minutes=1)
+    message = msg.acknowledged(subject, Sla.SLACK_ACK, deadline, "U0ENG")
+    assert message.event_type == "incident_acknowledged"
+    assert message.payload == {
+        "incident_id": "INC-2026-0003",
+        "sla": "slack_ack",
+        "at": "2026-11-24T15:16:00Z",
+        "due": "2026-11-24T15:15:00Z",
+        "met": False,
+    }
+
+
+def test_the_reaction_note_is_a_slack_ack_reminder() -> None:
+    note = msg.reaction_does_not_count(incident(), "U0ENG")
+    assert (note.event_type, note.payload["sla"]) == ("sla_reminder", "slack_ack")
+    assert "reaction" in note.text
