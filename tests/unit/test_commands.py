@@ -110,7 +110,7 @@ def test_postmortem_scheduled_takes_an_et_time_and_attendees() -> None:
         "INC-2026-0001",
         "scheduled",
         datetime(2026, 12, 1, 10, 30),
-        ("<@U1|ann>", "<@U2>"),  # noqa: DTZ001
+        ("<@U1|ann>", "<@U2>"),
     )
 
 
