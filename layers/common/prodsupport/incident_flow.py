@@ -115,7 +115,15 @@ def declare_new_thread(
     incident.summary = summary
     incident.thread_ts = incident.card_ts = _send(rt, msg.incident_card(incident, thread_ts=None))
     rt.store.create(incident)
+    _announce_declaration_ack(rt, incident)
     return incident
+
+
+def _announce_declaration_ack(rt: Runtime, incident: Incident) -> None:
+    """A human's declaration is the Slack ack; say so with the same metadata a reply would get."""
+    deadline = incident.deadlines[Sla.SLACK_ACK]
+    if incident.declared_by and deadline.met_at is not None:
+        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by))
 
 
 def declare_in_thread(
@@ -164,6 +172,7 @@ def declare_in_thread(
     incident = _ensure_card(rt, incident)
     if early:
         _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
+    _announce_declaration_ack(rt, incident)
     return incident
 
 
@@ -471,7 +480,7 @@ def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[s
     if kind in ("message_action", "shortcut") and payload.get("callback_id") == "declare_incident":
         _open_declare_form(rt, payload)
     elif kind == "block_actions":
-        _on_card_button(rt, payload)
+        _on_card_button(rt, payload, at)
     elif kind == "view_submission":
         view = payload.get("view") or {}
         try:
@@ -503,7 +512,7 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
-def _on_card_button(rt: Runtime, payload: dict[str, Any]) -> None:
+def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
     for action in payload.get("actions") or []:
         kind = str(action.get("action_id") or "").removeprefix("incident_")
         incident = rt.store.get_by_id(str(action.get("value") or ""))
@@ -516,6 +525,11 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any]) -> None:
             from prodsupport import email_flow
 
             email_flow.open_email_modal(rt, incident, trigger_id, str((payload.get("user") or {}).get("id") or ""))
+        elif kind.startswith("postmortem_"):
+            from prodsupport import postmortem_flow
+
+            user = str((payload.get("user") or {}).get("id") or "")
+            postmortem_flow.on_button(rt, incident, kind.removeprefix("postmortem_"), trigger_id, user, at)
 
 
 def _first_block(view: dict[str, Any]) -> str:
@@ -532,6 +546,8 @@ def form_values(view: dict[str, Any]) -> dict[str, Any]:
                 flat[block_id] = [o["value"] for o in element.get("selected_options") or []]
             elif "selected_option" in element:
                 flat[block_id] = (element.get("selected_option") or {}).get("value")
+            elif "selected_date" in element:
+                flat[block_id] = element.get("selected_date") or ""
             else:
                 flat[block_id] = (element.get("value") or "").strip()
     return flat
@@ -541,6 +557,11 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
     values = form_values(view)
     if callback_id == "declare_incident":
         _declare_from_form(rt, view, values, user, at)
+        return
+    if callback_id == "release_create":
+        from prodsupport import release_flow
+
+        release_flow.submit_modal(rt, values, user, at)
         return
     incident = _find(rt, str(view.get("private_metadata") or ""))
     if callback_id == "incident_status":
@@ -568,6 +589,10 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
         from prodsupport import email_flow
 
         email_flow.submit_email_modal(rt, incident, values, user, at)
+    elif callback_id.startswith("postmortem_"):
+        from prodsupport import postmortem_flow
+
+        postmortem_flow.submit_modal(rt, incident, callback_id.removeprefix("postmortem_"), values, user, at)
 
 
 def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
