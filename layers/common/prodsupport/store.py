@@ -7,7 +7,7 @@ by the version number; a lost race re-reads and re-applies the change, it never 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,8 +77,11 @@ class IncidentStore:
             item["open_shard"] = OPEN_SHARD
         return item
 
-    def create(self, incident: Incident) -> None:
-        """Store a new incident and its id alias together; a second declaration of the same thread fails."""
+    def create(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Store a new incident and its id alias together; a second declaration of the same thread fails.
+
+        `also` are items that must appear with the incident or not at all (a PagerDuty link), each new.
+        """
         incident.version = 1
         self.table.put_all(
             [
@@ -92,6 +95,7 @@ class IncidentStore:
                     },
                     "attribute_not_exists(pk)",
                 ),
+                *((item, "attribute_not_exists(pk)") for item in also),
             ]
         )
 

@@ -1,0 +1,65 @@
+"""PagerDuty webhooks V3: `POST /pagerduty/webhook`.
+
+Thin: verify the signature on the raw body, hand the delivery to prodsupport.pagerduty_flow, shape the
+answer. PagerDuty waits five seconds and retries a 5xx or a timeout, but drops a 4xx for good and disables
+a subscription after repeated failures, so anything well signed and readable is answered 202, including
+event types this service ignores.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prodsupport import pagerduty, runtime
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+
+
+def _text(status: int, message: str) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=message)
+
+
+def _raw_body() -> bytes | None:
+    """The exact bytes PagerDuty signed; None when API Gateway's base64 is not base64."""
+    event = app.current_event
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error:
+        return None
+
+
+@app.post("/pagerduty/webhook")
+def webhook() -> Response[str]:
+    from prodsupport import pagerduty_flow
+
+    body = _raw_body()
+    if body is None:
+        return _text(400, "body is not valid base64")
+    if len(body) > pagerduty.MAX_BODY_BYTES:
+        return _text(413, "body too large")
+    rt = runtime.current()
+    headers = dict(app.current_event.headers)
+    signature = pagerduty.header(headers, pagerduty.SIGNATURE_HEADER)
+    if not pagerduty.verify_signature(pagerduty_flow.webhook_secrets(rt), signature, body):
+        logger.warning("rejected a PagerDuty webhook with a missing or bad signature", signed=bool(signature))
+        return _text(401, "invalid PagerDuty signature (X-PagerDuty-Signature)")
+    try:
+        status, answer = pagerduty_flow.handle_webhook(rt, body, headers)
+    except pagerduty.BadWebhook as exc:
+        return _text(400, str(exc))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

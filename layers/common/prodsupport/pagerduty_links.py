@@ -1,0 +1,57 @@
+"""The PagerDuty link item: which incident thread a PagerDuty incident belongs to.
+
+`pk=PD#<PagerDuty incident id>, sk=LINK` (template.yaml) is written only when absent, so one PagerDuty
+incident belongs to one incident whichever way it was linked first: its own `incident.triggered`, or a
+person's `/incident <id> link`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prodsupport.dynamo import ConditionFailed, Table
+from prodsupport.incident import Incident
+
+SK = "LINK"
+
+
+class AlreadyLinked(Exception):
+    """The PagerDuty incident belongs to another incident; `incident_id` names it."""
+
+    def __init__(self, pagerduty_id: str, incident_id: str) -> None:
+        super().__init__(f"PagerDuty {pagerduty_id} is already linked to {incident_id}")
+        self.incident_id = incident_id
+
+
+def pk(pagerduty_id: str) -> str:
+    return f"PD#{pagerduty_id}"
+
+
+def item(incident: Incident, pagerduty_id: str) -> dict[str, Any]:
+    """The item to write (with `attribute_not_exists(pk)`), alone or in the incident's creating transaction."""
+    return {
+        "pk": pk(pagerduty_id),
+        "sk": SK,
+        "channel_id": incident.channel_id,
+        "thread_ts": incident.thread_ts,
+        "incident_id": incident.id,
+    }
+
+
+def find(table: Table, pagerduty_id: str) -> dict[str, Any] | None:
+    return table.get(pk(pagerduty_id), SK)
+
+
+def claim(table: Table, incident: Incident, pagerduty_id: str) -> None:
+    """Link an existing incident; refused when the PagerDuty incident already belongs to another one."""
+    try:
+        table.put(item(incident, pagerduty_id), condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        existing = find(table, pagerduty_id)
+        owner = str(existing.get("incident_id", "")) if existing else ""
+        if owner != incident.id:
+            raise AlreadyLinked(pagerduty_id, owner or "another incident") from None
+
+
+def release(table: Table, pagerduty_id: str) -> None:
+    table.delete(pk(pagerduty_id), SK)
