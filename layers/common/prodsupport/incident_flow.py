@@ -240,8 +240,21 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     incident, acknowledged = rt.store.record_reply(reply)
     if incident is None:
         rt.store.note_early_reply(reply, rt.dedupe.ttl)
-    elif acknowledged:
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], user))
+        return
+    ack = incident.deadlines[Sla.SLACK_ACK]
+    if acknowledged or _is_the_acknowledging_reply(incident, reply):
+        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+
+
+def _is_the_acknowledging_reply(incident: Incident, reply: Reply) -> bool:
+    """Slack retries a delivery whose handling failed after the ack was written (the post failed): the
+    retry finds the ack already recorded, by this very reply, and owes the post that never went out."""
+    entry = next((e for e in incident.timeline if e.kind == "acknowledged"), None)
+    return entry is not None and (entry.at, entry.actor, entry.text) == (
+        reply.at.replace(microsecond=0),
+        reply.user,
+        reply.text[:500],
+    )
 
 
 def on_reaction(rt: Runtime, event: dict[str, Any]) -> None:
