@@ -30,7 +30,7 @@ INCIDENT_USAGE = """\
 • `/incident <id> link <PagerDuty incident id or URL>`
 • `/incident <id> email` sends the stakeholder email now (PM, backup or admin)
 • `/incident <id> postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>` · `postmortem held` · \
-`postmortem shared <url>`"""
+`postmortem shared <url>` · `postmortem needed` (admins: asks for one on any incident)"""
 
 PRODSUPPORT_USAGE = """\
 Admins only:
@@ -128,7 +128,7 @@ class SendEmail:
 @dataclass(frozen=True)
 class PostmortemCheckpoint:
     incident_id: str
-    state: Literal["scheduled", "held", "shared"]
+    state: Literal["scheduled", "held", "shared", "needed"]
     scheduled_for: datetime | None = None  # naive ET wall-clock time; the flow localises it
     attendees: tuple[str, ...] = ()
     url: str = ""
@@ -270,14 +270,14 @@ def _parse_link(incident_id: str, rest: str) -> LinkPagerDuty:
 def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
     usage = (
         f"`/incident {incident_id} postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>`, "
-        f"`postmortem held` or `postmortem shared <url>`"
+        f"`postmortem held`, `postmortem shared <url>` or (admins) `postmortem needed`"
     )
     words = rest.split()
     if not words:
         raise CommandError(f"Which checkpoint? Usage: {usage}")
     state = words[0].lower()
-    if state == "held":
-        return PostmortemCheckpoint(incident_id, "held")
+    if state in ("held", "needed"):
+        return PostmortemCheckpoint(incident_id, "held" if state == "held" else "needed")
     if state == "shared":
         if len(words) < 2:
             raise CommandError(f"The post-mortem link is missing. Usage: {usage}")

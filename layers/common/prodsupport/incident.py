@@ -219,6 +219,7 @@ class Incident:
     pagerduty: PagerDutyLink | None = None
     postmortem: Postmortem | None = None
     emails: list[EmailRecord] = field(default_factory=list)
+    postmortem_needed: bool = False
 
     @property
     def primary_application(self) -> str:
@@ -274,6 +275,7 @@ class Incident:
             "pagerduty": self.pagerduty.to_record() if self.pagerduty else None,
             "postmortem": self.postmortem.to_record() if self.postmortem else None,
             "emails": [email.to_record() for email in self.emails],
+            "postmortem_needed": self.postmortem_needed,
         }
 
     @classmethod
@@ -306,4 +308,5 @@ class Incident:
             pagerduty=PagerDutyLink.from_record(record["pagerduty"]) if record.get("pagerduty") else None,
             postmortem=Postmortem.from_record(record["postmortem"]) if record.get("postmortem") else None,
             emails=[EmailRecord.from_record(e) for e in record.get("emails") or []],
+            postmortem_needed=bool(record.get("postmortem_needed", False)),
         )
