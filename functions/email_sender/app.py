@@ -1,0 +1,40 @@
+"""The email queue's consumer: each SQS record names one email request, sent at most once through SES v2.
+
+Thin: Powertools batch processing reports each failed record in `batchItemFailures`, so one throttled
+email is retried without resending the others. "Now" is the record's SentTimestamp: when the request was
+queued, the same on every redelivery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prodsupport import runtime
+from prodsupport.timefmt import from_epoch
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> None:
+    from prodsupport.email_requests import request_id_from_body
+    from prodsupport.email_sender import deliver
+
+    try:
+        request_id = request_id_from_body(record.body)
+    except ValueError:
+        logger.exception("dropped a malformed email queue message", message_id=record.message_id)
+        return
+    logger.append_keys(request_id=request_id)
+    deliver(runtime.current(), request_id, from_epoch(int(record.attributes.sent_timestamp) / 1000))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
