@@ -153,3 +153,9 @@ def test_a_stakeholder_that_is_not_an_address_is_refused() -> None:
 def test_ooo_needs_on_or_off() -> None:
     with pytest.raises(CommandError, match="ooo on"):
         parse_prodsupport("ooo maybe")
+
+
+def test_text_slack_escaped_is_taken_as_typed() -> None:
+    assert parse_incident("INC-2026-0001 summary Kiosk &amp; tablet show &lt;500&gt;") == SetField(
+        "INC-2026-0001", "summary", "Kiosk & tablet show <500>"
+    )

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 
 from prodsupport.incident import Severity
-from prodsupport.slack_requests import link, user_id
+from prodsupport.slack_requests import link, unescape_text, user_id
 
 INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)
 PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
@@ -166,9 +166,10 @@ def _severity(word: str) -> Severity:
 
 
 def _require(text: str, what: str, usage: str) -> str:
+    """A free-text argument as the person typed it (unescaped once here, escaped again wherever echoed)."""
     if not text.strip():
         raise CommandError(f"{what} is missing. Usage: {usage}")
-    return text.strip()
+    return unescape_text(text.strip())
 
 
 def parse_next_update(text: str) -> tuple[str, NextUpdate | None]:

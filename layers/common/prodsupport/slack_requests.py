@@ -115,6 +115,11 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape_text(text: str) -> str:
+    """What a person typed: Slack sends `&`, `<` and `>` in command text as entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def user_id(token: str) -> str | None:
     """A user as Slack may send it: `<@U123|name>`, `<@U123>`, `@U123` or `U123`."""
     match = USER_RE.match(token.strip())
