@@ -1,0 +1,96 @@
+"""The scheduled jobs: the every-minute SLA check, the weekly compliance report, the release digest and day.
+
+Thin: take "now" from the event's `time` (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`, or a
+classic EventBridge Scheduled Event's), run one job in the layer, record its metrics. The scheduled time,
+not the wall clock, is "now", so a retried or delayed run decides exactly what the on-time run would have.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prodsupport import runtime
+from prodsupport.timefmt import parse_iso, to_iso
+
+logger = Logger()
+metrics = Metrics()
+
+JOBS = ("sla", "compliance_report", "release_digest", "release_day")
+
+
+class ScheduleEventError(ValueError):
+    """The event is not a schedule this function knows; the message says what was expected."""
+
+
+def scheduled_job(event: Any) -> tuple[str, datetime]:
+    """`{"time": ISO, "job": ...}` from EventBridge Scheduler, or a classic Scheduled Event (the SLA check)."""
+    if not isinstance(event, dict):
+        raise ScheduleEventError("expected a JSON object with 'time' (ISO 8601 UTC) and optionally 'job'")
+    job = event.get("job", "sla")
+    if job not in JOBS:
+        raise ScheduleEventError(f"unknown job {job!r}; expected one of {', '.join(JOBS)}")
+    raw = event.get("time")
+    if not isinstance(raw, str):
+        raise ScheduleEventError("the event has no 'time'; expected ISO 8601 UTC like 2026-11-27T14:05:00Z")
+    try:
+        return job, parse_iso(raw)
+    except ValueError:
+        raise ScheduleEventError(f"'time' {raw!r} is not ISO 8601 with a zone, like 2026-11-27T14:05:00Z") from None
+
+
+def _check_slas(now: datetime) -> dict[str, Any]:
+    from prodsupport import checker
+
+    report = checker.run(runtime.current(), now)
+    metrics.add_metric(name="SlaIncidentsChecked", unit=MetricUnit.Count, value=report.checked)
+    metrics.add_metric(name="SlaRemindersPosted", unit=MetricUnit.Count, value=report.reminders)
+    metrics.add_metric(name="SlaBreachesPosted", unit=MetricUnit.Count, value=report.breaches)
+    metrics.add_metric(name="SlaIncidentFailures", unit=MetricUnit.Count, value=report.failures)
+    metrics.add_metric(name="SlaDirectMessageFailures", unit=MetricUnit.Count, value=report.direct_message_failures)
+    for lag in report.lag_seconds:
+        metrics.add_metric(name="SlaNoticeLag", unit=MetricUnit.Seconds, value=lag)
+    return {
+        "checked": report.checked,
+        "reminders": report.reminders,
+        "breaches": report.breaches,
+        "refreshed": report.refreshed,
+        "failures": report.failures,
+    }
+
+
+def _run(job: str, now: datetime) -> dict[str, Any]:
+    rt = runtime.current()
+    if job == "sla":
+        return _check_slas(now)
+    if job == "compliance_report":
+        from prodsupport import compliance
+
+        compliance.post_weekly(rt, now)
+    else:
+        from prodsupport import release_flow
+
+        if job == "release_digest":
+            release_flow.weekly_digest(rt, now)
+        else:
+            release_flow.release_day(rt, now)
+    return {}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        job, now = scheduled_job(event)
+    except ScheduleEventError:
+        metrics.add_metric(name="ScheduleEventsRejected", unit=MetricUnit.Count, value=1)
+        logger.exception("rejected a scheduled event; the schedule's Input is misconfigured")
+        raise
+    logger.append_keys(job=job, scheduled_time=to_iso(now))
+    metrics.add_dimension(name="job", value=job)
+    metrics.add_metric(name="ScheduledRuns", unit=MetricUnit.Count, value=1)
+    return {"job": job, "time": to_iso(now), **_run(job, now)}

@@ -1,0 +1,87 @@
+"""`prodsupport report`: the playbook compliance report for any period, read from the incidents table.
+
+The same report the weekly job posts to the channel, for the incidents opened in [--from, --to) (ET
+midnights; --to is exclusive, so a Monday-to-Monday range is one week). It reads the table through boto3:
+set AWS_ENDPOINT_URL to read a local emulation instead of AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, date, datetime
+
+from prodsupport import compliance
+from prodsupport.calendar import PlaybookCalendar
+from prodsupport.timefmt import parse_iso
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ISO 8601 with a zone, like 2026-11-30T14:00:00Z") from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="print the playbook compliance report for a period (md, csv or json)",
+        description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--from", dest="start", type=_day, required=True, metavar="DATE", help="first day, YYYY-MM-DD (ET)"
+    )
+    parser.add_argument(
+        "--to", dest="stop", type=_day, required=True, metavar="DATE", help="day after the last, YYYY-MM-DD (ET)"
+    )
+    parser.add_argument("--format", choices=compliance.FORMATS, default="md", help="default: md")
+    parser.add_argument(
+        "--table",
+        default=os.environ.get("PRODSUPPORT_TABLE_NAME", ""),
+        help="the incidents table (default: $PRODSUPPORT_TABLE_NAME)",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=_instant,
+        default=None,
+        metavar="ISO",
+        help="judge clocks still running as of this instant (default: now), e.g. to reproduce a weekly post",
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Exit 0 with the report on stdout, 2 for bad arguments, 1 when the table cannot be read."""
+    if args.stop <= args.start:
+        print(f"--to ({args.stop}) must be after --from ({args.start}); --to is exclusive", file=sys.stderr)
+        return 2
+    if not args.table:
+        print("no table: pass --table NAME or set PRODSUPPORT_TABLE_NAME", file=sys.stderr)
+        return 2
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from prodsupport.dynamo import Table
+    from prodsupport.policy import SlaPolicy
+    from prodsupport.store import IncidentStore
+
+    client = boto3.client("dynamodb", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    store = IncidentStore(Table(client, args.table), SlaPolicy())
+    start, end = compliance.local_days(PlaybookCalendar(), args.start, args.stop)
+    try:
+        incidents = store.opened_between(start, end)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
+        return 1
+    report = compliance.build(incidents, start, end, args.as_of or datetime.now(UTC))
+    sys.stdout.write(compliance.render(report, args.format))
+    return 0
