@@ -92,8 +92,10 @@ class Runtime:
 
         return RosterStore(self.table, self.settings)
 
-    @cached_property
+    @property
     def slack_secret(self) -> dict[str, Any]:
+        """Read through Powertools' cache on every use, so a rotated signing secret is picked up within
+        `secrets_max_age_seconds` instead of at the next cold start."""
         return self.secret(self.settings.slack_secret_name)
 
     @cached_property
