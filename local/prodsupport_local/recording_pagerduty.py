@@ -211,9 +211,7 @@ class RecordingPagerDutyApi:
 
     # -- request handling (called from server threads) -------------------------------------------------------
 
-    def _answer(
-        self, method: str, path: str, query: dict[str, list[str]], authorization: str
-    ) -> _Answer | None:
+    def _answer(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer | None:
         call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0)
         with self._lock:
             self.calls.append(call)
@@ -272,9 +270,7 @@ class RecordingPagerDutyApi:
         try:
             since, until = _parse(_first(query, "since")), _parse(_first(query, "until"))
         except ValueError:
-            return _error(
-                HTTPStatus.BAD_REQUEST, "Invalid time values in 'since' and/or 'until' parameters", 2004
-            )
+            return _error(HTTPStatus.BAD_REQUEST, "Invalid time values in 'since' and/or 'until' parameters", 2004)
         matching = [
             oncall
             for oncall in sorted(self._oncalls, key=lambda o: (o.escalation_policy_id, o.escalation_level))
@@ -299,12 +295,8 @@ class RecordingPagerDutyApi:
         user = self._users[oncall.user_id]
         policy_id = oncall.escalation_policy_id
         return {
-            "user": user
-            if include_users
-            else _reference(user["id"], "user_reference", user["summary"], "users"),
-            "escalation_policy": _reference(
-                policy_id, "escalation_policy_reference", policy_id, "escalation_policies"
-            ),
+            "user": user if include_users else _reference(user["id"], "user_reference", user["summary"], "users"),
+            "escalation_policy": _reference(policy_id, "escalation_policy_reference", policy_id, "escalation_policies"),
             "schedule": None,
             "escalation_level": oncall.escalation_level,
             "start": oncall.start,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mimetypes
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,9 +87,7 @@ class _Fault:
     @property
     def only_delays(self) -> bool:
         """A pure hang: once it is over, the call is answered as usual."""
-        return (
-            self.hang_seconds > 0 and self.status is None and self.retry_after is None and self.error is None
-        )
+        return self.hang_seconds > 0 and self.status is None and self.retry_after is None and self.error is None
 
 
 @dataclass(frozen=True)
@@ -133,6 +132,7 @@ class RecordingSlackApi:
             "conversations.open": self._conversations_open,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.info": self._files_info,
             "reactions.add": self._reactions_add,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
@@ -151,9 +151,7 @@ class RecordingSlackApi:
                 status_emoji=spec.get("status_emoji", ""),
                 is_bot=bool(spec.get("is_bot", False)),
             )
-            extra = {
-                k: v for k, v in spec.items() if k not in {"email", "status_text", "status_emoji", "is_bot"}
-            }
+            extra = {k: v for k, v in spec.items() if k not in {"email", "status_text", "status_emoji", "is_bot"}}
             self._users[user_id].update(extra)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -250,9 +248,7 @@ class RecordingSlackApi:
         """
         if times < 1:
             raise ValueError("times must be at least 1")
-        fault = _Fault(
-            status=status, retry_after=retry_after, hang_seconds=hang_seconds, error=error, remaining=times
-        )
+        fault = _Fault(status=status, retry_after=retry_after, hang_seconds=hang_seconds, error=error, remaining=times)
         with self._lock:
             self._faults.setdefault(method, []).append(fault)
 
@@ -266,9 +262,7 @@ class RecordingSlackApi:
         is_bot: bool = False,
     ) -> None:
         """Define (or replace) a member for users.info, users.lookupByEmail and users.profile.get."""
-        user = _user_object(
-            user_id, email=email, status_text=status_text, status_emoji=status_emoji, is_bot=is_bot
-        )
+        user = _user_object(user_id, email=email, status_text=status_text, status_emoji=status_emoji, is_bot=is_bot)
         with self._lock:
             self._users[user_id] = user
 
@@ -280,9 +274,7 @@ class RecordingSlackApi:
             self.calls.append(call)
             fault = self._take_fault(method)
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            self._finish(
-                call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"})
-            )
+            self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
             return None
         if fault is not None and not fault.only_delays:
             answer = _fault_answer(fault)
@@ -315,9 +307,7 @@ class RecordingSlackApi:
             call.response = answer.body
             call.status = int(answer.status)
         if self._echo and call.ok:
-            channel = (
-                call.args.get("channel") or call.args.get("channel_id") or answer.body.get("channel") or "-"
-            )
+            channel = call.args.get("channel") or call.args.get("channel_id") or answer.body.get("channel") or "-"
             if isinstance(channel, dict):
                 channel = channel.get("id", "-")
             text = call.args.get("text") or call.args.get("initial_comment") or ""
@@ -330,6 +320,12 @@ class RecordingSlackApi:
                 return False
             upload["data"] = data
             return True
+
+    def _download(self, file_id: str) -> bytes | None:
+        """An uploaded file's bytes, as `url_private_download` serves them to a caller with a token."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            return None if upload is None or upload["data"] is None else bytes(upload["data"])
 
     # -- Web API methods (run under the lock) ----------------------------------------------------------------
 
@@ -432,11 +428,30 @@ class RecordingSlackApi:
             entry["content"] = text
             contents.append(text)
             title = entry.get("title") or upload["filename"]
-            answered.append(
-                {"id": entry["id"], "title": title, "name": upload["filename"], "size": len(data)}
-            )
+            answered.append({"id": entry["id"], "title": title, "name": upload["filename"], "size": len(data)})
         args["content"] = "".join(contents)
         return {"ok": True, "files": answered}
+
+    def _files_info(self, args: _Args) -> _Response:
+        file_id = str(args.get("file") or "")
+        upload = self._uploads.get(file_id)
+        if upload is None or upload["data"] is None:
+            return {"ok": False, "error": "file_not_found"}
+        name = str(upload["filename"])
+        download = f"{self.root_url}/files-pri/{TEAM_ID}-{file_id}/download/{name}"
+        return {
+            "ok": True,
+            "file": {
+                "id": file_id,
+                "name": name,
+                "title": name,
+                "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+                "filetype": name.rsplit(".", 1)[-1].lower() if "." in name else "binary",
+                "size": len(upload["data"]),
+                "url_private": download,
+                "url_private_download": download,
+            },
+        }
 
     def _reactions_add(self, args: _Args) -> _Response:
         if not args.get("name"):
@@ -477,9 +492,7 @@ class RecordingSlackApi:
         view_id = args.get("view_id")
         external_id = args.get("external_id")
         if not view_id and external_id:
-            view_id = next(
-                (vid for vid, v in self._views.items() if v.get("external_id") == external_id), None
-            )
+            view_id = next((vid for vid, v in self._views.items() if v.get("external_id") == external_id), None)
         if not view_id:
             return {"ok": False, "error": "not_found"}
         return {"ok": True, "view": self._store_view(str(view_id), view)}
@@ -535,6 +548,14 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
             else:
                 self._send_text(HTTPStatus.NOT_FOUND, "file not found")
             return
+        if url.path.startswith(f"/files-pri/{TEAM_ID}-"):
+            file_id = url.path.removeprefix(f"/files-pri/{TEAM_ID}-").split("/", 1)[0]
+            data = self._api._download(file_id) if _bearer_token(self.headers.get("Authorization", "")) else None
+            if data is None:
+                self._send_text(HTTPStatus.NOT_FOUND, "file not found (or no bearer token)")
+            else:
+                self._send(HTTPStatus.OK, data, "application/octet-stream", ())
+            return
         if not url.path.startswith("/api/"):
             self._send_text(HTTPStatus.NOT_FOUND, "not found")
             return
@@ -564,9 +585,7 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
     def _send_text(self, status: int, text: str) -> None:
         self._send(status, text.encode(), "text/plain; charset=utf-8", ())
 
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...]
-    ) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...]) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -593,9 +612,7 @@ def _fault_answer(fault: _Fault) -> _Answer:
         return _Answer(fault.status or HTTPStatus.OK, {"ok": False, "error": fault.error})
     if fault.retry_after is not None:
         status = fault.status or HTTPStatus.TOO_MANY_REQUESTS
-        return _Answer(
-            status, {"ok": False, "error": "ratelimited"}, (("Retry-After", str(fault.retry_after)),)
-        )
+        return _Answer(status, {"ok": False, "error": "ratelimited"}, (("Retry-After", str(fault.retry_after)),))
     status = fault.status or HTTPStatus.INTERNAL_SERVER_ERROR
     error = "ratelimited" if status == HTTPStatus.TOO_MANY_REQUESTS else "internal_error"
     return _Answer(status, {"ok": False, "error": error})

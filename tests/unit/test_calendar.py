@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from prodsupport.calendar import CalendarConfig, PlaybookCalendar
 
 ET = ZoneInfo("America/New_York")

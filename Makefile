@@ -1,0 +1,73 @@
+# prodsupport: `make run` (the app locally), `make test` (everything CI checks), `make bench`, `make build`.
+# The venvs are file targets stamped on what they install from, so a second `make test` installs nothing.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+# Python 3.13, the Lambda runtime: pyenv's 3.13.0 when pyenv has it, else python3.13, else python3.
+PYTHON := $(shell \
+	if command -v pyenv >/dev/null 2>&1 && pyenv prefix 3.13.0 >/dev/null 2>&1; then \
+		echo "$$(pyenv prefix 3.13.0)/bin/python3.13"; \
+	elif command -v python3.13 >/dev/null 2>&1 && python3.13 -c '' >/dev/null 2>&1; then \
+		command -v python3.13; \
+	else \
+		command -v python3; \
+	fi)
+PYTHON_BIN := $(patsubst %/,%,$(dir $(PYTHON)))
+
+VENV := .venv
+TOOLS := .venv-tools
+SAM_VERSION := 1.170.0
+DEV_STAMP := $(VENV)/.installed
+TOOLS_STAMP := $(TOOLS)/.installed-aws-sam-cli-$(SAM_VERSION)
+SAM := $(TOOLS)/bin/sam
+
+# sam and cfn-lint need a region even offline; no credentials are needed or read.
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: run test lint typecheck unit template bench build clean
+
+$(DEV_STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+# aws-sam-cli pins its own boto3, so it lives apart from the dev venv.
+$(TOOLS_STAMP):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q aws-sam-cli==$(SAM_VERSION)
+	rm -f $(TOOLS)/.installed-aws-sam-cli-*
+	touch $@
+
+run: $(DEV_STAMP)
+	$(VENV)/bin/prodsupport run
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(DEV_STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(DEV_STAMP)
+	$(VENV)/bin/pytest
+
+template: $(DEV_STAMP) $(TOOLS_STAMP)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+test: lint typecheck unit template
+
+bench: $(DEV_STAMP)
+	@test -f benchmarks/run.py || { echo "benchmarks/run.py does not exist yet"; exit 1; }
+	$(VENV)/bin/python benchmarks/run.py
+
+# BuildMethod python3.13 runs `python3.13` from PATH: put the 3.13 interpreter's directory first.
+build: $(TOOLS_STAMP)
+	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,241 @@
+"""`prodsupport run`: the app on this machine, on wall-clock time, for Slack, PagerDuty and curl to talk to.
+
+Every HttpApi route of template.yaml is served on http://127.0.0.1:3000 and handed to the real handlers as
+API Gateway payload 2.0 events; the scheduled rules fire once per wall-clock minute; queued emails go out
+right after the request that queued them (SES is emulated: the email is shown, not delivered).
+
+Slack is the real Web API when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set (point the Slack app's
+request URLs at a tunnel to this port), else a recording stand-in that prints what the bot would post.
+Settings come from PRODSUPPORT_* variables in the environment, e.g. PRODSUPPORT_CHANNEL_ID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+from prodsupport.clock import system_clock
+from prodsupport.settings import PREFIX, SettingsError
+from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.replay import SETTING_NAMES
+from prodsupport_local.stack import LocalStack, RealSlack
+
+log = logging.getLogger("prodsupport_local.server")
+DRAIN_INTERVAL_SECONDS = 1.0
+MAX_BODY_BYTES = 1_000_000
+
+
+class LocalServer:
+    """The HTTP front door and the scheduler thread around a started LocalStack."""
+
+    def __init__(self, stack: LocalStack, host: str = "127.0.0.1", port: int = 3000, *, schedule: bool = True):
+        self.stack = stack
+        self.schedule = schedule
+        self._httpd = _Server((host, port), self)
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> LocalServer:
+        serve = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="prodsupport-http", daemon=True
+        )
+        self._threads.append(serve)
+        if self.schedule:
+            self._threads.append(threading.Thread(target=self._scheduler, name="prodsupport-scheduler", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+
+    def after_request(self) -> None:
+        """A request may have queued an email: let the scheduler thread drain now, not in a second."""
+        self._wake.set()
+
+    def _scheduler(self) -> None:
+        """Fire the template's schedules at each wall-clock minute; drain the queues in between."""
+        next_tick = _minute(self.stack.clock()) + timedelta(minutes=1)
+        while not self._stopping.is_set():
+            remaining = (next_tick - self.stack.clock()).total_seconds()
+            self._wake.wait(timeout=max(0.0, min(DRAIN_INTERVAL_SECONDS, remaining)))
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                now = self.stack.clock()
+                if now >= next_tick:
+                    ran = self.stack.tick(next_tick)
+                    log.info("tick %s: %s", next_tick.isoformat(), ", ".join(ran))
+                    next_tick = max(next_tick + timedelta(minutes=1), _minute(now))
+                else:
+                    self.stack.drain()
+            except Exception:
+                log.exception("scheduler step failed; the next one runs as usual")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], owner: LocalServer) -> None:
+        super().__init__(address, _Handler)
+        self.owner = owner
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "prodsupport-local/1"
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+    def _handle(self) -> None:
+        owner = cast(_Server, self.server).owner
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        response = owner.stack.request(
+            self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0]
+        )
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+        owner.after_request()
+
+
+def settings_from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """PRODSUPPORT_* variables that name a scenario-settable setting, as a settings mapping."""
+    env = os.environ if environ is None else environ
+    return {name: env[PREFIX + name.upper()] for name in sorted(SETTING_NAMES) if env.get(PREFIX + name.upper())}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="serve the app locally on wall-clock time (emulated AWS; real or recording Slack)",
+        description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="default: the repository's")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("prodsupport_local").setLevel(logging.INFO)  # requests and ticks; not botocore's chatter
+    token, signing_secret = os.environ.get("SLACK_BOT_TOKEN"), os.environ.get("SLACK_SIGNING_SECRET")
+    real_slack = RealSlack(token, signing_secret) if token and signing_secret else None
+    stack = LocalStack(
+        template=load_template(args.template),
+        settings=settings_from_environment(),
+        clock=system_clock,
+        real_slack=real_slack,
+        echo=real_slack is None,
+    )
+    try:
+        stack.start()
+    except SettingsError as exc:
+        print(f"prodsupport run: {exc}", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server: LocalServer | None = None
+    try:
+        server = LocalServer(stack, args.host, args.port).start()
+        _print_banner(stack, server)
+        while not stopped.wait(timeout=3600):
+            pass
+        print("\nstopping…", file=sys.stderr)
+    except OSError as exc:
+        print(f"prodsupport run: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+        stack.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _print_banner(stack: LocalStack, server: LocalServer) -> None:
+    lines = ["prodsupport is running locally", ""]
+    routes = sorted(stack.routes, key=lambda route: route.path)
+    lines += [f"  {route.method:<5} {server.url}{route.path:<22} -> {route.function}" for route in routes]
+    env = stack.env
+    lines += [
+        "",
+        f"  AWS (moto):     {stack.aws.endpoint_url}   table {env.get('PRODSUPPORT_TABLE_NAME')}",
+        f"  Slack API:      {env.get('PRODSUPPORT_SLACK_API_URL')}"
+        + ("   (real workspace)" if stack.real_slack else "   (recording; posts are printed)"),
+        f"  PagerDuty API:  {env.get('PRODSUPPORT_PAGERDUTY_API_URL')}   (recording)",
+        f"  channel:        {env.get('PRODSUPPORT_CHANNEL_ID')}",
+        "  schedules:      every wall-clock minute, in template order",
+        "",
+    ]
+    if stack.real_slack is None:
+        secret = stack.aws.secrets.slack_signing_secret
+        lines += [
+            f"  Slack signing secret (local): {secret}",
+            '  sign a request:  ts=$(date +%s); body=\'{"type":"url_verification","challenge":"hi"}\'',
+            f'    sig=v0=$(printf \'v0:%s:%s\' "$ts" "$body" | openssl dgst -sha256 -hmac {secret} -r'
+            " | cut -d' ' -f1)",
+            f"    curl -s {server.url}/slack/events -H 'Content-Type: application/json' \\",
+            '      -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" -d "$body"',
+            "",
+        ]
+    lines.append("Ctrl-C stops.")
+    print("\n".join(lines), flush=True)
+
+
+def _minute(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(second=0, microsecond=0)
