@@ -124,9 +124,7 @@ def test_form_encoded_json_string_fields_are_decoded(slack: RecordingSlackApi, c
     assert args["blocks"] == blocks
 
 
-def test_post_message_without_channel_or_text_fails_like_slack(
-    slack: RecordingSlackApi, client: WebClient
-) -> None:
+def test_post_message_without_channel_or_text_fails_like_slack(slack: RecordingSlackApi, client: WebClient) -> None:
     with pytest.raises(SlackApiError) as no_text, pytest.warns(UserWarning, match="`text` argument"):
         client.chat_postMessage(channel="C1")
     with pytest.raises(SlackApiError) as no_channel:
@@ -138,9 +136,7 @@ def test_post_message_without_channel_or_text_fails_like_slack(
     assert client.chat_postMessage(channel="C1", text="ok")["ts"] == "1764230400.000001"
 
 
-def test_post_ephemeral_answers_message_ts_and_counts_as_a_post(
-    slack: RecordingSlackApi, client: WebClient
-) -> None:
+def test_post_ephemeral_answers_message_ts_and_counts_as_a_post(slack: RecordingSlackApi, client: WebClient) -> None:
     response = client.chat_postEphemeral(channel="C1", user="U1", text="expected: /incident <sev> <title>")
 
     assert response["message_ts"].startswith("1764230400.")
@@ -249,9 +245,7 @@ def test_unknown_method_and_missing_token(slack: RecordingSlackApi, client: WebC
     assert slack.posts() == []
 
 
-def test_echo_prints_one_line_per_successful_call(
-    clock: VirtualClock, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_echo_prints_one_line_per_successful_call(clock: VirtualClock, capsys: pytest.CaptureFixture[str]) -> None:
     with RecordingSlackApi(ts_clock=clock, echo=True) as slack:
         client = WebClient(token=TOKEN, base_url=slack.base_url)
         client.chat_postMessage(channel="C1", text="Incident INC-2025-0001\ndeclared")
@@ -393,9 +387,7 @@ def test_oncalls_answers_a_user_reference_and_users_has_the_email(pagerduty: Rec
 
 def test_oncalls_include_users_and_replacement(pagerduty: RecordingPagerDutyApi) -> None:
     pagerduty.set_oncall("PEP1", "PUANA", "ana@example.com", "Ana Oncall")
-    pagerduty.set_oncall(
-        "PEP1", "PUCY", "cy@example.com", "Cy Next", start=START, end=START + timedelta(days=7)
-    )
+    pagerduty.set_oncall("PEP1", "PUCY", "cy@example.com", "Cy Next", start=START, end=START + timedelta(days=7))
 
     _, body, _ = pd_get(pagerduty, "/oncalls?escalation_policy_ids[]=PEP1&include[]=users")
 
