@@ -15,6 +15,7 @@ from prodsupport.clock import Clock, system_clock
 from prodsupport.settings import Settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from slack_sdk import WebClient
 
     from prodsupport.dedupe import Deduplicator
@@ -32,11 +33,15 @@ class Runtime:
     def client(self, service: str) -> Any:
         return _boto3_client(service)
 
+    @cached_property
+    def _secrets(self) -> SecretsProvider:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider(boto3_client=self.client("secretsmanager"))
+
     def secret(self, name: str) -> dict[str, Any]:
         """A JSON secret from Secrets Manager through Powertools, cached for `secrets_max_age_seconds`."""
-        from aws_lambda_powertools.utilities import parameters
-
-        value = parameters.get_secret(name, transform="json", max_age=self.settings.secrets_max_age_seconds)
+        value = self._secrets.get(name, transform="json", max_age=self.settings.secrets_max_age_seconds)
         if not isinstance(value, dict):
             raise ValueError(f"secret {name} must hold a JSON object")
         return value
@@ -140,10 +145,7 @@ def use_clock(clock: Clock) -> None:
 
 
 def reset() -> None:
-    """Forget settings and clients, so the next call reads the environment again."""
+    """Forget settings, clients and cached secrets, so the next call reads the environment again."""
     global _runtime  # noqa: PLW0603
     _runtime = None
     _boto3_clients.clear()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
