@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from prodsupport_local.local_server import LocalServer
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -84,16 +85,16 @@ class _OnCall:
     end: str | None
 
 
-class RecordingPagerDutyApi:
+class RecordingPagerDutyApi(LocalServer):
     """A PagerDuty REST API v2 on ``127.0.0.1`` that records every request; see the module docstring."""
+
+    label = "recording-pagerduty"
 
     def __init__(self, *, token: str | None = None) -> None:
         """``token``, when given, is the only API key accepted; otherwise any ``Token token=...`` is."""
+        super().__init__()
         self._token = token
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _PagerDutyServer | None = None
-        self._thread: threading.Thread | None = None
         self.calls: list[PagerDutyCall] = []
         self._faults: list[tuple[str, _Fault]] = []
         self._oncalls: list[_OnCall] = []
@@ -101,51 +102,13 @@ class RecordingPagerDutyApi:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("RecordingPagerDutyApi is already started")
-        self._stopping.clear()
-        self._server = _PagerDutyServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"recording-pagerduty-{self._server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; a request held by an injected hang is dropped without an answer."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> _PagerDutyServer:
+        return _PagerDutyServer(self)
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (no trailing slash, like ``https://api.pagerduty.com``)."""
-        if self._server is None:
-            raise RuntimeError("RecordingPagerDutyApi is not started")
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self.root_url
 
     # -- inspection and configuration ------------------------------------------------------------------------
 

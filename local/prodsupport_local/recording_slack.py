@@ -28,9 +28,10 @@ from email.message import Message
 from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+from prodsupport_local.local_server import LocalServer
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -97,8 +98,10 @@ class _Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class RecordingSlackApi:
+class RecordingSlackApi(LocalServer):
     """A Slack Web API on ``127.0.0.1`` that records every call; see the module docstring."""
+
+    label = "recording-slack"
 
     def __init__(
         self,
@@ -107,12 +110,10 @@ class RecordingSlackApi:
         users: dict[str, dict[str, Any]] | None = None,
         echo: bool = False,
     ) -> None:
+        super().__init__()
         self._ts_clock = ts_clock or _wall_clock
         self._echo = echo
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _SlackServer | None = None
-        self._thread: threading.Thread | None = None
         self.calls: list[SlackCall] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._post_count = 0
@@ -156,51 +157,8 @@ class RecordingSlackApi:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("RecordingSlackApi is already started")
-        self._stopping.clear()
-        self._server = _SlackServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"recording-slack-{self._server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; a call held by an injected hang is dropped without an answer."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def root_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        if self._server is None:
-            raise RuntimeError("RecordingSlackApi is not started")
-        return f"http://127.0.0.1:{self._server.server_port}"
+    def _make_server(self) -> _SlackServer:
+        return _SlackServer(self)
 
     @property
     def base_url(self) -> str:
