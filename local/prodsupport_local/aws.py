@@ -79,7 +79,11 @@ class SentEmail:
 
 
 class EmulatedAws:
-    """A moto server on 127.0.0.1 holding what template.yaml declares; see the module docstring."""
+    """A moto server on 127.0.0.1 holding what template.yaml declares; see the module docstring.
+
+    moto keeps its state in process-wide backends, whichever server serves them: two EmulatedAws in one
+    process share it, and `reset` of one empties both. Use one at a time (the tests share one per session).
+    """
 
     def __init__(self, template: Template | None = None, *, secrets: LocalSecrets | None = None) -> None:
         self.template = template or load_template()

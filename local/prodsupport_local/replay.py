@@ -110,8 +110,9 @@ def parse_scenario(lines: Iterable[str]) -> Scenario:
 def run_scenario(lines: Iterable[str], *, stack: LocalStack | None = None) -> list[dict[str, Any]]:
     """Replay a scenario and return its output lines as dicts (see `format_effect` for the text form).
 
-    With `stack`, that (started, virtual-clock) stack is reset and reused, which saves starting servers
-    for every scenario; otherwise a stack is started and closed around the run.
+    With `stack` (started, active, on a VirtualClock) that stack is reset to the scenario's settings and
+    reused, which saves starting servers for every scenario; otherwise one is started and closed around the
+    run. Raises ScenarioError for a bad line before anything runs.
     """
     return Replay(parse_scenario(lines), stack=stack).run()
 
@@ -127,6 +128,8 @@ class Replay:
     def run(self) -> list[dict[str, Any]]:
         settings = {**DEFAULT_SETTINGS, **self.scenario.config}
         if self._stack is not None:
+            if not isinstance(self._stack.clock, VirtualClock):
+                raise TypeError("a replay needs a LocalStack on a VirtualClock")
             self._stack.reset(settings)
             return self._run(self._stack)
         with LocalStack(
@@ -136,8 +139,7 @@ class Replay:
 
     def _run(self, stack: LocalStack) -> list[dict[str, Any]]:
         clock = stack.clock
-        if not isinstance(clock, VirtualClock):
-            raise TypeError("a replay needs a LocalStack on a VirtualClock")
+        assert isinstance(clock, VirtualClock)
         effects: list[dict[str, Any]] = []
         for step in self.scenario.steps:
             clock.set(step.at)
