@@ -10,15 +10,12 @@ only prints them). Both read the table through boto3: set AWS_ENDPOINT_URL to us
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prodsupport.clock import system_clock
-from prodsupport.runtime import Runtime
-from prodsupport.settings import PREFIX, Settings, SettingsError
 from prodsupport.timefmt import parse_iso
+from prodsupport_local.table_cli import CliError, add_table_argument, load_incident, table_runtime
 
 PARTS = ("both", "text", "html")
 
@@ -28,14 +25,6 @@ def _instant(text: str) -> datetime:
         return parse_iso(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not ISO 8601 with a zone, like 2026-11-30T14:00:00Z") from None
-
-
-def _table_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--table",
-        default=os.environ.get(f"{PREFIX}TABLE_NAME", ""),
-        help=f"the incidents table (default: ${PREFIX}TABLE_NAME)",
-    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     preview.add_argument(
         "--at", type=_instant, default=None, metavar="ISO", help="render as if sent at this instant (default: now)"
     )
-    _table_argument(preview)
+    add_table_argument(preview)
     preview.set_defaults(func=preview_main)
 
     stakeholders = subparsers.add_parser("stakeholders", help="the stakeholder list (the weekly-sync invite list)")
@@ -60,40 +49,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     imports.add_argument("invite", type=Path, metavar="INVITE.ics")
     imports.add_argument("--dry-run", action="store_true", help="print the addresses; change nothing")
-    _table_argument(imports)
+    add_table_argument(imports)
     imports.set_defaults(func=import_main)
-
-
-def _runtime(table: str) -> Runtime:
-    """The deployment's settings from the environment, with the table given on the command line."""
-    env = {**os.environ, f"{PREFIX}TABLE_NAME": table}
-    env.setdefault(f"{PREFIX}CHANNEL_ID", "-")
-    return Runtime(Settings.from_env(env), system_clock)
 
 
 def preview_main(args: argparse.Namespace) -> int:
     """Exit 0 with the email on stdout, 2 for bad arguments or settings, 1 when it cannot be read."""
     from zoneinfo import ZoneInfo
 
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from prodsupport.stakeholder_email import render
 
-    if not args.table:
-        print(f"no table: pass --table NAME or set {PREFIX}TABLE_NAME", file=sys.stderr)
-        return 2
     try:
-        rt = _runtime(args.table)
-        incident = rt.store.get_by_id(args.incident_id.upper())
-    except SettingsError as exc:
+        rt, incident = load_incident(args.table, args.incident_id)
+    except CliError as exc:
         print(exc, file=sys.stderr)
-        return 2
-    except (BotoCoreError, ClientError) as exc:
-        print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
-        return 1
-    if incident is None:
-        print(f"there is no incident {args.incident_id} in table {args.table}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     email = render(incident, args.at or datetime.now(UTC), ZoneInfo(rt.settings.timezone))
     roster = rt.roster.load()
     print(f"Subject: {email.subject}")
@@ -127,14 +97,11 @@ def import_main(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("\n".join(found))
         return 0
-    if not args.table:
-        print(f"no table: pass --table NAME or set {PREFIX}TABLE_NAME (or use --dry-run)", file=sys.stderr)
-        return 2
     try:
-        _, added, total = import_invite(_runtime(args.table), data)
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        _, added, total = import_invite(table_runtime(args.table), data)
+    except CliError as exc:
+        print(f"{exc} (or use --dry-run)" if not args.table else exc, file=sys.stderr)
+        return exc.exit_code
     except (BotoCoreError, ClientError, CommandError) as exc:
         print(f"cannot update the stakeholder list in {args.table}: {exc}", file=sys.stderr)
         return 1

@@ -8,13 +8,12 @@ set AWS_ENDPOINT_URL to read a local emulation instead of AWS.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import UTC, date, datetime
 
 from prodsupport import compliance
-from prodsupport.calendar import PlaybookCalendar
 from prodsupport.timefmt import parse_iso
+from prodsupport_local.table_cli import CliError, add_table_argument, table_runtime
 
 
 def _day(text: str) -> date:
@@ -44,11 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--to", dest="stop", type=_day, required=True, metavar="DATE", help="day after the last, YYYY-MM-DD (ET)"
     )
     parser.add_argument("--format", choices=compliance.FORMATS, default="md", help="default: md")
-    parser.add_argument(
-        "--table",
-        default=os.environ.get("PRODSUPPORT_TABLE_NAME", ""),
-        help="the incidents table (default: $PRODSUPPORT_TABLE_NAME)",
-    )
+    add_table_argument(parser)
     parser.add_argument(
         "--as-of",
         type=_instant,
@@ -64,21 +59,16 @@ def main(args: argparse.Namespace) -> int:
     if args.stop <= args.start:
         print(f"--to ({args.stop}) must be after --from ({args.start}); --to is exclusive", file=sys.stderr)
         return 2
-    if not args.table:
-        print("no table: pass --table NAME or set PRODSUPPORT_TABLE_NAME", file=sys.stderr)
-        return 2
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from prodsupport.dynamo import Table
-    from prodsupport.policy import SlaPolicy
-    from prodsupport.store import IncidentStore
-
-    client = boto3.client("dynamodb", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    store = IncidentStore(Table(client, args.table), SlaPolicy())
-    start, end = compliance.local_days(PlaybookCalendar(), args.start, args.stop)
     try:
-        incidents = store.opened_between(start, end)
+        rt = table_runtime(args.table)
+    except CliError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+    start, end = compliance.local_days(rt.policy.calendar, args.start, args.stop)
+    try:
+        incidents = rt.store.opened_between(start, end)
     except (BotoCoreError, ClientError) as exc:
         print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
         return 1
