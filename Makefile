@@ -22,6 +22,9 @@ SAM_VERSION := 1.170.0
 DEV_STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed-aws-sam-cli-$(SAM_VERSION)
 SAM := $(TOOLS)/bin/sam
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
 # sam and cfn-lint need a region even offline; no credentials are needed or read.
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -42,6 +45,13 @@ $(TOOLS_STAMP):
 	rm -f $(TOOLS)/.installed-aws-sam-cli-*
 	touch $@
 
+# checkov pins libraries that conflict with aws-sam-cli's, so it gets a venv of its own as well.
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q checkov==$(CHECKOV_VERSION)
+	rm -f $(CHECKOV_VENV)/.installed-checkov-*
+	touch $@
+
 run: $(DEV_STAMP)
 	$(VENV)/bin/prodsupport run
 
@@ -55,9 +65,11 @@ typecheck: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(VENV)/bin/pytest
 
-template: $(DEV_STAMP) $(TOOLS_STAMP)
+# checkov reads .checkov.yaml: every check it skips there, or in a resource's Metadata, says why.
+template: $(DEV_STAMP) $(TOOLS_STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact
 
 test: lint typecheck unit template
 

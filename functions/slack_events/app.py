@@ -26,7 +26,8 @@ def _text(status: int, message: str) -> Response[str]:
 
 def _body() -> bytes:
     """The raw body Slack signed (API Gateway base64-encodes form posts)."""
-    return (app.current_event.decoded_body or "").encode()
+    event = app.current_event
+    return slack_requests.raw_body(event.body, base64_encoded=bool(event.is_base64_encoded))
 
 
 def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:

@@ -222,7 +222,10 @@ def test_an_ack_after_an_unacknowledge_is_noted_and_the_first_ack_still_counts(s
 def test_a_retried_delivery_has_one_effect(stack: LocalStack) -> None:
     body = event_body("incident.triggered", OPENED)
     first = deliver(stack, body, webhook_id="wh-retry")
-    again = deliver(stack, body, webhook_id="wh-retry")
+    assert isinstance(stack.clock, VirtualClock)
+    stack.clock.advance(timedelta(minutes=1))  # PagerDuty's retry, after the first delivery's lease
+    raw = json.dumps(body).encode()
+    again = deliver(stack, raw, headers=signed_headers(raw, webhook_id="wh-retry"))
     assert (first.status, again.status) == (202, 202)
     assert json.loads(again.body)["status"] == "duplicate"
     assert len(stack.slack.posts()) == 1

@@ -72,7 +72,11 @@ def run(rt: Runtime, now: datetime) -> CheckReport:
     report = CheckReport()
     people = _People(rt, now)
     horizon = now + rt.policy.largest_lead
-    for incident in rt.store.due(horizon):
+
+    def corrupt(key: str) -> None:
+        report.failures += 1
+
+    for incident in rt.store.due(horizon, on_corrupt=corrupt):
         report.checked += 1
         try:
             _check(rt, incident, now, horizon, people, report)

@@ -225,11 +225,10 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             usage = f"`/incident {incident_id} impact <text>`"
             return SetField(incident_id, "business_impact", _require(rest, "The business impact", usage))
         case "apps":
-            apps = tuple(
-                a.strip()
-                for a in _require(rest, "The applications", f"`/incident {incident_id} apps <A, B>`").split(",")
-                if a.strip()
-            )
+            usage = f"`/incident {incident_id} apps <A, B>`"
+            apps = tuple(a.strip() for a in _require(rest, "The applications", usage).split(",") if a.strip())
+            if not apps:
+                raise CommandError(f"The applications are missing. Usage: {usage}")
             return SetApplications(incident_id, apps)
         case "severity":
             return SetSeverity(

@@ -7,7 +7,7 @@ exception here, at the adapter, so nothing above this module knows botocore's er
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -142,20 +142,41 @@ class Table:
     def delete(self, pk: str, sk: str) -> None:
         self.client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}))
 
-    def put_all(self, items: list[tuple[Mapping[str, Any], str | None]]) -> None:
-        """Put several items in one transaction, each with an optional condition: all or nothing."""
-        self.client_transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self.name,
-                        "Item": serialize(item),
-                        **({"ConditionExpression": condition} if condition else {}),
-                    }
+    def put_all(
+        self,
+        items: list[tuple[Mapping[str, Any], str | None]],
+        *,
+        absent: Sequence[tuple[str, str]] = (),
+        names: Mapping[str, str] | None = None,
+        vals: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Put several items in one transaction, each with an optional condition: all or nothing.
+
+        Each (pk, sk) in `absent` must not exist either, so a write can depend on an item it does not write.
+        `names` and `vals` serve the conditions that use them, and must be used by every one given.
+        """
+        expression: dict[str, Any] = {}
+        if names:
+            expression["ExpressionAttributeNames"] = dict(names)
+        if vals:
+            expression["ExpressionAttributeValues"] = values(vals)
+        puts = [
+            {"Put": {"TableName": self.name, "Item": serialize(item), "ConditionExpression": condition, **expression}}
+            if condition
+            else {"Put": {"TableName": self.name, "Item": serialize(item)}}
+            for item, condition in items
+        ]
+        checks = [
+            {
+                "ConditionCheck": {
+                    "TableName": self.name,
+                    "Key": serialize({"pk": pk, "sk": sk}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
                 }
-                for item, condition in items
-            ]
-        )
+            }
+            for pk, sk in absent
+        ]
+        self.client_transact(puts + checks)
 
     def client_transact(self, transact_items: list[dict[str, Any]]) -> None:
         try:

@@ -29,6 +29,7 @@ from prodsupport.email_requests import EmailRequest
 from prodsupport.incident import EmailRecord, Incident, Sla
 from prodsupport.slack_api import SlackMessage, post
 from prodsupport.slack_requests import escape_mrkdwn as esc
+from prodsupport.store import IncidentNotFound
 from prodsupport.timefmt import parse_iso, to_iso
 
 if TYPE_CHECKING:
@@ -77,11 +78,11 @@ class Outcome:
 
 
 def _record_on_incident(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
-    """The incident keeps every email it asked for; the first one sent meets the 24-hour clock."""
-    incident = rt.store.get_by_id(request.ref)
-    if incident is None:
-        logger.warning("email sent for an incident that no longer exists", incident_id=request.ref)
-        return
+    """The incident keeps every email it asked for; the first one sent meets the 24-hour clock.
+
+    The request names the incident's thread, its key, so the change is one read and one conditional write
+    with no lookup of the id first.
+    """
 
     def change(current: Incident) -> None:
         record = next((e for e in current.emails if e.request_id == request.request_id), None)
@@ -100,7 +101,10 @@ def _record_on_incident(rt: Runtime, request: EmailRequest, outcome: Outcome) ->
         else:
             current.note(outcome.at, "email_rejected", "prodsupport", outcome.error)
 
-    rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    try:
+        rt.store.mutate(request.channel_id, request.thread_ts, change)
+    except IncidentNotFound:
+        logger.warning("email sent for an incident that no longer exists", incident_id=request.ref)
 
 
 AFTER_SEND: dict[str, Callable[[Runtime, EmailRequest, Outcome], None]] = {

@@ -50,6 +50,11 @@ if TYPE_CHECKING:
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
+TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
+FORM_NOT_OPENED = (
+    "Slack would not open the form: the request expired or was already used. Run the command again, "
+    "or declare at once with `/incident <critical|major|minor> <title>`."
+)
 
 
 def ephemeral(text: str) -> dict[str, Any]:
@@ -160,20 +165,33 @@ def declare_in_thread(
     )
     incident.summary = summary
     early = rt.store.early_reply(channel, thread_ts) if not declared_by else None
-    if early:
-        incident.meet(Sla.SLACK_ACK, parse_iso(early["at"]))
-        incident.note(parse_iso(early["at"]), "acknowledged", early["user"], early.get("text", ""))
     try:
-        rt.store.create(incident)
+        _create_with_early_reply(rt, incident, early, watch=not declared_by)
     except ConditionFailed:
         stored = rt.store.get(channel, thread_ts)
-        assert stored is not None
-        return _ensure_card(rt, stored)
+        if stored is not None:
+            return _ensure_card(rt, stored)
+        early = rt.store.early_reply(channel, thread_ts)  # a reply was noted while this was being declared
+        if early is None:
+            raise
+        _create_with_early_reply(rt, incident, early, watch=False)
     incident = _ensure_card(rt, incident)
     if early:
         _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
     _announce_declaration_ack(rt, incident)
     return incident
+
+
+def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, Any] | None, *, watch: bool) -> None:
+    """Store the incident, with the reply that came before it as its ack.
+
+    `watch`: no reply was found, so the create fails if one is noted meanwhile, just as the reply's note fails
+    if this create lands first. Whichever write is second sees the first, so the ack is never lost between.
+    """
+    if early:
+        incident.meet(Sla.SLACK_ACK, parse_iso(early["at"]))
+        incident.note(parse_iso(early["at"]), "acknowledged", early["user"], early.get("text", ""))
+    rt.store.create(incident, without_early_reply=watch and early is None)
 
 
 def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
@@ -239,8 +257,11 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     reply = Reply(rt.settings.channel_id, thread_ts, from_slack_ts(ts), user, str(event.get("text") or ""))
     incident, acknowledged = rt.store.record_reply(reply)
     if incident is None:
-        rt.store.note_early_reply(reply, rt.dedupe.ttl)
-        return
+        if rt.store.note_early_reply(reply, rt.dedupe.ttl):
+            return
+        incident, acknowledged = rt.store.record_reply(reply)  # the declaration landed since the first look
+        if incident is None:
+            return
     ack = incident.deadlines[Sla.SLACK_ACK]
     if acknowledged or _is_the_acknowledging_reply(incident, reply):
         _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
@@ -290,6 +311,18 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
         return on_incident_command(rt, command, parse_incident(command.text))
     except CommandError as exc:
         return ephemeral(str(exc))
+    except Exception as exc:
+        if not _form_not_opened(exc):
+            raise
+        return ephemeral(FORM_NOT_OPENED)
+
+
+def _form_not_opened(exc: Exception) -> bool:
+    """Slack refuses views.open for a trigger that expired (after 3 s), was used, or is no trigger at all:
+    the person is told so, instead of the request failing."""
+    from slack_sdk.errors import SlackApiError
+
+    return isinstance(exc, SlackApiError) and exc.response.get("error") in TRIGGER_ERRORS
 
 
 def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentCommand) -> dict[str, Any] | None:
@@ -490,11 +523,16 @@ def _roster_confirmation(change: RosterChange) -> str:
 def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[str, Any] | None:
     kind = payload.get("type")
     user = str((payload.get("user") or {}).get("id") or "")
-    if kind in ("message_action", "shortcut") and payload.get("callback_id") == "declare_incident":
-        _open_declare_form(rt, payload)
-    elif kind == "block_actions":
-        _on_card_button(rt, payload, at)
-    elif kind == "view_submission":
+    try:
+        if kind in ("message_action", "shortcut") and payload.get("callback_id") == "declare_incident":
+            _open_declare_form(rt, payload)
+        elif kind == "block_actions":
+            _on_card_button(rt, payload, at)
+    except Exception as exc:
+        if not _form_not_opened(exc):
+            raise
+        return None
+    if kind == "view_submission":
         view = payload.get("view") or {}
         try:
             _on_submission(rt, str(view.get("callback_id") or ""), view, user, at)

@@ -3,8 +3,9 @@ PagerDuty clock, and everything else PagerDuty reports goes on the timeline and 
 
 Deliveries are at least once, so each one is claimed twice before it has an effect: by `X-Webhook-Id`
 (repeated on every retry of one delivery) and by `event.id` (repeated when two subscriptions deliver the
-same event). The time of every change is the event's `occurred_at`, never the time it arrived, so a
-retried or late delivery records when the thing happened in PagerDuty.
+same event). A repeat that arrives while the first delivery may still fail is answered 503, which PagerDuty
+retries, instead of being dropped (see dedupe). The time of every change is the event's `occurred_at`,
+never the time it arrived, so a retried or late delivery records when the thing happened in PagerDuty.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aws_lambda_powertools import Logger
 from prodsupport import pagerduty_links
 from prodsupport import pagerduty_messages as pd_msg
 from prodsupport.commands import CommandError
+from prodsupport.dedupe import DeliveryInFlight
 from prodsupport.dynamo import ConditionFailed
 from prodsupport.incident import Deadline, Incident, PagerDutyLink, Severity, Sla, Source, Status
 from prodsupport.pagerduty import (
@@ -50,6 +52,7 @@ logger = Logger(child=True)
 ACTOR = Source.PAGERDUTY.value
 MAX_TITLE = 150
 ACCEPTED = 202
+RETRY_LATER = 503
 
 Handler = Callable[["Runtime", WebhookEvent, PagerDutyIncident], str]
 
@@ -72,14 +75,19 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
         return _answer("ignored", event)
     assert event.incident is not None
     delivery_id = header(headers, WEBHOOK_ID_HEADER) or event.id
-    with (
-        rt.dedupe.once("pagerduty-webhook", delivery_id, event.occurred_at) as first_delivery,
-        rt.dedupe.once("pagerduty-event", event.id, event.occurred_at) as first_event,
-    ):
-        if not (first_delivery and first_event):
-            logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
-            return _answer("duplicate", event)
-        outcome = HANDLERS[event.event_type](rt, event, event.incident)
+    received_at = rt.clock()
+    try:
+        with (
+            rt.dedupe.once("pagerduty-webhook", delivery_id, received_at, refuse_in_flight=True) as first_delivery,
+            rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event,
+        ):
+            if not (first_delivery and first_event):
+                logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
+                return _answer("duplicate", event)
+            outcome = HANDLERS[event.event_type](rt, event, event.incident)
+    except DeliveryInFlight:
+        logger.info("PagerDuty delivery repeated while the first is in flight", webhook_id=delivery_id)
+        return RETRY_LATER, json.dumps({"status": "in flight", "event_id": event.id, "retry": True})
     logger.info("PagerDuty event handled", event_type=event.event_type, event_id=event.id, outcome=outcome)
     return _answer(outcome, event)
 

@@ -35,8 +35,13 @@ class Runtime:
 
     @cached_property
     def _secrets(self) -> SecretsProvider:
+        """botocore logs every response body at DEBUG, and a GetSecretValue body is the secret: its parser's
+        logger stays above DEBUG, so a DEBUG application log level never writes a secret to the logs."""
+        import logging
+
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+        logging.getLogger("botocore.parsers").setLevel(logging.INFO)
         return SecretsProvider(boto3_client=self.client("secretsmanager"))
 
     def secret(self, name: str) -> dict[str, Any]:

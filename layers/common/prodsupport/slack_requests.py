@@ -6,6 +6,8 @@ window is checked against virtual time in a replay and against the wall clock in
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -46,6 +48,45 @@ def verify(*, secret: str, headers: dict[str, str], body: bytes, clock: Clock) -
         return False
 
 
+_EVENT_TEXTS = ("type", "channel", "user", "bot_id", "subtype", "text", "file_id", "channel_id", "user_id")
+_EVENT_TIMESTAMPS = ("ts", "thread_ts", "event_ts")
+_EVENT_OBJECTS = ("item", "file")
+TS_RE = re.compile(r"^\d{1,11}(?:\.\d{1,6})?$")
+
+
+def check_event(event: dict[str, Any]) -> None:
+    """The fields of an Events API event that the handlers read have Slack's types: a malformed event is a
+    400 before anything is claimed or written, not a crash half-way through a use case."""
+    for name in _EVENT_TEXTS:
+        _expect(event.get(name), str, f"event.{name}", "a string")
+    for name in _EVENT_TIMESTAMPS:
+        value = event.get(name)
+        if value is not None and (not isinstance(value, str) or (value and not TS_RE.match(value))):
+            raise BadRequest(f"'event.{name}' must be a Slack timestamp like \"1764230400.000100\"")
+    for name in _EVENT_OBJECTS:
+        _expect(event.get(name), dict, f"event.{name}", "a JSON object")
+    item = event.get("item") or {}
+    for name in ("type", "channel", "ts"):
+        _expect(item.get(name), str, f"event.item.{name}", "a string")
+    _expect((event.get("file") or {}).get("id"), str, "event.file.id", "a string")
+    attachments = event.get("attachments")
+    _expect(attachments, list, "event.attachments", "a list")
+    for attachment in attachments or []:
+        _expect(attachment, dict, "event.attachments[]", "a JSON object", nullable=False)
+
+
+def raw_body(body: str | None, *, base64_encoded: bool) -> bytes:
+    """The exact bytes the sender signed, from API Gateway's event: never decoded as text, so a body that is
+    not UTF-8 is refused by the parser rather than crashing here. Invalid base64 gives b"", which no
+    signature matches."""
+    if not base64_encoded:
+        return (body or "").encode()
+    try:
+        return base64.b64decode(body or "", validate=True)
+    except binascii.Error:
+        return b""
+
+
 def request_time(headers: dict[str, str]) -> datetime:
     """A command or interaction happened when Slack signed it: the one time it carries."""
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -82,7 +123,60 @@ def interaction_payload(body: bytes) -> dict[str, Any]:
         raise BadRequest(f"'payload' is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise BadRequest("'payload' must be a JSON object with a 'type'")
+    _check_interaction_shape(payload)
     return payload
+
+
+_INTERACTION_OBJECTS = ("user", "view", "channel", "message", "container", "team")
+_INTERACTION_TEXTS = ("trigger_id", "callback_id", "response_url")
+
+
+def _expect(value: Any, kind: type, where: str, what: str, *, nullable: bool = True) -> None:
+    """Slack may send null for an absent field; anything else must have the type the handlers read."""
+    if not isinstance(value, kind) and not (nullable and value is None):
+        raise BadRequest(f"'{where}' must be {what}")
+
+
+def _check_interaction_shape(payload: dict[str, Any]) -> None:
+    """The parts of an interaction the handlers read have Slack's types, so a malformed one is a 400 here
+    instead of a crash in the middle of a use case."""
+    for name in _INTERACTION_OBJECTS:
+        _expect(payload.get(name), dict, f"payload.{name}", "a JSON object")
+    for name in _INTERACTION_TEXTS:
+        _expect(payload.get(name), str, f"payload.{name}", "a string")
+    actions = payload.get("actions")
+    _expect(actions, list, "payload.actions", "a list")
+    for action in actions or []:
+        _expect(action, dict, "payload.actions[]", "a JSON object", nullable=False)
+    view = payload.get("view") or {}
+    for name in ("callback_id", "private_metadata", "id", "hash"):
+        _expect(view.get(name), str, f"payload.view.{name}", "a string")
+    blocks = view.get("blocks")
+    _expect(blocks, list, "payload.view.blocks", "a list")
+    for block in blocks or []:
+        _expect(block, dict, "payload.view.blocks[]", "a JSON object", nullable=False)
+    state = view.get("state")
+    _expect(state, dict, "payload.view.state", "a JSON object")
+    values = (state or {}).get("values")
+    _expect(values, dict, "payload.view.state.values", "a JSON object of blocks")
+    for block_id, elements in (values or {}).items():
+        where = f"payload.view.state.values.{block_id}"
+        _expect(elements, dict, where, "a JSON object of elements", nullable=False)
+        for element in elements.values():
+            _expect(element, dict, f"{where}.*", "a JSON object", nullable=False)
+            _check_element(element, where)
+
+
+def _check_element(element: dict[str, Any], where: str) -> None:
+    for name in ("value", "selected_date", "selected_time", "selected_user"):
+        _expect(element.get(name), str, f"{where}.*.{name}", "a string")
+    option = element.get("selected_option")
+    options = element.get("selected_options")
+    _expect(option, dict, f"{where}.*.selected_option", "an option object")
+    _expect(options, list, f"{where}.*.selected_options", "a list of option objects")
+    for chosen in [*([option] if option else []), *(options or [])]:
+        if not isinstance(chosen, dict) or not isinstance(chosen.get("value"), str):
+            raise BadRequest(f"'{where}' has an option without a string 'value'")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from prodsupport.dynamo import ConditionFailed, Table
 from prodsupport.incident import Incident, Sla, TimelineEntry
 from prodsupport.policy import SlaPolicy
 from prodsupport.timefmt import to_iso
 
+logger = Logger(child=True)
+
 INCIDENT = "INCIDENT"
+EARLY = "EARLY"
 DUE_SHARD = "DUE"
 OPEN_SHARD = "OPEN"
 MAX_ATTEMPTS = 5
@@ -77,12 +82,16 @@ class IncidentStore:
             item["open_shard"] = OPEN_SHARD
         return item
 
-    def create(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> None:
+    def create(
+        self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = (), without_early_reply: bool = False
+    ) -> None:
         """Store a new incident and its id alias together; a second declaration of the same thread fails.
 
         `also` are items that must appear with the incident or not at all (a PagerDuty link), each new.
+        `without_early_reply`: the declaration found no early reply, so it fails if one was noted since.
         """
         incident.version = 1
+        early = [(thread_pk(incident.channel_id, incident.thread_ts), EARLY)] if without_early_reply else []
         self.table.put_all(
             [
                 (self._item(incident), "attribute_not_exists(pk)"),
@@ -96,7 +105,8 @@ class IncidentStore:
                     "attribute_not_exists(pk)",
                 ),
                 *((item, "attribute_not_exists(pk)") for item in also),
-            ]
+            ],
+            absent=early,
         )
 
     def get(self, channel_id: str, thread_ts: str) -> Incident | None:
@@ -173,37 +183,61 @@ class IncidentStore:
             return None, False
         return Incident.from_record(item), True
 
-    def note_early_reply(self, reply: Reply, ttl: timedelta) -> None:
-        """A reply to a thread with no incident yet, kept briefly: its declaration may still be in flight."""
+    def note_early_reply(self, reply: Reply, ttl: timedelta) -> bool:
+        """A reply to a thread with no incident yet, kept briefly: its declaration may still be in flight.
+
+        Written only while the thread still has no incident (one transaction), so a declaration that lands
+        between the reply's first look and this note is never missed: the note fails and the caller records
+        the reply as an ack after all. False when nothing was noted (that, or an earlier reply is noted).
+        """
+        pk = thread_pk(reply.channel_id, reply.thread_ts)
         try:
-            self.table.put(
-                {
-                    "pk": thread_pk(reply.channel_id, reply.thread_ts),
-                    "sk": "EARLY",
-                    "at": to_iso(reply.at),
-                    "user": reply.user,
-                    "text": reply.text[:500],
-                    "expires_at": int((reply.at + ttl).timestamp()),
-                },
-                condition="attribute_not_exists(pk) OR #at > :at",
+            self.table.put_all(
+                [
+                    (
+                        {
+                            "pk": pk,
+                            "sk": EARLY,
+                            "at": to_iso(reply.at),
+                            "user": reply.user,
+                            "text": reply.text[:500],
+                            "expires_at": int((reply.at + ttl).timestamp()),
+                        },
+                        "attribute_not_exists(pk) OR #at > :at",
+                    )
+                ],
+                absent=[(pk, INCIDENT)],
                 names={"#at": "at"},
                 vals={":at": to_iso(reply.at)},
             )
         except ConditionFailed:
-            return
+            return False
+        return True
 
     def early_reply(self, channel_id: str, thread_ts: str) -> dict[str, Any] | None:
-        return self.table.get(thread_pk(channel_id, thread_ts), "EARLY")
+        return self.table.get(thread_pk(channel_id, thread_ts), EARLY)
 
-    def due(self, until: datetime) -> Iterator[Incident]:
-        """Incidents owed something by `until`: a query on the sparse index, never a scan."""
+    def due(self, until: datetime, *, on_corrupt: Callable[[str], None] | None = None) -> Iterator[Incident]:
+        """Incidents owed something by `until`: a query on the sparse index, never a scan.
+
+        An item that no longer reads as an incident (hand-edited, or written by an older release) is logged
+        with its key, reported to `on_corrupt` and skipped, so it cannot stop the checker for every other one.
+        """
         for item in self.table.query(
             index="due",
             key_condition="due_shard = :shard AND next_check <= :until",
             names={},
             vals={":shard": DUE_SHARD, ":until": to_iso(until)},
         ):
-            yield Incident.from_record(item)
+            try:
+                incident = Incident.from_record(item)
+            except Exception:
+                key = f"{item.get('pk')}/{item.get('sk')}"
+                logger.exception("skipped an item on the due index that is not a readable incident", key=key)
+                if on_corrupt is not None:
+                    on_corrupt(key)
+                continue
+            yield incident
 
     def open_incidents(self) -> list[Incident]:
         return [

@@ -1,0 +1,164 @@
+"""Slack retries, PagerDuty re-sends and repeated commands: one effect each, and a repeat is never the reason
+an event is lost.
+
+A delivery claims its id with a short lease. A repeat during the lease is answered 503 (both senders retry
+it), because the first delivery may still fail; after the lease a repeat is a duplicate and does nothing.
+Related cases proven elsewhere: an SQS redelivery sends no second email and a duplicate in one batch sends
+one (tests/functional/test_email_flow.py); the same PagerDuty event from two subscriptions has one effect
+(tests/functional/test_pagerduty_webhook.py); a thread reply that arrives before its alert still
+acknowledges it (tests/functional/test_slack_events.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from deliveries import (
+    SETTINGS,
+    WEDNESDAY_10_ET,
+    alert,
+    answer_text,
+    clock_of,
+    event_body,
+    pagerduty,
+    pagerduty_body,
+    post_slack,
+    posts_of,
+    slack_command,
+    slack_event,
+    slack_headers,
+    state,
+    table_items,
+)
+
+from prodsupport import runtime
+from prodsupport_local.stack import LocalStack
+
+SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five
+SLACK_SECOND_RETRY = timedelta(minutes=1)
+
+
+@pytest.fixture
+def configured(stack: LocalStack) -> LocalStack:
+    stack.configure(SETTINGS)
+    clock_of(stack).set(WEDNESDAY_10_ET)
+    return stack
+
+
+def test_a_slack_retry_while_the_first_delivery_is_in_flight_is_503_and_has_no_effect(configured: LocalStack) -> None:
+    # GIVEN another container has claimed event Ev1 and is still handling it
+    runtime.current().dedupe.claim("slack", "Ev1", WEDNESDAY_10_ET)
+    before = state(configured)
+
+    # WHEN Slack's immediate retry arrives
+    clock_of(configured).advance(SLACK_FIRST_RETRY)
+    response = slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1", **{"X-Slack-Retry-Num": "1"})
+
+    # THEN it is told to retry later, and nothing happened
+    assert response.status == 503
+    assert "retry later" in json.loads(response.body)["error"]
+    assert state(configured) == before
+    assert configured.slack.calls == []
+
+
+def test_a_slack_retry_after_the_in_flight_delivery_failed_is_processed_once(configured: LocalStack) -> None:
+    # GIVEN the first delivery was in flight when the first retry came, and then failed (releasing its claim)
+    dedupe = runtime.current().dedupe
+    dedupe.claim("slack", "Ev1", WEDNESDAY_10_ET)
+    clock_of(configured).advance(SLACK_FIRST_RETRY)
+    assert slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1", **{"X-Slack-Retry-Num": "1"}).status == 503
+    dedupe.release("slack", "Ev1")
+
+    # WHEN Slack's second retry arrives
+    clock_of(configured).set(WEDNESDAY_10_ET + SLACK_SECOND_RETRY)
+    response = slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1", **{"X-Slack-Retry-Num": "2"})
+
+    # THEN the event is processed, once
+    assert response.status == 200
+    assert len(posts_of(configured.slack, "incident_declared")) == 1
+    assert len(runtime.current().store.open_incidents()) == 1
+
+
+def test_a_slack_retry_after_the_lease_of_a_finished_delivery_is_200_and_has_no_effect(
+    configured: LocalStack,
+) -> None:
+    assert slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1").status == 200
+    after_first = state(configured)
+
+    clock_of(configured).advance(SLACK_FIRST_RETRY)
+    immediate = slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1", **{"X-Slack-Retry-Num": "1"})
+    clock_of(configured).set(WEDNESDAY_10_ET + SLACK_SECOND_RETRY)
+    later = slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1", **{"X-Slack-Retry-Num": "2"})
+
+    assert (immediate.status, later.status) == (503, 200)
+    assert state(configured) == after_first
+    assert len(posts_of(configured.slack, "incident_declared")) == 1
+
+
+def test_an_ignored_event_costs_one_claim_and_its_retry_nothing_more(configured: LocalStack) -> None:
+    elsewhere = {**alert(WEDNESDAY_10_ET), "channel": "C0RANDOM"}
+
+    assert slack_event(configured, elsewhere, "Ev1").status == 200
+    clock_of(configured).advance(SLACK_SECOND_RETRY)
+    assert slack_event(configured, elsewhere, "Ev1", **{"X-Slack-Retry-Num": "1"}).status == 200
+
+    assert state(configured) == []
+    assert [item["pk"]["S"] for item in table_items(configured)] == ["DEDUPE#slack#Ev1"]
+    assert configured.slack.calls == []
+
+
+def test_a_replayed_slash_command_declares_one_incident(configured: LocalStack) -> None:
+    # GIVEN a declaration, and the very same signed request arriving again after the lease
+    form = b"command=%2Fincident&text=critical+Kiosks+down&user_id=U0ONCALL&channel_id=C0PRODSUP&trigger_id=t.1"
+    headers = slack_headers(form, WEDNESDAY_10_ET)
+    first = configured.request("POST", "/slack/commands", headers, form)
+    clock_of(configured).advance(SLACK_SECOND_RETRY)
+    again = configured.request("POST", "/slack/commands", headers, form)
+
+    # THEN one incident, one card; the repeat is answered without an effect
+    assert "Declared *INC-2026-0001*" in answer_text(first)
+    assert (again.status, again.body) == (200, b"")
+    assert len(runtime.current().store.open_incidents()) == 1
+    assert len(posts_of(configured.slack, "incident_declared")) == 1
+
+
+def test_two_different_commands_in_the_same_second_both_take_effect(configured: LocalStack) -> None:
+    answer_text(slack_command(configured, "critical Kiosks down"))
+    answer_text(slack_command(configured, "major Travel pay slow"))
+
+    assert len(runtime.current().store.open_incidents()) == 2
+
+
+def test_a_pagerduty_resend_while_the_first_is_in_flight_is_503_then_a_duplicate_after_the_lease(
+    configured: LocalStack,
+) -> None:
+    body = pagerduty_body("incident.triggered", WEDNESDAY_10_ET, event_id="01PDTRIGGERED")
+    runtime.current().dedupe.claim("pagerduty-webhook", "wh-1", WEDNESDAY_10_ET)
+
+    clock_of(configured).advance(timedelta(seconds=5))  # PagerDuty's retry after its five-second timeout
+    during = pagerduty(configured, body, "wh-1")
+    assert (during.status, json.loads(during.body)["status"]) == (503, "in flight")
+    assert configured.slack.calls == []
+
+    runtime.current().dedupe.release("pagerduty-webhook", "wh-1")  # the first delivery failed
+    clock_of(configured).advance(timedelta(seconds=30))
+    retried = pagerduty(configured, body, "wh-1")
+    clock_of(configured).advance(timedelta(minutes=1))
+    repeated = pagerduty(configured, body, "wh-1")
+
+    assert (retried.status, json.loads(retried.body)["status"]) == (202, "opened")
+    assert (repeated.status, json.loads(repeated.body)["status"]) == (202, "duplicate")
+    assert len(runtime.current().store.open_incidents()) == 1
+    assert len(configured.slack.posts()) == 1
+
+
+def test_a_slack_event_body_signed_twice_with_different_timestamps_is_still_one_event(configured: LocalStack) -> None:
+    body = event_body(alert(WEDNESDAY_10_ET), "Ev1", WEDNESDAY_10_ET)
+
+    assert post_slack(configured, "/slack/events", body).status == 200
+    clock_of(configured).advance(SLACK_SECOND_RETRY)
+    assert post_slack(configured, "/slack/events", body, **{"X-Slack-Retry-Num": "1"}).status == 200
+
+    assert len(posts_of(configured.slack, "incident_declared")) == 1

@@ -1,0 +1,119 @@
+"""Slack answering 429, 500 or slowly: the playbook's messages are retried, posted once, and never lost.
+
+The recording Slack API injects the fault; the real slack_sdk WebClient, with the retry handlers the
+runtime configures, meets it. Related cases proven elsewhere: a 500 on the declaration is retried and
+posted once (tests/functional/test_slack_events.py), Slack down through every retry loses nothing
+(same file), an SLA reminder whose post failed is posted by the next run (tests/functional/test_sla_checker.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from deliveries import (
+    SETTINGS,
+    WEDNESDAY_10_ET,
+    alert,
+    checker_run,
+    clock_of,
+    posts_of,
+    reply,
+    slack_event,
+    stored,
+)
+
+from prodsupport.incident import Sla
+from prodsupport.slack_api import TIMEOUT_SECONDS
+from prodsupport_local.stack import LocalStack
+
+
+@pytest.fixture
+def configured(stack: LocalStack) -> LocalStack:
+    stack.configure(SETTINGS)
+    clock_of(stack).set(WEDNESDAY_10_ET)
+    return stack
+
+
+def declare_by_alert(stack: LocalStack) -> str:
+    root = alert(clock_of(stack)())
+    assert slack_event(stack, root, "Ev0ALERT").status == 200
+    return str(root["ts"])
+
+
+def test_a_rate_limited_declaration_is_retried_after_retry_after_and_posted_once(configured: LocalStack) -> None:
+    # GIVEN Slack answers the first chat.postMessage with 429 and Retry-After: 0
+    configured.slack.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    # WHEN an alert opens an incident
+    declare_by_alert(configured)
+
+    # THEN the card went out on the retry, once
+    assert [call.status for call in configured.slack.calls_to("chat.postMessage")] == [429, 200]
+    assert len(posts_of(configured.slack, "incident_declared")) == 1
+
+
+def test_a_rate_limited_acknowledgement_is_retried_and_the_ack_recorded_once(configured: LocalStack) -> None:
+    thread_ts = declare_by_alert(configured)
+    clock_of(configured).advance(timedelta(minutes=3))
+    configured.slack.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    response = slack_event(configured, reply(thread_ts, clock_of(configured)()), "Ev0REPLY")
+
+    assert response.status == 200
+    assert len(posts_of(configured.slack, "incident_acknowledged")) == 1
+    assert [e.kind for e in stored(thread_ts).timeline].count("acknowledged") == 1
+
+
+def test_a_rate_limited_sla_reminder_is_retried_in_the_same_run_and_posted_once(configured: LocalStack) -> None:
+    thread_ts = declare_by_alert(configured)
+    configured.slack.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    result = checker_run(configured, WEDNESDAY_10_ET + timedelta(minutes=10))
+
+    assert (result["reminders"], result["failures"]) == (1, 0)
+    assert len(posts_of(configured.slack, "sla_reminder")) == 1
+    assert stored(thread_ts).deadlines[Sla.SLACK_ACK].reminded == [5]
+
+
+def test_a_server_error_on_the_acknowledgement_is_retried_and_posted_once(configured: LocalStack) -> None:
+    thread_ts = declare_by_alert(configured)
+    clock_of(configured).advance(timedelta(minutes=3))
+    configured.slack.fail_next("chat.postMessage", status=500, times=2)
+
+    response = slack_event(configured, reply(thread_ts, clock_of(configured)()), "Ev0REPLY")
+
+    assert response.status == 200
+    assert [c.status for c in configured.slack.calls_to("chat.postMessage")][-3:] == [500, 500, 200]
+    assert len(posts_of(configured.slack, "incident_acknowledged")) == 1
+
+
+def test_a_slow_answer_within_the_client_timeout_is_posted_once_and_not_retried(configured: LocalStack) -> None:
+    configured.slack.fail_next("chat.postMessage", hang_seconds=TIMEOUT_SECONDS / 4)
+
+    declare_by_alert(configured)
+
+    assert len(configured.slack.calls_to("chat.postMessage")) == 1
+    assert len(posts_of(configured.slack, "incident_declared")) == 1
+
+
+def test_an_answer_slower_than_the_client_timeout_keeps_the_ack_recorded_once_and_slack_retries_the_post(
+    configured: LocalStack,
+) -> None:
+    # GIVEN Slack holds the acknowledgement's answer past the client's timeout (and posts it anyway)
+    thread_ts = declare_by_alert(configured)
+    clock_of(configured).advance(timedelta(minutes=3))
+    acked_at = clock_of(configured)()
+    configured.slack.fail_next("chat.postMessage", hang_seconds=TIMEOUT_SECONDS + 0.5)
+
+    # WHEN the delivery fails on the timeout and Slack retries it a minute later
+    first = slack_event(configured, reply(thread_ts, acked_at), "Ev0REPLY")
+    clock_of(configured).advance(timedelta(minutes=1))
+    retry = slack_event(configured, reply(thread_ts, acked_at), "Ev0REPLY", **{"X-Slack-Retry-Num": "2"})
+
+    # THEN the ack is recorded once, at the reply's time, and the message is out (at least once: see README)
+    assert (first.status, retry.status) == (500, 200)
+    incident = stored(thread_ts)
+    assert incident.deadlines[Sla.SLACK_ACK].met_at == acked_at
+    assert [e.kind for e in incident.timeline].count("acknowledged") == 1
+    assert len(posts_of(configured.slack, "incident_acknowledged")) >= 1
