@@ -1,8 +1,9 @@
 """The email queue's consumer: each SQS record names one email request, sent at most once through SES v2.
 
 Thin: Powertools batch processing reports each failed record in `batchItemFailures`, so one throttled
-email is retried without resending the others. "Now" is the record's SentTimestamp: when the request was
-queued, the same on every redelivery.
+email is retried without resending the others. "Now" is the runtime's clock when the record is handled:
+the moment SES accepts the email is when it was sent, which for a throttled retry is later than the
+request (the replay tool and the tests set that clock).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
-from prodsupport.timefmt import from_epoch
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -32,7 +32,8 @@ def record_handler(record: SQSRecord) -> None:
         logger.exception("dropped a malformed email queue message", message_id=record.message_id)
         return
     logger.append_keys(request_id=request_id)
-    deliver(runtime.current(), request_id, from_epoch(int(record.attributes.sent_timestamp) / 1000))
+    rt = runtime.current()
+    deliver(rt, request_id, rt.clock())
 
 
 @logger.inject_lambda_context(clear_state=True)

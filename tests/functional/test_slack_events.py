@@ -251,3 +251,42 @@ def test_a_declared_incident_is_listed_with_its_clocks(
     clock.advance(timedelta(seconds=5))
     listed = command(configured, signed_slack_request, clock, "list")
     assert "INC-2026-0001" in listed["text"] and "stakeholder email: due" in listed["text"]
+
+
+def test_a_status_update_posted_by_a_person_is_the_slack_ack(
+    configured: LocalStack, signed_slack_request: Signer, clock: VirtualClock, slack: RecordingSlackApi
+) -> None:
+    post_event(configured, signed_slack_request, clock, alert(clock), "Ev1")
+    clock.advance(timedelta(minutes=6))
+    command(configured, signed_slack_request, clock, "INC-2026-0001 status Looking at the gateway")
+    assert event_types(slack) == ["incident_declared", "incident_acknowledged", "incident_updated"]
+    assert slack.calls_to("chat.postMessage")[1].args["metadata"]["event_payload"]["at"] == to_iso(clock())
+
+
+def test_resolving_twice_posts_one_resolution(
+    configured: LocalStack, signed_slack_request: Signer, clock: VirtualClock, slack: RecordingSlackApi
+) -> None:
+    command(configured, signed_slack_request, clock, "major Kiosks slow")
+    clock.advance(timedelta(minutes=1))
+    command(configured, signed_slack_request, clock, "INC-2026-0001 resolve Restarted the pods")
+    clock.advance(timedelta(seconds=1))
+    again = command(configured, signed_slack_request, clock, "INC-2026-0001 resolve Restarted the pods")
+    assert "already resolved" in again["text"]
+    assert event_types(slack).count("incident_resolved") == 1
+
+
+def test_resolving_again_starts_a_postmortem_a_failed_resolve_left_unstarted(
+    configured: LocalStack, signed_slack_request: Signer, clock: VirtualClock, slack: RecordingSlackApi
+) -> None:
+    from prodsupport import runtime
+    from prodsupport.incident import Status
+
+    command(configured, signed_slack_request, clock, "critical Kiosks down")
+    incident = runtime.current().store.get_by_id("INC-2026-0001")
+    assert incident is not None
+    runtime.current().store.mutate(
+        incident.channel_id, incident.thread_ts, lambda current: setattr(current, "status", Status.RESOLVED)
+    )
+    clock.advance(timedelta(minutes=1))
+    command(configured, signed_slack_request, clock, "INC-2026-0001 resolve Rolled back")
+    assert "postmortem_update" in event_types(slack)

@@ -159,3 +159,19 @@ def test_text_slack_escaped_is_taken_as_typed() -> None:
     assert parse_incident("INC-2026-0001 summary Kiosk &amp; tablet show &lt;500&gt;") == SetField(
         "INC-2026-0001", "summary", "Kiosk & tablet show <500>"
     )
+
+
+@pytest.mark.parametrize("promise", ["next 99999999h", "next 10081m", "next 169h"])
+def test_a_promise_beyond_seven_days_is_refused(promise: str) -> None:
+    with pytest.raises(CommandError, match="at most 7 days"):
+        parse_incident(f"INC-2026-0001 status Working {promise}")
+
+
+def test_a_postmortem_date_out_of_any_calendar_is_refused() -> None:
+    with pytest.raises(CommandError, match="not a date a post-mortem can be held on"):
+        parse_incident("INC-2026-0001 postmortem scheduled 9999-12-31 23:59 a@va.gov:client")
+
+
+def test_text_longer_than_a_field_holds_is_refused() -> None:
+    with pytest.raises(CommandError, match="keep it under 3000"):
+        parse_incident("INC-2026-0001 summary " + "x" * 3001)

@@ -86,3 +86,16 @@ def test_the_record_round_trips() -> None:
     incident = open_incident(Source.PAGERDUTY, severity=Severity.CRITICAL, declared_by="")
     incident.note(TUESDAY_10_ET + timedelta(minutes=1), "status", "U0ENG", "Investigating")
     assert Incident.from_record(incident.to_record()) == incident
+
+
+def test_stepping_down_from_critical_drops_a_pending_email_clock() -> None:
+    incident = open_incident(Source.SLASH_COMMAND, severity=Severity.CRITICAL)
+    POLICY.change_severity(incident, Severity.MAJOR)
+    assert Sla.STAKEHOLDER_EMAIL not in incident.deadlines
+
+
+def test_stepping_down_keeps_an_email_clock_already_met() -> None:
+    incident = open_incident(Source.SLASH_COMMAND, severity=Severity.CRITICAL)
+    incident.meet(Sla.STAKEHOLDER_EMAIL, TUESDAY_10_ET + timedelta(hours=2))
+    POLICY.change_severity(incident, Severity.MAJOR)
+    assert incident.deadlines[Sla.STAKEHOLDER_EMAIL].met_at is not None

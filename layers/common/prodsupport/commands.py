@@ -19,6 +19,8 @@ PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{5,}$")
 NEXT_RE = re.compile(r"\s+next\s+(?:(\d+)\s*(m|min|mins|h|hr|hrs|hours?)|(\d{1,2}):(\d{2}))\s*$", re.IGNORECASE)
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
+MAX_PROMISE = timedelta(days=7)
 
 INCIDENT_USAGE = """\
 `/incident` opens the declare form. Or:
@@ -169,6 +171,8 @@ def _require(text: str, what: str, usage: str) -> str:
     """A free-text argument as the person typed it (unescaped once here, escaped again wherever echoed)."""
     if not text.strip():
         raise CommandError(f"{what} is missing. Usage: {usage}")
+    if len(text) > MAX_TEXT:
+        raise CommandError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
     return unescape_text(text.strip())
 
 
@@ -181,9 +185,11 @@ def parse_next_update(text: str) -> tuple[str, NextUpdate | None]:
     if match.group(1):
         amount = int(match.group(1))
         unit = match.group(2).lower()
+        if amount > MAX_PROMISE.days * 24 * 60:
+            raise CommandError("`next` can promise at most 7 days ahead, e.g. `next 2h` or `next 30m`")
         delta = timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
-        if delta <= timedelta(0):
-            raise CommandError("`next` needs a positive duration, e.g. `next 2h` or `next 30m`")
+        if not timedelta(0) < delta <= MAX_PROMISE:
+            raise CommandError("`next` needs a positive duration of at most 7 days, e.g. `next 2h` or `next 30m`")
         return body, NextUpdate(after=delta)
     hour, minute = int(match.group(3)), int(match.group(4))
     if hour > 23 or minute > 59:
@@ -289,6 +295,8 @@ def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
             when = datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 - ET, localised by the flow
         except ValueError:
             raise CommandError(f"`{words[1]} {words[2]}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
+        if not 2000 <= when.year <= 2999:
+            raise CommandError(f"`{words[1]}` is not a date a post-mortem can be held on. Usage: {usage}")
         return PostmortemCheckpoint(incident_id, "scheduled", scheduled_for=when, attendees=tuple(words[3:]))
     raise CommandError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
 

@@ -9,6 +9,7 @@ posted), which is what makes a retry safe.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -387,8 +388,23 @@ def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: dateti
     raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
-def _change(rt: Runtime, incident: Incident, change: Any) -> Incident:
-    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object], user: str, at: datetime) -> Incident:
+    """Apply a person's change and post it in the thread on their behalf.
+
+    That post is a timestamped message by a person, which is how the playbook defines the Slack ack, so
+    the first one meets it (a PagerDuty-driven change, with no Slack user, does not).
+    """
+
+    def apply(current: Incident) -> bool:
+        change(current)
+        if user and current.meet(Sla.SLACK_ACK, at) is not None:
+            current.note(at, "acknowledged", user, "acknowledged by an update posted in the thread")
+            return True
+        return False
+
+    saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply)
+    if acknowledged:
+        _send(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user))
     return saved
 
 
@@ -399,7 +415,7 @@ def update_field(rt: Runtime, incident: Incident, field: str, value: str, user: 
         setattr(current, field, value)
         current.note(at, field, user, value)
 
-    saved = _change(rt, incident, change)
+    saved = _change(rt, incident, change, user, at)
     _send(
         rt,
         msg.incident_updated(saved, field=field, text=f"{label} set by {msg.mention(user)}: {escape_mrkdwn(value)}"),
@@ -412,7 +428,7 @@ def set_applications(rt: Runtime, incident: Incident, apps: list[str], user: str
         current.applications = apps
         current.note(at, "applications", user, ", ".join(apps))
 
-    saved = _change(rt, incident, change)
+    saved = _change(rt, incident, change, user, at)
     text = f"Applications impacted set by {msg.mention(user)}: {escape_mrkdwn(', '.join(apps))}"
     _send(rt, msg.incident_updated(saved, field="applications", text=text))
     return saved
@@ -423,7 +439,7 @@ def set_severity(rt: Runtime, incident: Incident, severity: Severity, user: str,
         rt.policy.change_severity(current, severity)
         current.note(at, "severity", user, severity.value)
 
-    saved = _change(rt, incident, change)
+    saved = _change(rt, incident, change, user, at)
     text = f"Severity set to *{severity.value}* by {msg.mention(user)}."
     if Sla.STAKEHOLDER_EMAIL in saved.deadlines and saved.deadlines[Sla.STAKEHOLDER_EMAIL].pending:
         text += f" Stakeholder email due {format_et(saved.deadlines[Sla.STAKEHOLDER_EMAIL].due)}."
@@ -446,16 +462,25 @@ def post_status(
             current.deadlines[Sla.STATUS_UPDATE] = Deadline(due=next_at)
         current.note(at, "status", user, text)
 
-    saved = _change(rt, incident, change)
+    saved = _change(rt, incident, change, user, at)
     _send(rt, msg.status_posted(saved, user, at))
     return saved
 
 
 def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> Incident:
-    if incident.status is Status.RESOLVED:
-        raise CommandError(f"{incident.id} is already resolved.")
+    """Resolve once: the check is inside the conditional write, so two resolves racing post one message.
+
+    Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
+    post-mortem never started) and otherwise says it is already resolved.
+    """
+    from prodsupport import postmortem_flow
+
+    resolved_now: list[bool] = []
 
     def change(current: Incident) -> None:
+        resolved_now[:] = [current.status is not Status.RESOLVED]
+        if not resolved_now[0]:
+            return
         current.status = Status.RESOLVED
         current.ended_at = at
         current.resolution = text
@@ -463,10 +488,11 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
         current.deadlines.pop(Sla.STATUS_UPDATE, None)
         current.note(at, "resolved", user, text)
 
-    saved = _change(rt, incident, change)
-    _send(rt, msg.resolved(saved, user))
-    from prodsupport import postmortem_flow
-
+    saved = _change(rt, incident, change, user, at)
+    if resolved_now[0]:
+        _send(rt, msg.resolved(saved, user))
+    elif not postmortem_flow.owed(saved):
+        raise CommandError(f"{incident.id} is already resolved.")
     return postmortem_flow.on_resolved(rt, saved, at)
 
 

@@ -278,6 +278,7 @@ def on_reopened(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
     def reopen(current: Incident) -> None:
         current.status = Status.OPEN
         current.ended_at = None
+        current.resolution = ""  # 'Ongoing' again in the stakeholder email; the timeline keeps the old one
 
     link = _label(incident, pd)
     text = f":rotating_light: PagerDuty {link} reopened by {esc(event.agent_name)}: {incident.id} is open again."

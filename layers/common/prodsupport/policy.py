@@ -126,10 +126,17 @@ class SlaPolicy:
         return incident
 
     def change_severity(self, incident: Incident, severity: Severity) -> None:
-        """Becoming critical starts the 24-hour email clock from the original opening, not from now."""
+        """Becoming critical starts the 24-hour email clock from the original opening, not from now.
+
+        Stepping down from critical (a false alarm) owes no stakeholder email any more, so a clock still
+        pending is dropped; one already met or breached stays on the record.
+        """
         incident.severity = severity
-        if severity is Severity.CRITICAL and Sla.STAKEHOLDER_EMAIL not in incident.deadlines:
+        email = incident.deadlines.get(Sla.STAKEHOLDER_EMAIL)
+        if severity is Severity.CRITICAL and email is None:
             incident.deadlines[Sla.STAKEHOLDER_EMAIL] = Deadline(due=self.email_due(incident.opened_at))
+        elif severity is not Severity.CRITICAL and email is not None and email.pending:
+            del incident.deadlines[Sla.STAKEHOLDER_EMAIL]
 
     def next_check(self, incident: Incident) -> datetime | None:
         """The earliest instant the checker owes this incident something; None takes it off the due index."""

@@ -35,9 +35,14 @@ ICS_CONTENT_TYPE = "text/calendar; method=REQUEST"
 # --- starting -------------------------------------------------------------------------------------------
 
 
+def owed(incident: Incident) -> bool:
+    """A resolved incident whose required post-mortem was never started (a failed resolve left it so)."""
+    return incident.postmortem is None and postmortem.required(incident)
+
+
 def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
     """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started."""
-    if incident.postmortem is not None or not postmortem.required(incident):
+    if not owed(incident):
         return incident
     return _start(rt, incident, at)
 
