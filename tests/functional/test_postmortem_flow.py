@@ -237,7 +237,7 @@ def test_given_a_scheduled_session_when_the_queue_is_drained_then_ses_sends_a_mi
     assert str(Calendar.from_ical(invite.get_content())["METHOD"]) == "REQUEST"
     assert message["To"] == "lead@va.gov"
     assert message["Subject"] == "Post-mortem session: Check-In Experience Production Outage 11-25-2026"
-    assert slack.posts()[-1].args["metadata"]["event_type"] == "stakeholder_email_sent"
+    assert slack.posts()[-1].args["metadata"]["event_type"] == "postmortem_invitation_sent"
 
 
 def test_given_a_slack_user_without_an_email_when_scheduled_then_the_thread_says_who_was_not_invited(
