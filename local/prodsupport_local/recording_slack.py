@@ -53,6 +53,20 @@ _JSON_STRING_ARGS = frozenset(
     }
 )
 _POST_METHODS = ("chat.postMessage", "chat.postEphemeral")
+# What a person in the workspace would see; the reads made on the way (users.profile.get, files.info,
+# conversations.open, files.getUploadURLExternal, ...) would bury it, so the echo leaves them out.
+_ECHOED_METHODS = frozenset(
+    {
+        *_POST_METHODS,
+        "chat.update",
+        "files.completeUploadExternal",
+        "reactions.add",
+        "views.open",
+        "views.push",
+        "views.update",
+        "views.publish",
+    }
+)
 _MESSAGE_CONTENT_ARGS = ("text", "blocks", "attachments", "markdown_text")
 
 type _Args = dict[str, Any]
@@ -264,12 +278,9 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             call.response = answer.body
             call.status = int(answer.status)
-        if self._echo and call.ok:
-            channel = call.args.get("channel") or call.args.get("channel_id") or answer.body.get("channel") or "-"
-            if isinstance(channel, dict):
-                channel = channel.get("id", "-")
-            text = call.args.get("text") or call.args.get("initial_comment") or ""
-            print(f"[slack] {call.method} {channel} {json.dumps(text, ensure_ascii=False)}", flush=True)
+        line = _echo_line(call) if self._echo and call.ok else None
+        if line is not None:
+            print(line, flush=True)
 
     def _store_upload(self, file_id: str, data: bytes) -> bool:
         with self._lock:
@@ -554,6 +565,38 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (a timeout while we hung)
+
+
+def _echo_line(call: SlackCall) -> str | None:
+    """`[slack] METHOD CHANNEL ts=… thread_ts=… "text"`: with the ts a person can reply in the bot's thread."""
+    if call.method not in _ECHOED_METHODS:
+        return None
+    args, response = call.args, call.response
+    channel = args.get("channel") or args.get("channel_id")
+    ts = response.get("ts") or response.get("message_ts") or args.get("ts") or args.get("timestamp")
+    fields = [
+        "[slack]",
+        call.method,
+        *([str(channel)] if channel else []),
+        *([f"ts={ts}"] if ts else []),
+        *([f"thread_ts={args['thread_ts']}"] if args.get("thread_ts") else []),
+        *([f"user={args['user']}"] if call.method == "chat.postEphemeral" and args.get("user") else []),
+    ]
+    if call.method == "reactions.add":
+        fields.append(f":{args.get('name', '')}:")
+    view = args.get("view")
+    if isinstance(view, dict):
+        title = view.get("title")
+        heading = title.get("text", "") if isinstance(title, dict) else ""
+        fields.append(f"view={json.dumps(heading, ensure_ascii=False)}")
+    files = args.get("files")
+    if isinstance(files, list):
+        names = [str(entry.get("title") or entry.get("id")) for entry in files if isinstance(entry, dict)]
+        fields.append(f"files={json.dumps(names, ensure_ascii=False)}")
+    text = args.get("text") or args.get("initial_comment")
+    if text:
+        fields.append(json.dumps(text, ensure_ascii=False))
+    return " ".join(fields)
 
 
 def _wall_clock() -> datetime:

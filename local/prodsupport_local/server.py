@@ -2,18 +2,23 @@
 
 Every HttpApi route of template.yaml is served on http://127.0.0.1:3000 and handed to the real handlers as
 API Gateway payload 2.0 events; the scheduled rules fire once per wall-clock minute; queued emails go out
-right after the request that queued them (SES is emulated: the email is shown, not delivered).
+right after the request that queued them (SES is emulated: `[ses] to=… subject=…` is printed, nothing is
+delivered).
 
 Slack is the real Web API when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set (point the Slack app's
 request URLs at a tunnel to this port), else a recording stand-in that prints what the bot would post.
-Settings come from PRODSUPPORT_* variables in the environment, e.g. PRODSUPPORT_CHANNEL_ID.
+Settings come from PRODSUPPORT_* variables in the environment, e.g. PRODSUPPORT_CHANNEL_ID. The banner
+prints the environment that points the other subcommands (report, email preview, postmortem draft) at this
+stack's emulated AWS; its port changes on every run and its state goes when the process stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -25,6 +30,7 @@ from typing import Any, cast
 
 from prodsupport.clock import system_clock
 from prodsupport.settings import PREFIX, SettingsError
+from prodsupport_local.aws import REGION
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.replay import SETTING_NAMES
 from prodsupport_local.stack import LocalStack, RealSlack
@@ -37,9 +43,19 @@ MAX_BODY_BYTES = 1_000_000
 class LocalServer:
     """The HTTP front door and the scheduler thread around a started LocalStack."""
 
-    def __init__(self, stack: LocalStack, host: str = "127.0.0.1", port: int = 3000, *, schedule: bool = True):
+    def __init__(
+        self,
+        stack: LocalStack,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        schedule: bool = True,
+        show_emails: bool = False,
+    ) -> None:
         self.stack = stack
         self.schedule = schedule
+        self.show_emails = show_emails
+        self._emails_shown = 0
         self._httpd = _Server((host, port), self)
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -91,8 +107,18 @@ class LocalServer:
                     next_tick = max(next_tick + timedelta(minutes=1), _minute(now))
                 else:
                     self.stack.drain()
+                if self.show_emails:
+                    self._print_new_emails()
             except Exception:
                 log.exception("scheduler step failed; the next one runs as usual")
+
+    def _print_new_emails(self) -> None:
+        """SES is emulated, so printing what it accepted is the only way a person sees an email went out."""
+        sent = self.stack.sent_emails()
+        for email in sent[self._emails_shown :]:
+            subject = json.dumps(email.subject, ensure_ascii=False)
+            print(f"[ses] to={','.join(email.to)} subject={subject}", flush=True)
+        self._emails_shown = len(sent)
 
 
 class _Server(ThreadingHTTPServer):
@@ -190,7 +216,7 @@ def main(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     server: LocalServer | None = None
     try:
-        server = LocalServer(stack, args.host, args.port).start()
+        server = LocalServer(stack, args.host, args.port, show_emails=True).start()
         _print_banner(stack, server)
         while not stopped.wait(timeout=3600):
             pass
@@ -233,8 +259,43 @@ def _print_banner(stack: LocalStack, server: LocalServer) -> None:
             '      -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" -d "$body"',
             "",
         ]
+    pagerduty_secret = stack.aws.secrets.pagerduty_webhook_secrets[0]
+    lines += [
+        f"  PagerDuty webhook secret (local): {pagerduty_secret}",
+        "  sign a webhook:  body='{\"event\": {...}}'",
+        f"    sig=v1=$(printf '%s' \"$body\" | openssl dgst -sha256 -hmac {pagerduty_secret} -r | cut -d' ' -f1)",
+        f"    curl -s {server.url}/pagerduty/webhook -H 'Content-Type: application/json' \\",
+        '      -H "X-PagerDuty-Signature: $sig" -d "$body"',
+        "",
+        "  the CLI on this stack (report, email preview, postmortem draft): put this before the command",
+        f"    {cli_environment(stack)}",
+        "",
+    ]
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), flush=True)
+
+
+def cli_environment(stack: LocalStack) -> str:
+    """Shell assignments that point `prodsupport report|email|postmortem` at this stack, with its settings.
+
+    Any credentials do for moto. The settings are the ones the functions run with (template parameter
+    defaults included, local plumbing left out), so a preview or a report reads the table as they do.
+    """
+    functions_env = stack.aws.environment(stack.settings)
+    settings = {
+        name: value
+        for name, value in functions_env.items()
+        if value and name.startswith(PREFIX) and name.removeprefix(PREFIX).lower() in SETTING_NAMES
+    }
+    env = {
+        "AWS_ENDPOINT_URL": stack.aws.endpoint_url,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        f"{PREFIX}TABLE_NAME": functions_env.get(f"{PREFIX}TABLE_NAME", ""),
+        **settings,
+    }
+    return " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
 
 
 def _minute(at: datetime) -> datetime:

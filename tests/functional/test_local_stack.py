@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,9 @@ from typing import Any
 import pytest
 
 from prodsupport import runtime
+from prodsupport.settings import Settings
 from prodsupport_local.cfn import HttpApiEvent, load_template
-from prodsupport_local.server import LocalServer
+from prodsupport_local.server import LocalServer, cli_environment
 from prodsupport_local.stack import LocalStack, VirtualClock
 
 TEMPLATE = load_template()
@@ -363,3 +365,14 @@ def test_local_server_serves_the_routes_over_http(stack: LocalStack, replace_han
     finally:
         server.stop()
     assert events[0]["headers"]["content-type"] == "application/json"
+
+
+def test_the_cli_environment_points_at_the_stack_with_the_settings_its_functions_run_with(stack: LocalStack) -> None:
+    stack.configure({"pm_user_id": "U0PM"})
+
+    env = dict(assignment.split("=", 1) for assignment in shlex.split(cli_environment(stack)))
+
+    assert env["AWS_ENDPOINT_URL"] == stack.aws.endpoint_url
+    assert env["PRODSUPPORT_TABLE_NAME"] == stack.env["PRODSUPPORT_TABLE_NAME"]
+    cli, functions = Settings.from_env(env), Settings.from_env(stack.env)
+    assert (cli.pm_user_id, cli.applications) == (functions.pm_user_id, functions.applications)

@@ -245,14 +245,32 @@ def test_unknown_method_and_missing_token(slack: RecordingSlackApi, client: WebC
     assert slack.posts() == []
 
 
-def test_echo_prints_one_line_per_successful_call(clock: VirtualClock, capsys: pytest.CaptureFixture[str]) -> None:
+def test_echo_prints_one_line_per_successful_post_with_its_ts(
+    clock: VirtualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
     with RecordingSlackApi(ts_clock=clock, echo=True) as slack:
         client = WebClient(token=TOKEN, base_url=slack.base_url)
         client.chat_postMessage(channel="C1", text="Incident INC-2025-0001\ndeclared")
         with pytest.raises(SlackApiError):
             client.users_lookupByEmail(email="nobody@example.com")
 
-    assert capsys.readouterr().out == '[slack] chat.postMessage C1 "Incident INC-2025-0001\\ndeclared"\n'
+    assert (
+        capsys.readouterr().out
+        == '[slack] chat.postMessage C1 ts=1764230400.000001 "Incident INC-2025-0001\\ndeclared"\n'
+    )
+
+
+def test_echo_shows_the_thread_of_a_reply_and_leaves_out_reads(
+    clock: VirtualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with RecordingSlackApi(ts_clock=clock, echo=True) as slack:
+        client = WebClient(token=TOKEN, base_url=slack.base_url)
+        client.users_profile_get(user="U1")
+        client.chat_postMessage(channel="C1", text="ack", thread_ts="1764230000.000100")
+
+    assert capsys.readouterr().out == (
+        '[slack] chat.postMessage C1 ts=1764230400.000001 thread_ts=1764230000.000100 "ack"\n'
+    )
 
 
 def test_clear_forgets_calls_but_keeps_the_post_count(slack: RecordingSlackApi, client: WebClient) -> None:

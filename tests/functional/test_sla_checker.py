@@ -262,7 +262,7 @@ def test_given_an_after_hours_alert_when_60_minutes_pass_then_it_is_breached(
 
     [breach] = sla_posts(slack)
     assert payload(breach)["due"] == "2026-11-28T16:00:00Z"
-    assert "(after hours window)" in breach.args["text"]
+    assert "(after-hours window)" in breach.args["text"]
 
 
 def test_given_a_slack_ack_in_time_and_no_pagerduty_ack_when_the_due_passes_then_the_pagerduty_ack_is_breached(

@@ -212,7 +212,10 @@ def test_an_unknown_command_says_what_was_expected(
     configured: LocalStack, signed_slack_request: Signer, clock: VirtualClock
 ) -> None:
     answer = command(configured, signed_slack_request, clock, "frobnicate")
-    assert answer["response_type"] == "ephemeral" and "/incident <critical|major|minor> <title>" in answer["text"]
+    assert (
+        answer["response_type"] == "ephemeral"
+        and "/incident &lt;critical|major|minor&gt; &lt;title&gt;" in answer["text"]
+    )
 
 
 def test_an_unknown_incident_id_is_answered_not_failed(

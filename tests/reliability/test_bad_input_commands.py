@@ -117,7 +117,7 @@ def test_an_unknown_first_word_is_refused_with_the_usage(configured: LocalStack,
 
     text = assert_refused(configured, word)
 
-    assert "/incident <critical|major|minor> <title>" in text
+    assert "/incident &lt;critical|major|minor&gt; &lt;title&gt;" in text
 
 
 @PROPERTY

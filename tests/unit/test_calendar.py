@@ -201,27 +201,6 @@ def test_given_the_day_after_thanksgiving_configured_when_adding_business_days_t
     assert calendar.add_business_days(et(2026, 11, 25, 10), 2) == utc(2026, 12, 1, 15, 0)
 
 
-@pytest.mark.parametrize(
-    ("at", "expected"),
-    [
-        (et(2026, 5, 13, 5, 30), utc(2026, 5, 13, 11, 0)),  # before opening: the same morning
-        (et(2026, 5, 13, 7, 0), utc(2026, 5, 13, 11, 0)),  # exactly at opening: that instant
-        (et(2026, 5, 13, 12, 0), utc(2026, 5, 14, 11, 0)),  # during hours: the next opening
-        (et(2026, 5, 15, 20, 0), utc(2026, 5, 18, 11, 0)),  # Friday closing: Monday
-        (et(2026, 7, 2, 21, 0), utc(2026, 7, 6, 11, 0)),  # before the observed Jul 3 and the weekend
-        (et(2026, 11, 1, 12, 0), utc(2026, 11, 2, 12, 0)),  # DST ends on the Sunday: 07:00 EST
-    ],
-    ids=["before-opening", "at-opening", "during-hours", "friday-evening", "holiday-weekend", "dst-change"],
-)
-def test_given_an_instant_when_asking_for_the_next_business_start_then_it_is_the_next_07_00_et_opening(
-    calendar: PlaybookCalendar, at: datetime, expected: datetime
-) -> None:
-    result = calendar.next_business_start(at)
-
-    assert result == expected
-    assert result.tzinfo is UTC
-
-
 # --- bad input -----------------------------------------------------------------------------------------
 
 NAIVE = datetime(2026, 5, 13, 12, 0)
@@ -231,7 +210,6 @@ CALLS: dict[str, Callable[[PlaybookCalendar], Any]] = {
     "in_business_hours": lambda c: c.in_business_hours(NAIVE),
     "window": lambda c: c.window(NAIVE),
     "add_business_days": lambda c: c.add_business_days(NAIVE, 2),
-    "next_business_start": lambda c: c.next_business_start(NAIVE),
 }
 
 

@@ -175,3 +175,14 @@ def test_a_postmortem_date_out_of_any_calendar_is_refused() -> None:
 def test_text_longer_than_a_field_holds_is_refused() -> None:
     with pytest.raises(CommandError, match="keep it under 3000"):
         parse_incident("INC-2026-0001 summary " + "x" * 3001)
+
+
+@pytest.mark.parametrize("promise", ["next 2:30pm", "next 3pm", "next 2days"])
+def test_a_promise_that_does_not_parse_is_refused_not_kept_as_text(promise: str) -> None:
+    with pytest.raises(CommandError, match="`next` takes a duration or an ET time"):
+        parse_incident(f"INC-2026-0001 status Still degraded {promise}")
+
+
+def test_next_steps_in_a_status_are_just_text() -> None:
+    parsed = parse_incident("INC-2026-0001 status Rolled back; next step is the fix")
+    assert parsed == StatusUpdate("INC-2026-0001", "Rolled back; next step is the fix")

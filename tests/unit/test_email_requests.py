@@ -14,7 +14,6 @@ from prodsupport.email_requests import (
     MAX_RECIPIENTS,
     Attachment,
     EmailRequest,
-    header_safe,
     queue_body,
     request_id_from_body,
 )
@@ -71,10 +70,6 @@ def test_a_request_that_could_not_be_sent_as_asked_is_refused(change: dict[str, 
 def test_an_attachment_content_type_cannot_carry_a_header() -> None:
     with pytest.raises(ValueError, match="one line"):
         Attachment("invite.ics", "text/calendar\r\nBcc: attacker@example.com", INVITE)
-
-
-def test_header_safe_flattens_every_line_break_and_control_character() -> None:
-    assert header_safe("a\r\nb\nc\rd\te\u2028f\x85g\x00h") == "a b c d e f g h"
 
 
 def test_the_mime_message_has_text_and_html_alternatives_then_the_attachment() -> None:

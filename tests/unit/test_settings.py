@@ -52,3 +52,9 @@ def test_a_replay_config_line_becomes_the_same_settings() -> None:
 
 def test_an_empty_cloudformation_parameter_means_unset() -> None:
     assert Settings.from_env({**BASE, "PRODSUPPORT_APPLICATIONS": ""}).applications == ("Check-In Experience",)
+
+
+@pytest.mark.parametrize("value", ["[]", " , "], ids=["empty-json-list", "only-commas"])
+def test_given_an_empty_application_list_then_the_cold_start_fails_naming_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError, match="PRODSUPPORT_APPLICATIONS must name at least one application"):
+        Settings.from_env({**BASE, "PRODSUPPORT_APPLICATIONS": value})

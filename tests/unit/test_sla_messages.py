@@ -90,7 +90,7 @@ def test_given_an_ack_breach_when_built_then_it_names_the_oncall_and_copies_the_
     assert notice.thread.event_type == "sla_breached"
     assert "<@UONCALL>, please post a message in this thread" in notice.thread.text
     assert "cc <@UPM> (PM)" in notice.thread.text
-    assert "(business hours window)" in notice.thread.text
+    assert "(business-hours window)" in notice.thread.text
 
 
 def test_given_a_pagerduty_breach_with_a_linked_incident_when_built_then_it_links_the_page() -> None:
@@ -124,7 +124,7 @@ def test_given_a_breach_announced_late_when_built_then_it_says_how_long_ago_it_w
 
     notice = sla_messages.breach(incident(), action, PEOPLE, ACK_DUE + timedelta(hours=1, minutes=2))
 
-    assert "(business hours window), 1 h 2 min ago, and is not done." in notice.thread.text
+    assert "(business-hours window), 1 h 2 min ago and has not happened." in notice.thread.text
 
 
 def test_given_a_title_with_slack_controls_when_a_reminder_is_built_then_the_title_is_escaped() -> None:

@@ -134,23 +134,6 @@ class PlaybookCalendar:
         # `wall.time()` keeps `fold`, so an ambiguous wall time resolves the same way it did at the start.
         return datetime.combine(day, wall.time(), tzinfo=self._zone).astimezone(UTC)
 
-    def next_business_start(self, at: datetime) -> datetime:
-        """When business hours next open, at or after `at`, for work the playbook defers to the working day.
-
-        This is always an opening moment (day_start on a business day): an instant already inside business
-        hours yields the next business day's opening, unless it is exactly the opening itself.
-        """
-        _require_aware(at)
-        instant = at.astimezone(UTC)
-        day = self._next_business_day(self.local(at).date(), _ONE_DAY)
-        while (opening := self._opening(day)) < instant:
-            day = self._next_business_day(day + _ONE_DAY, _ONE_DAY)
-        return opening
-
-    def _opening(self, day: date) -> datetime:
-        # Compared in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring DST folds.
-        return datetime.combine(day, self._config.day_start, tzinfo=self._zone).astimezone(UTC)
-
     def _next_business_day(self, day: date, step: timedelta) -> date:
         while not self.is_business_day(day):
             day += step

@@ -12,13 +12,15 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 
 from prodsupport.incident import Severity
-from prodsupport.slack_requests import link, unescape_text, user_id
+from prodsupport.settings import EMAIL_RE
+from prodsupport.slack_markup import plain_text
+from prodsupport.slack_requests import link, user_id
 
 INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)
 PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{5,}$")
 NEXT_RE = re.compile(r"\s+next\s+(?:(\d+)\s*(m|min|mins|h|hr|hrs|hours?)|(\d{1,2}):(\d{2}))\s*$", re.IGNORECASE)
-EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+LOOSE_NEXT_RE = re.compile(r"\s+next\s+\d\S*\s*$", re.IGNORECASE)  # a promise that did not parse
 MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
 MAX_PROMISE = timedelta(days=7)
 
@@ -168,18 +170,20 @@ def _severity(word: str) -> Severity:
 
 
 def _require(text: str, what: str, usage: str) -> str:
-    """A free-text argument as the person typed it (unescaped once here, escaped again wherever echoed)."""
+    """A free-text argument as the person meant it (made plain once here, escaped again wherever echoed)."""
     if not text.strip():
         raise CommandError(f"{what} is missing. Usage: {usage}")
     if len(text) > MAX_TEXT:
         raise CommandError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
-    return unescape_text(text.strip())
+    return plain_text(text.strip())
 
 
 def parse_next_update(text: str) -> tuple[str, NextUpdate | None]:
     """Split a trailing `next 2h` / `next 30m` / `next 14:00` promise off a status text."""
     match = NEXT_RE.search(text)
     if not match:
+        if LOOSE_NEXT_RE.search(text):
+            raise CommandError("`next` takes a duration or an ET time: `next 2h`, `next 30m` or `next 14:00`")
         return text, None
     body = text[: match.start()].strip()
     if match.group(1):
@@ -264,7 +268,9 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
 
 def _parse_link(incident_id: str, rest: str) -> LinkPagerDuty:
     usage = f"`/incident {incident_id} link <PagerDuty incident id or URL>`"
-    target = link(_require(rest, "The PagerDuty incident", usage).split()[0])
+    if not rest.strip():
+        raise CommandError(f"The PagerDuty incident is missing. Usage: {usage}")
+    target = link(rest.split(maxsplit=1)[0])
     url_match = PAGERDUTY_URL_RE.search(target)
     if url_match:
         return LinkPagerDuty(incident_id, url_match.group(1).upper(), target)

@@ -10,12 +10,11 @@ if the incident changes while the message waits in the queue.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from prodsupport.dynamo import ConditionFailed
+from prodsupport.rendering import one_line
 from prodsupport.settings import EMAIL_RE
 from prodsupport.timefmt import parse_iso, to_iso
 
@@ -26,20 +25,10 @@ KINDS = ("incident", "release", "postmortem_invite")
 MAX_RECIPIENTS = 50  # SES v2 refuses a message with more To+Cc+Bcc addresses than this
 MAX_LINE = 998  # RFC 5322 section 2.1.1: no line longer than this
 SORT_KEY = "REQUEST"
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-
-
-def header_safe(value: str) -> str:
-    """A header value on one line: any control character or line break becomes a space.
-
-    A line break in a header would let text someone typed (a title, an application name) start a new
-    header such as `Bcc:`; flattening it leaves the words and drops the power.
-    """
-    return " ".join(_LINE_BREAKS.sub(" ", value).split())
 
 
 def _require_one_line(name: str, value: str) -> None:
-    if value != header_safe(value):
+    if value != one_line(value):
         raise ValueError(f"email {name} must be one line without control characters: {value!r}")
 
 
@@ -73,7 +62,7 @@ class EmailRequest:
         """Refuse a request that could not be sent as asked, before anything is stored or queued."""
         if self.kind not in KINDS:
             raise ValueError(f"email kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if not self.request_id or self.request_id != header_safe(self.request_id):
+        if not self.request_id or self.request_id != one_line(self.request_id):
             raise ValueError(f"email request id must be a non-empty single line, got {self.request_id!r}")
         if not self.to:
             raise ValueError("an email needs at least one recipient")
@@ -190,7 +179,11 @@ def enqueue(rt: Runtime, request: EmailRequest) -> bool:
 
     The item is written first so the sender always finds what it is asked to send. If queueing fails,
     the item is removed again, so a retry of the same request id is queued rather than refused.
+    The storage adapter is imported here, so building a request (the stakeholder email's preview, a
+    test) needs no boto3.
     """
+    from prodsupport.dynamo import ConditionFailed
+
     try:
         rt.table.put(request.to_item(), condition="attribute_not_exists(pk)")
     except ConditionFailed:

@@ -41,6 +41,8 @@ from prodsupport.commands import (
 from prodsupport.dynamo import ConditionFailed
 from prodsupport.incident import Deadline, Incident, Severity, Sla, Source, Status
 from prodsupport.slack_api import SlackMessage, post
+from prodsupport.slack_markup import escape_placeholders, plain_text
+from prodsupport.slack_messages import ephemeral
 from prodsupport.slack_requests import SlashCommand, escape_mrkdwn
 from prodsupport.store import Reply
 from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
@@ -56,10 +58,6 @@ FORM_NOT_OPENED = (
     "Slack would not open the form: the request expired or was already used. Run the command again, "
     "or declare at once with `/incident <critical|major|minor> <title>`."
 )
-
-
-def ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text}
 
 
 def _send(rt: Runtime, message: SlackMessage) -> str:
@@ -214,7 +212,7 @@ def alert_title(event: dict[str, Any]) -> str:
     for attachment in event.get("attachments") or []:
         text = text or str(attachment.get("title") or attachment.get("fallback") or "")
     first = text.strip().splitlines()[0] if text.strip() else "Alert"
-    return re.sub(r"[*_~`]", "", first).strip() or "Alert"
+    return plain_text(re.sub(r"[*_~`]", "", first)).strip() or "Alert"
 
 
 # --- events -------------------------------------------------------------------------------------------
@@ -311,7 +309,7 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
             return release_flow.on_command(rt, command)
         return on_incident_command(rt, command, parse_incident(command.text))
     except CommandError as exc:
-        return ephemeral(str(exc))
+        return ephemeral(escape_placeholders(str(exc)))
     except Exception as exc:
         if not _form_not_opened(exc):
             raise

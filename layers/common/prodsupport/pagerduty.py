@@ -61,11 +61,6 @@ def sign(secret: str, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}={digest}"
 
 
-def signature_header(secrets: Iterable[str], body: bytes) -> str:
-    """The whole header as PagerDuty builds it: one signature per secret, comma-separated."""
-    return ",".join(sign(secret, body) for secret in secrets)
-
-
 def verify_signature(secrets: Iterable[str], header: str | None, body: bytes) -> bool:
     """True when any `v1=` value matches the body signed with any configured secret.
 

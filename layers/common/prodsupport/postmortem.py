@@ -13,21 +13,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from prodsupport.commands import EMAIL_RE, CommandError
+from prodsupport.commands import CommandError
 from prodsupport.incident import Deadline, Incident, Postmortem, PostmortemState, Severity, Sla, Source
 from prodsupport.policy import SlaPolicy
+from prodsupport.rendering import environment, one_line
+from prodsupport.settings import EMAIL_RE
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.slack_requests import user_id
 from prodsupport.timefmt import format_et
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
-
     from prodsupport.calendar import PlaybookCalendar
 
 Role = Literal["tier3", "service", "client"]
@@ -48,7 +46,6 @@ ROLE_ALIASES: dict[str, Role] = {
 ATTENDEE_HINT = "`@user:tier3`, `@user:service`, `name@agency.gov:client` (a Slack mention or an email address)"
 SESSION_LENGTH = timedelta(hours=1)
 MAX_ATTENDEES = 50  # SES refuses a message with more recipients than this
-TEMPLATES = Path(__file__).parent / "templates"
 DRAFT_TEMPLATE = "postmortem.md.j2"
 ACTOR = "prodsupport"
 
@@ -56,7 +53,6 @@ _ROLE_SUFFIX_RE = re.compile(r"^(?P<who>.+):(?P<role>[A-Za-z0-9-]+)$")
 _MAILTO_RE = re.compile(r"^<mailto:(?P<address>[^|>]+)(?:\|[^>]*)?>$")
 _URL_RE = re.compile(r"^https?://[^\s<>\"|]+$")
 _SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 # --- who attends --------------------------------------------------------------------------------------
@@ -127,10 +123,6 @@ def missing_roles(attendees: Iterable[Attendee]) -> list[Role]:
     """The playbook's roles nobody on the invitation covers, in the playbook's order."""
     covered = {attendee.role for attendee in attendees}
     return [role for role in ROLES if role not in covered]
-
-
-def stored_attendees(postmortem: Postmortem) -> tuple[Attendee, ...]:
-    return tuple(parse_attendee(token) for token in postmortem.attendees)
 
 
 # --- lifecycle and deadlines ----------------------------------------------------------------------------
@@ -245,14 +237,9 @@ def invitation_sequence(incident: Incident) -> int:
 # --- the draft ------------------------------------------------------------------------------------------
 
 
-def inline(value: object) -> str:
-    """User text on one line: a newline in a summary must not start a heading, list or table row."""
-    return " ".join(_CONTROL_RE.sub(" ", str(value)).split())
-
-
 def url(value: object) -> str:
     """A link as an autolink when it is one, else plain text, so a `)` or space cannot break out of it."""
-    text = inline(value)
+    text = one_line(value)
     return f"<{text}>" if _URL_RE.match(text) else text
 
 
@@ -316,7 +303,11 @@ def _clock_lessons(incident: Incident, zone: ZoneInfo) -> tuple[list[str], list[
 
 
 def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> dict[str, Any]:
-    """Everything the template shows, as display strings or None where people must fill it in."""
+    """Everything the template shows, as display strings or None where people must fill it in.
+
+    Links arrive already made safe by `url`; other user text goes through the template's `one_line`
+    filter, which keeps it from forming the headings, lists and table rows the draft's shape relies on.
+    """
     well, wrong = _clock_lessons(incident, zone)
     ended = incident.ended_at
     pagerduty = incident.pagerduty
@@ -325,15 +316,15 @@ def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> di
         "date": incident.opened_at.astimezone(zone).date().isoformat(),
         "drafted": format_et(incident.postmortem.drafted_at, zone) if incident.postmortem else None,
         "opened": format_et(incident.opened_at, zone),
-        "window": "business hours" if incident.window == "business" else "after hours",
+        "window": "business-hours" if incident.window == "business" else "after-hours",
         "ended": format_et(ended, zone) if ended else None,
         "duration": _duration(ended - incident.opened_at) if ended else None,
         "found_by": _FOUND_BY[incident.source],
         "declared_by": _actor(incident.declared_by) if incident.declared_by else None,
         "slack_ack": _ack_line(incident, Sla.SLACK_ACK, zone),
         "pagerduty_ack": _ack_line(incident, Sla.PAGERDUTY_ACK, zone),
-        "thread_link": thread_link,
-        "pagerduty": (pagerduty.url or pagerduty.incident_id) if pagerduty else None,
+        "thread_link": url(thread_link),
+        "pagerduty": url(pagerduty.url or pagerduty.incident_id) if pagerduty else None,
         "emails": [
             {"at": format_et(email.sent_at, zone), "message_id": email.message_id}
             for email in incident.emails
@@ -349,31 +340,9 @@ def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> di
     }
 
 
-@cache
-def _environment() -> Environment:
-    """Anchored at the package's templates, so the Lambda finds them wherever the layer is mounted.
-
-    Markdown is not HTML, so nothing is autoescaped; user text goes through `inline` and `url`
-    instead, which keep it from forming the headings, lists and links the draft's shape relies on.
-    StrictUndefined makes a missing field fail the tests rather than leave a blank in the report.
-    """
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml"), default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters.update(inline=inline, url=url)
-    return environment
-
-
 def render_draft(incident: Incident, calendar: PlaybookCalendar, *, thread_link: str) -> str:
     """The report in the shape of the VA post-mortem template, prefilled wherever the incident knows."""
-    template = _environment().get_template(DRAFT_TEMPLATE)
+    template = environment().get_template(DRAFT_TEMPLATE)
     return template.render(draft_context(incident, calendar.zone, thread_link=thread_link))
 
 
@@ -399,11 +368,6 @@ class Invitation:
     ics: bytes
 
 
-def one_line(value: str) -> str:
-    """Header-safe: no CR, LF or other control character can reach a subject line."""
-    return inline(value)
-
-
 def invitation(
     incident: Incident,
     postmortem: Postmortem,
@@ -421,14 +385,14 @@ def invitation(
     subject = one_line(f"Post-mortem session: {incident.primary_application} Production Outage {opened:%m-%d-%Y}")
     roles = "; ".join(ROLE_LABEL[role] for role in ROLES)
     text = (
-        f"You are invited to the post-mortem session for {incident.id}: {inline(incident.title)}.\n\n"
+        f"You are invited to the post-mortem session for {incident.id}: {one_line(incident.title)}.\n\n"
         f"When: {when} ({int(SESSION_LENGTH.total_seconds() // 60)} minutes)\n"
         f"Attendees the playbook asks for: {roles}.\n"
         f"The draft report and the incident thread: {thread_link}\n"
     )
     body = (
         f"<p>You are invited to the post-mortem session for <strong>{html.escape(incident.id)}</strong>: "
-        f"{html.escape(inline(incident.title))}.</p>"
+        f"{html.escape(one_line(incident.title))}.</p>"
         f"<p>When: {html.escape(when)} ({int(SESSION_LENGTH.total_seconds() // 60)} minutes)</p>"
         f"<p>Attendees the playbook asks for: {html.escape(roles)}.</p>"
         f'<p>The draft report and the incident thread: <a href="{html.escape(thread_link, quote=True)}">'

@@ -18,6 +18,7 @@ from prodsupport.email_requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident import Incident, Sla, Status
 from prodsupport.postmortem import ROLE_LABEL, Attendee
 from prodsupport.slack_api import SlackMessage, post
+from prodsupport.slack_markup import escape_placeholders
 from prodsupport.slack_messages import incident_updated, mention
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
@@ -418,7 +419,7 @@ def on_button(rt: Runtime, incident: Incident, kind: str, trigger_id: str, user:
         try:
             checkpoint(rt, incident, PostmortemCheckpoint(incident.id, "held"), user, at)
         except CommandError as refused:
-            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=str(refused))
+            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=escape_placeholders(str(refused)))
 
 
 def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, Any], user: str, at: datetime) -> None:

@@ -11,26 +11,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prodsupport.rendering import environment, one_line
+from prodsupport.slack_requests import unescape_text
 from prodsupport.timefmt import parse_iso, to_iso
 
 if TYPE_CHECKING:
-    import jinja2
-
     from prodsupport.calendar import PlaybookCalendar
 
 RELEASE_ID_RE = re.compile(r"^REL-(\d{4})-(\d{4,})$", re.IGNORECASE)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 LINK_RE = re.compile(r"^https?://[^\s<>|\"]+$", re.IGNORECASE)
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 MAX_APPLICATION = 75
 MAX_SUMMARY = 1000
 MAX_NOTES = 3000
 MAX_LINK = 500
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 RELEASE_USAGE = """\
 `/release` (or `/release new`) opens the release form, with room for notes and a link. Or:
@@ -75,7 +71,7 @@ class Release:
     @property
     def subject(self) -> str:
         """The playbook's subject pattern, on one line: a header can never carry CR/LF or other controls."""
-        return " ".join(CONTROL_RE.sub(" ", f"{self.application} Release {self.date:%m-%d-%Y}").split())
+        return one_line(f"{self.application} Release {self.date:%m-%d-%Y}")
 
     def days_of_notice(self, calendar: PlaybookCalendar) -> int:
         """Whole days between the announcement (its date on the playbook's wall clock) and the release."""
@@ -191,11 +187,6 @@ class CancelRelease:
 ReleaseCommand = OpenReleaseForm | ReleaseHelp | ListReleases | Announce | CancelRelease
 
 
-def _unescape(text: str) -> str:
-    """Slack escapes &, < and > in command text; the release keeps what the person typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def match_application(text: str, applications: tuple[str, ...]) -> tuple[str, str]:
     """Split the application off the front of the text: a configured name (longest first, any case), else a word.
 
@@ -226,7 +217,7 @@ def parse_release(text: str, applications: tuple[str, ...]) -> ReleaseCommand:
         return CancelRelease(words[1].upper())
     if DATE_RE.match(words[0]):
         raise ReleaseInputError(f"The application is missing.\n{RELEASE_USAGE}")
-    application, rest = match_application(_unescape(" ".join(words)), applications)
+    application, rest = match_application(unescape_text(" ".join(words)), applications)
     application = check_text(application, "application name", MAX_APPLICATION, required=True)
     date_text, _, summary = rest.partition(" ")
     if not date_text:
@@ -245,22 +236,9 @@ class ReleaseEmail:
     html: str
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    """Templates anchored at the package; HTML autoescaped, and a missing field fails a test, not an email."""
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
 def release_email(release: Release) -> ReleaseEmail:
     """The release-day email: subject `<Application> Release MM-DD-YYYY`, then the summary and the notes."""
-    environment = _environment()
+    templates = environment()
     context = {
         "application": release.application,
         "release_date": f"{release.date:%A, %B} {release.date.day}, {release.date:%Y}",
@@ -271,6 +249,6 @@ def release_email(release: Release) -> ReleaseEmail:
     }
     return ReleaseEmail(
         subject=release.subject,
-        text=environment.get_template("release_email.txt.j2").render(context),
-        html=environment.get_template("release_email.html.j2").render(context),
+        text=templates.get_template("release_email.txt.j2").render(context),
+        html=templates.get_template("release_email.html.j2").render(context),
     )

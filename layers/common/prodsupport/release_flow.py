@@ -39,6 +39,7 @@ from prodsupport.release import (
 )
 from prodsupport.release_store import ReleaseNotFound, ReleaseNotScheduled, ReleaseStore
 from prodsupport.slack_api import SlackMessage, post
+from prodsupport.slack_messages import ephemeral
 from prodsupport.slack_requests import SlashCommand
 from prodsupport.slack_requests import escape_mrkdwn as esc
 
@@ -58,10 +59,6 @@ def _calendar(rt: Runtime) -> PlaybookCalendar:
     return rt.policy.calendar
 
 
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text}
-
-
 # --- the command and the form ---------------------------------------------------------------------------
 
 
@@ -74,11 +71,11 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
         case OpenReleaseForm():
             return _open_form(rt, command.trigger_id)
         case ReleaseHelp():
-            return _ephemeral(RELEASE_USAGE)
+            return ephemeral(RELEASE_USAGE)
         case ListReleases():
-            return _ephemeral(_list_text(rt, command.at))
+            return ephemeral(_list_text(rt, command.at))
         case CancelRelease():
-            return _ephemeral(cancel(rt, parsed.release_id, command.user_id, command.at))
+            return ephemeral(cancel(rt, parsed.release_id, command.user_id, command.at))
         case Announce():
             release, warnings = announce(
                 rt,
@@ -88,7 +85,7 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
                 user=command.user_id,
                 at=command.at,
             )
-            return _ephemeral(_confirmation(rt, release, warnings))
+            return ephemeral(_confirmation(rt, release, warnings))
     assert_never(parsed)
 
 
@@ -99,7 +96,7 @@ def _open_form(rt: Runtime, trigger_id: str) -> dict[str, Any] | None:
         rt.slack.views_open(trigger_id=trigger_id, view=release_modal(rt.settings.applications))
     except SlackApiError as exc:
         logger.warning("could not open the release form", error=str(exc.response.get("error")))
-        return _ephemeral(f"I couldn't open the release form. Use the text form instead:\n{RELEASE_USAGE}")
+        return ephemeral(f"I couldn't open the release form. Use the text form instead:\n{RELEASE_USAGE}")
     return None
 
 
@@ -188,9 +185,7 @@ def cancel(rt: Runtime, release_id: str, user: str, at: dt.datetime) -> str:
     roster = rt.roster.load()
     allowed = {release.announced_by, roster.pm_user_id, roster.backup_pm_user_id, *rt.settings.admin_user_ids}
     if user not in allowed - {""}:
-        raise CommandError(
-            f"Only <@{release.announced_by}>, the PM, the backup PM or an admin can cancel {release.id}."
-        )
+        raise CommandError(f"Only whoever announced {release.id}, the PM, the backup PM or an admin can cancel it.")
     if release.date < _calendar(rt).local(at).date():
         raise CommandError(f"{release.id} was dated {format_day(release.date)}; it is past and cannot be cancelled.")
     try:

@@ -52,7 +52,6 @@ class Settings:
     release_notice_days: int = 14
     release_digest_weeks: int = 6
     dedupe_ttl_hours: int = 48
-    signature_window_seconds: int = 300
     slack_secret_name: str = "prodsupport/slack"  # noqa: S105 - a name, not a secret
     slack_api_url: str = "https://slack.com/api/"
     slack_retry_backoff_seconds: float = 0.5
@@ -88,6 +87,8 @@ class Settings:
         for address in (*self.stakeholders, *([self.email_sender] if self.email_sender else [])):
             if not EMAIL_RE.match(address):
                 raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
+        if not self.applications:
+            raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
         if self.business_day_start >= self.business_day_end:
             raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from prodsupport.incident import Incident, Sla
 from prodsupport.policy import ACK_SLAS, SlaAction
 from prodsupport.slack_api import SlackMessage
-from prodsupport.slack_messages import SLA_LABEL, WINDOW_LABEL
+from prodsupport.slack_messages import SLA_LABEL, WINDOW_LABEL, mention
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
 
@@ -46,10 +46,6 @@ class SlaNotice:
             event_type=self.thread.event_type,
             payload=dict(self.thread.payload),
         )
-
-
-def _mention(user_id: str, fallback: str) -> str:
-    return f"<@{user_id}>" if user_id else fallback
 
 
 def duration_text(span: timedelta) -> str:
@@ -102,7 +98,7 @@ def reminder(incident: Incident, action: SlaAction, people: Escalation, now: dat
     todo = _what_to_do(incident, action.sla)
     text = (
         f":alarm_clock: *{incident.id}* {esc(incident.title)}: the {label} is due by {format_et(action.due)} "
-        f"(in {duration_text(action.due - now)}). {_mention(who, fallback)}, please {todo}."
+        f"(in {duration_text(action.due - now)}). {mention(who, fallback)}, please {todo}."
     )
     thread = SlackMessage(
         channel=incident.channel_id,
@@ -131,8 +127,8 @@ def breach(incident: Incident, action: SlaAction, people: Escalation, now: datet
     cc = f" cc <@{people.pm}> (PM)" if people.pm and people.pm != who else ""
     todo = _what_to_do(incident, action.sla)
     text = (
-        f":rotating_light: *{incident.id}* {esc(incident.title)}: the {label} was due by {format_et(action.due)}"
-        f"{window}{lateness}, and is not done. {_mention(who, fallback)}, please {todo}.{cc}"
+        f":rotating_light: *{incident.id}* {esc(incident.title)}: the {label} was due at {format_et(action.due)}"
+        f"{window}{lateness} and has not happened. {mention(who, fallback)}, please {todo}.{cc}"
     )
     return SlaNotice(
         SlackMessage(

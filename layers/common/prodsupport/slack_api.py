@@ -7,29 +7,33 @@ and dropped connections are retried by slack_sdk's own handlers rather than by c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.jitter import Jitter, RandomJitter
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 TIMEOUT_SECONDS = 2
 
 
-class _NoJitter(Jitter):
-    """With a zero backoff (local runs, tests) a retry should not wait at all."""
-
-    def recalculate(self, duration: float) -> float:
-        return duration
-
-
 def make_client(*, token: str, base_url: str, backoff_seconds: float) -> WebClient:
-    jitter = RandomJitter() if backoff_seconds > 0 else _NoJitter()
+    """slack_sdk is imported here, not at the top: the message builders import `SlackMessage` from this
+    module and must stay free of the SDK (design.md: the domain imports no slack_sdk)."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+    from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+    from slack_sdk.http_retry.jitter import Jitter, RandomJitter
+
+    class NoJitter(Jitter):
+        """With a zero backoff (local runs, tests) a retry should not wait at all."""
+
+        def recalculate(self, duration: float) -> float:
+            return duration
+
+    jitter = RandomJitter() if backoff_seconds > 0 else NoJitter()
     interval = BackoffRetryIntervalCalculator(backoff_factor=backoff_seconds, jitter=jitter)
     return WebClient(
         token=token,
@@ -66,7 +70,3 @@ def post(client: WebClient, message: SlackMessage) -> str:
         kwargs["metadata"] = {"event_type": message.event_type, "event_payload": message.payload}
     response = client.chat_postMessage(**kwargs)
     return str(response["ts"])
-
-
-def ephemeral(client: WebClient, *, channel: str, user: str, text: str) -> None:
-    client.chat_postEphemeral(channel=channel, user=user, text=text)

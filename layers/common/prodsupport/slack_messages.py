@@ -28,11 +28,17 @@ SLA_LABEL = {
     Sla.POSTMORTEM_SCHEDULED: "post-mortem session scheduling",
     Sla.POSTMORTEM_SHARED: "post-mortem shared in Slack",
 }
-WINDOW_LABEL = {"business": "business hours", "after_hours": "after hours"}
+WINDOW_LABEL = {"business": "business-hours", "after_hours": "after-hours"}
 
 
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>" if user_id else "the on-call engineer"
+def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
+    """A Slack mention of the user, or words naming the role when nobody is configured for it."""
+    return f"<@{user_id}>" if user_id else fallback
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    """A slash-command answer only the person who typed the command sees."""
+    return {"response_type": "ephemeral", "text": text}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -122,8 +128,8 @@ def reaction_does_not_count(incident: Incident, user: str) -> SlackMessage:
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         text=(
-            f"{mention(user)} thanks — but a reaction has no timestamp the playbook can use, so it does not "
-            f"acknowledge {incident.id}. Please post a message in this thread by {format_et(due)}."
+            f"{mention(user)} thanks — but the playbook counts only a message in the thread as the "
+            f"acknowledgement, not a reaction. Please post a message in this thread by {format_et(due)}."
         ),
         event_type="sla_reminder",
         payload={"incident_id": incident.id, "sla": Sla.SLACK_ACK.value, "due": to_iso(due)},

@@ -12,14 +12,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from slack_sdk.signature import Clock as SlackClock
-from slack_sdk.signature import SignatureVerifier
-
-from prodsupport.clock import Clock
 from prodsupport.timefmt import from_epoch
+
+if TYPE_CHECKING:
+    from prodsupport.clock import Clock
 
 MAX_BODY_BYTES = 256 * 1024
 USER_RE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
@@ -30,17 +29,20 @@ class BadRequest(ValueError):
     """The request is malformed; the message says what was expected and goes back to the sender."""
 
 
-class _ClockAdapter(SlackClock):
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-
-    def now(self) -> float:
-        return self._clock().timestamp()
-
-
 def verify(*, secret: str, headers: dict[str, str], body: bytes, clock: Clock) -> bool:
-    """True only for a request Slack signed within the freshness window."""
-    verifier = SignatureVerifier(secret, clock=_ClockAdapter(clock))
+    """True only for a request Slack signed within the freshness window.
+
+    slack_sdk is imported here, not at the top: the command parsers and message builders use this
+    module's pure helpers and must stay free of the SDK (design.md: the domain imports no slack_sdk).
+    """
+    from slack_sdk.signature import Clock as SlackClock
+    from slack_sdk.signature import SignatureVerifier
+
+    class RuntimeClock(SlackClock):
+        def now(self) -> float:
+            return clock().timestamp()
+
+    verifier = SignatureVerifier(secret, clock=RuntimeClock())
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
         return verifier.is_valid_request(body, lowered)

@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from prodsupport.email_requests import header_safe
 from prodsupport.incident import Incident
+from prodsupport.rendering import environment, one_line
 from prodsupport.timefmt import ET, format_et
 
-if TYPE_CHECKING:
-    import jinja2
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 ONGOING = "Ongoing"
 ROW_LABELS = (
     "Applications Impacted",
@@ -42,20 +35,6 @@ class RenderedEmail:
     html: str
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def subject(incident: Incident, zone: ZoneInfo = ET) -> str:
     """`<Application Name> Production Outage MM-DD-YYYY`: the primary application, the start date in ET.
 
@@ -63,7 +42,7 @@ def subject(incident: Incident, zone: ZoneInfo = ET) -> str:
     on a Sunday in ET is Sunday's outage even though it is already Monday in UTC.
     """
     started = incident.opened_at.astimezone(zone)
-    return header_safe(f"{incident.primary_application} Production Outage {started:%m-%d-%Y}")
+    return one_line(f"{incident.primary_application} Production Outage {started:%m-%d-%Y}")
 
 
 def current_status(incident: Incident, at: datetime, zone: ZoneInfo = ET) -> str:
@@ -98,9 +77,9 @@ def render(incident: Incident, at: datetime, zone: ZoneInfo = ET) -> RenderedEma
         "resolution": incident.resolution or ONGOING,
         "postmortem_url": _postmortem_url(incident),
     }
-    environment = _environment()
+    templates = environment()
     return RenderedEmail(
         subject=context["subject"],
-        text=environment.get_template("stakeholder_email.txt.j2").render(context),
-        html=environment.get_template("stakeholder_email.html.j2").render(context),
+        text=templates.get_template("stakeholder_email.txt.j2").render(context),
+        html=templates.get_template("stakeholder_email.html.j2").render(context),
     )
