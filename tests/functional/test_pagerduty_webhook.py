@@ -22,6 +22,7 @@ from pagerduty_support import (
 
 from prodsupport import runtime
 from prodsupport.incident import Incident, Severity, Sla, Status
+from prodsupport.timefmt import to_iso
 from prodsupport_local.stack import LocalStack, VirtualClock
 
 OPENED = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tuesday 10:00 AM EDT: business hours, 15-minute window
@@ -84,11 +85,19 @@ def test_an_unknown_event_type_is_accepted_and_ignored(stack: LocalStack) -> Non
     assert stack.slack.posts() == []
 
 
-def test_an_event_about_an_unlinked_pagerduty_incident_changes_nothing(stack: LocalStack) -> None:
+def test_an_ack_of_an_unlinked_pagerduty_incident_posts_nothing_and_is_kept(stack: LocalStack) -> None:
     response = deliver(stack, event_body("incident.acknowledged", OPENED))
     assert response.status == 202
-    assert json.loads(response.body)["status"] == "not linked"
+    assert json.loads(response.body)["status"] == "kept until linked"
     assert stack.slack.posts() == []
+
+
+def test_an_ack_that_arrives_before_its_trigger_meets_the_pagerduty_clock(stack: LocalStack) -> None:
+    deliver(stack, event_body("incident.acknowledged", OPENED + timedelta(minutes=1)))
+    deliver(stack, event_body("incident.triggered", OPENED + timedelta(minutes=2), data=incident_data()))
+    (ack,) = posts_of(stack, "incident_acknowledged")
+    assert (ack["sla"], ack["at"], ack["met"]) == ("pagerduty_ack", to_iso(OPENED + timedelta(minutes=1)), True)
+    assert stored().deadlines[Sla.PAGERDUTY_ACK].met_at == OPENED + timedelta(minutes=1)
 
 
 # --- incident.triggered -------------------------------------------------------------------------------
@@ -389,6 +398,15 @@ def test_a_linked_incident_records_the_pagerduty_ack(
     deliver(stack, event_body("incident.acknowledged", OPENED + timedelta(minutes=9)))
     (ack,) = posts_of(stack, "incident_acknowledged")[-1:]
     assert (ack["sla"], ack["met"]) == ("pagerduty_ack", True)
+
+
+def test_linking_after_pagerduty_was_acknowledged_meets_the_pagerduty_clock(
+    stack: LocalStack, signed_slack_request: Callable[..., Any], declared: Incident
+) -> None:
+    deliver(stack, event_body("incident.acknowledged", OPENED + timedelta(minutes=3), data=incident_data()))
+    slash(stack, signed_slack_request, f"{declared.id} link {PD_ID}", OPENED + timedelta(minutes=20))
+    (ack,) = posts_of(stack, "incident_acknowledged")[-1:]
+    assert (ack["sla"], ack["at"], ack["met"]) == ("pagerduty_ack", to_iso(OPENED + timedelta(minutes=3)), True)
 
 
 def test_a_pagerduty_incident_already_linked_elsewhere_is_refused(

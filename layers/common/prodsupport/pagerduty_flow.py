@@ -136,6 +136,7 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
         owner=rt.roster.load().email_owner,
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
+    early = _apply_early_ack(rt, incident, pd.id)
     root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at))
     incident.thread_ts = incident.card_ts = _send(rt, root)
     try:
@@ -146,7 +147,21 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
             raise
         logger.warning("PagerDuty incident was linked while its thread was opened", incident_id=winner.id)
         return _attach(rt, winner, event, pd)
+    if early:
+        _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early))
     return "opened"
+
+
+def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
+    """Meet the PagerDuty clock with an acknowledgement that arrived before the link; returns its agent."""
+    early = pagerduty_links.early_ack(rt.table, pagerduty_id)
+    if early is None or incident.meet(Sla.PAGERDUTY_ACK, early[0]) is None:
+        return ""
+    at, agent = early
+    if incident.pagerduty is not None:
+        incident.pagerduty.acknowledged_by = agent
+    incident.note(at, "pagerduty_acknowledged", ACTOR, f"Acknowledged in PagerDuty by {agent}")
+    return agent or "PagerDuty"
 
 
 def _attach(rt: Runtime, incident: Incident, event: WebhookEvent, pd: PagerDutyIncident) -> str:
@@ -176,9 +191,11 @@ def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> 
     """The first acknowledgement meets the PagerDuty clock at `occurred_at`; later ones (after an
     unacknowledge) are noted, since the playbook counts the first."""
     incident = _linked(rt, pd.id)
-    if incident is None:
-        return _not_linked(event, pd)
     agent = event.agent_name
+    if incident is None:
+        pagerduty_links.note_early_ack(rt.table, pd.id, event.occurred_at, agent, rt.dedupe.ttl)
+        _not_linked(event, pd)
+        return "kept until linked"
 
     def change(current: Incident) -> Deadline | None:
         _refresh_link(current, pd)
@@ -406,16 +423,19 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
         ) from None
     safe_url = url if URL_RE.match(url) else ""
 
-    def change(current: Incident) -> None:
+    def change(current: Incident) -> str:
         current.pagerduty = PagerDutyLink(pagerduty_id, safe_url)
         if Sla.PAGERDUTY_ACK not in current.deadlines:
             current.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=current.deadlines[Sla.SLACK_ACK].due)
         current.note(at, "pagerduty_linked", user, pagerduty_id)
+        return _apply_early_ack(rt, current, pagerduty_id)
 
     try:
-        saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+        saved, early = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     except Exception:
         pagerduty_links.release(rt.table, pagerduty_id)  # the link and the incident change go together or not at all
         raise
     _send(rt, pd_msg.linked(saved, user, at))
+    if early:
+        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], early))
     return f"{incident.id} is linked to PagerDuty {pagerduty_id}; its acknowledgement is tracked from now on."

@@ -7,12 +7,15 @@ person's `/incident <id> link`.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from prodsupport.dynamo import ConditionFailed, Table
 from prodsupport.incident import Incident
+from prodsupport.timefmt import parse_iso, to_iso
 
 SK = "LINK"
+EARLY_ACK = "EARLY_ACK"
 
 
 class AlreadyLinked(Exception):
@@ -55,3 +58,28 @@ def claim(table: Table, incident: Incident, pagerduty_id: str) -> None:
 
 def release(table: Table, pagerduty_id: str) -> None:
     table.delete(pk(pagerduty_id), SK)
+
+
+def note_early_ack(table: Table, pagerduty_id: str, at: datetime, agent: str, ttl: timedelta) -> None:
+    """An acknowledgement of a PagerDuty incident no thread knows yet (its trigger is still being retried, or
+    it is linked later): kept, earliest first, so the PagerDuty clock is met when the link arrives."""
+    try:
+        table.put(
+            {
+                "pk": pk(pagerduty_id),
+                "sk": EARLY_ACK,
+                "at": to_iso(at),
+                "agent": agent,
+                "expires_at": int((at + ttl).timestamp()),
+            },
+            condition="attribute_not_exists(pk) OR #at > :at",
+            names={"#at": "at"},
+            vals={":at": to_iso(at)},
+        )
+    except ConditionFailed:
+        return
+
+
+def early_ack(table: Table, pagerduty_id: str) -> tuple[datetime, str] | None:
+    found = table.get(pk(pagerduty_id), EARLY_ACK)
+    return (parse_iso(found["at"]), str(found.get("agent", ""))) if found else None
