@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from prodsupport import runtime
+from prodsupport.release import Release, ReleaseStatus
+from prodsupport.release_store import ReleaseSlotTaken, ReleaseStore
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
@@ -427,3 +430,27 @@ def test_given_an_empty_invite_list_when_the_release_day_comes_then_the_channel_
 
     assert release_stack.sent_emails() == []
     assert "the stakeholder list is empty" in slack.posts()[-1].args["text"]
+
+
+DAY = date(2026, 12, 15)
+ANNOUNCED = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+
+
+def test_given_two_announcements_racing_for_one_date_when_both_create_then_only_one_release_exists(
+    stack: LocalStack,
+) -> None:
+    store = ReleaseStore(runtime.current().table)
+    store.create(Release("REL-2026-0001", "Check-In Experience", DAY, "Kiosk claims", ANNOUNCED, "U0PM"))
+    with pytest.raises(ReleaseSlotTaken):
+        store.create(Release("REL-2026-0002", "check-in experience", DAY, "Kiosk claims", ANNOUNCED, "U0ENG"))
+    assert [r.id for r in store.dated(DAY, DAY)] == ["REL-2026-0001"]
+
+
+def test_given_a_cancelled_release_when_its_date_is_announced_again_then_a_new_release_is_scheduled(
+    stack: LocalStack,
+) -> None:
+    store = ReleaseStore(runtime.current().table)
+    store.create(Release("REL-2026-0001", "Check-In Experience", DAY, "v1", ANNOUNCED, "U0PM"))
+    store.cancel("REL-2026-0001")
+    store.create(Release("REL-2026-0002", "Check-In Experience", DAY, "v2", ANNOUNCED, "U0PM"))
+    assert [r.id for r in store.dated(DAY, DAY) if r.status is ReleaseStatus.SCHEDULED] == ["REL-2026-0002"]

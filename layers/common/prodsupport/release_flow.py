@@ -37,7 +37,7 @@ from prodsupport.release import (
     parse_release,
     release_email,
 )
-from prodsupport.release_store import ReleaseNotFound, ReleaseNotScheduled, ReleaseStore
+from prodsupport.release_store import ReleaseNotFound, ReleaseNotScheduled, ReleaseSlotTaken, ReleaseStore
 from prodsupport.slack_api import SlackMessage, post
 from prodsupport.slack_messages import ephemeral
 from prodsupport.slack_requests import SlashCommand
@@ -155,7 +155,13 @@ def announce(
             announced_at=at,
             announced_by=user,
         )
-        releases.create(release)
+        try:
+            releases.create(release)
+        except ReleaseSlotTaken as taken:
+            raise CommandError(
+                f"{taken.release.id} for {taken.release.application} on {format_day(day)} was announced at the same "
+                "moment; run the command again to update it."
+            ) from None
         change = "scheduled"
     else:
         try:

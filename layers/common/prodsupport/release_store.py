@@ -3,7 +3,8 @@
 Every release lives under pk=RELEASES with sk=REL#<id>. Ids carry the year of the release date, so a
 date range becomes a sort-key range over the years it spans: the digest reads this year's calendar (and
 next year's near New Year), never the whole history. Each change is conditional on the state it assumes,
-so a cancel and the release-day run cannot both win.
+so a cancel and the release-day run cannot both win. A slot item (sk=SLOT#<application>#<date>) is written
+in the same transaction as a new release, so two people announcing the same release at once make one.
 """
 
 from __future__ import annotations
@@ -31,8 +32,20 @@ class ReleaseNotScheduled(Exception):
         self.release = release
 
 
+class ReleaseSlotTaken(Exception):
+    """A scheduled release already holds this application and date; `release` is that one."""
+
+    def __init__(self, release: Release) -> None:
+        super().__init__(release.id)
+        self.release = release
+
+
 def _sk(release_id: str) -> str:
     return PREFIX + release_id
+
+
+def _slot_sk(release: Release) -> str:
+    return f"SLOT#{release.application.casefold()}#{release.date.isoformat()}"
 
 
 class ReleaseStore:
@@ -40,11 +53,30 @@ class ReleaseStore:
         self.table = table
 
     def create(self, release: Release) -> None:
-        """Store a new release; its id comes from the atomic counter, so the condition only guards a reused id."""
-        self.table.put(
-            {"pk": PARTITION, "sk": _sk(release.id), **release.to_record()},
-            condition="attribute_not_exists(pk)",
-        )
+        """Store a new release with its application-and-date slot, or raise ReleaseSlotTaken.
+
+        A slot left by a cancelled release (its cancel could not free it) is freed here and tried once more.
+        """
+        for _ in range(2):
+            try:
+                self.table.put_all(
+                    [
+                        ({"pk": PARTITION, "sk": _sk(release.id), **release.to_record()}, "attribute_not_exists(pk)"),
+                        (
+                            {"pk": PARTITION, "sk": _slot_sk(release), "release_id": release.id},
+                            "attribute_not_exists(pk)",
+                        ),
+                    ]
+                )
+            except ConditionFailed:
+                holder = self.table.get(PARTITION, _slot_sk(release))
+                held_by = self.get(str(holder["release_id"])) if holder else None
+                if held_by is not None and held_by.status is ReleaseStatus.SCHEDULED:
+                    raise ReleaseSlotTaken(held_by) from None
+                self.table.delete(PARTITION, _slot_sk(release))
+            else:
+                return
+        raise ReleaseSlotTaken(release)
 
     def get(self, release_id: str) -> Release | None:
         item = self.table.get(PARTITION, _sk(release_id))
@@ -76,9 +108,12 @@ class ReleaseStore:
         )
 
     def cancel(self, release_id: str) -> Release:
-        return self._change(
+        """Cancel, then free its slot so the application can announce that date again."""
+        cancelled = self._change(
             release_id, "SET #status = :cancelled", names={}, vals={":cancelled": ReleaseStatus.CANCELLED.value}
         )
+        self.table.delete(PARTITION, _slot_sk(cancelled))
+        return cancelled
 
     def mark_emailed(self, release_id: str, at: dt.datetime) -> bool:
         """Record that the release-day email was queued; False when it already was (or the release was cancelled)."""
