@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+
+class ApiServer(ThreadingHTTPServer):
+    """A loopback server on a free port whose request handlers reach their stand-in API as `server.api`."""
+
+    daemon_threads = True
+
+    def __init__(self, api: Any, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.api = api
 
 
 class LocalServer:

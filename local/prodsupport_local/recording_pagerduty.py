@@ -20,11 +20,11 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import LocalServer
+from prodsupport_local.local_server import ApiServer, LocalServer
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -102,8 +102,8 @@ class RecordingPagerDutyApi(LocalServer):
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def _make_server(self) -> _PagerDutyServer:
-        return _PagerDutyServer(self)
+    def _make_server(self) -> ApiServer:
+        return ApiServer(self, _PagerDutyRequestHandler)
 
     @property
     def base_url(self) -> str:
@@ -273,20 +273,12 @@ class RecordingPagerDutyApi(LocalServer):
         return _Answer(HTTPStatus.OK, {"user": user})
 
 
-class _PagerDutyServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, api: RecordingPagerDutyApi) -> None:
-        super().__init__(("127.0.0.1", 0), _PagerDutyRequestHandler)
-        self.api = api
-
-
 class _PagerDutyRequestHandler(BaseHTTPRequestHandler):
     server_version = "RecordingPagerDutyApi/1"
 
     @property
     def _api(self) -> RecordingPagerDutyApi:
-        return cast(_PagerDutyServer, self.server).api
+        return cast(RecordingPagerDutyApi, cast(ApiServer, self.server).api)
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.local_server import LocalServer
+from prodsupport_local.local_server import ApiServer, LocalServer
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -171,8 +171,8 @@ class RecordingSlackApi(LocalServer):
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def _make_server(self) -> _SlackServer:
-        return _SlackServer(self)
+    def _make_server(self) -> ApiServer:
+        return ApiServer(self, _SlackRequestHandler)
 
     @property
     def base_url(self) -> str:
@@ -483,20 +483,12 @@ class RecordingSlackApi(LocalServer):
         return self._users.get(user_id) or _user_object(user_id, email=None, status_text="", status_emoji="")
 
 
-class _SlackServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, api: RecordingSlackApi) -> None:
-        super().__init__(("127.0.0.1", 0), _SlackRequestHandler)
-        self.api = api
-
-
 class _SlackRequestHandler(BaseHTTPRequestHandler):
     server_version = "RecordingSlackApi/1"
 
     @property
     def _api(self) -> RecordingSlackApi:
-        return cast(_SlackServer, self.server).api
+        return cast(RecordingSlackApi, cast(ApiServer, self.server).api)
 
     def do_GET(self) -> None:
         self._handle()
