@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 import pytest
 
@@ -108,3 +109,34 @@ def _signed_slack_request(
 @pytest.fixture
 def signed_slack_request() -> Callable[..., SignedRequest]:
     return _signed_slack_request
+
+
+SlackFormSender = Callable[..., Any]
+
+
+@pytest.fixture
+def send_slack_form(clock: VirtualClock) -> Callable[..., SlackFormSender]:
+    """A sender bound to a stack and a default user: POSTs a slash command (`text`) or an interaction
+    (`payload`) at a virtual time, signed as Slack signs it."""
+
+    def bind(stack: LocalStack, default_user: str) -> SlackFormSender:
+        def send(
+            at: datetime, *, text: str = "", user: str = default_user, payload: dict[str, Any] | None = None
+        ) -> Any:
+            clock.set(at)
+            if payload is None:
+                fields = {
+                    "command": "/incident",
+                    "text": text,
+                    "user_id": user,
+                    "channel_id": stack.settings["channel_id"],
+                    "trigger_id": "t",
+                }
+                request = _signed_slack_request(urlencode(fields), at)
+                return stack.request("POST", "/slack/commands", request.headers, request.body)
+            request = _signed_slack_request(urlencode({"payload": json.dumps(payload)}), at)
+            return stack.request("POST", "/slack/interactions", request.headers, request.body)
+
+        return send
+
+    return bind

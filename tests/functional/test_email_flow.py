@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from slack_sdk import WebClient
@@ -56,19 +55,9 @@ def configured(stack: LocalStack) -> LocalStack:
 
 
 @pytest.fixture
-def send(configured: LocalStack, clock: VirtualClock, signed_slack_request: Signer) -> Send:
+def send(configured: LocalStack, send_slack_form: Callable[..., Send]) -> Send:
     """POST a slash command or an interaction at a virtual time, signed as Slack signs it."""
-
-    def _send(at: datetime, *, text: str = "", user: str = "U0PM", payload: dict[str, Any] | None = None) -> Any:
-        clock.set(at)
-        if payload is None:
-            fields = {"command": "/incident", "text": text, "user_id": user, "channel_id": CHANNEL, "trigger_id": "t"}
-            request = signed_slack_request(urlencode(fields), at)
-            return configured.request("POST", "/slack/commands", request.headers, request.body)
-        request = signed_slack_request(urlencode({"payload": json.dumps(payload)}), at)
-        return configured.request("POST", "/slack/interactions", request.headers, request.body)
-
-    return _send
+    return send_slack_form(configured, "U0PM")
 
 
 def reply(response: HttpResponse) -> str:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from icalendar import Calendar
@@ -18,7 +17,7 @@ from prodsupport.incident import Sla
 from prodsupport_local import cli
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack
 
 CHANNEL = DEFAULT_SETTINGS["channel_id"]
 DECLARED = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # Wed 1:00 PM EST, the eve of Thanksgiving
@@ -33,19 +32,9 @@ Signer = Callable[..., Any]
 
 
 @pytest.fixture
-def send(stack: LocalStack, clock: VirtualClock, signed_slack_request: Signer) -> Callable[..., HttpResponse]:
+def send(stack: LocalStack, send_slack_form: Callable[..., Callable[..., HttpResponse]]) -> Callable[..., HttpResponse]:
     """POST a slash command or an interaction at a virtual time, signed as Slack signs it."""
-
-    def _send(at: datetime, *, text: str = "", user: str = "U0ONCALL", payload: dict[str, Any] | None = None) -> Any:
-        clock.set(at)
-        if payload is None:
-            fields = {"command": "/incident", "text": text, "user_id": user, "channel_id": CHANNEL, "trigger_id": "t"}
-            request = signed_slack_request(urlencode(fields), at)
-            return stack.request("POST", "/slack/commands", request.headers, request.body)
-        request = signed_slack_request(urlencode({"payload": json.dumps(payload)}), at)
-        return stack.request("POST", "/slack/interactions", request.headers, request.body)
-
-    return _send
+    return send_slack_form(stack, "U0ONCALL")
 
 
 def reply(response: HttpResponse) -> str:
