@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools import Logger
 
 from prodsupport import out_of_office
+from prodsupport.blocks import input_block, text_input
 from prodsupport.commands import CommandError, parse_next_update
 from prodsupport.dynamo import ConditionFailed
 from prodsupport.email_requests import MAX_RECIPIENTS, EmailRequest, enqueue
@@ -155,16 +156,8 @@ def prefill(incident: Incident) -> dict[str, str]:
 
 
 def _input(block_id: str, label: str, initial: str, *, optional: bool, multiline: bool = True) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
-    if initial:
-        element["initial_value"] = initial[:MAX_INPUT]
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": {"type": "plain_text", "text": label},
-        "element": element,
-    }
+    element = text_input(initial=initial[:MAX_INPUT], multiline=multiline)
+    return input_block(block_id, label, element, optional=optional)
 
 
 def email_modal(incident: Incident, recipients: int, email_subject: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ policy and the instant, so a replay of the same checkpoints yields the same post
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -383,21 +382,17 @@ def invitation(
     when = format_et(postmortem.scheduled_for, zone)
     opened = incident.opened_at.astimezone(zone)
     subject = one_line(f"Post-mortem session: {incident.primary_application} Production Outage {opened:%m-%d-%Y}")
-    roles = "; ".join(ROLE_LABEL[role] for role in ROLES)
-    text = (
-        f"You are invited to the post-mortem session for {incident.id}: {one_line(incident.title)}.\n\n"
-        f"When: {when} ({int(SESSION_LENGTH.total_seconds() // 60)} minutes)\n"
-        f"Attendees the playbook asks for: {roles}.\n"
-        f"The draft report and the incident thread: {thread_link}\n"
-    )
-    body = (
-        f"<p>You are invited to the post-mortem session for <strong>{html.escape(incident.id)}</strong>: "
-        f"{html.escape(one_line(incident.title))}.</p>"
-        f"<p>When: {html.escape(when)} ({int(SESSION_LENGTH.total_seconds() // 60)} minutes)</p>"
-        f"<p>Attendees the playbook asks for: {html.escape(roles)}.</p>"
-        f'<p>The draft report and the incident thread: <a href="{html.escape(thread_link, quote=True)}">'
-        f"{html.escape(thread_link)}</a></p>"
-    )
+    fields = {
+        "incident_id": incident.id,
+        "title": incident.title,
+        "when": when,
+        "minutes": int(SESSION_LENGTH.total_seconds() // 60),
+        "roles": "; ".join(ROLE_LABEL[role] for role in ROLES),
+        "thread_link": thread_link,
+    }
+    env = environment()
+    text = env.get_template("postmortem_invitation.txt.j2").render(fields)
+    body = env.get_template("postmortem_invitation.html.j2").render(fields)
     ics = _ics(incident, postmortem, emails, organizer, thread_link, at)
     return Invitation(subject=subject, text=text, html=body, ics=ics)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from prodsupport import postmortem
+from prodsupport.blocks import input_block, text_input
 from prodsupport.commands import CommandError, PostmortemCheckpoint, parse_incident
 from prodsupport.email_requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident import Incident, Sla, Status
@@ -385,9 +386,7 @@ def _share(rt: Runtime, incident: Incident, url: str, user: str, at: datetime) -
 
 
 def _input(block_id: str, label: str, placeholder: str) -> dict[str, Any]:
-    hint = {"type": "plain_text", "text": placeholder}
-    element = {"type": "plain_text_input", "action_id": "value", "placeholder": hint}
-    return {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label}, "element": element}
+    return input_block(block_id, label, text_input(placeholder=placeholder))
 
 
 def modal(incident: Incident, kind: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.blocks import input_block, text_input
 from prodsupport.commands import CommandError
 from prodsupport.release import (
     MAX_APPLICATION,
@@ -213,16 +214,10 @@ def release_modal(applications: tuple[str, ...]) -> dict[str, Any]:
         ]
         application: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
     else:
-        application = {"type": "plain_text_input", "action_id": "value", "max_length": MAX_APPLICATION}
+        application = text_input(max_length=MAX_APPLICATION)
 
     def block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
-        return {
-            "type": "input",
-            "block_id": block_id,
-            "label": {"type": "plain_text", "text": label},
-            "element": element,
-            "optional": optional,
-        }
+        return input_block(block_id, label, element, optional=optional)
 
     return {
         "type": "modal",
@@ -235,12 +230,12 @@ def release_modal(applications: tuple[str, ...]) -> dict[str, Any]:
             block(
                 "summary",
                 "Summary",
-                {"type": "plain_text_input", "action_id": "value", "max_length": MAX_SUMMARY},
+                text_input(max_length=MAX_SUMMARY),
             ),
             block(
                 "notes",
                 "Release notes",
-                {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": MAX_NOTES},
+                text_input(multiline=True, max_length=MAX_NOTES),
                 optional=True,
             ),
             block(

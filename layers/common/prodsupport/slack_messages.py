@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from prodsupport.blocks import input_block, text_input
 from prodsupport.incident import Deadline, Incident, Severity, Sla
 from prodsupport.slack_api import SlackMessage
 from prodsupport.slack_requests import escape_mrkdwn as esc
@@ -197,16 +198,7 @@ def incident_list(incidents: list[Incident], now: datetime) -> str:
 def _plain_input(
     block_id: str, label: str, *, initial: str = "", multiline: bool = False, optional: bool = False
 ) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
-    if initial:
-        element["initial_value"] = initial
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": {"type": "plain_text", "text": label},
-        "element": element,
-        "optional": optional,
-    }
+    return input_block(block_id, label, text_input(initial=initial, multiline=multiline), optional=optional)
 
 
 def declare_modal(*, applications: tuple[str, ...], title: str = "", metadata: dict[str, str]) -> dict[str, Any]:
@@ -215,27 +207,25 @@ def declare_modal(*, applications: tuple[str, ...], title: str = "", metadata: d
     app_options = [{"text": {"type": "plain_text", "text": a[:75]}, "value": a[:75]} for a in applications]
     blocks: list[dict[str, Any]] = [
         _plain_input("title", "Title", initial=title[:150]),
-        {
-            "type": "input",
-            "block_id": "severity",
-            "label": {"type": "plain_text", "text": "Severity"},
-            "element": {
+        input_block(
+            "severity",
+            "Severity",
+            {
                 "type": "static_select",
                 "action_id": "value",
                 "options": severity_options,
                 "initial_option": severity_options[1],
             },
-        },
+        ),
     ]
     if app_options:
         blocks.append(
-            {
-                "type": "input",
-                "block_id": "applications",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Applications impacted"},
-                "element": {"type": "multi_static_select", "action_id": "value", "options": app_options},
-            }
+            input_block(
+                "applications",
+                "Applications impacted",
+                {"type": "multi_static_select", "action_id": "value", "options": app_options},
+                optional=True,
+            )
         )
     blocks.append(_plain_input("summary", "Summary (2-3 sentences)", multiline=True, optional=True))
     return {
