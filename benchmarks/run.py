@@ -5,7 +5,7 @@
 In order: cold init (cold_init.py), requests per event (requests_per_event.py), peak memory (memory.py),
 warm latency (warm_latency.py), and the checker's scaling (checker_scaling.py, in its own process: it
 writes 50,000 incidents into moto, about four minutes). `--quick` runs fewer samples, events and
-incidents for a check in about two minutes; the README's figures come from a run without it. Goals met
+incidents for a check in about two minutes; the figures in docs/performance.md come from a run without it. Goals met
 or missed are reported in the output (GOAL lines, and the summary's list); the exit status is 0 whenever
 every benchmark ran, since a benchmark reports rather than gates.
 """

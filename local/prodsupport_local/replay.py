@@ -1,6 +1,6 @@
 """`prodsupport replay SCENARIO.jsonl`: the whole system on a virtual clock, one JSON line per effect.
 
-The input and output formats are design.md's "Replay" contract. Each input line sets the virtual clock to
+The input and output formats are the contract of docs/design.md#replay. Each input line sets the virtual clock to
 its `at`, sends what the real sender would send, signed as the real sender signs it (Slack v0 HMAC over
 `v0:<ts>:<body>`, PagerDuty V3 `v1=` HMAC over the body), and then drains the queues, so an email asked for
 at a moment goes out at that moment. The output is stable byte for byte (sorted keys, compact separators,

@@ -111,7 +111,7 @@ def test_an_answer_slower_than_the_client_timeout_keeps_the_ack_recorded_once_an
     clock_of(configured).advance(timedelta(minutes=1))
     retry = slack_event(configured, reply(thread_ts, acked_at), "Ev0REPLY", **{"X-Slack-Retry-Num": "2"})
 
-    # THEN the ack is recorded once, at the reply's time, and the message is out (at least once: see README)
+    # THEN the ack is recorded once, at the reply's time, and the message is out (at least once: see docs/guarantees.md)
     assert (first.status, retry.status) == (500, 200)
     incident = stored(thread_ts)
     assert incident.deadlines[Sla.SLACK_ACK].met_at == acked_at

@@ -1,4 +1,4 @@
-"""Replay scenarios against their expected output, and the replay tool's own contract (design.md "Replay").
+"""Replay scenarios against their expected output, and the replay tool's own contract (docs/design.md#replay).
 
 Each `tests/scenarios/<name>.jsonl` runs through `run_scenario`; its output must equal
 `<name>.expected.jsonl` byte for byte. `UPDATE_GOLDEN=1 pytest tests/scenarios` rewrites the expected files

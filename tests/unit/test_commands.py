@@ -1,4 +1,4 @@
-"""The /incident and /prodsupport text interface, as design.md lists it."""
+"""The /incident and /prodsupport text interface, as docs/design.md#commands lists it."""
 
 from datetime import UTC, datetime, time, timedelta
 

@@ -1,4 +1,4 @@
-"""The domain imports no slack_sdk and no boto3 (design.md): adapters are passed in, so it runs alone.
+"""The domain imports no slack_sdk and no boto3 (docs/design.md#architecture): adapters are passed in, so it runs alone.
 
 Each module is imported in a fresh interpreter, because in this one the SDKs were loaded long ago by
 other tests and the import of a module already imported proves nothing.

@@ -1,4 +1,4 @@
-"""What the bot says about PagerDuty: design.md's metadata, both clocks named, PagerDuty's text escaped."""
+"""What the bot says about PagerDuty: docs/design.md's metadata, both clocks named, PagerDuty's text escaped."""
 
 from datetime import UTC, datetime, timedelta
 

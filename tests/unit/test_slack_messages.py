@@ -1,4 +1,4 @@
-"""What the bot posts: design.md's metadata on every incident message, people's text escaped."""
+"""What the bot posts: docs/design.md's metadata on every incident message, people's text escaped."""
 
 from datetime import UTC, datetime, timedelta
 

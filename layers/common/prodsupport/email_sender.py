@@ -50,7 +50,7 @@ PERMANENT_SES_ERRORS = frozenset(
     }
 )
 LABEL = {"incident": "Stakeholder email", "release": "Release-day email", "postmortem_invite": "Post-mortem invitation"}
-# design.md's `stakeholder_email_sent` is for incident and release emails; a calendar invitation to the
+# `stakeholder_email_sent` (docs/design.md) is for incident and release emails; a calendar invitation to the
 # post-mortem's attendees is another thing, so workflows watching the metadata can tell them apart.
 SENT_EVENT = {"postmortem_invite": "postmortem_invitation_sent"}
 
@@ -142,7 +142,7 @@ def sent_message(request: EmailRequest, message_id: str) -> SlackMessage:
 
 
 def rejected_message(request: EmailRequest, error: str) -> SlackMessage:
-    """`stakeholder_email_failed` extends design.md's table, as a permanent failure needs a person."""
+    """`stakeholder_email_failed` extends docs/design.md#message-metadata, as a permanent failure needs a person."""
     return SlackMessage(
         channel=request.channel_id,
         thread_ts=request.thread_ts or None,

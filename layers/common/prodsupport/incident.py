@@ -51,7 +51,7 @@ class PostmortemState(StrEnum):
 
 
 def format_incident_id(year: int, sequence: int) -> str:
-    """`INC-<year of the opening date in ET>-<4-digit sequence>`, as design.md fixes it."""
+    """`INC-<year of the opening date in ET>-<4-digit sequence>`, as docs/design.md#identifiers fixes it."""
     return f"INC-{year}-{sequence:04d}"
 
 

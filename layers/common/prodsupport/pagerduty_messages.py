@@ -1,6 +1,6 @@
 """What the bot says about PagerDuty, as pure functions: the thread root, the acknowledgement, the updates.
 
-Built on the Slack builders so the card, the buttons and design.md's metadata stay one shape whichever
+Built on the Slack builders so the card, the buttons and the metadata (docs/design.md) stay one shape whichever
 way an incident opened. Everything PagerDuty sends (titles, names, status updates) is typed by people,
 so it is escaped before it is echoed.
 """

@@ -90,7 +90,7 @@ def _publish_draft(rt: Runtime, incident: Incident) -> None:
 
 
 def _update(incident: Incident, text: str, *, blocks: list[dict[str, Any]] | None = None, **extra: Any) -> SlackMessage:
-    """A `postmortem_update` in the thread: state and the next checkpoint's due, per design.md."""
+    """A `postmortem_update` in the thread: state and the next checkpoint's due, per docs/design.md#message-metadata."""
     assert incident.postmortem is not None
     payload: dict[str, Any] = {"incident_id": incident.id, "state": incident.postmortem.state.value}
     due = postmortem.next_due(incident)

@@ -46,7 +46,7 @@ class ReleaseStatus(StrEnum):
 
 
 def format_release_id(year: int, sequence: int) -> str:
-    """`REL-<year of the release date>-<4-digit sequence>`, as design.md fixes it."""
+    """`REL-<year of the release date>-<4-digit sequence>`, as docs/design.md#identifiers fixes it."""
     return f"REL-{year}-{sequence:04d}"
 
 

@@ -1,7 +1,7 @@
 """The release use cases: `/release` and its form, the weekly-sync digest, and the release-day email.
 
 The playbook announces a release at the weekly sync weeks ahead and emails the sync's invite list on the
-day. Every change is stored before it is posted, and every post carries design.md's metadata. The
+day. Every change is stored before it is posted, and every post carries the metadata of docs/design.md. The
 release-day email goes through the same request + queue path as the stakeholder email, under a request id
 fixed per release, so two runs of the job, a scheduler retry or an announcement on the day itself all
 send it once.
@@ -279,7 +279,7 @@ def _payload(rt: Runtime, release: Release) -> dict[str, Any]:
 
 
 def release_scheduled(rt: Runtime, release: Release, *, change: str, by: str, warnings: list[str]) -> SlackMessage:
-    """A release added, updated or cancelled, in the channel, with design.md's `release_scheduled` metadata."""
+    """A release added, updated or cancelled, in the channel, with `release_scheduled` metadata (docs/design.md)."""
     emoji = ":no_entry_sign:" if change == "cancelled" else ":rocket:"
     lines = [
         f"{emoji} *{release.id}* · *{esc(release.application)}* release on *{format_day(release.date)}* "

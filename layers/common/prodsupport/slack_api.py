@@ -17,7 +17,7 @@ TIMEOUT_SECONDS = 2
 
 def make_client(*, token: str, base_url: str, backoff_seconds: float) -> WebClient:
     """slack_sdk is imported here, not at the top: the message builders import `SlackMessage` from this
-    module and must stay free of the SDK (design.md: the domain imports no slack_sdk)."""
+    module and must stay free of the SDK (docs/design.md#architecture: the domain imports no slack_sdk)."""
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
@@ -49,7 +49,7 @@ def make_client(*, token: str, base_url: str, backoff_seconds: float) -> WebClie
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """A message as the pure builders describe it; `metadata` is design.md's machine-readable record."""
+    """A message as the pure builders describe it; `metadata` is the machine-readable record (docs/design.md)."""
 
     channel: str
     text: str

@@ -1,4 +1,4 @@
-"""What the bot says, as pure functions of the incident: text, Block Kit and design.md's metadata.
+"""What the bot says, as pure functions of the incident: text, Block Kit and the metadata of docs/design.md.
 
 Every message about an incident carries `metadata` so workflows, tests and the replay tool read what
 happened without parsing prose. Anything a person typed is escaped before it is echoed back.
@@ -138,7 +138,7 @@ def reaction_does_not_count(incident: Incident, user: str) -> SlackMessage:
 
 
 def incident_updated(incident: Incident, *, field: str, text: str) -> SlackMessage:
-    """A change to a field or a status update, in the thread; `incident_updated` extends design.md's table."""
+    """A change to a field or a status update, in the thread; `incident_updated` extends docs/design.md's table."""
     return SlackMessage(
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,

@@ -33,7 +33,7 @@ def verify(*, secret: str, headers: dict[str, str], body: bytes, clock: Clock) -
     """True only for a request Slack signed within the freshness window.
 
     slack_sdk is imported here, not at the top: the command parsers and message builders use this
-    module's pure helpers and must stay free of the SDK (design.md: the domain imports no slack_sdk).
+    module's pure helpers and must stay free of the SDK (docs/design.md#architecture: the domain imports no slack_sdk).
     """
     from slack_sdk.signature import Clock as SlackClock
     from slack_sdk.signature import SignatureVerifier
