@@ -13,6 +13,11 @@ answers a deterministic ``ts``: the virtual time of ``ts_clock()`` in whole epoc
 six-digit count of successful posts in this server's life (``"1764230400.000001"``), so a replay scenario can
 reply in a thread the bot started. :meth:`RecordingSlackApi.fail_next` injects rate limits, server errors,
 Slack errors and slow answers.
+
+``conversations.members`` answers, page by page, the members set with :meth:`RecordingSlackApi.set_members`;
+a channel nobody configured has every person of the workspace as a member (every user defined with
+``set_user`` or met with :meth:`RecordingSlackApi.admit`), so a test or scenario that is not about
+membership acts as a member.
 """
 
 from __future__ import annotations
@@ -138,12 +143,15 @@ class RecordingSlackApi(LocalServer):
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
+        self._members: dict[str, list[str]] = {}
+        self._workspace: set[str] = set()
         self._handlers: dict[str, Callable[[_Args], _Response]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.getPermalink": self._chat_get_permalink,
+            "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
@@ -237,6 +245,17 @@ class RecordingSlackApi(LocalServer):
         user = _user_object(user_id, email=email, status_text=status_text, status_emoji=status_emoji, is_bot=is_bot)
         with self._lock:
             self._users[user_id] = user
+
+    def set_members(self, channel: str, user_ids: list[str]) -> None:
+        """Make exactly ``user_ids`` the members of ``channel`` (in this order, as the pages list them)."""
+        with self._lock:
+            self._members[channel] = list(user_ids)
+
+    def admit(self, user_id: str) -> None:
+        """A person who acted in the workspace (sent a command, clicked a button): Slack only sends user ids
+        of people who exist, so they count among the members of any channel whose members were not set."""
+        with self._lock:
+            self._workspace.add(user_id)
 
     # -- request handling (called from server threads) -------------------------------------------------------
 
@@ -364,6 +383,23 @@ class RecordingSlackApi(LocalServer):
             return {"ok": False, "error": "message_not_found"}
         permalink = f"{WORKSPACE_URL}archives/{channel}/p{str(ts).replace('.', '')}"
         return {"ok": True, "channel": channel, "permalink": permalink}
+
+    def _conversations_members(self, args: _Args) -> _Response:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self._members.get(channel)
+        if members is None:
+            members = sorted(self._workspace | {uid for uid, user in self._users.items() if not user["is_bot"]})
+        try:
+            start = int(args.get("cursor") or 0)
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = members[start : start + max(limit, 1)]
+        following = start + len(page)
+        next_cursor = str(following) if following < len(members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _conversations_open(self, args: _Args) -> _Response:
         if args.get("channel"):

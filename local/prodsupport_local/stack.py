@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from hashlib import md5
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from prodsupport import runtime
 from prodsupport.clock import Clock, system_clock
@@ -292,6 +293,9 @@ class LocalStack:
         route, status = self.match_route(method, path)
         if route is None:
             return gateway_error(status)
+        actor = _slack_actor(path, body)
+        if actor and self.recording_slack is not None:
+            self.recording_slack.admit(actor)
         match = route.pattern.fullmatch(path.split("?", 1)[0])
         event = http_api_event(
             method,
@@ -527,6 +531,21 @@ class LocalStack:
             "eventSourceARN": queue_arn,
             "awsRegion": REGION,
         }
+
+
+def _slack_actor(path: str, body: bytes) -> str | None:
+    """The person a Slack form post (command or interaction) comes from, as the local workspace's member."""
+    if not path.startswith("/slack/"):
+        return None
+    try:
+        fields = parse_qs(body.decode("utf-8"))
+        if "payload" not in fields:
+            return fields.get("user_id", [None])[0]
+        user = json.loads(fields["payload"][0]).get("user")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    actor = user.get("id") if isinstance(user, dict) else None
+    return actor if isinstance(actor, str) else None
 
 
 def _routes(template: Template) -> list[Route]:

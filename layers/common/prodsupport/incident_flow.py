@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from prodsupport import authorization
 from prodsupport import slack_messages as msg
 from prodsupport.commands import (
     INCIDENT_USAGE,
@@ -341,6 +342,11 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
             )
             return ephemeral(f"Declared *{incident.id}* in <#{incident.channel_id}>.")
+    refused = authorization.refusal(
+        rt, _find(rt, getattr(parsed, "incident_id", "")), command.user_id, from_channel=command.channel_id
+    )
+    if refused:
+        return ephemeral(refused)
     return _incident_change(rt, parsed, command.user_id, command.at)
 
 
@@ -594,16 +600,20 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
         trigger_id = str(payload.get("trigger_id") or "")
         if incident is None:
             continue
+        user = str((payload.get("user") or {}).get("id") or "")
+        refused = authorization.refusal(rt, incident, user)
+        if refused:
+            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=refused)
+            continue
         if kind in ("status", "details", "resolve"):
             rt.slack.views_open(trigger_id=trigger_id, view=msg.incident_modal(incident, kind))
         elif kind == "email":
             from prodsupport import email_flow
 
-            email_flow.open_email_modal(rt, incident, trigger_id, str((payload.get("user") or {}).get("id") or ""))
+            email_flow.open_email_modal(rt, incident, trigger_id, user)
         elif kind.startswith("postmortem_"):
             from prodsupport import postmortem_flow
 
-            user = str((payload.get("user") or {}).get("id") or "")
             postmortem_flow.on_button(rt, incident, kind.removeprefix("postmortem_"), trigger_id, user, at)
 
 
@@ -639,6 +649,9 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
         release_flow.submit_modal(rt, values, user, at)
         return
     incident = _find(rt, str(view.get("private_metadata") or ""))
+    refused = authorization.refusal(rt, incident, user)
+    if refused:
+        raise CommandError(refused)
     if callback_id == "incident_status":
         status = str(values.get("status") or "")
         if not status:
