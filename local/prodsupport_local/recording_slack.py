@@ -144,6 +144,7 @@ class RecordingSlackApi(LocalServer):
         self._views: dict[str, dict[str, Any]] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
         self._members: dict[str, list[str]] = {}
+        self._download_redirects: dict[str, str] = {}
         self._workspace: set[str] = set()
         self._handlers: dict[str, Callable[[_Args], _Response]] = {
             "auth.test": self._auth_test,
@@ -250,6 +251,11 @@ class RecordingSlackApi(LocalServer):
         """Make exactly ``user_ids`` the members of ``channel`` (in this order, as the pages list them)."""
         with self._lock:
             self._members[channel] = list(user_ids)
+
+    def redirect_download(self, file_id: str, location: str) -> None:
+        """Answer the file's download address with a 302 to ``location`` (a CDN hop, or a hostile one)."""
+        with self._lock:
+            self._download_redirects[file_id] = location
 
     def admit(self, user_id: str) -> None:
         """A person who acted in the workspace (sent a command, clicked a button): Slack only sends user ids
@@ -547,6 +553,10 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
             return
         if url.path.startswith(f"/files-pri/{TEAM_ID}-"):
             file_id = url.path.removeprefix(f"/files-pri/{TEAM_ID}-").split("/", 1)[0]
+            location = self._api._download_redirects.get(file_id)
+            if location is not None and not url.query:
+                self._send(HTTPStatus.FOUND, b"", "text/plain; charset=utf-8", (("Location", location),))
+                return
             data = self._api._download(file_id) if _bearer_token(self.headers.get("Authorization", "")) else None
             if data is None:
                 self._send_text(HTTPStatus.NOT_FOUND, "file not found (or no bearer token)")
