@@ -12,6 +12,7 @@ class ApiServer(ThreadingHTTPServer):
     """A loopback server on a free port whose request handlers reach their stand-in API as `server.api`."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 resets connections under a burst of concurrent calls
 
     def __init__(self, api: Any, handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)

@@ -30,6 +30,7 @@ from prodsupport.settings import Settings, SettingsError, env_from_config
 from prodsupport.timefmt import parse_iso, to_iso
 from prodsupport_local.aws import LocalSecrets, SentEmail
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.local_logs import show_local_logs
 from prodsupport_local.recording_slack import SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
 
@@ -234,7 +235,9 @@ def main(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     settings = {**DEFAULT_SETTINGS, **scenario.config}
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_format = "%(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=log_format)
+    show_local_logs(logging.WARNING, log_format)
     # The handlers log (Powertools) and may print to stdout; stdout is this command's output, so while the
     # functions run everything else goes to stderr.
     sys.stdout = sys.stderr

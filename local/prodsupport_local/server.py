@@ -32,12 +32,16 @@ from prodsupport.clock import system_clock
 from prodsupport.settings import PREFIX, SettingsError
 from prodsupport_local.aws import REGION
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.local_logs import show_local_logs
 from prodsupport_local.replay import SETTING_NAMES
 from prodsupport_local.stack import LocalStack, RealSlack
 
 log = logging.getLogger("prodsupport_local.server")
 DRAIN_INTERVAL_SECONDS = 1.0
 MAX_BODY_BYTES = 1_000_000
+# socketserver's default listen backlog is 5: a burst of 40 connections (Slack and PagerDuty retries, a
+# load test) overflowed it and a fifth of them were reset before a handler thread saw them.
+REQUEST_QUEUE_SIZE = 128
 
 
 class LocalServer:
@@ -123,6 +127,7 @@ class LocalServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = REQUEST_QUEUE_SIZE
 
     def __init__(self, address: tuple[str, int], owner: LocalServer) -> None:
         super().__init__(address, _Handler)
@@ -192,8 +197,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("prodsupport_local").setLevel(logging.INFO)  # requests and ticks; not botocore's chatter
+    log_format = "%(asctime)s %(name)s: %(message)s"
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=log_format)
+    show_local_logs(logging.INFO, log_format)  # requests and ticks; not botocore's chatter
     token, signing_secret = os.environ.get("SLACK_BOT_TOKEN"), os.environ.get("SLACK_SIGNING_SECRET")
     real_slack = RealSlack(token, signing_secret) if token and signing_secret else None
     stack = LocalStack(
