@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.local_server import ApiServer, LocalServer
+from prodsupport_local.local_server import ApiServer, Fault, LocalServer
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -96,20 +96,6 @@ class SlackCall:
         return self.status == HTTPStatus.OK and self.response.get("ok") is True
 
 
-@dataclass
-class _Fault:
-    status: int | None
-    retry_after: int | None
-    hang_seconds: float
-    error: str | None
-    remaining: int
-
-    @property
-    def only_delays(self) -> bool:
-        """A pure hang: once it is over, the call is answered as usual."""
-        return self.hang_seconds > 0 and self.status is None and self.retry_after is None and self.error is None
-
-
 @dataclass(frozen=True)
 class _Answer:
     status: int
@@ -134,7 +120,7 @@ class RecordingSlackApi(LocalServer):
         self._echo = echo
         self._lock = threading.RLock()
         self.calls: list[SlackCall] = []
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._post_count = 0
         self._ephemeral_count = 0
         self._view_count = 0
@@ -215,21 +201,19 @@ class RecordingSlackApi(LocalServer):
         hang_seconds: float = 0.0,
         times: int = 1,
         error: str | None = None,
+        drop: bool = False,
     ) -> None:
-        """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added).
-
-        - ``error`` answers HTTP ``status`` (default 200) with ``{"ok": false, "error": error}``;
-        - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;
-        - ``status`` alone answers that HTTP status with ``{"ok": false, "error": ...}``;
-        - ``hang_seconds`` holds the answer back that long first; with nothing else given the call is then
-          processed normally (like Slack, which posts even when the client has given up);
-        - nothing at all answers HTTP 500.
+        """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added), as
+        :class:`~prodsupport_local.local_server.Fault` describes: a hang alone is then processed normally
+        (like Slack, which posts even when the client has given up); ``drop`` posts and never answers.
 
         Failed attempts are recorded in ``calls`` with the answer they got; ``posts()`` has successes only.
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        fault = _Fault(status=status, retry_after=retry_after, hang_seconds=hang_seconds, error=error, remaining=times)
+        fault = Fault(status, retry_after, hang_seconds, error, drop, remaining=times)
+        self.add_fault(method, fault)
+
+    def add_fault(self, method: str, fault: Fault) -> None:
+        """Queue ``fault`` for the next calls to ``method``."""
         with self._lock:
             self._faults.setdefault(method, []).append(fault)
 
@@ -273,21 +257,20 @@ class RecordingSlackApi(LocalServer):
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
             return None
-        if fault is not None and not fault.only_delays:
+        if fault is not None and not fault.processes_call:
             answer = _fault_answer(fault)
         else:
             with self._lock:
                 answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
         self._finish(call, answer)
-        return answer
+        return None if fault is not None and fault.drop else answer
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str) -> Fault | None:
         queue = self._faults.get(method)
         if not queue:
             return None
         fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
+        if fault.take():
             queue.pop(0)
         return fault
 
@@ -646,7 +629,7 @@ def _epoch_seconds(moment: datetime) -> int:
     return int(aware.timestamp())
 
 
-def _fault_answer(fault: _Fault) -> _Answer:
+def _fault_answer(fault: Fault) -> _Answer:
     if fault.error is not None:
         return _Answer(fault.status or HTTPStatus.OK, {"ok": False, "error": fault.error})
     if fault.retry_after is not None:

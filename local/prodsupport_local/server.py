@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from prodsupport.clock import system_clock
 from prodsupport.settings import PREFIX, SettingsError
+from prodsupport_local import faults
 from prodsupport_local.aws import REGION
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.local_logs import show_local_logs
@@ -165,6 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(413)
             return
         body = self.rfile.read(length) if length > 0 else b""
+        if self.path.split("?", 1)[0] == faults.PATH:
+            self._inject_fault(owner, body)
+            return
         response = owner.stack.request(
             self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0]
         )
@@ -176,6 +180,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(response.body)
         owner.after_request()
+
+    def _inject_fault(self, owner: LocalServer, body: bytes) -> None:
+        """The local stack's own endpoint, not one of the template's routes: see prodsupport_local.faults."""
+        if self.command != "POST":
+            self._send_json(405, {"error": f"{faults.PATH} takes POST"})
+            return
+        try:
+            request = faults.parse_fault_request(body)
+            owner.stack.inject_fault(request)
+        except faults.FaultRequestError as exc:
+            self._send_json(400, {"error": str(exc)})
+            return
+        except RuntimeError as exc:  # Slack is the real workspace: there is no stand-in to fail
+            self._send_json(409, {"error": str(exc)})
+            return
+        log.info("fault injected: %s", json.dumps(faults.describe(request)))
+        self._send_json(201, {"queued": faults.describe(request)})
+
+    def _send_json(self, status: int, answer: dict[str, object]) -> None:
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 def settings_from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:

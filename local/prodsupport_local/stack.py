@@ -35,10 +35,12 @@ from prodsupport.timefmt import to_iso
 from prodsupport_local.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
 from prodsupport_local.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
 from prodsupport_local.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
+from prodsupport_local.faults import FaultRequest
 from prodsupport_local.lambdas import Handler, Lambdas
 from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
 from prodsupport_local.recording_slack import RecordingSlackApi
 from prodsupport_local.schedule import fires
+from prodsupport_local.ses_gate import SesFaultGate
 
 log = logging.getLogger("prodsupport_local")
 
@@ -141,6 +143,7 @@ class LocalStack:
         self.failures: list[InvocationFailure] = []
         self.recording_slack: RecordingSlackApi | None = None
         self.pagerduty: RecordingPagerDutyApi | None = None
+        self.ses_gate = SesFaultGate(lambda: self.aws.endpoint_url)
         self._echo = echo
         self._extra_env = dict(extra_env or {})
         self._lock = threading.RLock()
@@ -161,6 +164,7 @@ class LocalStack:
         self._started = True
         try:
             self.aws.start()
+            self.ses_gate.start()
             self._start_recorders()
             Settings.from_env(self._environment())  # a bad setting fails here, naming its variable
             self.aws.reset(self.settings)
@@ -210,6 +214,7 @@ class LocalStack:
         for thread in self._retiring:
             thread.join(timeout=5)
         self._retiring.clear()
+        self.ses_gate.stop()
         self.aws.stop()
 
     def __enter__(self) -> Self:
@@ -256,6 +261,7 @@ class LocalStack:
                 self.settings = candidate
             self._retire_recorders()
             self._start_recorders()
+            self.ses_gate.clear()
             self.aws.reset(self.settings)
             self.lambdas.unload()
             self.failures.clear()
@@ -313,6 +319,17 @@ class LocalStack:
         except Exception:
             return gateway_error(500)
         return lambda_response(result)
+
+    def inject_fault(self, request: FaultRequest) -> None:
+        """Queue a fault on the stand-in for its dependency (`POST /_local/faults` in `prodsupport run`)."""
+        if request.dependency == "slack":
+            self.slack.add_fault(request.target, request.fault)
+        elif request.dependency == "pagerduty":
+            if self.pagerduty is None:
+                raise RuntimeError("the PagerDuty stand-in is not running")
+            self.pagerduty.add_fault(request.target, request.fault)
+        else:
+            self.ses_gate.add_fault(request.target, request.fault)
 
     # -- EventBridge Scheduler -------------------------------------------------------------------------------
 
@@ -410,7 +427,7 @@ class LocalStack:
         return env
 
     def _local_env(self) -> dict[str, str]:
-        env = {"POWERTOOLS_TRACE_DISABLED": "true"}
+        env = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_ENDPOINT_URL_SESV2": self.ses_gate.root_url}
         if self.pagerduty is not None:
             env["PRODSUPPORT_PAGERDUTY_API_URL"] = self.pagerduty.base_url
         if self.recording_slack is not None:
