@@ -559,8 +559,8 @@ def _slack_actor(path: str, body: bytes) -> str | None:
         if "payload" not in fields:
             return fields.get("user_id", [None])[0]
         user = json.loads(fields["payload"][0]).get("user")
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        return None
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        return None  # the function answers the malformed body; the harness only looks for a person
     actor = user.get("id") if isinstance(user, dict) else None
     return actor if isinstance(actor, str) else None
 
