@@ -17,7 +17,9 @@ Slack errors and slow answers.
 ``conversations.members`` answers, page by page, the members set with :meth:`RecordingSlackApi.set_members`;
 a channel nobody configured has every person of the workspace as a member (every user defined with
 ``set_user`` or met with :meth:`RecordingSlackApi.admit`), so a test or scenario that is not about
-membership acts as a member.
+membership acts as a member. As in Slack, ``chat.postEphemeral`` to someone outside a channel whose members
+were set answers ``user_not_in_channel``; an interaction's ``response_url``
+(:meth:`RecordingSlackApi.response_url`) reaches anyone, and is recorded as a call to ``response_url``.
 """
 
 from __future__ import annotations
@@ -236,6 +238,19 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             self._members[channel] = list(user_ids)
 
+    def response_url(self, name: str = "interaction") -> str:
+        """A ``response_url`` for an interaction payload: what the bot sends there is recorded."""
+        return f"{self.root_url}/response/{name}"
+
+    def _respond(self, path: str, body: bytes) -> None:
+        try:
+            args = json.loads(body) if body else {}
+        except ValueError:
+            args = {"raw": body.decode("utf-8", errors="replace")}
+        call = SlackCall(method="response_url", args={**args, "path": path}, response={"ok": True})
+        with self._lock:
+            self.calls.append(call)
+
     def redirect_download(self, file_id: str, location: str) -> None:
         """Answer the file's download address with a 302 to ``location`` (a CDN hop, or a hostile one)."""
         with self._lock:
@@ -345,6 +360,9 @@ class RecordingSlackApi(LocalServer):
             return {"ok": False, "error": "channel_not_found"}
         if not args.get("user"):
             return {"ok": False, "error": "user_not_found"}
+        members = self._members.get(str(args["channel"]))
+        if members is not None and args["user"] not in members:
+            return {"ok": False, "error": "user_not_in_channel"}
         if not any(args.get(name) for name in _MESSAGE_CONTENT_ARGS):
             return {"ok": False, "error": "no_text"}
         self._ephemeral_count += 1
@@ -527,6 +545,10 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         url = urlsplit(self.path)
         body = self._read_body()
+        if url.path.startswith("/response/"):
+            self._api._respond(url.path, body)
+            self._send_text(HTTPStatus.OK, "ok")
+            return
         if url.path.startswith("/upload/"):
             stored = self._api._store_upload(url.path.removeprefix("/upload/"), body)
             if stored:

@@ -117,23 +117,44 @@ def test_a_change_from_a_configured_team_channel_is_accepted(deployment: LocalSt
     assert answer["text"] == f"Summary of {INC} updated."
 
 
-def test_a_non_member_clicking_a_card_button_is_refused_ephemerally_and_no_form_opens(
-    deployment: LocalStack,
-) -> None:
-    before = incident_items(deployment)
-    payload = {
+def resolve_click(stack: LocalStack, *, response_url: bool) -> dict[str, object]:
+    payload: dict[str, object] = {
         "type": "block_actions",
         "user": {"id": OUTSIDER},
         "trigger_id": "t.button",
         "channel": {"id": CHANNEL},
         "actions": [{"action_id": "incident_resolve", "block_id": "incident_actions", "value": INC}],
     }
+    if response_url:
+        payload["response_url"] = stack.slack.response_url()
+    return payload
 
-    assert interaction(deployment, payload).status == 200
 
-    refusals = deployment.slack.calls_to("chat.postEphemeral")
-    assert [(call.args["user"], call.args["text"][:16]) for call in refusals] == [(OUTSIDER, "Only members of ")]
+def test_a_non_member_clicking_a_card_button_is_refused_ephemerally_and_no_form_opens(
+    deployment: LocalStack,
+) -> None:
+    before = incident_items(deployment)
+
+    assert interaction(deployment, resolve_click(deployment, response_url=True)).status == 200
+
+    [refusal] = deployment.slack.calls_to("response_url")
+    assert (refusal.args["response_type"], refusal.args["replace_original"]) == ("ephemeral", False)
+    assert refusal.args["text"].startswith(f"Only members of <#{CHANNEL}>")
     assert deployment.slack.calls_to("views.open") == []
+    assert incident_items(deployment) == before
+
+
+def test_a_refused_click_without_a_response_url_is_still_answered_and_changes_nothing(
+    deployment: LocalStack,
+) -> None:
+    """chat.postEphemeral cannot reach someone outside the channel (Slack: user_not_in_channel)."""
+    before = incident_items(deployment)
+
+    assert interaction(deployment, resolve_click(deployment, response_url=False)).status == 200
+
+    assert [call.response.get("error") for call in deployment.slack.calls_to("chat.postEphemeral")] == [
+        "user_not_in_channel"
+    ]
     assert incident_items(deployment) == before
 
 

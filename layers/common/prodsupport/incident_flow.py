@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
 from prodsupport import authorization
 from prodsupport import slack_messages as msg
 from prodsupport.commands import (
@@ -51,6 +53,7 @@ from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
+logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
@@ -603,7 +606,7 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
         user = str((payload.get("user") or {}).get("id") or "")
         refused = authorization.refusal(rt, incident, user)
         if refused:
-            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=refused)
+            _tell_who_clicked(rt, payload, incident, user, refused)
             continue
         if kind in ("status", "details", "resolve"):
             rt.slack.views_open(trigger_id=trigger_id, view=msg.incident_modal(incident, kind))
@@ -615,6 +618,26 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
             from prodsupport import postmortem_flow
 
             postmortem_flow.on_button(rt, incident, kind.removeprefix("postmortem_"), trigger_id, user, at)
+
+
+def _tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, user: str, text: str) -> None:
+    """An ephemeral answer to the person who clicked, through the click's `response_url`: Slack refuses
+    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.webhook import WebhookClient
+
+    from prodsupport.slack_api import TIMEOUT_SECONDS
+
+    response_url = str(payload.get("response_url") or "")
+    if response_url:
+        WebhookClient(response_url, timeout=TIMEOUT_SECONDS).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+        return
+    try:
+        rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
+    except SlackApiError as exc:
+        logger.warning("could not tell a refused person why", user=user, error=str(exc.response.get("error")))
 
 
 def _first_block(view: dict[str, Any]) -> str:
