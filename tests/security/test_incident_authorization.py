@@ -207,3 +207,13 @@ def test_someone_who_just_joined_is_looked_up_again_rather_than_refused_from_the
     answer = command_from(deployment, f"{INC} summary joined", user=OUTSIDER, channel=CHANNEL)
 
     assert answer["text"] == f"Summary of {INC} updated."
+
+
+def test_a_response_url_outside_slack_is_never_called(deployment: LocalStack) -> None:
+    payload = resolve_click(deployment, response_url=False)
+    payload["response_url"] = "http://169.254.169.254/latest/meta-data/"
+
+    assert interaction(deployment, payload).status == 200
+
+    assert deployment.slack.calls_to("response_url") == []
+    assert [call.args["user"] for call in deployment.slack.calls_to("chat.postEphemeral")] == [OUTSIDER]

@@ -57,6 +57,7 @@ logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
+RESPONSE_URL_HOST = "hooks.slack.com"
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
 FORM_NOT_OPENED = (
     "Slack would not open the form: the request expired or was already used. Run the command again, "
@@ -622,22 +623,26 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
 
 def _tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, user: str, text: str) -> None:
     """An ephemeral answer to the person who clicked, through the click's `response_url`: Slack refuses
-    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused."""
+    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused.
+    The refusal is told at most once and never fails the request: nothing was changed either way."""
+    from urllib.parse import urlsplit
+
     from slack_sdk.errors import SlackApiError
     from slack_sdk.webhook import WebhookClient
 
     from prodsupport.slack_api import TIMEOUT_SECONDS
 
     response_url = str(payload.get("response_url") or "")
-    if response_url:
-        WebhookClient(response_url, timeout=TIMEOUT_SECONDS).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
-        return
+    slack_hosts = {RESPONSE_URL_HOST, urlsplit(rt.settings.slack_api_url).netloc}
     try:
-        rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
-    except SlackApiError as exc:
-        logger.warning("could not tell a refused person why", user=user, error=str(exc.response.get("error")))
+        if urlsplit(response_url).netloc in slack_hosts:
+            WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+        else:
+            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
+    except (SlackApiError, OSError) as exc:
+        logger.warning("could not tell a refused person why", user=user, error=type(exc).__name__)
 
 
 def _first_block(view: dict[str, Any]) -> str:
