@@ -346,12 +346,11 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
             )
             return ephemeral(f"Declared *{incident.id}* in <#{incident.channel_id}>.")
-    refused = authorization.refusal(
-        rt, _find(rt, getattr(parsed, "incident_id", "")), command.user_id, from_channel=command.channel_id
-    )
+    found = _find(rt, getattr(parsed, "incident_id", ""))
+    refused = authorization.refusal(rt, found, command.user_id, from_channel=command.channel_id)
     if refused:
         return ephemeral(refused)
-    return _incident_change(rt, parsed, command.user_id, command.at)
+    return _incident_change(rt, parsed, found, command.user_id, command.at)
 
 
 def _find(rt: Runtime, incident_id: str) -> Incident:
@@ -361,9 +360,10 @@ def _find(rt: Runtime, incident_id: str) -> Incident:
     return incident
 
 
-def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: datetime) -> dict[str, Any] | None:
-    incident_id = getattr(parsed, "incident_id", "")
-    found = _find(rt, incident_id)
+def _incident_change(
+    rt: Runtime, parsed: IncidentCommand, found: Incident, user: str, at: datetime
+) -> dict[str, Any] | None:
+    incident_id = found.id
     match parsed:
         case SetField():
             label = "Summary" if parsed.field == "summary" else "Business impact"
