@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from hashlib import md5
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from prodsupport import runtime
 from prodsupport.clock import Clock, system_clock
@@ -34,10 +35,12 @@ from prodsupport.timefmt import to_iso
 from prodsupport_local.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
 from prodsupport_local.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
 from prodsupport_local.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
+from prodsupport_local.faults import FaultRequest
 from prodsupport_local.lambdas import Handler, Lambdas
 from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
 from prodsupport_local.recording_slack import RecordingSlackApi
 from prodsupport_local.schedule import fires
+from prodsupport_local.ses_gate import SesFaultGate
 
 log = logging.getLogger("prodsupport_local")
 
@@ -140,6 +143,7 @@ class LocalStack:
         self.failures: list[InvocationFailure] = []
         self.recording_slack: RecordingSlackApi | None = None
         self.pagerduty: RecordingPagerDutyApi | None = None
+        self.ses_gate = SesFaultGate(lambda: self.aws.endpoint_url)
         self._echo = echo
         self._extra_env = dict(extra_env or {})
         self._lock = threading.RLock()
@@ -160,6 +164,7 @@ class LocalStack:
         self._started = True
         try:
             self.aws.start()
+            self.ses_gate.start()
             self._start_recorders()
             Settings.from_env(self._environment())  # a bad setting fails here, naming its variable
             self.aws.reset(self.settings)
@@ -209,6 +214,7 @@ class LocalStack:
         for thread in self._retiring:
             thread.join(timeout=5)
         self._retiring.clear()
+        self.ses_gate.stop()
         self.aws.stop()
 
     def __enter__(self) -> Self:
@@ -255,6 +261,7 @@ class LocalStack:
                 self.settings = candidate
             self._retire_recorders()
             self._start_recorders()
+            self.ses_gate.clear()
             self.aws.reset(self.settings)
             self.lambdas.unload()
             self.failures.clear()
@@ -292,6 +299,9 @@ class LocalStack:
         route, status = self.match_route(method, path)
         if route is None:
             return gateway_error(status)
+        actor = _slack_actor(path, body)
+        if actor and self.recording_slack is not None:
+            self.recording_slack.admit(actor)
         match = route.pattern.fullmatch(path.split("?", 1)[0])
         event = http_api_event(
             method,
@@ -309,6 +319,17 @@ class LocalStack:
         except Exception:
             return gateway_error(500)
         return lambda_response(result)
+
+    def inject_fault(self, request: FaultRequest) -> None:
+        """Queue a fault on the stand-in for its dependency (`POST /_local/faults` in `prodsupport run`)."""
+        if request.dependency == "slack":
+            self.slack.add_fault(request.target, request.fault)
+        elif request.dependency == "pagerduty":
+            if self.pagerduty is None:
+                raise RuntimeError("the PagerDuty stand-in is not running")
+            self.pagerduty.add_fault(request.target, request.fault)
+        else:
+            self.ses_gate.add_fault(request.target, request.fault)
 
     # -- EventBridge Scheduler -------------------------------------------------------------------------------
 
@@ -406,7 +427,7 @@ class LocalStack:
         return env
 
     def _local_env(self) -> dict[str, str]:
-        env = {"POWERTOOLS_TRACE_DISABLED": "true"}
+        env = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_ENDPOINT_URL_SESV2": self.ses_gate.root_url}
         if self.pagerduty is not None:
             env["PRODSUPPORT_PAGERDUTY_API_URL"] = self.pagerduty.base_url
         if self.recording_slack is not None:
@@ -527,6 +548,21 @@ class LocalStack:
             "eventSourceARN": queue_arn,
             "awsRegion": REGION,
         }
+
+
+def _slack_actor(path: str, body: bytes) -> str | None:
+    """The person a Slack form post (command or interaction) comes from, as the local workspace's member."""
+    if not path.startswith("/slack/"):
+        return None
+    try:
+        fields = parse_qs(body.decode("utf-8"))
+        if "payload" not in fields:
+            return fields.get("user_id", [None])[0]
+        user = json.loads(fields["payload"][0]).get("user")
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        return None  # the function answers the malformed body; the harness only looks for a person
+    actor = user.get("id") if isinstance(user, dict) else None
+    return actor if isinstance(actor, str) else None
 
 
 def _routes(template: Template) -> list[Route]:

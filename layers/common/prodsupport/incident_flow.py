@@ -14,6 +14,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
+from prodsupport import authorization
 from prodsupport import slack_messages as msg
 from prodsupport.commands import (
     INCIDENT_USAGE,
@@ -50,9 +53,11 @@ from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
+logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
+RESPONSE_URL_HOST = "hooks.slack.com"
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
 FORM_NOT_OPENED = (
     "Slack would not open the form: the request expired or was already used. Run the command again, "
@@ -341,7 +346,11 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
             )
             return ephemeral(f"Declared *{incident.id}* in <#{incident.channel_id}>.")
-    return _incident_change(rt, parsed, command.user_id, command.at)
+    found = _find(rt, getattr(parsed, "incident_id", ""))
+    refused = authorization.refusal(rt, found, command.user_id, from_channel=command.channel_id)
+    if refused:
+        return ephemeral(refused)
+    return _incident_change(rt, parsed, found, command.user_id, command.at)
 
 
 def _find(rt: Runtime, incident_id: str) -> Incident:
@@ -351,9 +360,10 @@ def _find(rt: Runtime, incident_id: str) -> Incident:
     return incident
 
 
-def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: datetime) -> dict[str, Any] | None:
-    incident_id = getattr(parsed, "incident_id", "")
-    found = _find(rt, incident_id)
+def _incident_change(
+    rt: Runtime, parsed: IncidentCommand, found: Incident, user: str, at: datetime
+) -> dict[str, Any] | None:
+    incident_id = found.id
     match parsed:
         case SetField():
             label = "Summary" if parsed.field == "summary" else "Business impact"
@@ -594,17 +604,45 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
         trigger_id = str(payload.get("trigger_id") or "")
         if incident is None:
             continue
+        user = str((payload.get("user") or {}).get("id") or "")
+        refused = authorization.refusal(rt, incident, user)
+        if refused:
+            _tell_who_clicked(rt, payload, incident, user, refused)
+            continue
         if kind in ("status", "details", "resolve"):
             rt.slack.views_open(trigger_id=trigger_id, view=msg.incident_modal(incident, kind))
         elif kind == "email":
             from prodsupport import email_flow
 
-            email_flow.open_email_modal(rt, incident, trigger_id, str((payload.get("user") or {}).get("id") or ""))
+            email_flow.open_email_modal(rt, incident, trigger_id, user)
         elif kind.startswith("postmortem_"):
             from prodsupport import postmortem_flow
 
-            user = str((payload.get("user") or {}).get("id") or "")
             postmortem_flow.on_button(rt, incident, kind.removeprefix("postmortem_"), trigger_id, user, at)
+
+
+def _tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, user: str, text: str) -> None:
+    """An ephemeral answer to the person who clicked, through the click's `response_url`: Slack refuses
+    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused.
+    The refusal is told at most once and never fails the request: nothing was changed either way."""
+    from urllib.parse import urlsplit
+
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.webhook import WebhookClient
+
+    from prodsupport.slack_api import TIMEOUT_SECONDS
+
+    response_url = str(payload.get("response_url") or "")
+    slack_hosts = {RESPONSE_URL_HOST, urlsplit(rt.settings.slack_api_url).netloc}
+    try:
+        if urlsplit(response_url).netloc in slack_hosts:
+            WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+        else:
+            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
+    except (SlackApiError, OSError) as exc:
+        logger.warning("could not tell a refused person why", user=user, error=type(exc).__name__)
 
 
 def _first_block(view: dict[str, Any]) -> str:
@@ -639,6 +677,9 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
         release_flow.submit_modal(rt, values, user, at)
         return
     incident = _find(rt, str(view.get("private_metadata") or ""))
+    refused = authorization.refusal(rt, incident, user)
+    if refused:
+        raise CommandError(refused)
     if callback_id == "incident_status":
         status = str(values.get("status") or "")
         if not status:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from slack_sdk import WebClient
 
+    from prodsupport.authorization import ChannelMembers
     from prodsupport.dedupe import Deduplicator
     from prodsupport.dynamo import Table
     from prodsupport.policy import SlaPolicy
@@ -101,6 +102,12 @@ class Runtime:
         from prodsupport.roster import RosterStore
 
         return RosterStore(self.table, self.settings)
+
+    @cached_property
+    def channel_members(self) -> ChannelMembers:
+        from prodsupport.authorization import ChannelMembers
+
+        return ChannelMembers(self)
 
     @property
     def slack_secret(self) -> dict[str, Any]:

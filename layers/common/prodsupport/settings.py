@@ -35,6 +35,8 @@ class Settings:
     email_sender: str = ""
     alert_bot_ids: tuple[str, ...] = ()
     admin_user_ids: tuple[str, ...] = ()
+    command_channel_ids: tuple[str, ...] = ()  # besides an incident's own channel, where its commands may be typed
+    member_cache_seconds: int = 300
     applications: tuple[str, ...] = ("Check-In Experience",)
     extra_holidays: tuple[date, ...] = ()
     timezone: str = "America/New_York"
