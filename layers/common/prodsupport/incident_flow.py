@@ -14,6 +14,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
+from prodsupport import inbound_json
 from prodsupport import slack_messages as msg
 from prodsupport.commands import (
     INCIDENT_USAGE,
@@ -43,17 +46,23 @@ from prodsupport.incident import Deadline, Incident, Severity, Sla, Source, Stat
 from prodsupport.slack_api import SlackMessage, post
 from prodsupport.slack_markup import escape_placeholders, plain_text
 from prodsupport.slack_messages import ephemeral
-from prodsupport.slack_requests import SlashCommand, escape_mrkdwn
+from prodsupport.slack_requests import TS_RE, SlashCommand, escape_mrkdwn
 from prodsupport.store import Reply
 from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
+logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
+# chat.postEphemeral's answers when the bot cannot post where the shortcut was used (a DM, a private channel).
+NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
+OWN_VIEW_CALLBACKS = frozenset(
+    {"declare_incident", "release_create", "incident_status", "incident_details", "incident_resolve", "incident_email"}
+)
 FORM_NOT_OPENED = (
     "Slack would not open the form: the request expired or was already used. Run the command again, "
     "or declare at once with `/incident <critical|major|minor> <title>`."
@@ -216,6 +225,9 @@ def alert_title(event: dict[str, Any]) -> str:
 
 
 # --- events -------------------------------------------------------------------------------------------
+
+
+HANDLED_EVENT_TYPES = frozenset({"message", "reaction_added", "file_shared"})
 
 
 def on_event(rt: Runtime, event: dict[str, Any]) -> None:
@@ -558,8 +570,12 @@ def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[s
         return None
     if kind == "view_submission":
         view = payload.get("view") or {}
+        callback_id = str(view.get("callback_id") or "")
+        if callback_id not in OWN_VIEW_CALLBACKS and not callback_id.startswith("postmortem_"):
+            logger.info("ignored a view submission this app did not open", callback_id=callback_id[:80])
+            return None  # Slack closes a view answered with an empty 200; the errors answer is for our forms
         try:
-            _on_submission(rt, str(view.get("callback_id") or ""), view, user, at)
+            _on_submission(rt, callback_id, view, user, at)
         except CommandError as exc:
             return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
     return None
@@ -572,11 +588,7 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
     if payload.get("type") == "message_action" and isinstance(message, dict):
         channel = str((payload.get("channel") or {}).get("id") or "")
         if channel != rt.settings.channel_id:
-            rt.slack.chat_postEphemeral(
-                channel=channel,
-                user=str((payload.get("user") or {}).get("id") or ""),
-                text=f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere.",
-            )
+            _tell_declared_elsewhere(rt, payload, channel)
             return
         root = str(message.get("thread_ts") or message.get("ts") or "")
         metadata = {"source": "message_shortcut", "message_ts": root}
@@ -585,6 +597,21 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
         trigger_id=str(payload.get("trigger_id") or ""),
         view=msg.declare_modal(applications=rt.settings.applications, title=title, metadata=metadata),
     )
+
+
+def _tell_declared_elsewhere(rt: Runtime, payload: dict[str, Any], channel: str) -> None:
+    """Said as an ephemeral where the shortcut was used; where the bot cannot post (a DM, a channel it is not
+    in), Slack answers channel_not_found, so the same words go in a modal on the shortcut's trigger."""
+    from slack_sdk.errors import SlackApiError
+
+    text = f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere."
+    try:
+        rt.slack.chat_postEphemeral(channel=channel, user=str((payload.get("user") or {}).get("id") or ""), text=text)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_POSTABLE_ERRORS:
+            raise
+        logger.info("the shortcut's channel cannot be posted to; answering in a modal", error=exc.response["error"])
+        rt.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=msg.notice_modal("Not here", text))
 
 
 def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
@@ -682,6 +709,8 @@ def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
     summary = str(values.get("summary") or "")
     metadata = _json_object(str(view.get("private_metadata") or "{}"))
     if metadata.get("source") == "message_shortcut" and metadata.get("message_ts"):
+        if not isinstance(metadata["message_ts"], str) or not TS_RE.match(metadata["message_ts"]):
+            raise CommandError("This form was opened on a message Slack did not identify; declare it again.")
         declare_in_thread(
             rt,
             thread_ts=str(metadata["message_ts"]),
@@ -698,10 +727,8 @@ def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
 
 
 def _json_object(text: str) -> dict[str, Any]:
-    import json
-
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
+        parsed = inbound_json.loads(text)
+    except inbound_json.BadJson:
         return {}
     return parsed if isinstance(parsed, dict) else {}

@@ -248,6 +248,16 @@ def declare_modal(*, applications: tuple[str, ...], title: str = "", metadata: d
     }
 
 
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only tells something: the one answer that reaches a person where the bot cannot post."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
+
+
 def incident_modal(incident: Incident, kind: str) -> dict[str, Any]:
     """The card's forms: status update, details and resolution, each submitting to `incident_<kind>`."""
     if kind == "status":
