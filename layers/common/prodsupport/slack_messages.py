@@ -10,7 +10,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from prodsupport.incident import Deadline, Incident, Severity, Sla
+from prodsupport.incident import Deadline, Incident, PagerDutyLink, Severity, Sla
+from prodsupport.pagerduty import URL_RE
 from prodsupport.slack_api import SlackMessage
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
@@ -69,7 +70,7 @@ def incident_card(incident: Incident, *, thread_ts: str | None) -> SlackMessage:
     if Sla.STAKEHOLDER_EMAIL in incident.deadlines:
         facts.append(f"*Stakeholder email due:* {format_et(incident.deadlines[Sla.STAKEHOLDER_EMAIL].due)}")
     if incident.pagerduty and incident.pagerduty.url:
-        facts.append(f"*PagerDuty:* <{incident.pagerduty.url}|{esc(incident.pagerduty.incident_id)}>")
+        facts.append(f"*PagerDuty:* {pagerduty_page(incident.pagerduty)}")
     blocks = [
         _section(header),
         _section("\n".join(facts)),
@@ -246,6 +247,13 @@ def declare_modal(*, applications: tuple[str, ...], title: str = "", metadata: d
         "submit": {"type": "plain_text", "text": "Declare"},
         "blocks": blocks,
     }
+
+
+def pagerduty_page(link: PagerDutyLink) -> str:
+    """`<url|id>` only for an http(s) URL: a link made by bare id has none, and `<|id>` (or a `javascript:`
+    one kept from before links were checked) would show people an empty or unsafe link."""
+    label = esc(link.incident_id)
+    return f"<{link.url}|{label}>" if URL_RE.match(link.url) else label
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
