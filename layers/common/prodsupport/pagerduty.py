@@ -203,17 +203,27 @@ def _incident(data: dict[str, Any]) -> PagerDutyIncident:
 def severity_for(
     incident: PagerDutyIncident, *, critical_priorities: Iterable[str], critical_urgencies: Iterable[str]
 ) -> Severity:
-    """Critical when the priority or the urgency is one this deployment calls critical; otherwise major.
+    """Critical when the priority is one this deployment calls critical; the urgency decides only when the
+    incident has no priority. Every service's urgency is high by default, so urgency alone made a staging
+    page critical and started the 24-hour email clock; the priority is what a responder sets on purpose.
 
     PagerDuty spells priorities as each account named them (`P1`, `SEV-1`), so the comparison ignores case.
     """
-    priorities = {p.casefold() for p in critical_priorities}
+    if incident.priority:
+        return (
+            Severity.CRITICAL
+            if incident.priority.casefold() in {p.casefold() for p in critical_priorities}
+            else Severity.MAJOR
+        )
     urgencies = {u.casefold() for u in critical_urgencies}
-    if incident.priority and incident.priority.casefold() in priorities:
-        return Severity.CRITICAL
-    if incident.urgency and incident.urgency.casefold() in urgencies:
-        return Severity.CRITICAL
-    return Severity.MAJOR
+    return Severity.CRITICAL if incident.urgency.casefold() in urgencies and incident.urgency else Severity.MAJOR
+
+
+def opens_incidents(incident: PagerDutyIncident, service_ids: Iterable[str]) -> bool:
+    """Only the configured services open incidents (a staging service pages too); none configured means
+    every service, so a deployment from before the setting keeps working."""
+    wanted = set(service_ids)
+    return not wanted or (incident.service is not None and incident.service.id in wanted)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
