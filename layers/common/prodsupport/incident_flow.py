@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 
 from prodsupport import inbound_json
 from prodsupport import slack_messages as msg
+from prodsupport.alerts import recovered_title, recovering_incident
 from prodsupport.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
@@ -251,6 +252,10 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     if bot_id or event.get("subtype") == "bot_message":
         if bot_id in rt.settings.alert_bot_ids and ts and (not thread_ts or thread_ts == ts):
             title = alert_title(event)
+            base = recovered_title(title, rt.settings.alert_recovery_patterns)
+            if base is not None:
+                note_alert_recovery(rt, base, title, str(bot_id), from_slack_ts(ts))
+                return
             severity = Severity.CRITICAL if CRITICAL_ALERT_RE.search(title) else Severity.MAJOR
             declare_in_thread(
                 rt,
@@ -276,6 +281,26 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     ack = incident.deadlines[Sla.SLACK_ACK]
     if acknowledged or _is_the_acknowledging_reply(incident, reply):
         _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+
+
+def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: datetime) -> None:
+    """A recovery message goes in the thread of the open incident its alert opened, never opens one.
+
+    Noted on the timeline once (a retried delivery finds the entry) and posted on every handling, so a
+    delivery that failed before its post is repaired by Slack's retry.
+    """
+    incident = recovering_incident(rt.store.open_incidents(), base, MAX_TITLE)
+    if incident is None:
+        logger.info("an alert recovery matched no open incident; nothing to do", title=text[:MAX_TITLE])
+        return
+
+    def note(current: Incident) -> None:
+        entry = (at.replace(microsecond=0), "alert_recovered", bot_id, text[:500])
+        if not any((e.at, e.kind, e.actor, e.text) == entry for e in current.timeline):
+            current.note(at, "alert_recovered", bot_id, text[:500])
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, note)
+    _send(rt, msg.alert_recovered(saved, text))
 
 
 def _is_the_acknowledging_reply(incident: Incident, reply: Reply) -> bool:

@@ -34,6 +34,8 @@ class Settings:
     stakeholders: tuple[str, ...] = ()
     email_sender: str = ""
     alert_bot_ids: tuple[str, ...] = ()
+    # Regexes matched at the start of an alert bot's message: such a message is a recovery (see alerts.py).
+    alert_recovery_patterns: tuple[str, ...] = (r"\[Recovered\]", "Recovered:", r"\[RESOLVED\]", "RESOLVED:", "OK:")
     admin_user_ids: tuple[str, ...] = ()
     applications: tuple[str, ...] = ("Check-In Experience",)
     extra_holidays: tuple[date, ...] = ()
@@ -90,6 +92,11 @@ class Settings:
                 raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
         if not self.applications:
             raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
+        for pattern in self.alert_recovery_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SettingsError(f"PRODSUPPORT_ALERT_RECOVERY_PATTERNS: {pattern!r} is not a regex: {exc}") from None
         if self.business_day_start >= self.business_day_end:
             raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
 

@@ -148,6 +148,15 @@ def incident_updated(incident: Incident, *, field: str, text: str) -> SlackMessa
     )
 
 
+def alert_recovered(incident: Incident, alert_text: str) -> SlackMessage:
+    """The alert cleared: news for the thread, not a resolution; people decide when it is over."""
+    text = (
+        f":large_green_circle: The alert reports recovery: *{esc(alert_text)}*. {incident.id} stays open until "
+        f"someone confirms it and resolves it with `/incident {incident.id} resolve <resolution>`."
+    )
+    return incident_updated(incident, field="alert_recovered", text=text)
+
+
 def status_posted(incident: Incident, author: str, at: datetime) -> SlackMessage:
     header = f":memo: *Status update* on {incident.id} by {mention(author)} at {format_et(at)}:"
     text = f"{header}\n{esc(incident.current_status)}"
