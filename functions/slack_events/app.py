@@ -37,6 +37,8 @@ def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMidd
     body = _body()
     if len(body) > slack_requests.MAX_BODY_BYTES:
         return _text(413, "body too large")
+    if slack_requests.is_ssl_check(body):
+        return _text(200, "")
     secret = str(rt.slack_secret["signing_secret"])
     if not slack_requests.verify(secret=secret, headers=dict(event.headers), body=body, clock=rt.clock):
         logger.warning("rejected a request with a bad or stale Slack signature", path=event.path)

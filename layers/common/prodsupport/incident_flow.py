@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from prodsupport import authorization
+from prodsupport import authorization, inbound_json
 from prodsupport import slack_messages as msg
+from prodsupport.alerts import recovered_title, recovering_incident
 from prodsupport.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
@@ -46,7 +47,7 @@ from prodsupport.incident import Deadline, Incident, Severity, Sla, Source, Stat
 from prodsupport.slack_api import SlackMessage, post
 from prodsupport.slack_markup import escape_placeholders, plain_text
 from prodsupport.slack_messages import ephemeral
-from prodsupport.slack_requests import SlashCommand, escape_mrkdwn
+from prodsupport.slack_requests import TS_RE, SlashCommand, escape_mrkdwn
 from prodsupport.store import Reply
 from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
 
@@ -59,6 +60,11 @@ CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
 RESPONSE_URL_HOST = "hooks.slack.com"
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
+# chat.postEphemeral's answers when the bot cannot post where the shortcut was used (a DM, a private channel).
+NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
+OWN_VIEW_CALLBACKS = frozenset(
+    {"declare_incident", "release_create", "incident_status", "incident_details", "incident_resolve", "incident_email"}
+)
 FORM_NOT_OPENED = (
     "Slack would not open the form: the request expired or was already used. Run the command again, "
     "or declare at once with `/incident <critical|major|minor> <title>`."
@@ -223,6 +229,9 @@ def alert_title(event: dict[str, Any]) -> str:
 # --- events -------------------------------------------------------------------------------------------
 
 
+HANDLED_EVENT_TYPES = frozenset({"message", "reaction_added", "file_shared"})
+
+
 def on_event(rt: Runtime, event: dict[str, Any]) -> None:
     kind = event.get("type")
     if kind == "message":
@@ -244,6 +253,10 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     if bot_id or event.get("subtype") == "bot_message":
         if bot_id in rt.settings.alert_bot_ids and ts and (not thread_ts or thread_ts == ts):
             title = alert_title(event)
+            base = recovered_title(title, rt.settings.alert_recovery_patterns)
+            if base is not None:
+                note_alert_recovery(rt, base, title, str(bot_id), from_slack_ts(ts))
+                return
             severity = Severity.CRITICAL if CRITICAL_ALERT_RE.search(title) else Severity.MAJOR
             declare_in_thread(
                 rt,
@@ -269,6 +282,26 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     ack = incident.deadlines[Sla.SLACK_ACK]
     if acknowledged or _is_the_acknowledging_reply(incident, reply):
         _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+
+
+def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: datetime) -> None:
+    """A recovery message goes in the thread of the open incident its alert opened, never opens one.
+
+    Noted on the timeline once (a retried delivery finds the entry) and posted on every handling, so a
+    delivery that failed before its post is repaired by Slack's retry.
+    """
+    incident = recovering_incident(rt.store.open_incidents(), base, MAX_TITLE)
+    if incident is None:
+        logger.info("an alert recovery matched no open incident; nothing to do", title=text[:MAX_TITLE])
+        return
+
+    def note(current: Incident) -> None:
+        entry = (at.replace(microsecond=0), "alert_recovered", bot_id, text[:500])
+        if not any((e.at, e.kind, e.actor, e.text) == entry for e in current.timeline):
+            current.note(at, "alert_recovered", bot_id, text[:500])
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, note)
+    _send(rt, msg.alert_recovered(saved, text))
 
 
 def _is_the_acknowledging_reply(incident: Incident, reply: Reply) -> bool:
@@ -568,8 +601,12 @@ def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[s
         return None
     if kind == "view_submission":
         view = payload.get("view") or {}
+        callback_id = str(view.get("callback_id") or "")
+        if callback_id not in OWN_VIEW_CALLBACKS and not callback_id.startswith("postmortem_"):
+            logger.info("ignored a view submission this app did not open", callback_id=callback_id[:80])
+            return None  # Slack closes a view answered with an empty 200; the errors answer is for our forms
         try:
-            _on_submission(rt, str(view.get("callback_id") or ""), view, user, at)
+            _on_submission(rt, callback_id, view, user, at)
         except CommandError as exc:
             return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
     return None
@@ -582,11 +619,7 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
     if payload.get("type") == "message_action" and isinstance(message, dict):
         channel = str((payload.get("channel") or {}).get("id") or "")
         if channel != rt.settings.channel_id:
-            rt.slack.chat_postEphemeral(
-                channel=channel,
-                user=str((payload.get("user") or {}).get("id") or ""),
-                text=f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere.",
-            )
+            _tell_declared_elsewhere(rt, payload, channel)
             return
         root = str(message.get("thread_ts") or message.get("ts") or "")
         metadata = {"source": "message_shortcut", "message_ts": root}
@@ -595,6 +628,21 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
         trigger_id=str(payload.get("trigger_id") or ""),
         view=msg.declare_modal(applications=rt.settings.applications, title=title, metadata=metadata),
     )
+
+
+def _tell_declared_elsewhere(rt: Runtime, payload: dict[str, Any], channel: str) -> None:
+    """Said as an ephemeral where the shortcut was used; where the bot cannot post (a DM, a channel it is not
+    in), Slack answers channel_not_found, so the same words go in a modal on the shortcut's trigger."""
+    from slack_sdk.errors import SlackApiError
+
+    text = f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere."
+    try:
+        rt.slack.chat_postEphemeral(channel=channel, user=str((payload.get("user") or {}).get("id") or ""), text=text)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_POSTABLE_ERRORS:
+            raise
+        logger.info("the shortcut's channel cannot be posted to; answering in a modal", error=exc.response["error"])
+        rt.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=msg.notice_modal("Not here", text))
 
 
 def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
@@ -723,6 +771,8 @@ def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
     summary = str(values.get("summary") or "")
     metadata = _json_object(str(view.get("private_metadata") or "{}"))
     if metadata.get("source") == "message_shortcut" and metadata.get("message_ts"):
+        if not isinstance(metadata["message_ts"], str) or not TS_RE.match(metadata["message_ts"]):
+            raise CommandError("This form was opened on a message Slack did not identify; declare it again.")
         declare_in_thread(
             rt,
             thread_ts=str(metadata["message_ts"]),
@@ -739,10 +789,8 @@ def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
 
 
 def _json_object(text: str) -> dict[str, Any]:
-    import json
-
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
+        parsed = inbound_json.loads(text)
+    except inbound_json.BadJson:
         return {}
     return parsed if isinstance(parsed, dict) else {}

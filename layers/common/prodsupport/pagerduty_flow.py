@@ -38,6 +38,7 @@ from prodsupport.pagerduty import (
     PagerDutyIncident,
     WebhookEvent,
     header,
+    opens_incidents,
     parse_event,
     severity_for,
 )
@@ -119,6 +120,9 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     existing = _linked(rt, pd.id)
     if existing is not None:
         return _attach(rt, existing, event, pd)
+    if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
+        logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
+        return "ignored: service not configured"
     from prodsupport.oncall import oncall_user
 
     settings = rt.settings

@@ -34,6 +34,8 @@ class Settings:
     stakeholders: tuple[str, ...] = ()
     email_sender: str = ""
     alert_bot_ids: tuple[str, ...] = ()
+    # Regexes matched at the start of an alert bot's message: such a message is a recovery (see alerts.py).
+    alert_recovery_patterns: tuple[str, ...] = (r"\[Recovered\]", "Recovered:", r"\[RESOLVED\]", "RESOLVED:", "OK:")
     admin_user_ids: tuple[str, ...] = ()
     command_channel_ids: tuple[str, ...] = ()  # besides an incident's own channel, where its commands may be typed
     member_cache_seconds: int = 300
@@ -62,6 +64,7 @@ class Settings:
     pagerduty_escalation_policy_id: str = ""
     pagerduty_critical_priorities: tuple[str, ...] = ("P1",)
     pagerduty_critical_urgencies: tuple[str, ...] = ("high",)
+    pagerduty_service_ids: tuple[str, ...] = ()
     oncall_cache_seconds: int = 300
     secrets_max_age_seconds: int = 300
 
@@ -91,6 +94,11 @@ class Settings:
                 raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
         if not self.applications:
             raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
+        for pattern in self.alert_recovery_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SettingsError(f"PRODSUPPORT_ALERT_RECOVERY_PATTERNS: {pattern!r} is not a regex: {exc}") from None
         if self.business_day_start >= self.business_day_end:
             raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
 

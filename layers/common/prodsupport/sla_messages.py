@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from prodsupport.incident import Incident, Sla
 from prodsupport.policy import ACK_SLAS, SlaAction
 from prodsupport.slack_api import SlackMessage
-from prodsupport.slack_messages import SLA_LABEL, WINDOW_LABEL, mention
+from prodsupport.slack_messages import SLA_LABEL, WINDOW_LABEL, mention, pagerduty_page
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
 
@@ -68,7 +68,7 @@ def _what_to_do(incident: Incident, sla: Sla) -> str:
         case Sla.SLACK_ACK:
             return "post a message in this thread (a reaction does not count)"
         case Sla.PAGERDUTY_ACK:
-            page = f" <{incident.pagerduty.url}|{esc(incident.pagerduty.incident_id)}>" if incident.pagerduty else ""
+            page = f" {pagerduty_page(incident.pagerduty)}" if incident.pagerduty else ""
             return f"acknowledge the incident in PagerDuty{page}"
         case Sla.STAKEHOLDER_EMAIL:
             return f"send it with `/incident {incident.id} email` or the card's *Stakeholder email* button"
