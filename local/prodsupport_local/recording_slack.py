@@ -98,11 +98,17 @@ class _Fault:
     hang_seconds: float
     error: str | None
     remaining: int
+    answer_late_seconds: float = 0.0
 
     @property
     def only_delays(self) -> bool:
         """A pure hang: once it is over, the call is answered as usual."""
         return self.hang_seconds > 0 and self.status is None and self.retry_after is None and self.error is None
+
+    @property
+    def answers_late(self) -> bool:
+        """Done at once, answered late: what a client that gave up meanwhile cannot know happened."""
+        return self.answer_late_seconds > 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,8 @@ class RecordingSlackApi(LocalServer):
             "chat.update": self._chat_update,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.info": self._files_info,
@@ -204,6 +212,7 @@ class RecordingSlackApi(LocalServer):
         status: int | None = None,
         retry_after: int | None = None,
         hang_seconds: float = 0.0,
+        answer_late_seconds: float = 0.0,
         times: int = 1,
         error: str | None = None,
     ) -> None:
@@ -214,13 +223,22 @@ class RecordingSlackApi(LocalServer):
         - ``status`` alone answers that HTTP status with ``{"ok": false, "error": ...}``;
         - ``hang_seconds`` holds the answer back that long first; with nothing else given the call is then
           processed normally (like Slack, which posts even when the client has given up);
+        - ``answer_late_seconds`` processes the call at once (a post is in the channel, and recorded as
+          such) and holds the answer back that long: a client that times out meanwhile sees no answer;
         - nothing at all answers HTTP 500.
 
         Failed attempts are recorded in ``calls`` with the answer they got; ``posts()`` has successes only.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
-        fault = _Fault(status=status, retry_after=retry_after, hang_seconds=hang_seconds, error=error, remaining=times)
+        fault = _Fault(
+            status=status,
+            retry_after=retry_after,
+            hang_seconds=hang_seconds,
+            error=error,
+            remaining=times,
+            answer_late_seconds=answer_late_seconds,
+        )
         with self._lock:
             self._faults.setdefault(method, []).append(fault)
 
@@ -245,6 +263,11 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             self.calls.append(call)
             fault = self._take_fault(method)
+        if fault is not None and fault.answers_late:
+            with self._lock:
+                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
+            self._finish(call, answer)
+            return None if self._stopping.wait(fault.answer_late_seconds) else answer
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
             return None
@@ -373,6 +396,18 @@ class RecordingSlackApi(LocalServer):
             return {"ok": False, "error": "users_list_not_supplied"}
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
         return {"ok": True, "channel": {"id": channel_id}, "no_op": False, "already_open": False}
+
+    def _conversations_replies(self, args: _Args) -> _Response:
+        """The thread's messages posted here, oldest first; metadata only with ``include_all_metadata``."""
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        thread = [m for (c, _), m in self._messages.items() if c == channel and ts in (m["ts"], m.get("thread_ts"))]
+        return {"ok": True, "messages": _listed(thread, args, newest_first=False), "has_more": False}
+
+    def _conversations_history(self, args: _Args) -> _Response:
+        """The channel's top-level messages posted here, newest first, as Slack lists them."""
+        channel = str(args.get("channel") or "")
+        top = [m for (c, _), m in self._messages.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
+        return {"ok": True, "messages": _listed(top, args, newest_first=True), "has_more": False}
 
     def _files_get_upload_url_external(self, args: _Args) -> _Response:
         if not args.get("filename"):
@@ -589,6 +624,12 @@ def _echo_line(call: SlackCall) -> str | None:
     if text:
         fields.append(json.dumps(text, ensure_ascii=False))
     return " ".join(fields)
+
+
+def _listed(messages: list[dict[str, Any]], args: _Args, *, newest_first: bool) -> list[dict[str, Any]]:
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+    listed = sorted(messages, key=lambda m: float(m["ts"]), reverse=newest_first)
+    return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in listed]
 
 
 def _wall_clock() -> datetime:
