@@ -27,6 +27,9 @@ RESERVE_SECONDS = 1.5
 # Below this, a call would time out before Slack could answer; better hand the effect over at once.
 MIN_CALL_SECONDS = 0.5
 POST_ATTEMPTS = 3
+# A longer Retry-After means Slack is throttling the workspace: an idle function would hold up every other
+# incident in the run (and bill for it), so the post goes to the outbox, whose delay outlasts the wait.
+MAX_RETRY_WAIT_SECONDS = 3
 REPLIES_PAGE = 200
 
 
@@ -99,7 +102,7 @@ def make_client(*, token: str, base_url: str, backoff_seconds: float, budget: Bu
                 wait = _retry_after(response) + 1.0  # slack_sdk adds up to a second of jitter
             else:
                 wait = backoff_seconds * 2**state.current_attempt
-            return wait + MIN_CALL_SECONDS <= budget.usable_seconds()
+            return wait <= MAX_RETRY_WAIT_SECONDS + 1 and wait + MIN_CALL_SECONDS <= budget.usable_seconds()
 
     class RateLimited(WithinBudget, RateLimitErrorRetryHandler):
         """A 429 was not accepted by Slack, so resending a post after Retry-After cannot duplicate it."""
