@@ -151,7 +151,6 @@ class RecordingSlackApi(LocalServer):
             "chat.update": self._chat_update,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
-            "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
@@ -401,13 +400,7 @@ class RecordingSlackApi(LocalServer):
         """The thread's messages posted here, oldest first; metadata only with ``include_all_metadata``."""
         channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
         thread = [m for (c, _), m in self._messages.items() if c == channel and ts in (m["ts"], m.get("thread_ts"))]
-        return {"ok": True, "messages": _listed(thread, args, newest_first=False), "has_more": False}
-
-    def _conversations_history(self, args: _Args) -> _Response:
-        """The channel's top-level messages posted here, newest first, as Slack lists them."""
-        channel = str(args.get("channel") or "")
-        top = [m for (c, _), m in self._messages.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
-        return {"ok": True, "messages": _listed(top, args, newest_first=True), "has_more": False}
+        return {"ok": True, "messages": _listed(thread, args), "has_more": False}
 
     def _files_get_upload_url_external(self, args: _Args) -> _Response:
         if not args.get("filename"):
@@ -626,9 +619,9 @@ def _echo_line(call: SlackCall) -> str | None:
     return " ".join(fields)
 
 
-def _listed(messages: list[dict[str, Any]], args: _Args, *, newest_first: bool) -> list[dict[str, Any]]:
+def _listed(messages: list[dict[str, Any]], args: _Args) -> list[dict[str, Any]]:
     with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
-    listed = sorted(messages, key=lambda m: float(m["ts"]), reverse=newest_first)
+    listed = sorted(messages, key=lambda m: float(m["ts"]))
     return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in listed]
 
 

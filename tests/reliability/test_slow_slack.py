@@ -26,8 +26,9 @@ from deliveries import (
     stored,
 )
 
+from prodsupport import checker, runtime
 from prodsupport.incident import Sla
-from prodsupport.slack_api import TIMEOUT_SECONDS
+from prodsupport.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
 from prodsupport.timefmt import to_iso
 from prodsupport_local.apigw import http_api_event
 from prodsupport_local.stack import LocalStack
@@ -197,3 +198,19 @@ def test_a_checker_run_rate_limited_twice_finishes_in_time_and_loses_no_reminder
     assert outbox_depth(configured) == 2
     configured.drain()
     assert len(posts_of(configured.slack, "sla_reminder")) == 2
+
+
+def test_a_checker_run_near_its_deadline_claims_nothing_and_leaves_the_reminder_to_the_next_run(
+    configured: LocalStack,
+) -> None:
+    # GIVEN an incident owed a reminder, and a run with less time left than a claim and one post need
+    thread_ts = declare_by_alert(configured)
+    rt = runtime.current().begin(int((checker.CLAIM_SECONDS + RESERVE_SECONDS) * 1000) - 500)
+
+    # WHEN the run checks the due incidents
+    report = checker.run(rt, WEDNESDAY_10_ET + timedelta(minutes=10))
+
+    # THEN it claimed and posted nothing, so the next run still owes the reminder
+    assert (report.checked, report.reminders) == (0, 0)
+    assert stored(thread_ts).deadlines[Sla.SLACK_ACK].reminded == []
+    assert posts_of(configured.slack, "sla_reminder") == []

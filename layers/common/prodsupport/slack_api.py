@@ -15,6 +15,7 @@ the outcome unknown and the effect goes to the outbox, which looks again later.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -160,7 +161,8 @@ class SlackMessage:
     """A message as the pure builders describe it; `metadata` is design.md's machine-readable record.
 
     `effect_id` names the logical effect (the same for every attempt, in every invocation), so a post
-    whose outcome is unknown can be found in its thread instead of being posted twice.
+    whose outcome is unknown can be found in its thread instead of being posted twice; only thread
+    replies (with `thread_ts`) carry one.
     """
 
     channel: str
@@ -247,9 +249,9 @@ def _look(client: WebClient, message: SlackMessage) -> str | None:
 
 
 def find_effect(client: WebClient, message: SlackMessage) -> str | None:
-    """The ts of the bot's message carrying this effect id, from the thread (or the channel's recent
-    history for a top-level post); any failure to look propagates, as the outcome is then still unknown."""
-    for page in _pages(client, message):
+    """The ts of the bot's reply carrying this effect id, read from its thread (every effect with an id is
+    a thread reply); any failure to read propagates, as the outcome is then still unknown."""
+    for page in _thread_pages(client, message.channel, str(message.thread_ts)):
         for found in page.get("messages") or []:
             metadata = found.get("metadata") or {}
             if (metadata.get("event_payload") or {}).get("effect_id") == message.effect_id:
@@ -257,21 +259,12 @@ def find_effect(client: WebClient, message: SlackMessage) -> str | None:
     return None
 
 
-def _pages(client: WebClient, message: SlackMessage) -> Any:
+def _thread_pages(client: WebClient, channel: str, thread_ts: str) -> Iterator[Any]:
     cursor: str | None = None
     while True:
-        if message.thread_ts:
-            page = client.conversations_replies(
-                channel=message.channel,
-                ts=message.thread_ts,
-                include_all_metadata=True,
-                limit=REPLIES_PAGE,
-                cursor=cursor,
-            )
-        else:
-            page = client.conversations_history(
-                channel=message.channel, include_all_metadata=True, limit=REPLIES_PAGE, cursor=cursor
-            )
+        page = client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=REPLIES_PAGE, cursor=cursor
+        )
         yield page
         cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
