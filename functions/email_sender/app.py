@@ -38,4 +38,5 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    runtime.current().begin(context.get_remaining_time_in_millis())
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

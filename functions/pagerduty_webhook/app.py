@@ -62,4 +62,5 @@ def webhook() -> Response[str]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    runtime.current().begin(context.get_remaining_time_in_millis())
     return app.resolve(event, context)

@@ -19,6 +19,8 @@ class Fault:
     - ``hang_seconds`` holds the answer back that long first;
     - ``drop`` closes the connection instead of answering: with nothing else given the call is processed
       first (Slack posts, SES sends), the outcome the caller cannot know;
+    - ``answer_late_seconds`` processes the call at once and holds the answer back that long: a client that
+      times out meanwhile sees no answer although the effect happened;
     - a hang and/or a drop alone leave the call processed as usual; nothing at all answers HTTP 500.
     """
 
@@ -28,6 +30,7 @@ class Fault:
     error: str | None = None
     drop: bool = False
     remaining: int = 1
+    answer_late_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.remaining < 1:
@@ -38,6 +41,10 @@ class Fault:
         """Only delays or drops: the call itself goes through as usual."""
         delays_or_drops = self.hang_seconds > 0 or self.drop
         return delays_or_drops and self.status is None and self.retry_after is None and self.error is None
+
+    @property
+    def answers_late(self) -> bool:
+        return self.answer_late_seconds > 0
 
     def take(self) -> bool:
         """Count one use; True when it was the last and the fault leaves its queue."""

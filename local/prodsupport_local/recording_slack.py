@@ -142,6 +142,7 @@ class RecordingSlackApi(LocalServer):
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
+            "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.info": self._files_info,
@@ -201,17 +202,22 @@ class RecordingSlackApi(LocalServer):
         status: int | None = None,
         retry_after: int | None = None,
         hang_seconds: float = 0.0,
+        answer_late_seconds: float = 0.0,
         times: int = 1,
         error: str | None = None,
         drop: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added), as
         :class:`~prodsupport_local.local_server.Fault` describes: a hang alone is then processed normally
-        (like Slack, which posts even when the client has given up); ``drop`` posts and never answers.
+        (like Slack, which posts even when the client has given up); ``drop`` posts and never answers;
+        ``answer_late_seconds`` posts at once and answers that much later (a client that gave up meanwhile
+        cannot know the post is in the channel).
 
         Failed attempts are recorded in ``calls`` with the answer they got; ``posts()`` has successes only.
         """
-        fault = Fault(status, retry_after, hang_seconds, error, drop, remaining=times)
+        fault = Fault(
+            status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
+        )
         self.add_fault(method, fault)
 
     def add_fault(self, method: str, fault: Fault) -> None:
@@ -269,6 +275,11 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             self.calls.append(call)
             fault = self._take_fault(method)
+        if fault is not None and fault.answers_late:
+            with self._lock:
+                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
+            self._finish(call, answer)
+            return None if self._stopping.wait(fault.answer_late_seconds) else answer
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
             return None
@@ -416,6 +427,12 @@ class RecordingSlackApi(LocalServer):
             return {"ok": False, "error": "users_list_not_supplied"}
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
         return {"ok": True, "channel": {"id": channel_id}, "no_op": False, "already_open": False}
+
+    def _conversations_replies(self, args: _Args) -> _Response:
+        """The thread's messages posted here, oldest first; metadata only with ``include_all_metadata``."""
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        thread = [m for (c, _), m in self._messages.items() if c == channel and ts in (m["ts"], m.get("thread_ts"))]
+        return {"ok": True, "messages": _listed(thread, args), "has_more": False}
 
     def _files_get_upload_url_external(self, args: _Args) -> _Response:
         if not args.get("filename"):
@@ -640,6 +657,12 @@ def _echo_line(call: SlackCall) -> str | None:
     if text:
         fields.append(json.dumps(text, ensure_ascii=False))
     return " ".join(fields)
+
+
+def _listed(messages: list[dict[str, Any]], args: _Args) -> list[dict[str, Any]]:
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+    listed = sorted(messages, key=lambda m: float(m["ts"]))
+    return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in listed]
 
 
 def _wall_clock() -> datetime:

@@ -363,8 +363,16 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
         "ts": ts,
         "thread_ts": args.get("thread_ts") or None,
         "text": args.get("text"),
-        "metadata": args.get("metadata") or None,
+        "metadata": _without_effect_id(args.get("metadata")),
     }
+
+
+def _without_effect_id(metadata: Any) -> Any:
+    """The effect id is delivery bookkeeping (finding a post whose answer was lost), not what was said."""
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("event_payload"), dict):
+        return metadata or None
+    payload = {k: v for k, v in metadata["event_payload"].items() if k != "effect_id"}
+    return {**metadata, "event_payload": payload}
 
 
 def _email_effect(email: SentEmail) -> dict[str, Any]:

@@ -433,6 +433,7 @@ class LocalStack:
         if self.recording_slack is not None:
             env["PRODSUPPORT_SLACK_API_URL"] = self.recording_slack.base_url
             env["PRODSUPPORT_SLACK_RETRY_BACKOFF_SECONDS"] = "0"
+            env["PRODSUPPORT_OUTBOX_DELAY_SECONDS"] = "0"
         elif self.real_slack is not None:
             env["PRODSUPPORT_SLACK_API_URL"] = self.real_slack.api_url
         env.update(self._extra_env)

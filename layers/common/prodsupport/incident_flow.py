@@ -44,6 +44,7 @@ from prodsupport.commands import (
 )
 from prodsupport.dynamo import ConditionFailed
 from prodsupport.incident import Deadline, Incident, Severity, Sla, Source, Status
+from prodsupport.outbox import deliver
 from prodsupport.slack_api import SlackMessage, post
 from prodsupport.slack_markup import escape_placeholders, plain_text
 from prodsupport.slack_messages import ephemeral
@@ -138,7 +139,7 @@ def _announce_declaration_ack(rt: Runtime, incident: Incident) -> None:
     """A human's declaration is the Slack ack; say so with the same metadata a reply would get."""
     deadline = incident.deadlines[Sla.SLACK_ACK]
     if incident.declared_by and deadline.met_at is not None:
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by))
 
 
 def declare_in_thread(
@@ -187,7 +188,7 @@ def declare_in_thread(
         _create_with_early_reply(rt, incident, early, watch=False)
     incident = _ensure_card(rt, incident)
     if early:
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
     _announce_declaration_ack(rt, incident)
     return incident
 
@@ -280,8 +281,10 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
         if incident is None:
             return
     ack = incident.deadlines[Sla.SLACK_ACK]
-    if acknowledged or _is_the_acknowledging_reply(incident, reply):
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+    if acknowledged:
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+    elif _is_the_acknowledging_reply(incident, reply):
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user), look_first=True)
 
 
 def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: datetime) -> None:
@@ -445,7 +448,7 @@ def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object
 
     saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply)
     if acknowledged:
-        _send(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user))
+        deliver(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user))
     return saved
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from prodsupport.clock import Clock, system_clock
 from prodsupport.settings import Settings
+from prodsupport.slack_api import Budget
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -30,6 +31,12 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.budget = Budget()
+
+    def begin(self, remaining_millis: int) -> Runtime:
+        """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
+        self.budget.start(remaining_millis)
+        return self
 
     def client(self, service: str) -> Any:
         return _boto3_client(service)
@@ -123,6 +130,7 @@ class Runtime:
             token=str(self.slack_secret["bot_token"]),
             base_url=self.settings.slack_api_url,
             backoff_seconds=self.settings.slack_retry_backoff_seconds,
+            budget=self.budget,
         )
 
 

@@ -27,6 +27,8 @@ class Settings:
     table_name: str
     channel_id: str
     email_queue_url: str = ""
+    outbox_queue_url: str = ""
+    outbox_delay_seconds: int = 60
     pm_user_id: str = ""
     backup_pm_user_id: str = ""
     pm_out_of_office: bool = False

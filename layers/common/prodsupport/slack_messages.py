@@ -121,6 +121,7 @@ def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str) -> S
             "due": to_iso(deadline.due),
             "met": met,
         },
+        effect_id=f"{incident.id}/acknowledged/{sla.value}",
     )
 
 
