@@ -15,15 +15,17 @@ import pytest
 from deliveries import (
     SETTINGS,
     WEDNESDAY_10_ET,
+    answer_text,
     checker_run,
     clock_of,
     pagerduty,
     pagerduty_body,
     pagerduty_headers,
     posts_of,
+    slack_command,
 )
 
-from prodsupport import pagerduty_links, runtime
+from prodsupport import pagerduty_flow, pagerduty_links, runtime
 from prodsupport.incident import Sla
 from prodsupport_local.processes import Call, run_together
 from prodsupport_local.stack import LocalStack
@@ -96,3 +98,24 @@ def test_an_acknowledgement_is_not_kept_as_early_once_its_incident_is_linked(con
     # THEN it is refused (its delivery then applies it directly) and nothing is kept
     assert noted is False
     assert pagerduty_links.early_ack(runtime.current().table, PD_ID) is None
+
+
+def test_an_acknowledgement_arriving_while_a_person_links_the_incident_meets_the_pagerduty_clock(
+    configured: LocalStack,
+) -> None:
+    # GIVEN a declared incident whose `/incident link` has claimed the PagerDuty link but not saved the clock yet
+    assert "Declared" in answer_text(slack_command(configured, "critical Kiosks cannot check Veterans in"))
+    rt = runtime.current()
+    incident = rt.store.get_by_id("INC-2026-0001")
+    assert incident is not None
+    pagerduty_links.claim(rt.table, incident, PD_ID)
+
+    # WHEN PagerDuty's acknowledgement arrives, and then the link command saves the link
+    body = pagerduty_body("incident.acknowledged", ACKED_AT, event_id="EV-ack", pd_id=PD_ID)
+    assert pagerduty(configured, body, "WH-ack").status == 202
+    pagerduty_flow.link(rt, incident, PD_ID, "", "U0ONCALL", ACKED_AT + timedelta(seconds=30))
+
+    # THEN the acknowledgement met the PagerDuty clock at PagerDuty's time
+    linked = rt.store.get_by_id("INC-2026-0001")
+    assert linked is not None
+    assert linked.deadlines[Sla.PAGERDUTY_ACK].met_at == ACKED_AT
