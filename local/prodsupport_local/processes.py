@@ -3,7 +3,8 @@
 A race between two deliveries is only proven when nothing is shared but what Lambda containers share:
 the table, the queues and the HTTP APIs. Threads in one process share the handler module, its cached
 runtime and clients, and the GIL's scheduling; separate processes do not. So each `Call` here runs in its
-own freshly spawned interpreter with the function's environment from the `LocalStack` (its moto server,
+own freshly spawned interpreter (an HTTP `Call` through the HttpApi's route, or an `Invoke` of a function with
+the event a scheduler or queue would send) with the function's environment from the `LocalStack` (its moto server,
 recording Slack and PagerDuty reached by URL), loads the handler cold, and then waits on a barrier with the
 others, so every call leaves the starting line at once. `Call.start_after` delays one call past the
 barrier to place it at a chosen point of another's work (e.g. while a slow Slack post is in flight).
@@ -45,11 +46,28 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What the caller got (a 500 when the handler raised, as API Gateway answers), and the traceback."""
+class Invoke:
+    """One direct invocation (an EventBridge schedule's Input, an SQS batch) in its own process at `at`."""
 
-    response: HttpResponse
+    function: str
+    event: dict[str, Any]
+    at: datetime
+    start_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the invoker got: the handler's return value and, for a `Call`, the HTTP answer (a 500 when the
+    handler raised, as API Gateway answers); `error` is the traceback of a handler that raised."""
+
+    result: Any
+    response: HttpResponse | None = None
     error: str = ""
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status a `Call` was answered with (None for an `Invoke`)."""
+        return self.response.status if self.response is not None else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,7 @@ class _Job:
     env: dict[str, str]
     at: datetime
     start_after: float
+    http: bool
 
 
 class _FixedClock:
@@ -73,10 +92,10 @@ class _FixedClock:
 
 
 def run_together(
-    stack: LocalStack, calls: Sequence[Call], *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    stack: LocalStack, calls: Sequence[Call | Invoke], *, timeout: float = DEFAULT_TIMEOUT_SECONDS
 ) -> list[Outcome]:
     """Run every call in its own process, all released at once; the outcomes in the order of `calls`."""
-    jobs = [_job(stack, call) for call in calls]
+    jobs = [_job(stack, call, index) for index, call in enumerate(calls)]
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(jobs))
     pipes = [context.Pipe(duplex=False) for _ in jobs]
@@ -103,7 +122,10 @@ def run_together(
     return outcomes
 
 
-def _job(stack: LocalStack, call: Call) -> _Job:
+def _job(stack: LocalStack, call: Call | Invoke, index: int) -> _Job:
+    if isinstance(call, Invoke):
+        env = stack.function_env(call.function)
+        return _Job(stack.template, call.function, call.event, env, call.at, call.start_after, http=False)
     route, status = stack.match_route(call.method, call.path)
     if route is None:
         raise ValueError(f"{call.method} {call.path} matches no route of the template ({status})")
@@ -114,9 +136,10 @@ def _job(stack: LocalStack, call: Call) -> _Job:
         call.body,
         call.at,
         route_key=route.route_key,
-        request_id=f"process-{os.getpid()}-{id(call)}",
+        request_id=f"process-request-{index:06d}",
     )
-    return _Job(stack.template, route.function, event, stack.function_env(route.function), call.at, call.start_after)
+    env = stack.function_env(route.function)
+    return _Job(stack.template, route.function, event, env, call.at, call.start_after, http=True)
 
 
 def _work(job: _Job, barrier: Any, answer: Connection) -> None:
@@ -133,8 +156,9 @@ def _work(job: _Job, barrier: Any, answer: Connection) -> None:
         if job.start_after:
             time.sleep(job.start_after)  # placement in real time against another process, not business time
         result = handler(job.event, lambdas.context(job.function))
-        answer.send(Outcome(lambda_response(result)))
+        answer.send(Outcome(result, lambda_response(result) if job.http else None))
     except Exception:
-        answer.send(Outcome(gateway_error(INTERNAL_SERVER_ERROR), traceback.format_exc()))
+        failed = gateway_error(INTERNAL_SERVER_ERROR) if job.http else None
+        answer.send(Outcome(None, failed, traceback.format_exc()))
     finally:
         answer.close()

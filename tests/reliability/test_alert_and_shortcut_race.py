@@ -70,7 +70,7 @@ def test_an_alert_and_its_shortcut_declaration_racing_make_one_incident(
     outcomes = run_together(configured, [alert_delivery(), shortcut_declaration(declaration_after)])
 
     # THEN one card, for the first id, and the person's declaration is the Slack ack, announced once
-    assert [outcome.response.status for outcome in outcomes] == [200, 200], [o.error for o in outcomes]
+    assert [outcome.status for outcome in outcomes] == [200, 200], [o.error for o in outcomes]
     cards = posts_of(configured.slack, "incident_declared")
     assert [card.args["metadata"]["event_payload"]["incident_id"] for card in cards] == ["INC-2026-0001"]
     incident = runtime.current().store.get(CHANNEL, ALERT_TS)

@@ -75,7 +75,7 @@ def test_an_acknowledgement_racing_its_trigger_meets_the_pagerduty_clock(
 
     # THEN both are accepted, the PagerDuty clock is met at PagerDuty's time, said once in the thread,
     # and no breach is posted later
-    assert [outcome.response.status for outcome in outcomes] == [202, 202], [o.error for o in outcomes]
+    assert [outcome.status for outcome in outcomes] == [202, 202], [o.error for o in outcomes]
     link = pagerduty_links.find(runtime.current().table, PD_ID)
     assert link is not None
     incident = runtime.current().store.get(str(link["channel_id"]), str(link["thread_ts"]))
