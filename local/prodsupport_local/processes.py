@@ -2,14 +2,14 @@
 
 A race between two deliveries is only proven when nothing is shared but what Lambda containers share:
 the table, the queues and the HTTP APIs. Threads in one process share the handler module, its cached
-runtime and clients, and the GIL's scheduling; separate processes do not. So each `Call` here runs in its
-own freshly spawned interpreter (an HTTP `Call` through the HttpApi's route, or an `Invoke` of a function with
-the event a scheduler or queue would send) with the function's environment from the `LocalStack` (its moto server,
+runtime and clients, and the GIL's scheduling; separate processes do not. So each call here (an HTTP `Call`
+through the HttpApi's route, or an `Invoke` with the event a schedule or queue would send) runs in its own
+freshly spawned interpreter with the function's environment from the `LocalStack` (its moto server,
 recording Slack and PagerDuty reached by URL), loads the handler cold, and then waits on a barrier with the
-others, so every call leaves the starting line at once. `Call.start_after` delays one call past the
-barrier to place it at a chosen point of another's work (e.g. while a slow Slack post is in flight).
+others, so every call leaves the starting line at once. `start_after` delays one call past the barrier to
+place it at a chosen point of another's work (e.g. while a slow Slack post is in flight).
 
-Business time is not the wall clock: each call runs with the fixed time `Call.at`, as a stack's clock.
+Business time is not the wall clock: each call runs with its fixed time `at`, as a stack's clock.
 """
 
 from __future__ import annotations
