@@ -240,6 +240,10 @@ class LocalStack:
         """The environment the functions see (the Globals of the template, resolved locally)."""
         return dict(self._env)
 
+    def function_env(self, logical_id: str) -> dict[str, str]:
+        """The environment one function sees: the Globals, or its own where the template gives it one."""
+        return dict(self._function_env.get(logical_id, self._env))
+
     def configure(self, settings: Mapping[str, Any]) -> None:
         """Replace the settings (on top of DEFAULT_SETTINGS), as a redeploy with new parameters would."""
         with self._lock:

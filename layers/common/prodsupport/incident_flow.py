@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -60,6 +60,9 @@ IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "chann
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
 RESPONSE_URL_HOST = "hooks.slack.com"
+# Longer than a declaration can take (Lambda timeout) plus Slack's retries of it (after 1 and 5 minutes).
+CLAIM_HOLD = timedelta(minutes=10)
+DECLARATION_TEXT = "Declared the incident from this message"
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
 # chat.postEphemeral's answers when the bot cannot post where the shortcut was used (a DM, a private channel).
 NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
@@ -153,15 +156,50 @@ def declare_in_thread(
     at: datetime,
     applications: list[str] | None = None,
     summary: str = "",
-) -> Incident:
+) -> None:
     """A declaration on an existing message (an alert, or the message shortcut): that message is the root.
 
-    Idempotent on the thread: declaring it twice, or a re-delivered alert, yields the one incident.
+    One incident per message, however many declare it at once: the first to claim the message declares it
+    (takes the id, posts the card); any other declaration attaches to that incident, and a person's counts
+    as the Slack ack, as their reply in the thread would. A re-delivered alert repairs only a missing card.
     """
     channel = rt.settings.channel_id
+    claimant = f"{source.value}:{declared_by}"
     existing = rt.store.get(channel, thread_ts)
-    if existing:
-        return _ensure_card(rt, existing)
+    owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
+    if owner == claimant and existing is None:
+        _declare_claimed(
+            rt,
+            thread_ts=thread_ts,
+            title=title,
+            severity=severity,
+            source=source,
+            declared_by=declared_by,
+            at=at,
+            applications=applications,
+            summary=summary,
+        )
+        return
+    if owner == claimant and existing is not None:
+        _ensure_card(rt, existing)
+    if declared_by:
+        _acknowledge(rt, Reply(channel, thread_ts, at, declared_by, DECLARATION_TEXT))
+
+
+def _declare_claimed(
+    rt: Runtime,
+    *,
+    thread_ts: str,
+    title: str,
+    severity: Severity,
+    source: Source,
+    declared_by: str,
+    at: datetime,
+    applications: list[str] | None,
+    summary: str,
+) -> None:
+    """The declaration holding the message's claim: store the incident, with any early reply as its ack."""
+    channel = rt.settings.channel_id
     opened_at = from_slack_ts(thread_ts)
     incident = _new_incident(
         rt,
@@ -181,7 +219,8 @@ def declare_in_thread(
     except ConditionFailed:
         stored = rt.store.get(channel, thread_ts)
         if stored is not None:
-            return _ensure_card(rt, stored)
+            _ensure_card(rt, stored)
+            return
         early = rt.store.early_reply(channel, thread_ts)  # a reply was noted while this was being declared
         if early is None:
             raise
@@ -190,7 +229,6 @@ def declare_in_thread(
     if early:
         deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
     _announce_declaration_ack(rt, incident)
-    return incident
 
 
 def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, Any] | None, *, watch: bool) -> None:
@@ -272,7 +310,12 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     user = str(event.get("user") or "")
     if not user or not ts or not thread_ts or thread_ts == ts:
         return
-    reply = Reply(rt.settings.channel_id, thread_ts, from_slack_ts(ts), user, str(event.get("text") or ""))
+    _acknowledge(rt, Reply(rt.settings.channel_id, thread_ts, from_slack_ts(ts), user, str(event.get("text") or "")))
+
+
+def _acknowledge(rt: Runtime, reply: Reply) -> None:
+    """A person's message in the thread (a reply, or declaring it once it was claimed) is the Slack ack if it
+    is the first; before the incident is stored it is kept as an early reply, which the declaration takes."""
     incident, acknowledged = rt.store.record_reply(reply)
     if incident is None:
         if rt.store.note_early_reply(reply, rt.dedupe.ttl):
@@ -282,9 +325,9 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
             return
     ack = incident.deadlines[Sla.SLACK_ACK]
     if acknowledged:
-        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user))
     elif _is_the_acknowledging_reply(incident, reply):
-        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user), look_first=True)
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user), look_first=True)
 
 
 def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: datetime) -> None:
