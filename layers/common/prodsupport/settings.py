@@ -33,6 +33,7 @@ class Settings:
     oncall_user_id: str = ""
     stakeholders: tuple[str, ...] = ()
     email_sender: str = ""
+    ses_configuration_set: str = ""  # SES publishes this stack's bounces and complaints through it
     alert_bot_ids: tuple[str, ...] = ()
     admin_user_ids: tuple[str, ...] = ()
     applications: tuple[str, ...] = ("Check-In Experience",)
