@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prodsupport import metrics
+
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
@@ -69,4 +71,5 @@ def post(client: WebClient, message: SlackMessage) -> str:
     if message.event_type:
         kwargs["metadata"] = {"event_type": message.event_type, "event_payload": message.payload}
     response = client.chat_postMessage(**kwargs)
+    metrics.posted(message.event_type)
     return str(response["ts"])
