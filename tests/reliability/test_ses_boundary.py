@@ -235,3 +235,40 @@ def test_a_sandbox_access_denied_is_told_in_the_thread_at_once_without_retries(
     [notice] = posts_of(stack.slack, "stakeholder_email_failed")
     assert "AccessDeniedException" in notice.args["text"]
     assert "sandbox" in notice.args["text"]
+
+
+def forget_batches() -> None:
+    """The request as the version before batches stored it: no `batches` attribute."""
+    runtime.current().table.update(f"EMAIL#{REQUEST_ID}", "REQUEST", "REMOVE batches")
+
+
+def test_a_request_queued_before_batches_existed_is_sent_once(stack: LocalStack, ses: type[_ScriptedSes]) -> None:
+    queue_email(stack, stakeholders(2))
+    forget_batches()
+
+    stack.drain()
+    stack.drain()
+
+    assert received(stack) == Counter(stakeholders(2))
+    assert request_item()["state"] == "sent"
+
+
+def test_a_request_from_before_batches_that_a_dead_sender_left_sending_is_not_resent(
+    stack: LocalStack, ses: type[_ScriptedSes]
+) -> None:
+    queue_email(stack, stakeholders(2))
+    forget_batches()
+    runtime.current().table.update(
+        f"EMAIL#{REQUEST_ID}",
+        "REQUEST",
+        "SET #s = :sending, claimed_at = :at",
+        names={"#s": "state"},
+        vals={":sending": "sending", ":at": to_iso(clock_of(stack).now())},
+    )
+    clock_of(stack).advance(CLAIM_EXPIRY + timedelta(seconds=1))
+
+    stack.drain()
+
+    assert ses.calls == []
+    assert request_item()["state"] == "unknown"
+    assert len(posts_of(stack.slack, "stakeholder_email_unknown")) == 1

@@ -289,17 +289,34 @@ def _key(request_id: str) -> tuple[str, str]:
 
 
 def _claim(rt: Runtime, request_id: str, now: datetime) -> dict[str, Any]:
-    """Take the request: a queued one, or one whose claim a dead sender left behind."""
+    """Take the request: a queued one, else one whose claim a dead sender left behind.
+
+    A request queued by the version before batches had at most 50 recipients and no `batches`: it is one
+    batch, in the state the request itself was in, so a legacy request a sender died on is not resent either.
+    """
+    claim = "SET #s = :sending, claimed_at = :now, batches = if_not_exists(batches, :legacy)"
+    names = {"#s": "state"}
+    try:
+        return rt.table.update(
+            *_key(request_id),
+            claim,
+            condition="#s = :queued",
+            names=names,
+            vals={":queued": QUEUED, ":sending": SENDING, ":now": to_iso(now), ":legacy": {"1": {"state": QUEUED}}},
+        )
+    except ConditionFailed as lost:
+        if not lost.item or lost.item.get("state") != SENDING:
+            raise
     return rt.table.update(
         *_key(request_id),
-        "SET #s = :sending, claimed_at = :now",
-        condition="#s = :queued OR (#s = :sending AND claimed_at < :expired)",
-        names={"#s": "state"},
+        claim,
+        condition="#s = :sending AND claimed_at < :expired",
+        names=names,
         vals={
-            ":queued": QUEUED,
             ":sending": SENDING,
             ":now": to_iso(now),
             ":expired": to_iso(now - CLAIM_EXPIRY),
+            ":legacy": {"1": {"state": SENDING}},
         },
     )
 
