@@ -3,14 +3,19 @@
 SES v2 is reached by the real boto3 client through boto3's per-service endpoint setting, pointed at a local
 HTTP proxy in front of the local stack's moto server. Each SES call is forwarded to moto (which really
 records the email) and then answered as scripted: passed back, dropped (the connection closes after SES has
-processed the request and before any answer, as a network failure does), throttled without forwarding, or
-refused as IAM refuses a sender without permission. Nothing in boto3 is patched.
+processed the request and before any answer, as a network failure does), held with no answer (while the sender,
+a separate process, is killed as Lambda kills one at its timeout), throttled without forwarding, or refused as
+IAM refuses a sender without permission. Nothing in boto3 is patched.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
+import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -37,6 +42,8 @@ class _ScriptedSes(BaseHTTPRequestHandler):
     upstream = ""
     script: list[str] = []
     calls: list[str] = []
+    forwarded = threading.Event()
+    release = threading.Event()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -55,7 +62,10 @@ class _ScriptedSes(BaseHTTPRequestHandler):
         upstream = connection.getresponse()
         payload = upstream.read()
         connection.close()
-        if action == "drop":
+        type(self).forwarded.set()
+        if action == "hold":
+            type(self).release.wait(timeout=30)  # SES has sent it; the sender is killed before any answer
+        if action in {"drop", "hold"}:
             self.close_connection = True  # SES has sent it; the answer never comes back
             return
         self.send_response(upstream.status)
@@ -85,6 +95,8 @@ def ses(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Sc
     _ScriptedSes.upstream = stack.aws.endpoint_url
     _ScriptedSes.script = []
     _ScriptedSes.calls = []
+    _ScriptedSes.forwarded = threading.Event()
+    _ScriptedSes.release = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ScriptedSes)
     thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -93,6 +105,7 @@ def ses(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Sc
     try:
         yield _ScriptedSes
     finally:
+        _ScriptedSes.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
@@ -171,6 +184,41 @@ def test_a_batch_a_dead_sender_left_sending_is_not_resent_and_the_rest_are_sent(
     assert [batch["state"] for _, batch in sorted(request_item()["batches"].items())] == ["unknown", "sent", "sent"]
     [notice] = posts_of(stack.slack, "stakeholder_email_unknown")
     assert "50 of 120" in notice.args["text"]
+
+
+# One delivery of the request, in a process of its own, as the sender's Lambda runs it.
+SENDER = """
+import sys
+from prodsupport import runtime
+from prodsupport.email_sender import deliver
+from prodsupport.timefmt import parse_iso
+at = parse_iso(sys.argv[2])
+runtime.use_clock(lambda: at)
+deliver(runtime.current(), sys.argv[1], at)
+"""
+
+
+def test_a_sender_killed_after_ses_accepted_is_not_resent_and_the_thread_says_so(
+    stack: LocalStack, ses: type[_ScriptedSes]
+) -> None:
+    queue_email(stack, stakeholders(2))
+    ses.script = ["hold"]
+    started = to_iso(clock_of(stack).now())
+    env = {**os.environ, **stack.env, "AWS_ENDPOINT_URL_SESV2": os.environ["AWS_ENDPOINT_URL_SESV2"]}
+    sender = subprocess.Popen([sys.executable, "-c", SENDER, REQUEST_ID, started], env=env)  # noqa: S603
+    try:
+        assert ses.forwarded.wait(timeout=60), "the sender never reached SES"
+    finally:
+        sender.kill()  # as Lambda ends a function at its timeout: no cleanup runs
+        sender.wait(timeout=30)
+    clock_of(stack).advance(CLAIM_EXPIRY + timedelta(seconds=1))
+
+    stack.drain()
+    stack.drain()
+
+    assert received(stack) == Counter(stakeholders(2))
+    assert request_item()["state"] == "unknown"
+    assert len(posts_of(stack.slack, "stakeholder_email_unknown")) == 1
 
 
 def test_a_claim_younger_than_a_sender_timeout_is_left_to_its_sender(
