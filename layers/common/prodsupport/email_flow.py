@@ -63,7 +63,7 @@ def _refusal(rt: Runtime, roster: Roster, user: str) -> str | None:
         )
     if len(roster.stakeholders) > MAX_RECIPIENTS:
         return (
-            f"The stakeholder list has {len(roster.stakeholders)} addresses and SES sends one email to at most "
+            f"The stakeholder list has {len(roster.stakeholders)} addresses; the bot emails at most "
             f"{MAX_RECIPIENTS}. Use a distribution list address for the invite list instead."
         )
     if not rt.settings.email_sender:
@@ -330,7 +330,7 @@ def on_file_shared(rt: Runtime, event: dict[str, Any]) -> None:
         f"{len(added)} new. The stakeholder list now has {total}."
     )
     if total > MAX_RECIPIENTS:
-        text += f" SES sends one email to at most {MAX_RECIPIENTS}; use a distribution list address instead."
+        text += f" The bot emails at most {MAX_RECIPIENTS}; use a distribution list address instead."
     post(
         rt.slack,
         SlackMessage(

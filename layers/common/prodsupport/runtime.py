@@ -135,14 +135,22 @@ class Runtime:
 
 
 _boto3_clients: dict[str, Any] = {}
+CLIENT_CONFIG: dict[str, dict[str, Any]] = {
+    # One attempt, bounded: a send whose answer was lost must not be repeated by botocore behind the email
+    # sender's at-most-once decision, and a slow SES must not hold a delivery past the function's timeout.
+    "sesv2": {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 10},
+}
 
 
 def _boto3_client(service: str) -> Any:
     client = _boto3_clients.get(service)
     if client is None:
         import boto3
+        from botocore.config import Config
 
-        client = _boto3_clients[service] = boto3.client(service)
+        options = CLIENT_CONFIG.get(service)
+        config = Config(**options) if options else None
+        client = _boto3_clients[service] = boto3.client(service, config=config)
     return client
 
 

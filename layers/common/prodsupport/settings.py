@@ -35,6 +35,7 @@ class Settings:
     oncall_user_id: str = ""
     stakeholders: tuple[str, ...] = ()
     email_sender: str = ""
+    ses_configuration_set: str = ""  # SES publishes this stack's bounces and complaints through it
     alert_bot_ids: tuple[str, ...] = ()
     # Regexes matched at the start of an alert bot's message: such a message is a recovery (see alerts.py).
     alert_recovery_patterns: tuple[str, ...] = (r"\[Recovered\]", "Recovered:", r"\[RESOLVED\]", "RESOLVED:", "OK:")

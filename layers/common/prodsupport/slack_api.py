@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prodsupport import metrics
+
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
@@ -221,6 +223,7 @@ def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) 
     while True:
         try:
             response = client.chat_postMessage(**kwargs)
+            metrics.posted(message.event_type)
             return str(response["ts"])
         except SlackApiError as exc:
             status = exc.response.status_code
