@@ -69,7 +69,7 @@ def test_a_slack_retry_after_the_in_flight_delivery_failed_is_processed_once(con
     dedupe.claim("slack", "Ev1", WEDNESDAY_10_ET)
     clock_of(configured).advance(SLACK_FIRST_RETRY)
     assert slack_event(configured, alert(WEDNESDAY_10_ET), "Ev1", **{"X-Slack-Retry-Num": "1"}).status == 503
-    dedupe.release("slack", "Ev1")
+    dedupe.give_back("slack", "Ev1")
 
     # WHEN Slack's second retry arrives
     clock_of(configured).set(WEDNESDAY_10_ET + SLACK_SECOND_RETRY)
@@ -142,7 +142,7 @@ def test_a_pagerduty_resend_while_the_first_is_in_flight_is_503_then_a_duplicate
     assert (during.status, json.loads(during.body)["status"]) == (503, "in flight")
     assert configured.slack.calls == []
 
-    runtime.current().dedupe.release("pagerduty-webhook", "wh-1")  # the first delivery failed
+    runtime.current().dedupe.give_back("pagerduty-webhook", "wh-1")  # the first delivery failed
     clock_of(configured).advance(timedelta(seconds=30))
     retried = pagerduty(configured, body, "wh-1")
     clock_of(configured).advance(timedelta(minutes=1))

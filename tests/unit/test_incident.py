@@ -70,7 +70,7 @@ def test_a_critical_incident_owes_the_stakeholder_email_within_24_hours() -> Non
 
 def test_becoming_critical_starts_the_email_clock_from_the_original_opening() -> None:
     incident = open_incident(Source.SLASH_COMMAND)
-    POLICY.change_severity(incident, Severity.CRITICAL)
+    incident.change_severity(Severity.CRITICAL, POLICY.email_due(incident.opened_at))
     assert incident.deadlines[Sla.STAKEHOLDER_EMAIL].due == TUESDAY_10_ET + timedelta(hours=24)
 
 
@@ -90,12 +90,12 @@ def test_the_record_round_trips() -> None:
 
 def test_stepping_down_from_critical_drops_a_pending_email_clock() -> None:
     incident = open_incident(Source.SLASH_COMMAND, severity=Severity.CRITICAL)
-    POLICY.change_severity(incident, Severity.MAJOR)
+    incident.change_severity(Severity.MAJOR, POLICY.email_due(incident.opened_at))
     assert Sla.STAKEHOLDER_EMAIL not in incident.deadlines
 
 
 def test_stepping_down_keeps_an_email_clock_already_met() -> None:
     incident = open_incident(Source.SLASH_COMMAND, severity=Severity.CRITICAL)
     incident.meet(Sla.STAKEHOLDER_EMAIL, TUESDAY_10_ET + timedelta(hours=2))
-    POLICY.change_severity(incident, Severity.MAJOR)
+    incident.change_severity(Severity.MAJOR, POLICY.email_due(incident.opened_at))
     assert incident.deadlines[Sla.STAKEHOLDER_EMAIL].met_at is not None

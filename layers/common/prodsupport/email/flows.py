@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from prodsupport.email.requests import MAX_RECIPIENTS, EmailRequest, enqueue
 from prodsupport.email.stakeholder import render, subject
 from prodsupport.incident.messages import mention
-from prodsupport.incident.model import EmailRecord, Incident
+from prodsupport.incident.model import Incident
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import SlackMessage, post
@@ -94,8 +94,7 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
         for field, value in edits.items():
             setattr(current, field, value)
             current.note(at, field, user, value)
-        request_id = f"{current.id}-{len(current.emails) + 1}"
-        current.emails.append(EmailRecord(request_id=request_id, requested_at=at, requested_by=user))
+        request_id = current.request_email(at, user).request_id
         rendered = render(current, at, zone)
         return EmailRequest(
             request_id=request_id,
@@ -127,13 +126,9 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
 
 
 def _mark_not_queued(rt: Runtime, incident: Incident, request_id: str, error: str) -> None:
-    def change(current: Incident) -> None:
-        for record in current.emails:
-            if record.request_id == request_id:
-                record.state = "failed"
-                record.error = f"not queued: {error}"
-
-    rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    rt.store.mutate(
+        incident.channel_id, incident.thread_ts, lambda current: current.email_not_queued(request_id, error)
+    )
 
 
 def request_email(rt: Runtime, incident: Incident, user: str, at: datetime) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from prodsupport.core.rendering import one_line
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.incident.model import EmailState
 
 if TYPE_CHECKING:
     from prodsupport.infra.runtime import Runtime
@@ -89,7 +90,8 @@ class EmailRequest:
         """
         return tuple(self.to[start : start + BATCH_SIZE] for start in range(0, len(self.to), BATCH_SIZE))
 
-    def to_item(self, state: str = "queued") -> dict[str, Any]:
+    def to_item(self) -> dict[str, Any]:
+        """The item as queued: the request and each of its batches start `queued`."""
         pk, sk = self.key
         return {
             "pk": pk,
@@ -108,8 +110,8 @@ class EmailRequest:
             "attachments": [
                 {"filename": a.filename, "content_type": a.content_type, "content": a.content} for a in self.attachments
             ],
-            "state": state,
-            "batches": {str(number): {"state": state} for number in range(1, len(self.batches) + 1)},
+            "state": EmailState.QUEUED.value,
+            "batches": {str(number): {"state": EmailState.QUEUED.value} for number in range(1, len(self.batches) + 1)},
         }
 
     @classmethod

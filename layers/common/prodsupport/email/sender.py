@@ -38,7 +38,7 @@ from aws_lambda_powertools import Logger
 
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
-from prodsupport.incident.model import EmailRecord, Incident, Sla
+from prodsupport.incident.model import EmailRecord, EmailState, Incident
 from prodsupport.incident.store import IncidentNotFound
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import SlackMessage, post
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
-QUEUED, SENDING, SENT, REJECTED, UNKNOWN = "queued", "sending", "sent", "rejected", "unknown"
 # The email sender's Timeout is 30 s (template.yaml; a test holds the two together): a claim twice as old
 # belongs to a delivery that Lambda has already ended.
 CLAIM_EXPIRY = timedelta(seconds=60)
@@ -93,7 +92,7 @@ class OutcomeUnknown(Exception):
 class Outcome:
     """What became of a whole request, summed over its batches."""
 
-    state: str
+    state: EmailState
     at: datetime
     message_ids: tuple[str, ...] = ()
     error: str = ""
@@ -116,21 +115,14 @@ def _record_on_incident(rt: Runtime, request: EmailRequest, outcome: Outcome) ->
     """
 
     def change(current: Incident) -> None:
-        record = next((e for e in current.emails if e.request_id == request.request_id), None)
-        if record is None:
-            record = EmailRecord(request.request_id, request.requested_at, request.requested_by)
-            current.emails.append(record)
-        if record.state == outcome.state:
-            return
-        record.state = outcome.state
-        record.message_id = outcome.message_id
-        record.error = outcome.error
-        if outcome.state == SENT:
-            record.sent_at = outcome.at
-            current.meet(Sla.STAKEHOLDER_EMAIL, outcome.at)
-            current.note(outcome.at, "email_sent", request.requested_by, f"{request.subject} ({len(request.to)})")
-        else:
-            current.note(outcome.at, f"email_{outcome.state}", "prodsupport", outcome.error)
+        current.record_email_outcome(
+            EmailRecord(request.request_id, request.requested_at, request.requested_by),
+            outcome.state,
+            outcome.at,
+            message_id=outcome.message_id,
+            error=outcome.error,
+            sent_note=f"{request.subject} ({len(request.to)})",
+        )
 
     try:
         rt.store.mutate(request.channel_id, request.thread_ts, change)
@@ -232,10 +224,10 @@ def unknown_message(request: EmailRequest, outcome: Outcome) -> SlackMessage:
     )
 
 
-MESSAGES: dict[str, Callable[[EmailRequest, Outcome], SlackMessage]] = {
-    SENT: sent_message,
-    REJECTED: rejected_message,
-    UNKNOWN: unknown_message,
+MESSAGES: dict[EmailState, Callable[[EmailRequest, Outcome], SlackMessage]] = {
+    EmailState.SENT: sent_message,
+    EmailState.REJECTED: rejected_message,
+    EmailState.UNKNOWN: unknown_message,
 }
 
 
@@ -302,10 +294,15 @@ def _claim(rt: Runtime, request_id: str, now: datetime) -> dict[str, Any]:
             claim,
             condition="#s = :queued",
             names=names,
-            vals={":queued": QUEUED, ":sending": SENDING, ":now": to_iso(now), ":legacy": {"1": {"state": QUEUED}}},
+            vals={
+                ":queued": EmailState.QUEUED,
+                ":sending": EmailState.SENDING,
+                ":now": to_iso(now),
+                ":legacy": {"1": {"state": EmailState.QUEUED}},
+            },
         )
     except ConditionFailed as lost:
-        if not lost.item or lost.item.get("state") != SENDING:
+        if not lost.item or lost.item.get("state") != EmailState.SENDING:
             raise
     return rt.table.update(
         *_key(request_id),
@@ -313,32 +310,34 @@ def _claim(rt: Runtime, request_id: str, now: datetime) -> dict[str, Any]:
         condition="#s = :sending AND claimed_at < :expired",
         names=names,
         vals={
-            ":sending": SENDING,
+            ":sending": EmailState.SENDING,
             ":now": to_iso(now),
             ":expired": to_iso(now - CLAIM_EXPIRY),
-            ":legacy": {"1": {"state": SENDING}},
+            ":legacy": {"1": {"state": EmailState.SENDING}},
         },
     )
 
 
-def _release(rt: Runtime, request_id: str, mine: str) -> None:
+def _give_back(rt: Runtime, request_id: str, mine: str) -> None:
     rt.table.update(
         *_key(request_id),
         "SET #s = :queued REMOVE claimed_at",
         condition="#s = :sending AND claimed_at = :mine",
         names={"#s": "state"},
-        vals={":queued": QUEUED, ":sending": SENDING, ":mine": mine},
+        vals={":queued": EmailState.QUEUED, ":sending": EmailState.SENDING, ":mine": mine},
     )
 
 
-def _mark_batch(rt: Runtime, request_id: str, number: int, record: dict[str, str], expect: str, mine: str) -> None:
+def _mark_batch(
+    rt: Runtime, request_id: str, number: int, record: dict[str, str], expect: EmailState, mine: str
+) -> None:
     """Move one batch on, only while this delivery still holds the claim."""
     rt.table.update(
         *_key(request_id),
         "SET batches.#n = :record",
         condition="batches.#n.#s = :expect AND #state = :sending AND claimed_at = :mine",
         names={"#n": str(number), "#s": "state", "#state": "state"},
-        vals={":record": record, ":expect": expect, ":sending": SENDING, ":mine": mine},
+        vals={":record": record, ":expect": expect, ":sending": EmailState.SENDING, ":mine": mine},
     )
 
 
@@ -350,7 +349,7 @@ def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str) -> None:
         condition="#s = :sending AND claimed_at = :mine",
         names={"#s": "state", "#e": "error"},
         vals={
-            ":sending": SENDING,
+            ":sending": EmailState.SENDING,
             ":mine": mine,
             ":state": outcome.state,
             ":message_ids": list(outcome.message_ids),
@@ -364,7 +363,7 @@ def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str) -> None:
 
 def _outcome(item: dict[str, Any]) -> Outcome:
     return Outcome(
-        state=str(item["state"]),
+        state=EmailState(item["state"]),
         at=parse_iso(str(item["finished_at"])),
         message_ids=tuple(str(m) for m in item.get("message_ids") or ()),
         error=str(item.get("error") or ""),
@@ -378,19 +377,19 @@ def _summary(request: EmailRequest, records: list[dict[str, str]], at: datetime)
     sizes = [len(batch) for batch in request.batches]
     states = [record["state"] for record in records]
     errors = sorted({record["error"] for record in records if record.get("error")})
-    if all(state == SENT for state in states):
-        state = SENT
-    elif UNKNOWN in states:
-        state = UNKNOWN
+    if all(state == EmailState.SENT for state in states):
+        state = EmailState.SENT
+    elif EmailState.UNKNOWN in states:
+        state = EmailState.UNKNOWN
     else:
-        state = REJECTED
+        state = EmailState.REJECTED
     return Outcome(
         state=state,
         at=at,
-        message_ids=tuple(record["message_id"] for record in records if record["state"] == SENT),
+        message_ids=tuple(record["message_id"] for record in records if record["state"] == EmailState.SENT),
         error="; ".join(errors),
-        sent=sum(size for size, s in zip(sizes, states, strict=True) if s == SENT),
-        unknown=sum(size for size, s in zip(sizes, states, strict=True) if s == UNKNOWN),
+        sent=sum(size for size, s in zip(sizes, states, strict=True) if s == EmailState.SENT),
+        unknown=sum(size for size, s in zip(sizes, states, strict=True) if s == EmailState.UNKNOWN),
     )
 
 
@@ -420,7 +419,7 @@ def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> N
         logger.error("no such email request; the message is dropped", request_id=request_id)
         return
     state = item.get("state")
-    if state == SENDING:
+    if state == EmailState.SENDING:
         raise RetryLater(f"email request {request_id} is being sent by another delivery")
     if item.get("followed_up_at"):
         logger.info("redelivered email request already done; nothing sent", request_id=request_id, state=state)
@@ -431,22 +430,22 @@ def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> N
 def _send_batch(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ...], mine: str) -> dict[str, str]:
     """Mark the batch `sending`, send it, record what SES said; give it back only when SES surely has not."""
     request_id = request.request_id
-    _mark_batch(rt, request_id, number, {"state": SENDING}, QUEUED, mine)
+    _mark_batch(rt, request_id, number, {"state": EmailState.SENDING}, EmailState.QUEUED, mine)
     try:
         message_id = _send_raw(rt, request, number, to)
     except RetryLater:
-        _mark_batch(rt, request_id, number, {"state": QUEUED}, SENDING, mine)
-        _release(rt, request_id, mine)
+        _mark_batch(rt, request_id, number, {"state": EmailState.QUEUED}, EmailState.SENDING, mine)
+        _give_back(rt, request_id, mine)
         raise
     except Rejected as rejected:
         logger.warning("SES rejected an email", request_id=request_id, batch=number, code=rejected.code)
-        record = {"state": REJECTED, "error": str(rejected)}
+        record = {"state": EmailState.REJECTED, "error": str(rejected)}
     except OutcomeUnknown as unknown:
         logger.error("SES outcome unknown; not resent", request_id=request_id, batch=number, error=str(unknown))
-        record = {"state": UNKNOWN, "error": str(unknown)}
+        record = {"state": EmailState.UNKNOWN, "error": str(unknown)}
     else:
-        record = {"state": SENT, "message_id": message_id}
-    _mark_batch(rt, request_id, number, record, SENDING, mine)
+        record = {"state": EmailState.SENT, "message_id": message_id}
+    _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
     return record
 
 
@@ -462,12 +461,12 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
     stored: dict[str, Any] = item.get("batches") or {}
     records: list[dict[str, str]] = []
     for number, to in enumerate(request.batches, start=1):
-        record = {str(k): str(v) for k, v in (stored.get(str(number)) or {"state": QUEUED}).items()}
-        if record["state"] == SENDING:
+        record = {str(k): str(v) for k, v in (stored.get(str(number)) or {"state": EmailState.QUEUED}).items()}
+        if record["state"] == EmailState.SENDING:
             logger.error("a sender died mid-send; that batch is not resent", request_id=request_id, batch=number)
-            record = {"state": UNKNOWN, "error": "the sender stopped while SES was being asked to send it"}
-            _mark_batch(rt, request_id, number, record, SENDING, mine)
-        elif record["state"] == QUEUED:
+            record = {"state": EmailState.UNKNOWN, "error": "the sender stopped while SES was being asked to send it"}
+            _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
+        elif record["state"] == EmailState.QUEUED:
             record = _send_batch(rt, request, number, to, mine)
         records.append(record)
     outcome = _summary(request, records, now)

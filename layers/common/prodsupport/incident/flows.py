@@ -21,7 +21,7 @@ from prodsupport.core.timefmt import format_et, from_slack_ts, parse_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.alerts import recovered_title, recovering_incident
 from prodsupport.incident.messages import ephemeral
-from prodsupport.incident.model import Deadline, Incident, Severity, Sla, Source, Status
+from prodsupport.incident.model import Incident, Severity, Sla, Source
 from prodsupport.incident.store import Reply
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.outbox import deliver
@@ -524,7 +524,7 @@ def set_applications(rt: Runtime, incident: Incident, apps: list[str], user: str
 
 def set_severity(rt: Runtime, incident: Incident, severity: Severity, user: str, at: datetime) -> Incident:
     def change(current: Incident) -> None:
-        rt.policy.change_severity(current, severity)
+        current.change_severity(severity, rt.policy.email_due(current.opened_at))
         current.note(at, "severity", user, severity.value)
 
     saved = _change(rt, incident, change, user, at)
@@ -542,12 +542,7 @@ def post_status(
     next_at = promise.resolve(at, rt.policy.calendar.local(at)) if promise else None
 
     def change(current: Incident) -> None:
-        current.current_status = text
-        current.status_at = at
-        current.next_update_at = next_at
-        current.meet(Sla.STATUS_UPDATE, at)
-        if next_at is not None:
-            current.deadlines[Sla.STATUS_UPDATE] = Deadline(due=next_at)
+        current.update_status(at, text, next_at)
         current.note(at, "status", user, text)
 
     saved = _change(rt, incident, change, user, at)
@@ -566,15 +561,7 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
     resolved_now: list[bool] = []
 
     def change(current: Incident) -> None:
-        resolved_now[:] = [current.status is not Status.RESOLVED]
-        if not resolved_now[0]:
-            return
-        current.status = Status.RESOLVED
-        current.ended_at = at
-        current.resolution = text
-        current.next_update_at = None
-        current.deadlines.pop(Sla.STATUS_UPDATE, None)
-        current.note(at, "resolved", user, text)
+        resolved_now[:] = [current.resolve(at, text, user)]
 
     saved = _change(rt, incident, change, user, at)
     if resolved_now[0]:

@@ -43,6 +43,17 @@ class Sla(StrEnum):
     POSTMORTEM_SHARED = "postmortem_shared"
 
 
+class EmailState(StrEnum):
+    """Where one email request stands; the values are what the table stores, on the request and its batches."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+
+
 class PostmortemState(StrEnum):
     DRAFTED = "drafted"
     SCHEDULED = "scheduled"
@@ -161,7 +172,7 @@ class EmailRecord:
     request_id: str
     requested_at: datetime
     requested_by: str
-    state: str = "queued"
+    state: EmailState = EmailState.QUEUED
     message_id: str = ""
     sent_at: datetime | None = None
     error: str = ""
@@ -171,7 +182,7 @@ class EmailRecord:
             "request_id": self.request_id,
             "requested_at": to_iso(self.requested_at),
             "requested_by": self.requested_by,
-            "state": self.state,
+            "state": self.state.value,
             "message_id": self.message_id,
             "sent_at": _opt_iso(self.sent_at),
             "error": self.error,
@@ -183,7 +194,7 @@ class EmailRecord:
             request_id=record["request_id"],
             requested_at=parse_iso(record["requested_at"]),
             requested_by=record.get("requested_by", ""),
-            state=record.get("state", "queued"),
+            state=EmailState(record.get("state", EmailState.QUEUED)),
             message_id=record.get("message_id", ""),
             sent_at=_opt_time(record.get("sent_at")),
             error=record.get("error", ""),
@@ -245,6 +256,136 @@ class Incident:
 
     def pending_deadlines(self) -> dict[Sla, Deadline]:
         return {sla: d for sla, d in self.deadlines.items() if d.pending}
+
+    # --- transitions: every surface (Slack, PagerDuty, the checker, the email sender) changes an incident
+    # through these, so each rule has one implementation. They are pure: the caller passes the instant and
+    # whatever the policy decided, and writes the result in one conditional save.
+
+    def mark_breached(self, sla: Sla, at: datetime) -> None:
+        """The clock ran out unmet: it stops being pending, and the timeline says so."""
+        self.deadlines[sla].breached_at = at
+        self.note(at, "sla_breached", "prodsupport", f"{sla.value} was due and is not met")
+
+    def mark_reminded(self, sla: Sla, leads: list[int]) -> tuple[int, ...]:
+        """Mark reminder leads as sent; returns the ones not marked before, which are what a failed
+        announcement has to give back."""
+        deadline = self.deadlines[sla]
+        added = tuple(lead for lead in leads if lead not in deadline.reminded)
+        deadline.reminded.extend(added)
+        return added
+
+    def unmark(self, sla: Sla, at: datetime, leads: tuple[int, ...], *, breach: bool) -> None:
+        """Give back what `mark_breached`/`mark_reminded` marked at `at`, so the clock is owed again; a mark
+        made by someone else since (another instant) stays."""
+        deadline = self.deadlines.get(sla)
+        if deadline is None:
+            return
+        if breach and deadline.breached_at == at:
+            deadline.breached_at = None
+            self.timeline = [
+                e for e in self.timeline if not (e.kind == "sla_breached" and e.at == at and sla.value in e.text)
+            ]
+        deadline.reminded = [lead for lead in deadline.reminded if lead not in leads]
+
+    def resolve(self, at: datetime, resolution: str, actor: str) -> bool:
+        """Resolve once; False when it already was, so a second resolve changes nothing.
+
+        No update is owed after the end, so the status-update clock goes with the promise it tracked.
+        """
+        if self.status is Status.RESOLVED:
+            return False
+        self.status = Status.RESOLVED
+        self.ended_at = at
+        self.resolution = resolution
+        self.next_update_at = None
+        self.deadlines.pop(Sla.STATUS_UPDATE, None)
+        self.note(at, "resolved", actor, resolution)
+        return True
+
+    def reopen(self) -> bool:
+        """Open again after a resolve; the clocks stay as they were and the timeline keeps the old resolution,
+        while the incident's own resolution is cleared so the stakeholder email says 'Ongoing' again."""
+        if self.status is Status.OPEN:
+            return False
+        self.status = Status.OPEN
+        self.ended_at = None
+        self.resolution = ""
+        return True
+
+    def update_status(self, at: datetime, text: str, next_update_at: datetime | None = None) -> Deadline | None:
+        """The latest status, which meets any promised update; a promise of the next one gets its own clock.
+
+        Returns the status-update deadline this met, if one was pending.
+        """
+        self.current_status = text
+        self.status_at = at
+        self.next_update_at = next_update_at
+        met = self.meet(Sla.STATUS_UPDATE, at)
+        if next_update_at is not None:
+            self.deadlines[Sla.STATUS_UPDATE] = Deadline(due=next_update_at)
+        return met
+
+    def change_severity(self, severity: Severity, email_due: datetime) -> bool:
+        """Becoming critical starts the email clock, due at `email_due` (the policy's 24 hours from the
+        original opening, not from now); returns whether the severity changed.
+
+        Stepping down from critical (a false alarm) owes no stakeholder email any more, so a clock still
+        pending is dropped; one already met or breached stays on the record.
+        """
+        changed = self.severity is not severity
+        self.severity = severity
+        email = self.deadlines.get(Sla.STAKEHOLDER_EMAIL)
+        if severity is Severity.CRITICAL and email is None:
+            self.deadlines[Sla.STAKEHOLDER_EMAIL] = Deadline(due=email_due)
+        elif severity is not Severity.CRITICAL and email is not None and email.pending:
+            del self.deadlines[Sla.STAKEHOLDER_EMAIL]
+        return changed
+
+    def request_email(self, at: datetime, requested_by: str) -> EmailRecord:
+        """Record a stakeholder email asked for, queued; its id numbers the incident's emails from 1."""
+        record = EmailRecord(request_id=f"{self.id}-{len(self.emails) + 1}", requested_at=at, requested_by=requested_by)
+        self.emails.append(record)
+        return record
+
+    def email_not_queued(self, request_id: str, error: str) -> None:
+        """The queue refused the request, so nothing will send it: it failed before it started."""
+        for record in self.emails:
+            if record.request_id == request_id:
+                record.state = EmailState.FAILED
+                record.error = f"not queued: {error}"
+
+    def record_email_outcome(
+        self,
+        request: EmailRecord,
+        outcome: EmailState,
+        at: datetime,
+        *,
+        message_id: str = "",
+        error: str = "",
+        sent_note: str = "",
+    ) -> bool:
+        """What the sender made of an email request; False for an outcome already recorded.
+
+        `request` names the email (and is kept as is if the incident has no record of it); `message_id` and
+        `error` are SES's, `sent_note` the timeline text of a send. The first email sent meets the
+        stakeholder-email clock.
+        """
+        record = next((e for e in self.emails if e.request_id == request.request_id), None)
+        if record is None:
+            record = request
+            self.emails.append(record)
+        if record.state == outcome:
+            return False
+        record.state = outcome
+        record.message_id = message_id
+        record.error = error
+        if outcome is EmailState.SENT:
+            record.sent_at = at
+            self.meet(Sla.STAKEHOLDER_EMAIL, at)
+            self.note(at, "email_sent", request.requested_by, sent_note)
+        else:
+            self.note(at, f"email_{outcome.value}", "prodsupport", error)
+        return True
 
     def to_record(self) -> dict[str, Any]:
         return {

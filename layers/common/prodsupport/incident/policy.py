@@ -125,19 +125,6 @@ class SlaPolicy:
             incident.meet(Sla.SLACK_ACK, acknowledged_at or opened_at)
         return incident
 
-    def change_severity(self, incident: Incident, severity: Severity) -> None:
-        """Becoming critical starts the 24-hour email clock from the original opening, not from now.
-
-        Stepping down from critical (a false alarm) owes no stakeholder email any more, so a clock still
-        pending is dropped; one already met or breached stays on the record.
-        """
-        incident.severity = severity
-        email = incident.deadlines.get(Sla.STAKEHOLDER_EMAIL)
-        if severity is Severity.CRITICAL and email is None:
-            incident.deadlines[Sla.STAKEHOLDER_EMAIL] = Deadline(due=self.email_due(incident.opened_at))
-        elif severity is not Severity.CRITICAL and email is not None and email.pending:
-            del incident.deadlines[Sla.STAKEHOLDER_EMAIL]
-
     def next_check(self, incident: Incident) -> datetime | None:
         """The earliest instant the checker owes this incident something; None takes it off the due index."""
         moments: list[datetime] = []
@@ -164,13 +151,10 @@ class SlaPolicy:
                 actions.append(SlaAction("reminder", sla, deadline.due, min(passed)))
         return actions
 
-    def apply(self, incident: Incident, action: SlaAction, now: datetime) -> None:
-        """Mark an action as done on the incident, so a second run at the same minute owes nothing."""
-        deadline = incident.deadlines[action.sla]
+    def apply(self, incident: Incident, action: SlaAction, now: datetime) -> tuple[int, ...]:
+        """Mark an action as done on the incident, so a second run at the same minute owes nothing; returns
+        the reminder leads it marked (a reminder covers every lead it passed, down to its own)."""
         if action.kind == "breach":
-            deadline.breached_at = now
-            incident.note(now, "sla_breached", "prodsupport", f"{action.sla.value} was due and is not met")
-            return
-        for lead in self.leads(action.sla):
-            if lead >= action.lead and lead not in deadline.reminded:
-                deadline.reminded.append(lead)
+            incident.mark_breached(action.sla, now)
+            return ()
+        return incident.mark_reminded(action.sla, [lead for lead in self.leads(action.sla) if lead >= action.lead])

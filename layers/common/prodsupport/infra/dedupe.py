@@ -62,14 +62,14 @@ class Deduplicator:
             return Claim.IN_FLIGHT if isinstance(until, int) and until > now else Claim.DUPLICATE
         return Claim.FIRST
 
-    def release(self, source: str, delivery_id: str) -> None:
+    def give_back(self, source: str, delivery_id: str) -> None:
         self.table.delete(f"DEDUPE#{source}#{delivery_id}", "DEDUPE")
 
     @contextmanager
     def once(
         self, source: str, delivery_id: str, received_at: datetime, *, refuse_in_flight: bool = False
     ) -> Iterator[bool]:
-        """Yield whether to process; on an exception the claim is released and the exception re-raised.
+        """Yield whether to process; on an exception the claim is given back and the exception re-raised.
 
         `refuse_in_flight` is for senders that retry only failures (Slack, PagerDuty): a repeat within the
         first delivery's lease raises `DeliveryInFlight` instead of yielding False. A scheduler repeat needs
@@ -83,5 +83,5 @@ class Deduplicator:
             yield first
         except BaseException:
             if first:
-                self.release(source, delivery_id)
+                self.give_back(source, delivery_id)
             raise

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from prodsupport.core.timefmt import format_et
-from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source, Status
+from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import SlackMessage, post
@@ -278,8 +278,7 @@ def on_priority_updated(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident)
 
     def change(current: Incident) -> bool:
         _refresh_link(current, pd)
-        changed = current.severity is not severity
-        rt.policy.change_severity(current, severity)
+        changed = current.change_severity(severity, rt.policy.email_due(current.opened_at))
         current.note(event.occurred_at, "pagerduty_priority", ACTOR, f"priority {priority}, severity {severity.value}")
         return changed
 
@@ -322,14 +321,9 @@ def on_reopened(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
     if incident is None:
         return _not_linked(event, pd)
 
-    def reopen(current: Incident) -> None:
-        current.status = Status.OPEN
-        current.ended_at = None
-        current.resolution = ""  # 'Ongoing' again in the stakeholder email; the timeline keeps the old one
-
     link = _label(incident, pd)
     text = f":rotating_light: PagerDuty {link} reopened by {esc(event.agent_name)}: {incident.id} is open again."
-    _update(rt, incident, event, pd, "pagerduty_reopened", "status", text, reopen)
+    _update(rt, incident, event, pd, "pagerduty_reopened", "status", text, Incident.reopen)
     return "reopened"
 
 
@@ -341,10 +335,7 @@ def on_status_update_published(rt: Runtime, event: WebhookEvent, pd: PagerDutyIn
     at = event.occurred_at
 
     def record(current: Incident) -> None:
-        current.current_status = event.message
-        current.status_at = at
-        current.next_update_at = None
-        current.meet(Sla.STATUS_UPDATE, at)
+        current.update_status(at, event.message)
 
     text = (
         f":memo: *Status update* on {incident.id} from PagerDuty by {esc(event.agent_name)} at {format_et(at)}:\n"
@@ -373,7 +364,7 @@ def _update(
     kind: str,
     field: str,
     text: str,
-    also: Callable[[Incident], None] | None = None,
+    also: Callable[[Incident], object] | None = None,
 ) -> Incident:
     def change(current: Incident) -> None:
         _refresh_link(current, pd)
@@ -461,7 +452,7 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
     try:
         saved, early = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     except Exception:
-        pagerduty_links.release(rt.table, pagerduty_id)  # the link and the incident change go together or not at all
+        pagerduty_links.give_back(rt.table, pagerduty_id)  # the link and the incident change go together or not at all
         raise
     _send(rt, pd_msg.linked(saved, user, at))
     if early:

@@ -56,7 +56,7 @@ def claim(table: Table, incident: Incident, pagerduty_id: str) -> None:
             raise AlreadyLinked(pagerduty_id, owner or "another incident") from None
 
 
-def release(table: Table, pagerduty_id: str) -> None:
+def give_back(table: Table, pagerduty_id: str) -> None:
     table.delete(pk(pagerduty_id), SK)
 
 

@@ -54,7 +54,7 @@ class CheckReport:
 
 
 @dataclass(frozen=True)
-class Claim:
+class ClaimedAction:
     """An action this run won, and exactly what it marked, so a failed post can give back only that."""
 
     action: SlaAction
@@ -108,7 +108,7 @@ def _check(
             notice = sla_messages.notice(saved, claim.action, people.escalation, now)
             posted = deliver(rt, notice.thread)
         except Exception:
-            _release(rt, saved, claims[index:], now)
+            _give_back(rt, saved, claims[index:], now)
             raise
         if not posted:
             continue  # the outbox owns it now: the claim stands, and the thread gets it once, later
@@ -119,7 +119,7 @@ def _check(
 
 def _claim(
     rt: Runtime, incident: Incident, now: datetime, horizon: datetime, report: CheckReport
-) -> tuple[Incident, list[Claim]] | None:
+) -> tuple[Incident, list[ClaimedAction]] | None:
     """Mark the owed actions with a conditional save; a lost race re-reads and owes only what is left."""
     current: Incident | None = incident
     for _ in range(MAX_ATTEMPTS):
@@ -131,10 +131,7 @@ def _claim(
             return None
         claims = []
         for action in actions:
-            before = set(current.deadlines[action.sla].reminded)
-            rt.policy.apply(current, action, now)
-            added = tuple(lead for lead in current.deadlines[action.sla].reminded if lead not in before)
-            claims.append(Claim(action, added))
+            claims.append(ClaimedAction(action, rt.policy.apply(current, action, now)))
         try:
             return rt.store.save(current), claims
         except ConditionFailed:
@@ -170,21 +167,12 @@ def _post_direct(rt: Runtime, notice: SlaNotice, incident: Incident, report: Che
         logger.exception("direct SLA reminder failed", incident_id=incident.id, user=notice.direct_to)
 
 
-def _release(rt: Runtime, incident: Incident, claims: list[Claim], now: datetime) -> None:
+def _give_back(rt: Runtime, incident: Incident, claims: list[ClaimedAction], now: datetime) -> None:
     """Undo the marks of claims that were not announced, so the next run owes them again."""
 
     def give_back(current: Incident) -> None:
         for claim in claims:
-            deadline = current.deadlines.get(claim.action.sla)
-            if deadline is None:
-                continue
-            if claim.action.kind == "breach" and deadline.breached_at == now:
-                deadline.breached_at = None
-                note = claim.action.sla.value
-                current.timeline = [
-                    e for e in current.timeline if not (e.kind == "sla_breached" and e.at == now and note in e.text)
-                ]
-            deadline.reminded = [lead for lead in deadline.reminded if lead not in claim.leads]
+            current.unmark(claim.action.sla, now, claim.leads, breach=claim.action.kind == "breach")
 
     rt.store.mutate(incident.channel_id, incident.thread_ts, give_back)
 
