@@ -63,7 +63,7 @@ class ApiServer(ThreadingHTTPServer):
         self.api = api
 
 
-class LocalServer:
+class FakeApiServer:
     """Start, stop and address of a stand-in API; subclasses say which server they run.
 
     `_stopping` is set on stop, so a request held by an injected hang ends at once instead of keeping the

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.local_server import ApiServer, FakeApiServer, Fault
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -72,7 +72,7 @@ class _OnCall:
     end: str | None
 
 
-class RecordingPagerDutyApi(LocalServer):
+class RecordingPagerDutyApi(FakeApiServer):
     """A PagerDuty REST API v2 on ``127.0.0.1`` that records every request; see the module docstring."""
 
     label = "recording-pagerduty"

@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.local_server import ApiServer, FakeApiServer, Fault
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -105,7 +105,7 @@ class _Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class RecordingSlackApi(LocalServer):
+class RecordingSlackApi(FakeApiServer):
     """A Slack Web API on ``127.0.0.1`` that records every call; see the module docstring."""
 
     label = "recording-slack"

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.local_server import ApiServer, FakeApiServer, Fault
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
 FORWARD_TIMEOUT_SECONDS = 30
@@ -27,7 +27,7 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "conte
 type _Reply = tuple[int, list[tuple[str, str]], bytes]
 
 
-class SesFaultGate(LocalServer):
+class SesFaultGate(FakeApiServer):
     """Forwards SES v2 calls to `upstream()` (moto's endpoint), failing those a queued fault names."""
 
     label = "ses-fault-gate"
