@@ -55,7 +55,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def preview_main(args: argparse.Namespace) -> int:
     """Exit 0 with the email on stdout, 2 for bad arguments or settings, 1 when it cannot be read."""
-    from zoneinfo import ZoneInfo
 
     from prodsupport.email.stakeholder import render
 
@@ -64,7 +63,7 @@ def preview_main(args: argparse.Namespace) -> int:
     except CliError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
-    email = render(incident, args.at or datetime.now(UTC), ZoneInfo(rt.settings.timezone))
+    email = render(incident, args.at or datetime.now(UTC), rt.zone)
     roster = rt.roster.load()
     print(f"Subject: {email.subject}")
     print(f"To: {', '.join(roster.stakeholders) or '(the stakeholder list is empty: nothing would be sent)'}")

@@ -72,6 +72,6 @@ def main(args: argparse.Namespace) -> int:
     except (BotoCoreError, ClientError) as exc:
         print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
         return 1
-    report = compliance.build(incidents, start, end, args.as_of or datetime.now(UTC))
+    report = compliance.build(incidents, start, end, args.as_of or datetime.now(UTC), rt.zone)
     sys.stdout.write(compliance.render(report, args.format))
     return 0

@@ -1,10 +1,10 @@
 """The /incident and /prodsupport text interface, as docs/design.md#commands lists it."""
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from prodsupport.core.timefmt import ET
 from prodsupport.incident.model import Severity
 from prodsupport.slack.commands import (
     CommandError,
@@ -81,7 +81,7 @@ def test_a_status_may_promise_the_next_update_at_an_et_time() -> None:
 
 def test_a_promised_et_time_already_past_today_means_tomorrow() -> None:
     now = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 15:00 EST
-    due = NextUpdate(at_local=time(14, 0)).resolve(now, now.astimezone(ET))
+    due = NextUpdate(at_local=time(14, 0)).resolve(now, now.astimezone(ZoneInfo("America/New_York")))
     assert due == datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
 
 

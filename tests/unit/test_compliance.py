@@ -52,7 +52,7 @@ def incident(
 
 
 def report(*incidents: Incident) -> compliance.ComplianceReport:
-    return compliance.build(incidents, WEEK_START, WEEK_END, AS_OF)
+    return compliance.build(incidents, WEEK_START, WEEK_END, AS_OF, zone=ET)
 
 
 TUESDAY_10 = et(11, 17, 10)  # business hours: 15-minute window
@@ -103,7 +103,7 @@ def test_given_an_alert_never_acknowledged_when_built_then_the_ack_is_missed_and
 
 def test_given_an_ack_clock_still_running_at_the_report_time_when_built_then_it_is_open_and_not_a_percentage() -> None:
     late_sunday = et(11, 22, 23, 50)
-    built = compliance.build([incident(late_sunday)], WEEK_START, WEEK_END, as_of=et(11, 23, 0, 5))
+    built = compliance.build([incident(late_sunday)], WEEK_START, WEEK_END, as_of=et(11, 23, 0, 5), zone=ET)
 
     stats = built.stats(Sla.SLACK_ACK)
     assert (stats.open, stats.percent_in_time, built.breaches) == (1, None, [])
@@ -176,6 +176,15 @@ def test_given_no_incidents_when_rendered_as_markdown_then_it_says_no_breaches_a
 
     assert "No breaches." in md
     assert "| Slack acknowledgement | none due |" in md
+
+
+def test_given_a_pacific_zone_when_rendered_as_markdown_then_times_are_pacific_and_named_so() -> None:
+    built = compliance.build([], WEEK_START, WEEK_END, AS_OF, zone=ZoneInfo("America/Los_Angeles"))
+
+    md = compliance.render_md(built)
+
+    assert "Times are PT; clocks still running at " in md
+    assert md.split("clocks still running at ")[1].split(" are counted")[0].endswith("PST")
 
 
 def test_given_more_breaches_than_the_limit_when_rendered_for_slack_then_the_rest_points_to_the_cli() -> None:

@@ -1,6 +1,7 @@
 """What the bot says about PagerDuty: docs/design.md's metadata, both clocks named, PagerDuty's text escaped."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from prodsupport.incident.model import Incident, PagerDutyLink, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
@@ -17,6 +18,8 @@ PD = PagerDutyIncident(
     priority="P1",
     assignees=(Reference("PUSR1", "<!channel> Mallory"),),
 )
+
+ET = ZoneInfo("America/New_York")
 
 
 def pagerduty_incident() -> Incident:
@@ -37,14 +40,14 @@ def pagerduty_incident() -> Incident:
 
 
 def test_the_thread_root_declares_the_incident_with_the_pagerduty_ack_due() -> None:
-    root = pd_msg.thread_root(pagerduty_incident(), PD, "U0ANA")
+    root = pd_msg.thread_root(pagerduty_incident(), PD, "U0ANA", zone=ET)
     assert root.event_type == "incident_declared"
     assert root.payload["source"] == "pagerduty"
     assert root.payload["pagerduty_ack_due"] == root.payload["ack_due"] == "2026-03-10T14:15:00Z"
 
 
 def test_the_thread_root_names_the_oncall_and_escapes_pagerduty_names() -> None:
-    text = str(pd_msg.thread_root(pagerduty_incident(), PD, "U0ANA").blocks)
+    text = str(pd_msg.thread_root(pagerduty_incident(), PD, "U0ANA", zone=ET).blocks)
     assert "<@U0ANA>" in text
     assert "&lt;!channel&gt; Mallory" in text
     assert "<!channel>" not in text
@@ -54,7 +57,7 @@ def test_a_late_pagerduty_ack_is_not_met() -> None:
     incident = pagerduty_incident()
     deadline = incident.deadlines[Sla.PAGERDUTY_ACK]
     deadline.met_at = OPENED + timedelta(minutes=16)
-    message = pd_msg.acknowledged(incident, deadline, "Ana Oncall")
+    message = pd_msg.acknowledged(incident, deadline, "Ana Oncall", zone=ET)
     assert message.payload == {
         "incident_id": "INC-2026-0001",
         "sla": "pagerduty_ack",

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from prodsupport.core.timefmt import format_et
+from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Incident, PagerDutyLink, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.postmortem import model as postmortem
@@ -272,7 +272,7 @@ def test_the_drafts_timeline_matches_the_incidents_timeline_entry_for_entry() ->
     entries = sorted(incident.timeline, key=lambda entry: entry.at)
     assert len(lines) == len(entries) == 5
     for line, entry in zip(lines, entries, strict=True):
-        assert line.startswith(f"- {format_et(entry.at)} · {entry.kind} · ")
+        assert line.startswith(f"- {format_local(entry.at, ET)} · {entry.kind} · ")
         assert line.endswith(" ".join(entry.text.split()))
 
 

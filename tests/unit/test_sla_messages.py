@@ -1,6 +1,7 @@
 """Who the SLA checker names, and the metadata every reminder and breach carries."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +13,7 @@ from prodsupport.sla.messages import Escalation
 OPENED = datetime(2026, 5, 13, 14, tzinfo=UTC)  # Wed 10:00 EDT
 ACK_DUE = OPENED + timedelta(minutes=15)
 PEOPLE = Escalation(oncall="UONCALL", pm="UPM")
+ET = ZoneInfo("America/New_York")
 
 
 def incident(title: str = "Check-in fails at the kiosk", owner: str = "UOWNER") -> Incident:
@@ -30,7 +32,8 @@ def incident(title: str = "Check-in fails at the kiosk", owner: str = "UOWNER") 
 
 
 def test_given_an_ack_reminder_when_built_then_it_mentions_the_oncall_in_the_thread_and_no_dm() -> None:
-    notice = sla_messages.reminder(incident(), SlaAction("reminder", Sla.SLACK_ACK, ACK_DUE, 5), PEOPLE, ACK_DUE)
+    action = SlaAction("reminder", Sla.SLACK_ACK, ACK_DUE, 5)
+    notice = sla_messages.reminder(incident(), action, PEOPLE, ACK_DUE, zone=ET)
 
     assert notice.thread.thread_ts == "1778680800.000001"
     assert "<@UONCALL>" in notice.thread.text
@@ -40,7 +43,7 @@ def test_given_an_ack_reminder_when_built_then_it_mentions_the_oncall_in_the_thr
 def test_given_a_reminder_when_built_then_its_metadata_is_exactly_incident_sla_and_due() -> None:
     action = SlaAction("reminder", Sla.SLACK_ACK, ACK_DUE, 5)
 
-    notice = sla_messages.reminder(incident(), action, PEOPLE, ACK_DUE - timedelta(minutes=5))
+    notice = sla_messages.reminder(incident(), action, PEOPLE, ACK_DUE - timedelta(minutes=5), zone=ET)
 
     assert (notice.thread.event_type, notice.thread.payload) == (
         "sla_reminder",
@@ -51,7 +54,7 @@ def test_given_a_reminder_when_built_then_its_metadata_is_exactly_incident_sla_a
 def test_given_a_reminder_run_late_when_built_then_it_says_the_time_actually_left() -> None:
     action = SlaAction("reminder", Sla.SLACK_ACK, ACK_DUE, 5)
 
-    notice = sla_messages.reminder(incident(), action, PEOPLE, ACK_DUE - timedelta(minutes=3))
+    notice = sla_messages.reminder(incident(), action, PEOPLE, ACK_DUE - timedelta(minutes=3), zone=ET)
 
     assert "(in 3 min)" in notice.thread.text
 
@@ -60,7 +63,7 @@ def test_given_a_stakeholder_email_reminder_when_built_then_the_pm_gets_it_in_th
     due = OPENED + timedelta(hours=24)
     action = SlaAction("reminder", Sla.STAKEHOLDER_EMAIL, due, 240)
 
-    notice = sla_messages.reminder(incident(), action, PEOPLE, due - timedelta(hours=4))
+    notice = sla_messages.reminder(incident(), action, PEOPLE, due - timedelta(hours=4), zone=ET)
 
     assert "<@UPM>" in notice.thread.text
     assert "(in 4 h)" in notice.thread.text
@@ -78,14 +81,14 @@ def test_given_a_postmortem_reminder_when_built_then_it_names_the_incident_owner
     due = OPENED + timedelta(days=3)
     action = SlaAction("reminder", Sla.POSTMORTEM_SCHEDULED, due, 1440)
 
-    notice = sla_messages.reminder(incident(), action, PEOPLE, due - timedelta(days=1))
+    notice = sla_messages.reminder(incident(), action, PEOPLE, due - timedelta(days=1), zone=ET)
 
     assert "<@UOWNER>" in notice.thread.text
     assert "postmortem scheduled" in notice.thread.text
 
 
 def test_given_an_ack_breach_when_built_then_it_names_the_oncall_and_copies_the_pm() -> None:
-    notice = sla_messages.breach(incident(), SlaAction("breach", Sla.SLACK_ACK, ACK_DUE), PEOPLE, ACK_DUE)
+    notice = sla_messages.breach(incident(), SlaAction("breach", Sla.SLACK_ACK, ACK_DUE), PEOPLE, ACK_DUE, zone=ET)
 
     assert notice.thread.event_type == "sla_breached"
     assert "<@UONCALL>, please post a message in this thread" in notice.thread.text
@@ -97,7 +100,7 @@ def test_given_a_pagerduty_breach_with_a_linked_incident_when_built_then_it_link
     linked = incident()
     linked.pagerduty = PagerDutyLink("Q1ABC", "https://example.pagerduty.com/incidents/Q1ABC")
 
-    notice = sla_messages.breach(linked, SlaAction("breach", Sla.PAGERDUTY_ACK, ACK_DUE), PEOPLE, ACK_DUE)
+    notice = sla_messages.breach(linked, SlaAction("breach", Sla.PAGERDUTY_ACK, ACK_DUE), PEOPLE, ACK_DUE, zone=ET)
 
     assert "<https://example.pagerduty.com/incidents/Q1ABC|Q1ABC>" in notice.thread.text
 
@@ -110,7 +113,7 @@ def test_given_a_pagerduty_link_without_a_web_url_when_a_reminder_is_built_then_
     linked = incident()
     linked.pagerduty = PagerDutyLink("PGR0VU2", url)
 
-    notice = sla_messages.reminder(linked, SlaAction("remind", Sla.PAGERDUTY_ACK, ACK_DUE), PEOPLE, OPENED)
+    notice = sla_messages.reminder(linked, SlaAction("remind", Sla.PAGERDUTY_ACK, ACK_DUE), PEOPLE, OPENED, zone=ET)
 
     assert "acknowledge the incident in PagerDuty PGR0VU2" in notice.thread.text
     assert "<|" not in notice.thread.text
@@ -120,7 +123,7 @@ def test_given_a_pagerduty_link_without_a_web_url_when_a_reminder_is_built_then_
 def test_given_the_oncall_is_also_the_pm_when_a_breach_is_built_then_they_are_mentioned_once() -> None:
     same = Escalation(oncall="UPM", pm="UPM")
 
-    notice = sla_messages.breach(incident(), SlaAction("breach", Sla.SLACK_ACK, ACK_DUE), same, ACK_DUE)
+    notice = sla_messages.breach(incident(), SlaAction("breach", Sla.SLACK_ACK, ACK_DUE), same, ACK_DUE, zone=ET)
 
     assert notice.thread.text.count("<@UPM>") == 1
 
@@ -128,7 +131,7 @@ def test_given_the_oncall_is_also_the_pm_when_a_breach_is_built_then_they_are_me
 def test_given_nobody_on_call_configured_when_a_breach_is_built_then_it_addresses_the_role() -> None:
     nobody = Escalation(oncall="", pm="")
 
-    notice = sla_messages.breach(incident(), SlaAction("breach", Sla.SLACK_ACK, ACK_DUE), nobody, ACK_DUE)
+    notice = sla_messages.breach(incident(), SlaAction("breach", Sla.SLACK_ACK, ACK_DUE), nobody, ACK_DUE, zone=ET)
 
     assert "the on-call engineer, please" in notice.thread.text
     assert "cc" not in notice.thread.text
@@ -137,7 +140,7 @@ def test_given_nobody_on_call_configured_when_a_breach_is_built_then_it_addresse
 def test_given_a_breach_announced_late_when_built_then_it_says_how_long_ago_it_was_due() -> None:
     action = SlaAction("breach", Sla.SLACK_ACK, ACK_DUE)
 
-    notice = sla_messages.breach(incident(), action, PEOPLE, ACK_DUE + timedelta(hours=1, minutes=2))
+    notice = sla_messages.breach(incident(), action, PEOPLE, ACK_DUE + timedelta(hours=1, minutes=2), zone=ET)
 
     assert "(business-hours window), 1 h 2 min ago and has not happened." in notice.thread.text
 
@@ -145,7 +148,7 @@ def test_given_a_breach_announced_late_when_built_then_it_says_how_long_ago_it_w
 def test_given_a_title_with_slack_controls_when_a_reminder_is_built_then_the_title_is_escaped() -> None:
     action = SlaAction("reminder", Sla.SLACK_ACK, ACK_DUE, 5)
 
-    notice = sla_messages.reminder(incident(title="<!here> down & out"), action, PEOPLE, ACK_DUE)
+    notice = sla_messages.reminder(incident(title="<!here> down & out"), action, PEOPLE, ACK_DUE, zone=ET)
 
     assert "&lt;!here&gt; down &amp; out" in notice.thread.text
     assert "<!here>" not in notice.thread.text

@@ -1,10 +1,13 @@
 """What the bot posts: docs/design.md's metadata on every incident message, people's text escaped."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
+
+ET = ZoneInfo("America/New_York")
 
 OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
@@ -25,7 +28,7 @@ def incident(title: str = "Kiosk errors"):  # type: ignore[no-untyped-def]
 
 
 def test_the_card_carries_incident_declared_metadata() -> None:
-    card = msg.incident_card(incident(), thread_ts="1764000000.000100")
+    card = msg.incident_card(incident(), thread_ts="1764000000.000100", zone=ET)
     assert card.event_type == "incident_declared"
     assert card.payload == {
         "incident_id": "INC-2026-0003",
@@ -37,12 +40,12 @@ def test_the_card_carries_incident_declared_metadata() -> None:
 
 
 def test_the_card_shows_times_in_et_with_the_zone() -> None:
-    card = msg.incident_card(incident(), thread_ts=None)
+    card = msg.incident_card(incident(), thread_ts=None, zone=ET)
     assert "Tue 11/24/2026 10:15 AM EST" in card.text
 
 
 def test_a_title_cannot_inject_mentions_or_links() -> None:
-    card = msg.incident_card(incident("<!channel> <https://evil|click>"), thread_ts=None)
+    card = msg.incident_card(incident("<!channel> <https://evil|click>"), thread_ts=None, zone=ET)
     assert "<!channel>" not in card.text and "&lt;!channel&gt;" in card.text
 
 
@@ -50,7 +53,7 @@ def test_a_late_ack_is_reported_as_not_met() -> None:
     subject = incident()
     deadline = subject.deadlines[Sla.SLACK_ACK]
     deadline.met_at = deadline.due + timedelta(minutes=1)
-    message = msg.acknowledged(subject, Sla.SLACK_ACK, deadline, "U0ENG")
+    message = msg.acknowledged(subject, Sla.SLACK_ACK, deadline, "U0ENG", zone=ET)
     assert message.event_type == "incident_acknowledged"
     assert message.payload == {
         "incident_id": "INC-2026-0003",
@@ -62,6 +65,6 @@ def test_a_late_ack_is_reported_as_not_met() -> None:
 
 
 def test_the_reaction_note_is_a_slack_ack_reminder() -> None:
-    note = msg.reaction_does_not_count(incident(), "U0ENG")
+    note = msg.reaction_does_not_count(incident(), "U0ENG", zone=ET)
     assert (note.event_type, note.payload["sla"]) == ("sla_reminder", "slack_ack")
     assert "reaction" in note.text

@@ -7,11 +7,14 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 from prodsupport.email.requests import EmailRequest
 from prodsupport.email.stakeholder import ROW_LABELS, render, subject
 from prodsupport.incident.model import Incident, Postmortem, PostmortemState, Severity, Source, Status
 from prodsupport.incident.policy import SlaPolicy
+
+ET = ZoneInfo("America/New_York")
 
 # Sunday 11/30/2025 9:30 PM EST is already Monday 12/01/2025 in UTC.
 SUNDAY_EVENING_ET = datetime(2025, 12, 1, 2, 30, tzinfo=UTC)
@@ -91,7 +94,7 @@ def parsed_mime(request: EmailRequest) -> EmailMessage:
 
 
 def request_for(subject_incident: Incident) -> EmailRequest:
-    rendered = render(subject_incident, SENT_AT)
+    rendered = render(subject_incident, SENT_AT, ET)
     return EmailRequest(
         request_id=f"{subject_incident.id}-1",
         kind="incident",
@@ -108,17 +111,17 @@ def request_for(subject_incident: Incident) -> EmailRequest:
 
 
 def test_given_a_sunday_evening_et_incident_that_is_monday_in_utc_then_the_subject_has_sundays_date() -> None:
-    assert subject(incident()) == "Check-In Experience Production Outage 11-30-2025"
+    assert subject(incident(), ET) == "Check-In Experience Production Outage 11-30-2025"
 
 
 def test_given_no_applications_then_the_subject_names_the_check_in_experience() -> None:
     bare = incident()
     bare.applications = []
-    assert subject(bare) == "Check-In Experience Production Outage 11-30-2025"
+    assert subject(bare, ET) == "Check-In Experience Production Outage 11-30-2025"
 
 
 def test_the_html_table_has_the_six_playbook_rows_in_order() -> None:
-    rows = html_rows(render(incident(), SENT_AT).html).rows
+    rows = html_rows(render(incident(), SENT_AT, ET).html).rows
     assert [row[0] for row in rows] == list(ROW_LABELS)
     assert ROW_LABELS == (
         "Applications Impacted",
@@ -131,19 +134,19 @@ def test_the_html_table_has_the_six_playbook_rows_in_order() -> None:
 
 
 def test_the_text_body_has_the_summary_then_the_six_rows_in_order() -> None:
-    text = render(incident(), SENT_AT).text
+    text = render(incident(), SENT_AT, ET).text
     assert text.startswith("Incident Summary: Kiosks cannot check Veterans in\n\nIncident Details:\n")
     assert [label for label, _ in text_rows(text)] == list(ROW_LABELS)
 
 
 def test_given_an_open_incident_then_end_and_resolution_default_to_ongoing() -> None:
-    rows = dict(text_rows(render(incident(), SENT_AT).text))
+    rows = dict(text_rows(render(incident(), SENT_AT, ET).text))
     assert rows["Incident End Date/Time"] == "Ongoing"
     assert rows["Resolution"] == "Ongoing"
 
 
 def test_the_start_time_is_shown_in_et_with_the_zone() -> None:
-    rows = dict(text_rows(render(incident(), SENT_AT).text))
+    rows = dict(text_rows(render(incident(), SENT_AT, ET).text))
     assert rows["Incident Start Date/Time"] == "Sun 11/30/2025 9:30 PM EST"
     assert rows["Applications Impacted"] == "Check-In Experience, Pre-Check-In"
 
@@ -154,7 +157,7 @@ def test_the_current_status_has_its_et_timestamp_the_update_and_the_next_update_
     subject_incident.status_at = SUNDAY_EVENING_ET + timedelta(minutes=30)
     subject_incident.next_update_at = SUNDAY_EVENING_ET + timedelta(hours=2, minutes=30)
 
-    text = render(subject_incident, SENT_AT).text
+    text = render(subject_incident, SENT_AT, ET).text
 
     assert (
         "Current Status:            Sun 11/30/2025 10:00 PM EST: Rolling back the 2.14 release.\n"
@@ -163,12 +166,12 @@ def test_the_current_status_has_its_et_timestamp_the_update_and_the_next_update_
 
 
 def test_given_no_status_update_yet_then_the_status_is_stamped_with_the_send_time() -> None:
-    rows = dict(text_rows(render(incident(), SENT_AT).text))
+    rows = dict(text_rows(render(incident(), SENT_AT, ET).text))
     assert rows["Current Status"] == "Sun 11/30/2025 10:10 PM EST: Investigating."
 
 
 def test_given_a_resolved_incident_then_end_time_and_resolution_are_filled() -> None:
-    rows = dict(text_rows(render(resolved(incident()), SENT_AT).text))
+    rows = dict(text_rows(render(resolved(incident()), SENT_AT, ET).text))
     assert rows["Incident End Date/Time"] == "Mon 12/01/2025 12:30 AM EST"
     assert rows["Resolution"] == "Rolled back the 2.14 release."
     assert rows["Current Status"] == "Mon 12/01/2025 12:30 AM EST: Resolved."
@@ -179,7 +182,7 @@ def test_given_a_post_mortem_document_then_the_resolution_links_it() -> None:
     url = "https://github.com/department-of-veterans-affairs/va.gov-team-sensitive/blob/master/Postmortems/pm.md"
     subject_incident.postmortem = Postmortem(PostmortemState.SHARED, SUNDAY_EVENING_ET, url=url)
 
-    rendered = render(subject_incident, SENT_AT)
+    rendered = render(subject_incident, SENT_AT, ET)
 
     assert html_rows(rendered.html).links == [url]
     assert f"Post-mortem: {url}" in rendered.text
@@ -189,7 +192,7 @@ def test_given_a_post_mortem_link_that_is_not_a_web_address_then_nothing_is_link
     subject_incident = resolved(incident())
     subject_incident.postmortem = Postmortem(PostmortemState.SHARED, SUNDAY_EVENING_ET, url="javascript:alert(1)")
 
-    rendered = render(subject_incident, SENT_AT)
+    rendered = render(subject_incident, SENT_AT, ET)
 
     assert html_rows(rendered.html).links == []
     assert "javascript:" not in rendered.text
@@ -199,7 +202,7 @@ def test_given_a_summary_with_a_script_tag_then_the_html_escapes_it() -> None:
     subject_incident = incident()
     subject_incident.summary = "<script>alert('x')</script> Veterans see an error."
 
-    rendered = render(subject_incident, SENT_AT)
+    rendered = render(subject_incident, SENT_AT, ET)
 
     assert "<script>" not in rendered.html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Veterans see an error." in rendered.html

@@ -1,4 +1,5 @@
-"""Time in one representation: aware UTC datetimes inside, ISO 8601 `Z` strings at rest, ET for people.
+"""Time in one representation: aware UTC datetimes inside, ISO 8601 `Z` strings at rest, the configured
+zone (`settings.timezone`, the calendar's zone) for people.
 
 Every time the playbook talks about is an instant; keeping them aware-UTC everywhere means the only
 zone arithmetic happens in the calendar, which is where DST belongs.
@@ -8,8 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
-
-ET = ZoneInfo("America/New_York")
 
 
 def parse_iso(value: str) -> datetime:
@@ -40,8 +39,11 @@ def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def format_et(at: datetime, zone: ZoneInfo = ET) -> str:
-    """How people read a time: ET wall clock with its zone name, e.g. 'Fri 11/27/2026 9:05 AM EST'."""
+def format_local(at: datetime, zone: ZoneInfo) -> str:
+    """How people read a time: the wall clock in `zone` with its name, e.g. 'Fri 11/27/2026 9:05 AM EST'.
+
+    The zone is always given: it is a setting, and the team reading the message may not be in ET.
+    """
     local = at.astimezone(zone)
     hour = local.hour % 12 or 12
     return f"{local:%a %m/%d/%Y} {hour}:{local:%M %p} {local.tzname()}"

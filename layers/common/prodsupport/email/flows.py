@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
 
@@ -79,16 +78,12 @@ def _allowed_roster(rt: Runtime, user: str) -> Roster:
     return roster
 
 
-def _zone(rt: Runtime) -> ZoneInfo:
-    return ZoneInfo(rt.settings.timezone)
-
-
 # --- the request --------------------------------------------------------------------------------------
 
 
 def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: datetime, edits: Mapping[str, str]) -> str:
     """Apply the form's edits and record the request on the incident in one write, then queue it."""
-    zone = _zone(rt)
+    zone = rt.zone
 
     def change(current: Incident) -> EmailRequest:
         for field, value in edits.items():
@@ -191,7 +186,7 @@ def open_email_modal(rt: Runtime, incident: Incident, trigger_id: str, user: str
     if refusal:
         rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=refusal)
         return
-    view = email_modal(incident, len(roster.stakeholders), subject(incident, _zone(rt)))
+    view = email_modal(incident, len(roster.stakeholders), subject(incident, rt.zone))
     rt.slack.views_open(trigger_id=trigger_id, view=view)
 
 

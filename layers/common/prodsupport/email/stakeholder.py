@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.rendering import environment, one_line
-from prodsupport.core.timefmt import ET, format_et
+from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Incident
 
 ONGOING = "Ongoing"
@@ -35,7 +35,7 @@ class RenderedEmail:
     html: str
 
 
-def subject(incident: Incident, zone: ZoneInfo = ET) -> str:
+def subject(incident: Incident, zone: ZoneInfo) -> str:
     """`<Application Name> Production Outage MM-DD-YYYY`: the primary application, the start date in ET.
 
     The date is the local one because that is the day the stakeholders lived through: an outage at 9 PM
@@ -45,14 +45,14 @@ def subject(incident: Incident, zone: ZoneInfo = ET) -> str:
     return one_line(f"{incident.primary_application} Production Outage {started:%m-%d-%Y}")
 
 
-def current_status(incident: Incident, at: datetime, zone: ZoneInfo = ET) -> str:
+def current_status(incident: Incident, at: datetime, zone: ZoneInfo) -> str:
     """A timestamp, the latest update, and when the next one can be expected, as the playbook asks."""
     if incident.ended_at is not None:
-        return f"{format_et(incident.ended_at, zone)}: Resolved."
-    stamp = format_et(incident.status_at or at, zone)
+        return f"{format_local(incident.ended_at, zone)}: Resolved."
+    stamp = format_local(incident.status_at or at, zone)
     latest = incident.current_status or "Investigating."
     if incident.next_update_at is not None:
-        expectation = f"Next update by {format_et(incident.next_update_at, zone)}."
+        expectation = f"Next update by {format_local(incident.next_update_at, zone)}."
     else:
         expectation = "Next update when there is news."
     return f"{stamp}: {latest}\n{expectation}"
@@ -64,15 +64,15 @@ def _postmortem_url(incident: Incident) -> str:
     return url if url.lower().startswith(("https://", "http://")) else ""
 
 
-def render(incident: Incident, at: datetime, zone: ZoneInfo = ET) -> RenderedEmail:
+def render(incident: Incident, at: datetime, zone: ZoneInfo) -> RenderedEmail:
     """The email as it would go out at `at` (which stamps the status when no update was ever posted)."""
     context = {
         "subject": subject(incident, zone),
         "summary": incident.summary or incident.title,
         "applications": ", ".join(incident.applications) or incident.primary_application,
         "business_impact": incident.business_impact or "Being assessed.",
-        "start": format_et(incident.opened_at, zone),
-        "end": format_et(incident.ended_at, zone) if incident.ended_at else ONGOING,
+        "start": format_local(incident.opened_at, zone),
+        "end": format_local(incident.ended_at, zone) if incident.ended_at else ONGOING,
         "status": current_status(incident, at, zone),
         "resolution": incident.resolution or ONGOING,
         "postmortem_url": _postmortem_url(incident),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from prodsupport.core import inbound_json
-from prodsupport.core.timefmt import format_et, from_slack_ts, parse_iso
+from prodsupport.core.timefmt import format_local, from_slack_ts, parse_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.alerts import recovered_title, recovering_incident
 from prodsupport.incident.messages import ephemeral
@@ -133,7 +133,7 @@ def declare_new_thread(
         applications=applications,
     )
     incident.summary = summary
-    incident.thread_ts = incident.card_ts = _send(rt, msg.incident_card(incident, thread_ts=None))
+    incident.thread_ts = incident.card_ts = _send(rt, msg.incident_card(incident, thread_ts=None, zone=rt.zone))
     rt.store.create(incident)
     _announce_declaration_ack(rt, incident)
     return incident
@@ -143,7 +143,7 @@ def _announce_declaration_ack(rt: Runtime, incident: Incident) -> None:
     """A human's declaration is the Slack ack; say so with the same metadata a reply would get."""
     deadline = incident.deadlines[Sla.SLACK_ACK]
     if incident.declared_by and deadline.met_at is not None:
-        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by, zone=rt.zone))
 
 
 def declare_in_thread(
@@ -228,7 +228,10 @@ def _declare_claimed(
         _create_with_early_reply(rt, incident, early, watch=False)
     incident = _ensure_card(rt, incident)
     if early:
-        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
+        deliver(
+            rt,
+            msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"], zone=rt.zone),
+        )
     _announce_declaration_ack(rt, incident)
 
 
@@ -247,7 +250,7 @@ def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, A
 def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
     if incident.card_ts:
         return incident
-    card_ts = _send(rt, msg.incident_card(incident, thread_ts=incident.thread_ts))
+    card_ts = _send(rt, msg.incident_card(incident, thread_ts=incident.thread_ts, zone=rt.zone))
     rt.store.add_card_alias(incident, card_ts)
 
     def set_card(current: Incident) -> None:
@@ -326,9 +329,9 @@ def _acknowledge(rt: Runtime, reply: Reply) -> None:
             return
     ack = incident.deadlines[Sla.SLACK_ACK]
     if acknowledged:
-        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user, zone=rt.zone))
     elif _is_the_acknowledging_reply(incident, reply):
-        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user), look_first=True)
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user, zone=rt.zone), look_first=True)
 
 
 def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: datetime) -> None:
@@ -378,7 +381,7 @@ def on_reaction(rt: Runtime, event: dict[str, Any]) -> None:
 
     saved, first = rt.store.mutate(incident.channel_id, incident.thread_ts, note)
     if first:
-        _send(rt, msg.reaction_does_not_count(saved, str(event.get("user") or "")))
+        _send(rt, msg.reaction_does_not_count(saved, str(event.get("user") or ""), zone=rt.zone))
 
 
 # --- commands -----------------------------------------------------------------------------------------
@@ -420,7 +423,7 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
         case Help():
             return ephemeral(parsed.text)
         case ListIncidents():
-            return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at))
+            return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at, zone=rt.zone))
         case Declare():
             incident = declare_new_thread(
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
@@ -492,7 +495,7 @@ def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object
 
     saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply)
     if acknowledged:
-        deliver(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user))
+        deliver(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user, zone=rt.zone))
     return saved
 
 
@@ -530,7 +533,7 @@ def set_severity(rt: Runtime, incident: Incident, severity: Severity, user: str,
     saved = _change(rt, incident, change, user, at)
     text = f"Severity set to *{severity.value}* by {msg.mention(user)}."
     if Sla.STAKEHOLDER_EMAIL in saved.deadlines and saved.deadlines[Sla.STAKEHOLDER_EMAIL].pending:
-        text += f" Stakeholder email due {format_et(saved.deadlines[Sla.STAKEHOLDER_EMAIL].due)}."
+        text += f" Stakeholder email due {format_local(saved.deadlines[Sla.STAKEHOLDER_EMAIL].due, rt.zone)}."
     _send(rt, msg.incident_updated(saved, field="severity", text=text))
     return saved
 
@@ -546,7 +549,7 @@ def post_status(
         current.note(at, "status", user, text)
 
     saved = _change(rt, incident, change, user, at)
-    _send(rt, msg.status_posted(saved, user, at))
+    _send(rt, msg.status_posted(saved, user, at, zone=rt.zone))
     return saved
 
 
@@ -565,7 +568,7 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
 
     saved = _change(rt, incident, change, user, at)
     if resolved_now[0]:
-        _send(rt, msg.resolved(saved, user))
+        _send(rt, msg.resolved(saved, user, zone=rt.zone))
     elif not postmortem_flow.owed(saved):
         raise CommandError(f"{incident.id} is already resolved.")
     return postmortem_flow.on_resolved(rt, saved, at)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from prodsupport.core.timefmt import format_et, to_iso
+from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import SlackMessage
@@ -59,17 +60,17 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def incident_card(incident: Incident, *, thread_ts: str | None) -> SlackMessage:
+def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) -> SlackMessage:
     """The incident card: the thread root for a declared incident, or the bot's first reply to an alert."""
     ack = incident.deadlines[Sla.SLACK_ACK]
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
     facts = [
-        f"*Opened:* {format_et(incident.opened_at)} ({WINDOW_LABEL[incident.window]})",
-        f"*Acknowledge by:* {format_et(ack.due)} — post a message in this thread (a reaction does not count)",
+        f"*Opened:* {format_local(incident.opened_at, zone)} ({WINDOW_LABEL[incident.window]})",
+        f"*Acknowledge by:* {format_local(ack.due, zone)} — post a message in this thread (a reaction does not count)",
         f"*Applications:* {esc(', '.join(incident.applications) or 'not set')}",
     ]
     if Sla.STAKEHOLDER_EMAIL in incident.deadlines:
-        facts.append(f"*Stakeholder email due:* {format_et(incident.deadlines[Sla.STAKEHOLDER_EMAIL].due)}")
+        facts.append(f"*Stakeholder email due:* {format_local(incident.deadlines[Sla.STAKEHOLDER_EMAIL].due, zone)}")
     if incident.pagerduty and incident.pagerduty.url:
         facts.append(f"*PagerDuty:* {pagerduty_page(incident.pagerduty)}")
     blocks = [
@@ -89,7 +90,10 @@ def incident_card(incident: Incident, *, thread_ts: str | None) -> SlackMessage:
     return SlackMessage(
         channel=incident.channel_id,
         thread_ts=thread_ts,
-        text=f"{incident.id} ({incident.severity.value}): {esc(incident.title)} — acknowledge by {format_et(ack.due)}",
+        text=(
+            f"{incident.id} ({incident.severity.value}): {esc(incident.title)} — "
+            f"acknowledge by {format_local(ack.due, zone)}"
+        ),
         blocks=blocks,
         event_type="incident_declared",
         payload={
@@ -102,7 +106,7 @@ def incident_card(incident: Incident, *, thread_ts: str | None) -> SlackMessage:
     )
 
 
-def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str) -> SlackMessage:
+def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str, *, zone: ZoneInfo) -> SlackMessage:
     assert deadline.met_at is not None
     met = deadline.met_at <= deadline.due
     verdict = "within" if met else "*after*"
@@ -110,8 +114,9 @@ def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str) -> S
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         text=(
-            f":white_check_mark: {incident.id} {SLA_LABEL[sla]} by {mention(by)} at {format_et(deadline.met_at)}, "
-            f"{verdict} the {WINDOW_LABEL[incident.window]} window (due {format_et(deadline.due)})."
+            f":white_check_mark: {incident.id} {SLA_LABEL[sla]} by {mention(by)} "
+            f"at {format_local(deadline.met_at, zone)}, "
+            f"{verdict} the {WINDOW_LABEL[incident.window]} window (due {format_local(deadline.due, zone)})."
         ),
         event_type="incident_acknowledged",
         payload={
@@ -125,14 +130,14 @@ def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str) -> S
     )
 
 
-def reaction_does_not_count(incident: Incident, user: str) -> SlackMessage:
+def reaction_does_not_count(incident: Incident, user: str, *, zone: ZoneInfo) -> SlackMessage:
     due = incident.deadlines[Sla.SLACK_ACK].due
     return SlackMessage(
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         text=(
             f"{mention(user)} thanks — but the playbook counts only a message in the thread as the "
-            f"acknowledgement, not a reaction. Please post a message in this thread by {format_et(due)}."
+            f"acknowledgement, not a reaction. Please post a message in this thread by {format_local(due, zone)}."
         ),
         event_type="sla_reminder",
         payload={"incident_id": incident.id, "sla": Sla.SLACK_ACK.value, "due": to_iso(due)},
@@ -159,11 +164,11 @@ def alert_recovered(incident: Incident, alert_text: str) -> SlackMessage:
     return incident_updated(incident, field="alert_recovered", text=text)
 
 
-def status_posted(incident: Incident, author: str, at: datetime) -> SlackMessage:
-    header = f":memo: *Status update* on {incident.id} by {mention(author)} at {format_et(at)}:"
+def status_posted(incident: Incident, author: str, at: datetime, *, zone: ZoneInfo) -> SlackMessage:
+    header = f":memo: *Status update* on {incident.id} by {mention(author)} at {format_local(at, zone)}:"
     text = f"{header}\n{esc(incident.current_status)}"
     if incident.next_update_at:
-        text += f"\n_Next update by {format_et(incident.next_update_at)}._"
+        text += f"\n_Next update by {format_local(incident.next_update_at, zone)}._"
     message = incident_updated(incident, field="current_status", text=text)
     payload = {**message.payload, "at": to_iso(at)}
     if incident.next_update_at:
@@ -171,13 +176,13 @@ def status_posted(incident: Incident, author: str, at: datetime) -> SlackMessage
     return SlackMessage(message.channel, message.text, message.blocks, message.thread_ts, message.event_type, payload)
 
 
-def resolved(incident: Incident, by: str) -> SlackMessage:
+def resolved(incident: Incident, by: str, *, zone: ZoneInfo) -> SlackMessage:
     assert incident.ended_at is not None
     return SlackMessage(
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         text=(
-            f":large_green_circle: {incident.id} resolved by {mention(by)} at {format_et(incident.ended_at)}: "
+            f":large_green_circle: {incident.id} resolved by {mention(by)} at {format_local(incident.ended_at, zone)}: "
             f"{esc(incident.resolution)}"
         ),
         event_type="incident_resolved",
@@ -185,7 +190,7 @@ def resolved(incident: Incident, by: str) -> SlackMessage:
     )
 
 
-def incident_list(incidents: list[Incident], now: datetime) -> str:
+def incident_list(incidents: list[Incident], now: datetime, *, zone: ZoneInfo) -> str:
     if not incidents:
         return "No open incidents."
     lines = []
@@ -197,11 +202,11 @@ def incident_list(incidents: list[Incident], now: datetime) -> str:
             elif deadline.breached_at or now >= deadline.due:
                 state = "*breached*"
             else:
-                state = f"due {format_et(deadline.due)}"
+                state = f"due {format_local(deadline.due, zone)}"
             clocks.append(f"{SLA_LABEL[sla]}: {state}")
         lines.append(
             f"• *{incident.id}* ({incident.severity.value}) {esc(incident.title)}"
-            f" — opened {format_et(incident.opened_at)}\n    {'; '.join(clocks)}"
+            f" — opened {format_local(incident.opened_at, zone)}\n    {'; '.join(clocks)}"
         )
     return "\n".join(lines)
 

@@ -62,7 +62,7 @@ class PostmortemState(StrEnum):
 
 
 def format_incident_id(year: int, sequence: int) -> str:
-    """`INC-<year of the opening date in ET>-<4-digit sequence>`, as docs/design.md#identifiers fixes it."""
+    """`INC-<year of the opening date in the configured zone>-<4-digit sequence>` (docs/design.md#identifiers)."""
     return f"INC-{year}-{sequence:04d}"
 
 

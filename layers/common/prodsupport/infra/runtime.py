@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
@@ -91,6 +92,12 @@ class Runtime:
             postmortem_schedule_business_days=s.postmortem_schedule_business_days,
             postmortem_share_business_days=s.postmortem_share_business_days,
         )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone people read times in (`settings.timezone`): the calendar's, so a message never shows a
+        deadline in another zone than the one it was computed in."""
+        return self.policy.calendar.zone
 
     @cached_property
     def store(self) -> IncidentStore:

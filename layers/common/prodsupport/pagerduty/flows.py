@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.core.timefmt import format_et
+from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.infra.dynamo import ConditionFailed
@@ -141,7 +141,7 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
     early = _apply_early_ack(rt, incident, pd.id)
-    root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at))
+    root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at), zone=rt.zone)
     incident.thread_ts = incident.card_ts = _send(rt, root)
     try:
         rt.store.create(incident, also=[pagerduty_links.item(incident, pd.id)])
@@ -154,7 +154,7 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     if not early:
         incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
     if early:
-        _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early))
+        _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early, zone=rt.zone))
     return "opened"
 
 
@@ -237,7 +237,7 @@ def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> 
 
     saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if met is not None:
-        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], agent))
+        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], agent, zone=rt.zone))
         return "acknowledged"
     text = f":white_check_mark: PagerDuty {_label(saved, pd)} acknowledged again by {esc(agent)}."
     _send(rt, pd_msg.updated(saved, event, field="pagerduty_status", text=text))
@@ -289,7 +289,7 @@ def on_priority_updated(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident)
         text += f" Severity is now *{severity.value}*."
     email = saved.deadlines.get(Sla.STAKEHOLDER_EMAIL)
     if changed and severity is Severity.CRITICAL and email is not None and email.pending:
-        text += f" Stakeholder email due {format_et(email.due)}."
+        text += f" Stakeholder email due {format_local(email.due, rt.zone)}."
     _send(rt, pd_msg.updated(saved, event, field="severity" if changed else "priority", text=text))
     return "severity changed" if changed else "noted"
 
@@ -338,7 +338,8 @@ def on_status_update_published(rt: Runtime, event: WebhookEvent, pd: PagerDutyIn
         current.update_status(at, event.message)
 
     text = (
-        f":memo: *Status update* on {incident.id} from PagerDuty by {esc(event.agent_name)} at {format_et(at)}:\n"
+        f":memo: *Status update* on {incident.id} from PagerDuty by {esc(event.agent_name)} "
+        f"at {format_local(at, rt.zone)}:\n"
         f"{esc(event.message)}"
     )
     _update(rt, incident, event, pd, "pagerduty_status_update", "current_status", text, record)
@@ -454,7 +455,7 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
     except Exception:
         pagerduty_links.give_back(rt.table, pagerduty_id)  # the link and the incident change go together or not at all
         raise
-    _send(rt, pd_msg.linked(saved, user, at))
+    _send(rt, pd_msg.linked(saved, user, at, zone=rt.zone))
     if early:
-        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], early))
+        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], early, zone=rt.zone))
     return f"{incident.id} is linked to PagerDuty {pagerduty_id}; its acknowledgement is tracked from now on."

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from prodsupport.core.timefmt import format_et, to_iso
+from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Deadline, Incident, Sla
 from prodsupport.infra.slack_api import SlackMessage
@@ -26,13 +27,13 @@ def pagerduty_link(pagerduty_id: str, url: str, label: str = "") -> str:
     return f"<{url}|{text}>" if url else text
 
 
-def thread_root(incident: Incident, pd: PagerDutyIncident, oncall_user_id: str) -> SlackMessage:
+def thread_root(incident: Incident, pd: PagerDutyIncident, oncall_user_id: str, *, zone: ZoneInfo) -> SlackMessage:
     """The incident card, plus what PagerDuty knows and who must acknowledge where.
 
     The `incident_declared` payload gains the source and the PagerDuty ack's due time, since a PagerDuty
     incident starts two clocks, not one.
     """
-    card = msg.incident_card(incident, thread_ts=None)
+    card = msg.incident_card(incident, thread_ts=None, zone=zone)
     ack = incident.deadlines[Sla.PAGERDUTY_ACK]
     facts = [
         f"urgency {esc(pd.urgency)}" if pd.urgency else "",
@@ -44,7 +45,7 @@ def thread_root(incident: Incident, pd: PagerDutyIncident, oncall_user_id: str) 
         lines.append(f"*Paged:* {esc(', '.join(a.summary or a.id for a in pd.assignees))}")
     lines.append(
         f"*On call:* {msg.mention(oncall_user_id)} — acknowledge in PagerDuty *and* post in this thread "
-        f"by {format_et(ack.due)}"
+        f"by {format_local(ack.due, zone)}"
     )
     section = {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
     payload = {
@@ -56,7 +57,7 @@ def thread_root(incident: Incident, pd: PagerDutyIncident, oncall_user_id: str) 
     return replace(card, blocks=[*card.blocks[:2], section, *card.blocks[2:]], payload=payload)
 
 
-def acknowledged(incident: Incident, deadline: Deadline, agent: str) -> SlackMessage:
+def acknowledged(incident: Incident, deadline: Deadline, agent: str, *, zone: ZoneInfo) -> SlackMessage:
     """The PagerDuty acknowledgement against the same window as the Slack one; `met` says which side it fell."""
     assert deadline.met_at is not None
     met = deadline.met_at <= deadline.due
@@ -66,8 +67,8 @@ def acknowledged(incident: Incident, deadline: Deadline, agent: str) -> SlackMes
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         text=(
-            f":white_check_mark: {incident.id} {label} by {esc(agent)} at {format_et(deadline.met_at)}, "
-            f"{verdict} the {msg.WINDOW_LABEL[incident.window]} window (due {format_et(deadline.due)})."
+            f":white_check_mark: {incident.id} {label} by {esc(agent)} at {format_local(deadline.met_at, zone)}, "
+            f"{verdict} the {msg.WINDOW_LABEL[incident.window]} window (due {format_local(deadline.due, zone)})."
         ),
         event_type="incident_acknowledged",
         payload={
@@ -92,10 +93,12 @@ def updated(incident: Incident, event: WebhookEvent, *, field: str, text: str) -
     return replace(message, payload=payload)
 
 
-def linked(incident: Incident, user: str, at: datetime) -> SlackMessage:
+def linked(incident: Incident, user: str, at: datetime, *, zone: ZoneInfo) -> SlackMessage:
     assert incident.pagerduty is not None
     ack = incident.deadlines[Sla.PAGERDUTY_ACK]
-    due = f"due {format_et(ack.due)}" if ack.due > at else f"its window closed at {format_et(ack.due)}"
+    due = (
+        f"due {format_local(ack.due, zone)}" if ack.due > at else f"its window closed at {format_local(ack.due, zone)}"
+    )
     link = pagerduty_link(incident.pagerduty.incident_id, incident.pagerduty.url)
     message = msg.incident_updated(
         incident,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.core.timefmt import format_et, to_iso
+from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.email.requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
@@ -83,7 +84,7 @@ def _publish_draft(rt: Runtime, incident: Incident) -> None:
         title=f"Post-mortem draft: {incident.id}",
         content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=_thread_link(rt, incident)),
     )
-    post(rt.slack, drafted_message(incident))
+    post(rt.slack, drafted_message(incident, zone=rt.zone))
 
 
 # --- the messages ---------------------------------------------------------------------------------------
@@ -119,15 +120,15 @@ def _button(text: str, kind: str, incident: Incident, style: str | None = None) 
     return button
 
 
-def drafted_message(incident: Incident) -> SlackMessage:
+def drafted_message(incident: Incident, *, zone: ZoneInfo) -> SlackMessage:
     scheduled = incident.deadlines[Sla.POSTMORTEM_SCHEDULED].due
     shared = incident.deadlines[Sla.POSTMORTEM_SHARED].due
     tier3, service, client = ROLE_LABEL.values()
     text = (
         f":memo: *Post-mortem for {incident.id}* drafted from the incident (the file above). "
-        f"{mention(incident.owner)}, please schedule the session by *{format_et(scheduled)}* "
+        f"{mention(incident.owner)}, please schedule the session by *{format_local(scheduled, zone)}* "
         f"(invite {tier3}, {service} and {client}), "
-        f"and share the document in Slack by *{format_et(shared)}*.\n"
+        f"and share the document in Slack by *{format_local(shared, zone)}*.\n"
         f"{esc(SCHEDULE_USAGE.format(id=incident.id))}"
     )
     blocks: list[dict[str, Any]] = [
@@ -159,13 +160,19 @@ def _missing_line(missing: list[postmortem.Role]) -> str:
 
 
 def scheduled_message(
-    incident: Incident, attendees: tuple[Attendee, ...], invitation: str, unreachable: list[Attendee], user: str
+    incident: Incident,
+    attendees: tuple[Attendee, ...],
+    invitation: str,
+    unreachable: list[Attendee],
+    user: str,
+    *,
+    zone: ZoneInfo,
 ) -> SlackMessage:
     assert incident.postmortem is not None and incident.postmortem.scheduled_for is not None
     missing = postmortem.missing_roles(attendees)
     lines = [
         f":calendar: The post-mortem session for *{incident.id}* is scheduled for "
-        f"*{format_et(incident.postmortem.scheduled_for)}* by {mention(user)}, with "
+        f"*{format_local(incident.postmortem.scheduled_for, zone)}* by {mention(user)}, with "
         f"{', '.join(_attendee_line(attendee) for attendee in attendees)}."
     ]
     if missing:
@@ -178,7 +185,8 @@ def scheduled_message(
         )
     shared = incident.deadlines[Sla.POSTMORTEM_SHARED].due
     lines.append(
-        f"After the session: `/incident {incident.id} postmortem held`; share the document by {format_et(shared)}."
+        f"After the session: `/incident {incident.id} postmortem held`; "
+        f"share the document by {format_local(shared, zone)}."
     )
     return _update(
         incident,
@@ -188,20 +196,20 @@ def scheduled_message(
     )
 
 
-def held_message(incident: Incident, user: str) -> SlackMessage:
+def held_message(incident: Incident, user: str, *, zone: ZoneInfo) -> SlackMessage:
     shared = incident.deadlines[Sla.POSTMORTEM_SHARED].due
     text = (
         f":white_check_mark: The post-mortem session for *{incident.id}* was held (marked by {mention(user)}). "
-        f"Share the document in Slack by *{format_et(shared)}*: "
+        f"Share the document in Slack by *{format_local(shared, zone)}*: "
         f"`/incident {incident.id} postmortem shared &lt;url&gt;`."
     )
     return _update(incident, text)
 
 
-def shared_message(incident: Incident, user: str) -> SlackMessage:
+def shared_message(incident: Incident, user: str, *, zone: ZoneInfo) -> SlackMessage:
     assert incident.postmortem is not None
     deadline = incident.deadlines[Sla.POSTMORTEM_SHARED]
-    verdict = "on time" if deadline.met_in_time() else f"after its due date ({format_et(deadline.due)})"
+    verdict = "on time" if deadline.met_in_time() else f"after its due date ({format_local(deadline.due, zone)})"
     text = (
         f":page_facing_up: The post-mortem for *{incident.id}* {esc(incident.title)} is shared by {mention(user)}, "
         f"{verdict}: <{esc(incident.postmortem.url)}>"
@@ -283,7 +291,7 @@ def _emails(rt: Runtime, attendees: tuple[Attendee, ...]) -> tuple[dict[Attendee
 
 
 def _schedule(rt: Runtime, incident: Incident, command: PostmortemCheckpoint, user: str, at: datetime) -> str:
-    zone = rt.policy.calendar.zone
+    zone = rt.zone
     if command.scheduled_for is None:
         raise CommandError(f"The date and time are missing. Usage: {SCHEDULE_USAGE.format(id=incident.id)}")
     attendees = postmortem.parse_attendees(command.attendees)
@@ -303,9 +311,9 @@ def _schedule(rt: Runtime, incident: Incident, command: PostmortemCheckpoint, us
         invitation = f"A calendar invitation is on its way to {len(addresses)} address(es)."
     else:
         invitation = ":x: The calendar invitation could not be queued; schedule again to resend it."
-    post(rt.slack, scheduled_message(saved, attendees, invitation, unreachable, user))
+    post(rt.slack, scheduled_message(saved, attendees, invitation, unreachable, user, zone=rt.zone))
     missing = postmortem.missing_roles(attendees)
-    reply = f"Post-mortem session of {incident.id} scheduled for {format_et(when, zone)}."
+    reply = f"Post-mortem session of {incident.id} scheduled for {format_local(when, zone)}."
     return f"{reply}\n{_missing_line(missing)}" if missing else reply
 
 
@@ -331,7 +339,7 @@ def _invite(
         organizer=rt.settings.email_sender,
         thread_link=_thread_link(rt, incident),
         at=at,
-        zone=rt.policy.calendar.zone,
+        zone=rt.zone,
     )
     request = EmailRequest(
         request_id=f"{incident.id}-postmortem-invite-{sequence}",
@@ -360,7 +368,7 @@ def _hold(rt: Runtime, incident: Incident, user: str, at: datetime) -> str:
         postmortem.hold(current, user, at)
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
-    post(rt.slack, held_message(saved, user))
+    post(rt.slack, held_message(saved, user, zone=rt.zone))
     return f"Post-mortem session of {incident.id} marked as held."
 
 
@@ -371,7 +379,7 @@ def _share(rt: Runtime, incident: Incident, url: str, user: str, at: datetime) -
         postmortem.share(current, url, user, at)
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
-    message = shared_message(saved, user)
+    message = shared_message(saved, user, zone=rt.zone)
     rt.slack.chat_postMessage(
         channel=message.channel,
         thread_ts=message.thread_ts,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from prodsupport.core.rendering import environment, one_line
 from prodsupport.core.settings import EMAIL_RE
-from prodsupport.core.timefmt import format_et
+from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Deadline, Incident, Postmortem, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.slack.commands import CommandError
@@ -145,7 +145,7 @@ def start(incident: Incident, policy: SlaPolicy, at: datetime) -> None:
     incident.deadlines[Sla.POSTMORTEM_SHARED] = Deadline(
         due=calendar.add_business_days(at, policy.postmortem_share_business_days)
     )
-    by = format_et(scheduled_due, calendar.zone)
+    by = format_local(scheduled_due, calendar.zone)
     incident.note(at, "postmortem_drafted", ACTOR, f"Post-mortem drafted; schedule the session by {by}")
 
 
@@ -174,7 +174,7 @@ def check_schedulable(incident: Incident, when: datetime, at: datetime, zone: Zo
     if postmortem.state not in (PostmortemState.DRAFTED, PostmortemState.SCHEDULED):
         raise CommandError(f"The post-mortem of {incident.id} was already {postmortem.state.value}; it stays as it is.")
     if when <= at:
-        raise CommandError(f"{format_et(when, zone)} is in the past; give a future date and time (ET).")
+        raise CommandError(f"{format_local(when, zone)} is in the past; give a future date and time (ET).")
     return postmortem
 
 
@@ -188,7 +188,7 @@ def schedule(
     postmortem.attendees = [attendee.token for attendee in attendees]
     incident.meet(Sla.POSTMORTEM_SCHEDULED, at)
     who = ", ".join(postmortem.attendees)
-    incident.note(at, "postmortem_scheduled", user, f"Session {format_et(when, zone)} with {who}")
+    incident.note(at, "postmortem_scheduled", user, f"Session {format_local(when, zone)} with {who}")
     return postmortem
 
 
@@ -278,10 +278,10 @@ def _ack_line(incident: Incident, sla: Sla, zone: ZoneInfo) -> str:
         return "no PagerDuty incident was linked" if sla is Sla.PAGERDUTY_ACK else "not tracked"
     window = f"the {_duration(deadline.due - incident.opened_at)} {_WINDOW[incident.window]} window"
     if deadline.met_at is None:
-        return f"not acknowledged within {window} (due {format_et(deadline.due, zone)})"
+        return f"not acknowledged within {window} (due {format_local(deadline.due, zone)})"
     verdict = "within" if deadline.met_at <= deadline.due else "**outside**"
     took = _duration(deadline.met_at - incident.opened_at)
-    return f"{format_et(deadline.met_at, zone)}, {took} after it opened, {verdict} {window}"
+    return f"{format_local(deadline.met_at, zone)}, {took} after it opened, {verdict} {window}"
 
 
 def _clock_lessons(incident: Incident, zone: ZoneInfo) -> tuple[list[str], list[str]]:
@@ -293,11 +293,13 @@ def _clock_lessons(incident: Incident, zone: ZoneInfo) -> tuple[list[str], list[
         if deadline is None:
             continue
         if deadline.met_at is not None and deadline.met_at <= deadline.due:
-            well.append(f"{name} on time ({format_et(deadline.met_at, zone)}, due {format_et(deadline.due, zone)})")
+            well.append(
+                f"{name} on time ({format_local(deadline.met_at, zone)}, due {format_local(deadline.due, zone)})"
+            )
         elif deadline.met_at is not None:
-            wrong.append(f"{name} late ({format_et(deadline.met_at, zone)}, due {format_et(deadline.due, zone)})")
+            wrong.append(f"{name} late ({format_local(deadline.met_at, zone)}, due {format_local(deadline.due, zone)})")
         elif deadline.breached_at is not None:
-            wrong.append(f"{name} missed (due {format_et(deadline.due, zone)})")
+            wrong.append(f"{name} missed (due {format_local(deadline.due, zone)})")
     return well, wrong
 
 
@@ -313,10 +315,10 @@ def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> di
     return {
         "incident": incident,
         "date": incident.opened_at.astimezone(zone).date().isoformat(),
-        "drafted": format_et(incident.postmortem.drafted_at, zone) if incident.postmortem else None,
-        "opened": format_et(incident.opened_at, zone),
+        "drafted": format_local(incident.postmortem.drafted_at, zone) if incident.postmortem else None,
+        "opened": format_local(incident.opened_at, zone),
         "window": "business-hours" if incident.window == "business" else "after-hours",
-        "ended": format_et(ended, zone) if ended else None,
+        "ended": format_local(ended, zone) if ended else None,
         "duration": _duration(ended - incident.opened_at) if ended else None,
         "found_by": _FOUND_BY[incident.source],
         "declared_by": _actor(incident.declared_by) if incident.declared_by else None,
@@ -325,7 +327,7 @@ def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> di
         "thread_link": url(thread_link),
         "pagerduty": url(pagerduty.url or pagerduty.incident_id) if pagerduty else None,
         "emails": [
-            {"at": format_et(email.sent_at, zone), "message_id": email.message_id}
+            {"at": format_local(email.sent_at, zone), "message_id": email.message_id}
             for email in incident.emails
             if email.sent_at is not None
         ],
@@ -333,7 +335,7 @@ def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> di
         "went_wrong": wrong,
         "zone": zone.key,
         "timeline": [
-            {"at": format_et(entry.at, zone), "kind": entry.kind, "actor": _actor(entry.actor), "text": entry.text}
+            {"at": format_local(entry.at, zone), "kind": entry.kind, "actor": _actor(entry.actor), "text": entry.text}
             for entry in sorted(incident.timeline, key=lambda entry: entry.at)
         ],
     }
@@ -379,7 +381,7 @@ def invitation(
 ) -> Invitation:
     """The METHOD:REQUEST invitation, with one UID per incident so a reschedule updates the same event."""
     assert postmortem.scheduled_for is not None
-    when = format_et(postmortem.scheduled_for, zone)
+    when = format_local(postmortem.scheduled_for, zone)
     opened = incident.opened_at.astimezone(zone)
     subject = one_line(f"Post-mortem session: {incident.primary_application} Production Outage {opened:%m-%d-%Y}")
     fields = {

@@ -105,7 +105,7 @@ def _check(
     saved, claims = claimed
     for index, claim in enumerate(claims):
         try:
-            notice = sla_messages.notice(saved, claim.action, people.escalation, now)
+            notice = sla_messages.notice(saved, claim.action, people.escalation, now, zone=rt.zone)
             posted = deliver(rt, notice.thread)
         except Exception:
             _give_back(rt, saved, claims[index:], now)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from prodsupport.core.calendar import PlaybookCalendar
-from prodsupport.core.timefmt import ET, format_et, to_iso
+from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.messages import SLA_LABEL
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
 from prodsupport.infra.slack_api import SlackMessage
@@ -34,6 +35,13 @@ FORMATS: tuple[Format, ...] = ("md", "csv", "json")
 TIMED_FROM_OPENING = (Sla.SLACK_ACK, Sla.PAGERDUTY_ACK, Sla.STAKEHOLDER_EMAIL)
 """Clocks that start when the incident opens, so "time to meet" from the opening means something."""
 SLACK_BREACH_LINES = 40
+US_ZONE_NAMES = {
+    "America/New_York": "ET",
+    "America/Chicago": "CT",
+    "America/Denver": "MT",
+    "America/Phoenix": "MT",
+    "America/Los_Angeles": "PT",
+}
 """Slack's markdown block holds 12,000 characters; beyond this many breaches the post points to the CLI."""
 CSV_COLUMNS = (
     "incident_id",
@@ -114,6 +122,7 @@ class ComplianceReport:
     as_of: datetime
     incidents: tuple[Incident, ...]
     clocks: tuple[Clock, ...]
+    zone: ZoneInfo
 
     @property
     def by_severity(self) -> dict[Severity, int]:
@@ -138,7 +147,10 @@ class ComplianceReport:
         return [c for c in self.clocks if c.outcome in (Outcome.LATE, Outcome.MISSED)]
 
 
-def build(incidents: Iterable[Incident], start: datetime, end: datetime, as_of: datetime) -> ComplianceReport:
+def build(
+    incidents: Iterable[Incident], start: datetime, end: datetime, as_of: datetime, zone: ZoneInfo
+) -> ComplianceReport:
+    """The report on incidents opened in [start, end), its times to be read in `zone`."""
     chosen = sorted((i for i in incidents if start <= i.opened_at < end), key=lambda i: (i.opened_at, i.id))
     clocks = [
         Clock(incident, sla, incident.deadlines[sla], outcome(incident.deadlines[sla], as_of))
@@ -146,7 +158,7 @@ def build(incidents: Iterable[Incident], start: datetime, end: datetime, as_of: 
         for sla in Sla
         if sla in incident.deadlines
     ]
-    return ComplianceReport(start, end, as_of, tuple(chosen), tuple(clocks))
+    return ComplianceReport(start, end, as_of, tuple(chosen), tuple(clocks), zone)
 
 
 def last_week(now: datetime, calendar: PlaybookCalendar) -> tuple[datetime, datetime]:
@@ -169,9 +181,14 @@ def local_days(calendar: PlaybookCalendar, first: date, stop: date) -> tuple[dat
 # --- rendering ----------------------------------------------------------------------------------------
 
 
+def zone_name(zone: ZoneInfo) -> str:
+    """How the report names its zone: the short US name people say, else the IANA key."""
+    return US_ZONE_NAMES.get(zone.key, zone.key)
+
+
 def _period(report: ComplianceReport) -> str:
-    last_day = (report.end - timedelta(minutes=1)).astimezone(ET)
-    return f"{report.start.astimezone(ET):%a %m/%d/%Y} to {last_day:%a %m/%d/%Y}"
+    last_day = (report.end - timedelta(minutes=1)).astimezone(report.zone)
+    return f"{report.start.astimezone(report.zone):%a %m/%d/%Y} to {last_day:%a %m/%d/%Y}"
 
 
 def _optional(span: timedelta | None) -> str:
@@ -188,14 +205,16 @@ def _in_time_cell(stats: ClockStats) -> str:
     return f"{stats.in_time} of {stats.decided} ({stats.percent_in_time:g}%)"
 
 
-def _breach_line(clock: Clock, as_of: datetime) -> str:
+def _breach_line(clock: Clock, as_of: datetime, zone: ZoneInfo) -> str:
     incident, deadline = clock.incident, clock.deadline
     done = (
-        f"done {format_et(deadline.met_at)}, {_optional(clock.lateness(as_of))} late" if deadline.met_at else "not done"
+        f"done {format_local(deadline.met_at, zone)}, {_optional(clock.lateness(as_of))} late"
+        if deadline.met_at
+        else "not done"
     )
     return (
         f"- **{incident.id}** ({incident.severity.value}) {esc(incident.title)}: {SLA_LABEL[clock.sla]} "
-        f"due {format_et(deadline.due)}, {done}"
+        f"due {format_local(deadline.due, zone)}, {done}"
     )
 
 
@@ -205,8 +224,8 @@ def render_md(report: ComplianceReport, *, breach_limit: int | None = None) -> s
     lines = [
         f"# Playbook compliance: {_period(report)}",
         "",
-        f"**{len(report.incidents)} incidents opened** ({severities}). Times are ET; "
-        f"clocks still running at {format_et(report.as_of)} are counted as open.",
+        f"**{len(report.incidents)} incidents opened** ({severities}). Times are {zone_name(report.zone)}; "
+        f"clocks still running at {format_local(report.as_of, report.zone)} are counted as open.",
         "",
         "| Playbook clock | In time | Late | Missed | Open | Median time to meet | Worst time to meet |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -220,11 +239,12 @@ def render_md(report: ComplianceReport, *, breach_limit: int | None = None) -> s
     breaches = report.breaches
     lines += ["", f"## Breaches ({len(breaches)})", ""]
     shown = breaches if breach_limit is None else breaches[:breach_limit]
-    lines += [_breach_line(c, report.as_of) for c in shown] or ["No breaches."]
+    lines += [_breach_line(c, report.as_of, report.zone) for c in shown] or ["No breaches."]
     if len(shown) < len(breaches):
         lines.append(
             f"- … and {len(breaches) - len(shown)} more: `prodsupport report --from "
-            f"{report.start.astimezone(ET):%Y-%m-%d} --to {report.end.astimezone(ET):%Y-%m-%d} --format md`"
+            f"{report.start.astimezone(report.zone):%Y-%m-%d} "
+            f"--to {report.end.astimezone(report.zone):%Y-%m-%d} --format md`"
         )
     return "\n".join(lines) + "\n"
 
@@ -336,5 +356,5 @@ def post_weekly(rt: Runtime, now: datetime) -> None:
     with rt.dedupe.once("compliance_report", to_iso(start), now) as first:
         if not first:
             return
-        report = build(rt.store.opened_between(start, end), start, end, now)
+        report = build(rt.store.opened_between(start, end), start, end, now, rt.zone)
         post(rt.slack, weekly_message(report, rt.settings.channel_id))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from prodsupport.core.timefmt import format_et, to_iso
+from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.messages import SLA_LABEL, WINDOW_LABEL, mention, pagerduty_page
 from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.policy import ACK_SLAS, SlaAction
@@ -97,13 +98,13 @@ def effect_id(incident: Incident, action: SlaAction) -> str:
     return f"{incident.id}/{action.kind}/{action.sla.value}/{to_iso(action.due)}{lead}"
 
 
-def reminder(incident: Incident, action: SlaAction, people: Escalation, now: datetime) -> SlaNotice:
+def reminder(incident: Incident, action: SlaAction, people: Escalation, now: datetime, *, zone: ZoneInfo) -> SlaNotice:
     """Before a deadline: name who must act, what to do, and how long is left (the run may be late)."""
     who, fallback = _responsible(incident, action.sla, people)
     label = SLA_LABEL[action.sla]
     todo = _what_to_do(incident, action.sla)
     text = (
-        f":alarm_clock: *{incident.id}* {esc(incident.title)}: the {label} is due by {format_et(action.due)} "
+        f":alarm_clock: *{incident.id}* {esc(incident.title)}: the {label} is due by {format_local(action.due, zone)} "
         f"(in {duration_text(action.due - now)}). {mention(who, fallback)}, please {todo}."
     )
     thread = SlackMessage(
@@ -117,14 +118,15 @@ def reminder(incident: Incident, action: SlaAction, people: Escalation, now: dat
     if action.sla not in OWNER_SLAS or not who:
         return SlaNotice(thread)
     direct_text = (
-        f":alarm_clock: The {label} for *{incident.id}* {esc(incident.title)} is due by {format_et(action.due)} "
+        f":alarm_clock: The {label} for *{incident.id}* {esc(incident.title)} "
+        f"is due by {format_local(action.due, zone)} "
         f"(in {duration_text(action.due - now)}): please {todo}. "
         f"The incident thread is in <#{incident.channel_id}>."
     )
     return SlaNotice(thread, direct_to=who, direct_text=direct_text)
 
 
-def breach(incident: Incident, action: SlaAction, people: Escalation, now: datetime) -> SlaNotice:
+def breach(incident: Incident, action: SlaAction, people: Escalation, now: datetime, *, zone: ZoneInfo) -> SlaNotice:
     """After a deadline: say it was missed, by how much, and name the person responsible and the PM."""
     who, fallback = _responsible(incident, action.sla, people)
     label = SLA_LABEL[action.sla]
@@ -134,7 +136,8 @@ def breach(incident: Incident, action: SlaAction, people: Escalation, now: datet
     cc = f" cc <@{people.pm}> (PM)" if people.pm and people.pm != who else ""
     todo = _what_to_do(incident, action.sla)
     text = (
-        f":rotating_light: *{incident.id}* {esc(incident.title)}: the {label} was due at {format_et(action.due)}"
+        f":rotating_light: *{incident.id}* {esc(incident.title)}: the {label} "
+        f"was due at {format_local(action.due, zone)}"
         f"{window}{lateness} and has not happened. {mention(who, fallback)}, please {todo}.{cc}"
     )
     return SlaNotice(
@@ -149,5 +152,6 @@ def breach(incident: Incident, action: SlaAction, people: Escalation, now: datet
     )
 
 
-def notice(incident: Incident, action: SlaAction, people: Escalation, now: datetime) -> SlaNotice:
-    return breach(incident, action, people, now) if action.kind == "breach" else reminder(incident, action, people, now)
+def notice(incident: Incident, action: SlaAction, people: Escalation, now: datetime, *, zone: ZoneInfo) -> SlaNotice:
+    build = breach if action.kind == "breach" else reminder
+    return build(incident, action, people, now, zone=zone)
