@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from prodsupport.incident.model import EmailRecord, EmailState, Incident, Severity, Sla, Source, Status
+from prodsupport.incident.model import EmailRecord, EmailState, Incident, PagerDutyLink, Severity, Sla, Source, Status
 from prodsupport.incident.policy import SlaPolicy
 
 POLICY = SlaPolicy()
@@ -33,6 +33,47 @@ def resolved() -> Incident:
 
 def email_request(found: Incident) -> EmailRecord:
     return EmailRecord(f"{found.id}-1", OPENED, "U0PM")
+
+
+# --- acknowledgements ---------------------------------------------------------------------------------
+
+
+def test_the_first_message_in_the_thread_is_the_slack_ack() -> None:
+    found = incident()
+    met = found.acknowledge(LATER, "U0ENG", "on it")
+    assert met is not None and met.met_at == LATER
+    assert (found.timeline[-1].kind, found.timeline[-1].actor) == ("acknowledged", "U0ENG")
+
+
+def test_a_later_message_is_no_second_slack_ack() -> None:
+    found = incident()
+    found.acknowledge(LATER, "U0ENG", "on it")
+    assert found.acknowledge(LATER + timedelta(minutes=1), "U0OTHER", "me too") is None
+    assert [e.kind for e in found.timeline].count("acknowledged") == 1
+
+
+def test_linking_pagerduty_tracks_its_ack_with_the_slack_acks_due_time() -> None:
+    found = incident()
+    found.link_pagerduty(PagerDutyLink("Q0PD1"), LATER, "U0ENG")
+    assert found.deadlines[Sla.PAGERDUTY_ACK].due == found.deadlines[Sla.SLACK_ACK].due
+    assert (found.timeline[-1].kind, found.timeline[-1].text) == ("pagerduty_linked", "Q0PD1")
+
+
+def test_the_first_pagerduty_ack_meets_its_clock_and_names_who() -> None:
+    found = incident()
+    found.link_pagerduty(PagerDutyLink("Q0PD1"), OPENED, "U0ENG")
+    met = found.acknowledge_in_pagerduty(LATER, "Ana Oncall")
+    assert met is not None and met.met_at == LATER
+    assert found.pagerduty is not None and found.pagerduty.acknowledged_by == "Ana Oncall"
+
+
+def test_a_pagerduty_ack_after_the_first_is_noted_but_meets_nothing() -> None:
+    found = incident()
+    found.link_pagerduty(PagerDutyLink("Q0PD1"), OPENED, "U0ENG")
+    found.acknowledge_in_pagerduty(LATER, "Ana Oncall")
+    assert found.acknowledge_in_pagerduty(LATER + timedelta(minutes=9), "Ben Backup") is None
+    assert found.pagerduty is not None and found.pagerduty.acknowledged_by == "Ana Oncall"
+    assert [e.kind for e in found.timeline].count("pagerduty_acknowledged") == 2
 
 
 # --- resolve ------------------------------------------------------------------------------------------

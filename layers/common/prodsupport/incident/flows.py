@@ -64,6 +64,7 @@ RESPONSE_URL_HOST = "hooks.slack.com"
 # Longer than a declaration can take (Lambda timeout) plus Slack's retries of it (after 1 and 5 minutes).
 CLAIM_HOLD = timedelta(minutes=10)
 DECLARATION_TEXT = "Declared the incident from this message"
+ACK_BY_UPDATE = "acknowledged by an update posted in the thread"
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
 # chat.postEphemeral's answers when the bot cannot post where the shortcut was used (a DM, a private channel).
 NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
@@ -242,8 +243,7 @@ def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, A
     if this create lands first. Whichever write is second sees the first, so the ack is never lost between.
     """
     if early:
-        incident.meet(Sla.SLACK_ACK, parse_iso(early["at"]))
-        incident.note(parse_iso(early["at"]), "acknowledged", early["user"], early.get("text", ""))
+        incident.acknowledge(parse_iso(early["at"]), early["user"], early.get("text", ""))
     rt.store.create(incident, without_early_reply=watch and early is None)
 
 
@@ -488,10 +488,7 @@ def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object
 
     def apply(current: Incident) -> bool:
         change(current)
-        if user and current.meet(Sla.SLACK_ACK, at) is not None:
-            current.note(at, "acknowledged", user, "acknowledged by an update posted in the thread")
-            return True
-        return False
+        return bool(user) and current.acknowledge(at, user, ACK_BY_UPDATE) is not None
 
     saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply)
     if acknowledged:

@@ -261,6 +261,34 @@ class Incident:
     # through these, so each rule has one implementation. They are pure: the caller passes the instant and
     # whatever the policy decided, and writes the result in one conditional save.
 
+    def acknowledge(self, at: datetime, user: str, text: str) -> Deadline | None:
+        """A person's message in the thread: the first one is the Slack ack, and goes on the timeline."""
+        met = self.meet(Sla.SLACK_ACK, at)
+        if met is not None:
+            self.note(at, "acknowledged", user, text)
+        return met
+
+    def track_pagerduty_ack(self) -> None:
+        """The PagerDuty ack gets the Slack ack's due time: the playbook gives both the same window, fixed by
+        when the incident opened, not by when someone linked it."""
+        if Sla.PAGERDUTY_ACK not in self.deadlines:
+            self.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=self.deadlines[Sla.SLACK_ACK].due)
+
+    def link_pagerduty(self, link: PagerDutyLink, at: datetime, user: str) -> None:
+        """Linked from Slack: the PagerDuty incident's acknowledgement is tracked from now on."""
+        self.pagerduty = link
+        self.track_pagerduty_ack()
+        self.note(at, "pagerduty_linked", user, link.incident_id)
+
+    def acknowledge_in_pagerduty(self, at: datetime, agent: str) -> Deadline | None:
+        """Every acknowledgement in PagerDuty goes on the timeline; the first meets the PagerDuty clock and
+        names who acknowledged (the playbook counts the first, also after an unacknowledge)."""
+        met = self.meet(Sla.PAGERDUTY_ACK, at)
+        if met is not None and self.pagerduty is not None:
+            self.pagerduty.acknowledged_by = agent
+        self.note(at, "pagerduty_acknowledged", Source.PAGERDUTY.value, f"Acknowledged in PagerDuty by {agent}")
+        return met
+
     def mark_breached(self, sla: Sla, at: datetime) -> None:
         """The clock ran out unmet: it stops being pending, and the timeline says so."""
         self.deadlines[sla].breached_at = at

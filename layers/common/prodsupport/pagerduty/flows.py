@@ -161,12 +161,11 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
 def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
     """Meet the PagerDuty clock with an acknowledgement that arrived before the link; returns its agent."""
     early = pagerduty_links.early_ack(rt.table, pagerduty_id)
-    if early is None or incident.meet(Sla.PAGERDUTY_ACK, early[0]) is None:
+    deadline = incident.deadlines.get(Sla.PAGERDUTY_ACK)
+    if early is None or deadline is None or deadline.met_at is not None:
         return ""
     at, agent = early
-    if incident.pagerduty is not None:
-        incident.pagerduty.acknowledged_by = agent
-    incident.note(at, "pagerduty_acknowledged", ACTOR, f"Acknowledged in PagerDuty by {agent}")
+    incident.acknowledge_in_pagerduty(at, agent)
     return agent or "PagerDuty"
 
 
@@ -181,13 +180,6 @@ def _apply_ack_noted_meanwhile(rt: Runtime, incident: Incident, pagerduty_id: st
     return rt.store.mutate(
         incident.channel_id, incident.thread_ts, lambda current: _apply_early_ack(rt, current, pagerduty_id)
     )
-
-
-def _track_pagerduty_ack(incident: Incident) -> None:
-    """The PagerDuty ack gets the Slack ack's due time: the playbook gives both the same window, fixed by
-    when the incident opened, not by when someone linked it."""
-    if Sla.PAGERDUTY_ACK not in incident.deadlines:
-        incident.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=incident.deadlines[Sla.SLACK_ACK].due)
 
 
 def _attach(rt: Runtime, incident: Incident, event: WebhookEvent, pd: PagerDutyIncident) -> str:
@@ -228,12 +220,8 @@ def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> 
 
     def change(current: Incident) -> Deadline | None:
         _refresh_link(current, pd)
-        _track_pagerduty_ack(current)  # a `/incident link` may have claimed the link but not saved the clock yet
-        met = current.meet(Sla.PAGERDUTY_ACK, event.occurred_at)
-        if met is not None and current.pagerduty is not None:
-            current.pagerduty.acknowledged_by = agent
-        current.note(event.occurred_at, "pagerduty_acknowledged", ACTOR, f"Acknowledged in PagerDuty by {agent}")
-        return met
+        current.track_pagerduty_ack()  # a `/incident link` may have claimed the link but not saved the clock yet
+        return current.acknowledge_in_pagerduty(event.occurred_at, agent)
 
     saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if met is not None:
@@ -427,7 +415,7 @@ HANDLERS: dict[str, Handler] = {
 def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str, at: datetime) -> str:
     """Link a PagerDuty incident to an incident declared in Slack, so its acknowledgement is tracked too.
 
-    The PagerDuty ack is due with the Slack ack (see `_track_pagerduty_ack`).
+    The PagerDuty ack is due with the Slack ack (see `Incident.track_pagerduty_ack`).
     """
     if not incident.is_open:
         raise CommandError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
@@ -445,9 +433,7 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
     safe_url = url if URL_RE.match(url) else ""
 
     def change(current: Incident) -> str:
-        current.pagerduty = PagerDutyLink(pagerduty_id, safe_url)
-        _track_pagerduty_ack(current)
-        current.note(at, "pagerduty_linked", user, pagerduty_id)
+        current.link_pagerduty(PagerDutyLink(pagerduty_id, safe_url), at, user)
         return _apply_early_ack(rt, current, pagerduty_id)
 
     try:
