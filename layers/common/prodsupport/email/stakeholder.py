@@ -36,7 +36,7 @@ class RenderedEmail:
 
 
 def subject(incident: Incident, zone: ZoneInfo) -> str:
-    """`<Application Name> Production Outage MM-DD-YYYY`: the primary application, the start date in ET.
+    """`<Application Name> Production Outage MM-DD-YYYY`: the primary application, the start date in `zone`.
 
     The date is the local one because that is the day the stakeholders lived through: an outage at 9 PM
     on a Sunday in ET is Sunday's outage even though it is already Monday in UTC.
