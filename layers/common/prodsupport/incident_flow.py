@@ -18,6 +18,7 @@ from prodsupport import slack_messages as msg
 from prodsupport.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
+    AddActionItem,
     CommandError,
     Declare,
     Help,
@@ -383,6 +384,10 @@ def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: dateti
             from prodsupport import postmortem_flow
 
             return ephemeral(postmortem_flow.checkpoint(rt, found, parsed, user, at))
+        case AddActionItem():
+            from prodsupport import postmortem_flow
+
+            return ephemeral(postmortem_flow.action_item(rt, found, parsed, user, at))
     raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 

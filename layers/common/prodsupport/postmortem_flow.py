@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 
 from prodsupport import postmortem
 from prodsupport.blocks import input_block, text_input
-from prodsupport.commands import CommandError, PostmortemCheckpoint, parse_incident
+from prodsupport.commands import AddActionItem, CommandError, PostmortemCheckpoint, parse_incident
 from prodsupport.email_requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident import Incident, Sla, Status
 from prodsupport.postmortem import ROLE_LABEL, Attendee
@@ -43,8 +43,15 @@ def owed(incident: Incident) -> bool:
 
 
 def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
-    """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started."""
+    """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started.
+
+    With GitHub configured, a resolve seen again finishes what a failed first one left: the pull request.
+    """
     if not owed(incident):
+        if incident.postmortem is not None and rt.settings.github_repo and incident.postmortem.pull_request is None:
+            from prodsupport.github import postmortem_pr
+
+            return postmortem_pr.publish(rt, incident, at, thread_link=_thread_link(rt, incident))
         return incident
     return _start(rt, incident, at)
 
@@ -58,7 +65,7 @@ def _start(rt: Runtime, incident: Incident, at: datetime) -> Incident:
 
     saved, started = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if started:
-        _publish_draft(rt, saved)
+        return _publish_draft(rt, saved, at)
     return saved
 
 
@@ -74,16 +81,39 @@ def _thread_link(rt: Runtime, incident: Incident) -> str:
     return str(response["permalink"])
 
 
-def _publish_draft(rt: Runtime, incident: Incident) -> None:
-    """The draft as a Markdown file in the thread, then the message that carries the checkpoints."""
+def _publish_draft(rt: Runtime, incident: Incident, at: datetime) -> Incident:
+    """The draft as a Markdown file in the thread, then the message that carries the checkpoints; with
+    GitHub configured, then the pull request that holds the report in the VA's post-mortems folder."""
+    thread_link = _thread_link(rt, incident)
     rt.slack.files_upload_v2(
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         filename=postmortem.draft_filename(incident),
         title=f"Post-mortem draft: {incident.id}",
-        content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=_thread_link(rt, incident)),
+        content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=thread_link),
     )
     post(rt.slack, drafted_message(incident))
+    if not rt.settings.github_repo:
+        return incident
+    from prodsupport.github import postmortem_pr
+
+    return postmortem_pr.publish(rt, incident, at, thread_link=thread_link)
+
+
+def action_item(rt: Runtime, incident: Incident, command: AddActionItem, user: str, at: datetime) -> str:
+    """`/incident <id> action …`: the item becomes a GitHub issue and a row of the report's table."""
+    from prodsupport.github import postmortem_pr
+
+    return postmortem_pr.add_action_item(
+        rt,
+        incident,
+        command.description,
+        command.type,
+        command.team,
+        user,
+        at,
+        thread_link=_thread_link(rt, incident),
+    )
 
 
 # --- the messages ---------------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""What is said about the post-mortem's GitHub side: in the thread, in the channel, and in GitHub itself.
+
+Thread messages are `postmortem_update`s like the other checkpoints' (docs/design.md#message-metadata), with
+the pull request or issue in the payload, so a reader of the metadata needs no GitHub of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prodsupport import postmortem
+from prodsupport.github.model import ActionItem
+from prodsupport.incident import Incident, Sla
+from prodsupport.slack_api import SlackMessage
+from prodsupport.slack_requests import escape_mrkdwn as esc
+from prodsupport.timefmt import format_et, to_iso
+
+_MARKER_RE = re.compile(r"<!-- prodsupport:(INC-\d{4}-\d{4,}):(A\d+) -->")
+
+
+def markers(body: str) -> list[tuple[str, str]]:
+    """The (incident id, item key) pairs an issue body carries; people may edit the rest of the body."""
+    return _MARKER_RE.findall(body)
+
+
+def _update(incident: Incident, text: str, **extra: Any) -> SlackMessage:
+    assert incident.postmortem is not None
+    payload: dict[str, Any] = {"incident_id": incident.id, "state": incident.postmortem.state.value}
+    due = postmortem.next_due(incident)
+    if due is not None:
+        payload["due"] = to_iso(due)
+    payload.update(extra)
+    return SlackMessage(
+        channel=incident.channel_id,
+        thread_ts=incident.thread_ts,
+        text=text,
+        event_type="postmortem_update",
+        payload=payload,
+    )
+
+
+def pull_request_opened(incident: Incident) -> SlackMessage:
+    assert incident.postmortem is not None and incident.postmortem.pull_request is not None
+    pull = incident.postmortem.pull_request
+    text = (
+        f":octocat: The post-mortem of *{incident.id}* is a pull request: "
+        f"<{esc(pull.url)}|{esc(pull.repo)}#{pull.number}> "
+        f"(`{esc(pull.path)}`). Edit the report on its branch; merging it shares the post-mortem. "
+        f"Action items: `/incident {incident.id} action <description> [type prevent|detect|mitigate|process] "
+        f"[team <name>]`."
+    )
+    return _update(incident, text, pull_request=pull.url)
+
+
+def pull_request_failed(incident: Incident) -> SlackMessage:
+    text = (
+        f":warning: GitHub did not take the post-mortem pull request of *{incident.id}*; the draft above is "
+        f"complete. It is opened with the first action item (`/incident {incident.id} action …`)."
+    )
+    return _update(incident, text)
+
+
+def pull_request_body(incident: Incident, path: str, thread_link: str) -> str:
+    return (
+        f"The post-mortem of {incident.id}, drafted by prodsupport from the incident (`{path}`).\n\n"
+        f"- Incident thread: {thread_link}\n"
+        "- Fill in every section (or say it has nothing), and file action items from Slack so each links an issue.\n"
+        "- Merging this pull request shares the post-mortem in the incident channel.\n"
+    )
+
+
+def issue_body(incident: Incident, item: ActionItem, marker: str) -> str:
+    pull = incident.postmortem.pull_request if incident.postmortem else None
+    lines = [
+        f"Action item {item.key} of the post-mortem of {incident.id}.",
+        "",
+        f"- Type: {item.type or 'not given'}",
+        f"- Owning team: {item.team or 'not given'}",
+    ]
+    if pull is not None:
+        lines.append(f"- Post-mortem: {pull.url}")
+    lines += ["", marker]
+    return "\n".join(lines)
+
+
+def action_item_filed(incident: Incident, item: ActionItem, user: str, *, in_report: bool) -> SlackMessage:
+    where = "and added to the report's Action Items table" if in_report else "(add it to the report's table by hand)"
+    text = (
+        f":clipboard: Action item {item.key} of *{incident.id}* by <@{user}>: {esc(item.description)} — "
+        f"<{esc(item.issue_url)}|#{item.issue_number}> {where}."
+    )
+    return _update(incident, text, action_item=item.key, issue=item.issue_url)
+
+
+def action_item_closed(incident: Incident, item: ActionItem, sender: str) -> SlackMessage:
+    text = (
+        f":white_check_mark: Action item {item.key} of *{incident.id}* is closed in GitHub by {esc(sender)}: "
+        f"<{esc(item.issue_url)}|#{item.issue_number}> {esc(item.description)}."
+    )
+    return _update(incident, text, action_item=item.key, issue=item.issue_url, closed=True)
+
+
+def pull_request_closed(incident: Incident, sender: str) -> SlackMessage:
+    assert incident.postmortem is not None and incident.postmortem.pull_request is not None
+    pull = incident.postmortem.pull_request
+    text = (
+        f":no_entry_sign: The post-mortem pull request of *{incident.id}* (<{esc(pull.url)}|#{pull.number}>) was "
+        f"closed without merging by {esc(sender)}. The post-mortem is not shared; reopen and merge it, or share "
+        f"another document with `/incident {incident.id} postmortem shared <url>`."
+    )
+    return _update(incident, text, pull_request=pull.url, merged=False)
+
+
+def shared_by_merge(incident: Incident, sender: str, zone: ZoneInfo) -> SlackMessage:
+    assert incident.postmortem is not None
+    deadline = incident.deadlines[Sla.POSTMORTEM_SHARED]
+    verdict = "on time" if deadline.met_in_time() else f"after its due date ({format_et(deadline.due, zone)})"
+    text = (
+        f":page_facing_up: The post-mortem for *{incident.id}* {esc(incident.title)} is shared: its pull request "
+        f"was merged by {esc(sender)}, {verdict}: <{esc(incident.postmortem.url)}>"
+    )
+    return _update(incident, text, url=incident.postmortem.url, merged=True)
