@@ -61,6 +61,7 @@ class Settings:
     pagerduty_escalation_policy_id: str = ""
     pagerduty_critical_priorities: tuple[str, ...] = ("P1",)
     pagerduty_critical_urgencies: tuple[str, ...] = ("high",)
+    team_name: str = "Check-In Experience"
     github_repo: str = ""
     github_base_branch: str = "main"
     github_postmortem_path: str = "Postmortems"

@@ -131,7 +131,7 @@ def open_pull_request(rt: Runtime, incident: Incident, *, thread_link: str) -> P
     path = f"{settings.github_postmortem_path.strip('/')}/{report.filename(incident, zone)}".lstrip("/")
     items = incident.postmortem.action_items if incident.postmortem else []
     content = report.render(
-        incident, zone, thread_link=thread_link, team=settings.applications[0], product_owner=_pm(rt), items=items
+        incident, zone, thread_link=thread_link, team=settings.team_name, product_owner=_pm(rt), items=items
     )
     gh = _session(rt)
     _ensure_branch(gh, repo, branch, base)
