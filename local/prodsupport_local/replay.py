@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -408,10 +409,8 @@ def _github_effect(call: GitHubCall) -> dict[str, Any]:
     query = urlencode(call.query, doseq=True)
     body = call.body
     if isinstance(body, dict) and isinstance(body.get("content"), str):
-        try:
+        with contextlib.suppress(ValueError):
             body = {**body, "content": base64.b64decode(body["content"], validate=True).decode("utf-8")}
-        except ValueError:
-            pass
     return {
         "method": call.method,
         "path": f"{call.path}?{query}" if query else call.path,
