@@ -5,7 +5,7 @@ asked about (each starts with one commit on its base branch)::
 
     with RecordingGitHubApi() as github:
         # GET {github.base_url}/repos/o/r/git/ref/heads/main  with "Authorization: Bearer ..."
-        github.file("o/r", "postmortem/inc-2026-0001", "Postmortems/2026-11-25-x.md")  # the text, or None
+        github.file("o/r", "postmortem/inc-2026-0001", path)  # the file's text on that branch, or None
 
 Pull requests and issues share one number sequence per repository from 1, as on GitHub; a pull request's
 ``html_url`` is ``https://github.com/<owner>/<name>/pull/<n>``. Branches and file contents are kept. Every

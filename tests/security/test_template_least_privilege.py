@@ -102,21 +102,26 @@ def readable_secrets(function: str) -> set[str]:
 
 def test_secrets_are_readable_only_by_name_and_secrets_managers_six_character_suffix() -> None:
     arns = set().union(*(readable_secrets(function) for function in FUNCTIONS))
-    assert arns == {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}
+    assert arns == {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????", "${GitHubSecretName}-??????"}
 
 
 @pytest.mark.parametrize(
     ("function", "secrets"),
     [
-        ("SlackEventsFunction", {"${SlackSecretName}-??????"}),
-        ("PagerDutyWebhookFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
+        ("SlackEventsFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
+        (
+            "PagerDutyWebhookFunction",
+            {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????", "${GitHubSecretName}-??????"},
+        ),
+        ("GitHubWebhookFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
         ("SlaCheckerFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
         ("EmailSenderFunction", {"${SlackSecretName}-??????"}),
     ],
 )
 def test_each_function_reads_only_the_secrets_its_code_uses(function: str, secrets: set[str]) -> None:
     # Slack paths never read PagerDuty's webhook secrets or API token: only the webhook and the on-call
-    # lookup of the SLA checker do.
+    # lookup of the SLA checker do. The GitHub token is read where a resolve opens the post-mortem's pull
+    # request (Slack, and PagerDuty's resolve) and by the GitHub webhook.
     assert readable_secrets(function) == secrets
 
 

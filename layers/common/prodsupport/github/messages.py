@@ -46,8 +46,8 @@ def pull_request_opened(incident: Incident) -> SlackMessage:
     pull = incident.postmortem.pull_request
     text = (
         f":octocat: The post-mortem of *{incident.id}* is a pull request: "
-        f"<{esc(pull.url)}|{esc(pull.repo)}#{pull.number}> "
-        f"(`{esc(pull.path)}`). Edit the report on its branch; merging it shares the post-mortem. "
+        f"<{esc(pull.url)}|{esc(pull.repo)}#{pull.number}>. "
+        f"Edit the report on its branch; merging it shares the post-mortem. "
         f"Action items: `/incident {incident.id} action <description> [type prevent|detect|mitigate|process] "
         f"[team <name>]`."
     )
@@ -62,9 +62,9 @@ def pull_request_failed(incident: Incident) -> SlackMessage:
     return _update(incident, text)
 
 
-def pull_request_body(incident: Incident, path: str, thread_link: str) -> str:
+def pull_request_body(incident: Incident, thread_link: str) -> str:
     return (
-        f"The post-mortem of {incident.id}, drafted by prodsupport from the incident (`{path}`).\n\n"
+        f"The post-mortem of {incident.id}, drafted by prodsupport from the incident.\n\n"
         f"- Incident thread: {thread_link}\n"
         "- Fill in every section (or say it has nothing), and file action items from Slack so each links an issue.\n"
         "- Merging this pull request shares the post-mortem in the incident channel.\n"

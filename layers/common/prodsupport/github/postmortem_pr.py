@@ -142,7 +142,7 @@ def open_pull_request(rt: Runtime, incident: Incident, *, thread_link: str) -> P
             "title": f"Post-mortem: {report.title(incident, zone)}",
             "head": branch,
             "base": base,
-            "body": messages.pull_request_body(incident, path, thread_link),
+            "body": messages.pull_request_body(incident, thread_link),
         }
         answer = gh.post(f"/repos/{repo}/pulls", body)
         return int(answer["number"]), str(answer["html_url"])
