@@ -124,6 +124,10 @@ class RecordingGitHubApi(LocalServer):
         with self._lock:
             return [dict(issue) for issue in self._repo(repo).issues]
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def fail_next(
         self,
         path_prefix: str,

@@ -24,8 +24,8 @@ NEXT_RE = re.compile(r"\s+next\s+(?:(\d+)\s*(m|min|mins|h|hr|hrs|hours?)|(\d{1,2
 LOOSE_NEXT_RE = re.compile(r"\s+next\s+\d\S*\s*$", re.IGNORECASE)  # a promise that did not parse
 MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
 MAX_PROMISE = timedelta(days=7)
-ACTION_TYPE_RE = re.compile(r"\s+type\s+(\S+)\s*$", re.IGNORECASE)
-ACTION_TEAM_RE = re.compile(r"\s+team\s+(\S.*?)\s*$", re.IGNORECASE)
+ACTION_TYPE_RE = re.compile(r"(?:^|\s+)type\s+(\S+)\s*$", re.IGNORECASE)
+ACTION_TEAM_RE = re.compile(r"(?:^|\s+)team\s+(\S.*?)\s*$", re.IGNORECASE)
 
 INCIDENT_USAGE = """\
 `/incident` opens the declare form. Or:
@@ -330,18 +330,20 @@ def _parse_action(incident_id: str, rest: str) -> AddActionItem:
     kind: ActionType | None = None
     team = ""
     while True:
-        team_match = ACTION_TEAM_RE.search(text)
-        type_match = ACTION_TYPE_RE.search(text)
-        if team_match and not team:
-            team, text = team_match.group(1).strip(), text[: team_match.start()].rstrip()
-        elif type_match and kind is None:
+        type_match = ACTION_TYPE_RE.search(text) if kind is None else None
+        team_match = ACTION_TEAM_RE.search(text) if not team else None
+        if type_match:
             word = type_match.group(1).lower()
             if word not in ACTION_TYPES:
                 raise CommandError(f"`{word}` is not an action item type. Usage: {usage}")
             kind, text = cast(ActionType, word), text[: type_match.start()].rstrip()
+        elif team_match:
+            team, text = team_match.group(1).strip(), text[: team_match.start()].rstrip()
         else:
             break
-    return AddActionItem(incident_id, _require(text, "The action item's description", usage), kind, team)
+    if not text.strip():
+        raise CommandError(f"The action item's description is missing. Usage: {usage}")
+    return AddActionItem(incident_id, text.strip(), kind, team)
 
 
 def parse_prodsupport(text: str) -> RosterChange:
