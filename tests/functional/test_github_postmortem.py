@@ -347,3 +347,52 @@ def test_given_a_signed_body_that_is_not_json_then_400(github_stack: LocalStack)
     digest = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": f"sha256={digest}"}
     assert github_stack.request("POST", "/github/webhook", headers, raw).status == 400
+
+
+# --- open work: the list, the weekly report, the reminder -----------------------------------------------
+
+
+def test_given_an_open_pull_request_and_action_item_then_incident_list_shows_both(
+    send: Callable[..., HttpResponse], github: RecordingGitHubApi
+) -> None:
+    declare_and_resolve(send)
+    reply(send(LATER, text=f"{INC} action Add a pre-check-in probe"))
+    listed = reply(send(datetime(2026, 12, 1, 15, 0, tzinfo=UTC), text="list"))
+    assert f"*{INC}* pull request <https://github.com/{REPO}/pull/1|#1> not merged yet" in listed
+    assert f"*{INC}* A1 <https://github.com/{REPO}/issues/2|#2> Add a pre-check-in probe — open 4 d" in listed
+
+
+def test_given_the_pull_request_merged_and_the_item_closed_then_the_list_no_longer_shows_them(
+    github_stack: LocalStack, send: Callable[..., HttpResponse], github: RecordingGitHubApi
+) -> None:
+    declare_and_resolve(send)
+    reply(send(LATER, text=f"{INC} action Add a pre-check-in probe"))
+    [issue] = github.issues(REPO)
+    webhook(github_stack, "issues", {"action": "closed", "issue": issue, "repository": {"full_name": REPO}})
+    webhook(github_stack, "pull_request", closed_pull())
+    assert "Post-mortems in GitHub" not in reply(send(datetime(2026, 12, 5, 15, 0, tzinfo=UTC), text="list"))
+
+
+def test_given_open_action_items_then_the_weekly_report_gives_their_count_and_oldest_age(
+    github_stack: LocalStack, send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    declare_and_resolve(send)
+    reply(send(LATER, text=f"{INC} action Add a pre-check-in probe"))
+    github_stack.tick(datetime(2026, 12, 7, 14, 0, tzinfo=UTC))  # Monday 9:00 AM EST
+    [report] = [c for c in slack.posts() if c.args["metadata"]["event_type"] == "compliance_report"]
+    assert report.args["metadata"]["event_payload"]["open_action_items"] == 1
+    assert "1 post-mortem action item(s) open in GitHub, the oldest for 9 days." in report.args["text"]
+
+
+def test_given_an_action_item_older_than_the_reminder_age_then_its_thread_is_reminded_once(
+    github_stack: LocalStack, send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    declare_and_resolve(send)
+    reply(send(LATER, text=f"{INC} action Add a pre-check-in probe"))
+    github_stack.tick(datetime(2026, 12, 27, 14, 59, tzinfo=UTC))  # 29 days 23 h 59 min
+    github_stack.tick(datetime(2026, 12, 27, 15, 0, tzinfo=UTC))
+    github_stack.tick(datetime(2026, 12, 27, 15, 1, tzinfo=UTC))
+    reminders = [c for c in slack.posts() if c.args["text"].startswith(":hourglass: Action item A1")]
+    assert [(c.args["thread_ts"], c.args["metadata"]["event_payload"]["days"]) for c in reminders] == [
+        (incident_postmortem().thread_ts, 30)
+    ]

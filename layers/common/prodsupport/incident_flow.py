@@ -336,7 +336,13 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
         case Help():
             return ephemeral(parsed.text)
         case ListIncidents():
-            return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at))
+            listed = msg.incident_list(rt.store.open_incidents(), command.at)
+            if rt.settings.github_repo:
+                from prodsupport.github import messages, tracking
+
+                github = messages.open_work(*tracking.open_entries(rt.table), command.at)
+                listed = f"{listed}\n{github}" if github else listed
+            return ephemeral(listed)
         case Declare():
             incident = declare_new_thread(
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id

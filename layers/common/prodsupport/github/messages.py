@@ -7,15 +7,20 @@ the pull request or issue in the payload, so a reader of the metadata needs no G
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from prodsupport import postmortem
 from prodsupport.github.model import ActionItem
+from prodsupport.github.tracking import OpenItem, OpenPull
 from prodsupport.incident import Incident, Sla
 from prodsupport.slack_api import SlackMessage
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
+
+DAY = timedelta(days=1)
 
 _MARKER_RE = re.compile(r"<!-- prodsupport:(INC-\d{4}-\d{4,}):(A\d+) -->")
 
@@ -122,3 +127,53 @@ def shared_by_merge(incident: Incident, sender: str, zone: ZoneInfo) -> SlackMes
         f"was merged by {esc(sender)}, {verdict}: <{esc(incident.postmortem.url)}>"
     )
     return _update(incident, text, url=incident.postmortem.url, merged=True)
+
+
+def action_item_reminder(item: OpenItem, now: datetime) -> SlackMessage:
+    days = item.age(now) // DAY
+    return SlackMessage(
+        channel=item.channel_id,
+        thread_ts=item.thread_ts,
+        text=(
+            f":hourglass: Action item {item.key} of *{item.incident_id}* has been open for {days} days: "
+            f"<{esc(item.issue_url)}|#{item.issue_number}> {esc(item.description)}. Close the issue when it is done."
+        ),
+        event_type="postmortem_update",
+        payload={"incident_id": item.incident_id, "action_item": item.key, "issue": item.issue_url, "days": days},
+    )
+
+
+def open_work(pulls: list[OpenPull], items: list[OpenItem], now: datetime) -> str:
+    """The `/incident list` section for post-mortems still in review and action items still open."""
+    if not pulls and not items:
+        return ""
+    lines = ["*Post-mortems in GitHub*"]
+    lines += [f"• *{pull.incident_id}* pull request <{esc(pull.url)}|#{pull.number}> not merged yet" for pull in pulls]
+    for item in sorted(items, key=lambda i: i.filed_at):
+        lines.append(
+            f"• *{item.incident_id}* {item.key} <{esc(item.issue_url)}|#{item.issue_number}> "
+            f"{esc(item.description)} — open {item.age(now) // DAY} d"
+        )
+    return "\n".join(lines)
+
+
+def open_items_summary(items: list[OpenItem], now: datetime) -> str:
+    """The weekly report's line: how many action items are open, and the oldest's age."""
+    if not items:
+        return ""
+    oldest = max(item.age(now) for item in items) // DAY
+    return f"{len(items)} post-mortem action item(s) open in GitHub, the oldest for {oldest} days."
+
+
+def with_open_items(report: SlackMessage, items: list[OpenItem], now: datetime) -> SlackMessage:
+    """The weekly compliance report with the open action items' count and age, when there are any."""
+    line = open_items_summary(items, now)
+    if not line:
+        return report
+    oldest = max(item.age(now) for item in items) // DAY
+    return replace(
+        report,
+        text=f"{report.text} {line}",
+        blocks=[*report.blocks, {"type": "section", "text": {"type": "mrkdwn", "text": f":clipboard: {line}"}}],
+        payload={**report.payload, "open_action_items": len(items), "oldest_action_item_days": oldest},
+    )

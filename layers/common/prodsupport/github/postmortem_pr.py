@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
 from prodsupport.commands import CommandError
-from prodsupport.github import messages, report
+from prodsupport.github import messages, report, tracking
 from prodsupport.github.client import GitHubError, GitHubSession, contents_path
 from prodsupport.github.model import ActionItem, ActionType, PullRequest
 from prodsupport.incident import Incident, PostmortemState
@@ -176,6 +176,7 @@ def publish(rt: Runtime, incident: Incident, at: datetime, *, thread_link: str) 
 
     saved, recorded = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if recorded:
+        tracking.record_pull(rt.table, saved, pull)
         post(rt.slack, messages.pull_request_opened(saved))
     return saved
 
@@ -289,6 +290,7 @@ def add_action_item(
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, record)
     item = _item(saved, key)
+    tracking.record_item(rt.table, saved, item)
     try:
         in_report = update_report(rt, saved)
     except GitHubError:
@@ -333,6 +335,7 @@ def on_pull_request_closed(rt: Runtime, pull: dict[str, Any], sender: str, at: d
 
     saved, shared = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if shared:
+        tracking.forget_pull(rt.table, saved.id)
         message = messages.shared_by_merge(saved, sender, rt.policy.calendar.zone)
         rt.slack.chat_postMessage(
             channel=message.channel,
@@ -386,6 +389,7 @@ def on_issue_closed(rt: Runtime, issue: dict[str, Any], repo: str, sender: str, 
         saved, closed = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
         if not closed:
             return False
+        tracking.forget_item(rt.table, incident_id, key)
         try:
             update_report(rt, saved)
         except GitHubError:
@@ -395,8 +399,21 @@ def on_issue_closed(rt: Runtime, issue: dict[str, Any], repo: str, sender: str, 
     return False
 
 
-def open_action_items(incident: Incident) -> list[ActionItem]:
-    return [item for item in incident.postmortem.action_items if item.is_open] if incident.postmortem else []
+def remind_action_items(rt: Runtime, now: datetime) -> int:
+    """Each open action item older than `action_item_reminder_days` is recalled in its thread, once."""
+    age = timedelta(days=rt.settings.action_item_reminder_days)
+    _, items = tracking.open_entries(rt.table)
+    reminded = 0
+    for item in items:
+        if item.reminded or item.age(now) < age:
+            continue
+        try:
+            if tracking.claim_reminder(rt.table, item, now):
+                post(rt.slack, messages.action_item_reminder(item, now))
+                reminded += 1
+        except Exception:  # one item's failure must not keep the others from their reminder
+            logger.exception("action item reminder failed", incident_id=item.incident_id, key=item.key)
+    return reminded
 
 
 def _b64(text: str) -> str:
