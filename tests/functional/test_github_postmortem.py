@@ -396,3 +396,36 @@ def test_given_an_action_item_older_than_the_reminder_age_then_its_thread_is_rem
     assert [(c.args["thread_ts"], c.args["metadata"]["event_payload"]["days"]) for c in reminders] == [
         (incident_postmortem().thread_ts, 30)
     ]
+
+
+def test_given_the_add_action_item_button_then_its_form_files_the_item_like_the_command(
+    send: Callable[..., HttpResponse], slack: RecordingSlackApi, github: RecordingGitHubApi
+) -> None:
+    declare_and_resolve(send)
+    button = {
+        "type": "block_actions",
+        "user": {"id": "U0PM"},
+        "trigger_id": "t-action",
+        "channel": {"id": DEFAULT_SETTINGS["channel_id"]},
+        "actions": [{"action_id": "incident_postmortem_action", "block_id": "postmortem_github", "value": INC}],
+    }
+    reply(send(LATER, payload=button))
+    [opened] = slack.calls_to("views.open")
+    view = dict(opened.args["view"])
+    assert view["callback_id"] == "postmortem_action"
+    view["state"] = {
+        "values": {
+            "description": {"value": {"type": "plain_text_input", "value": "Add a pre-check-in probe"}},
+            "type": {"value": {"type": "static_select", "selected_option": {"value": "detect"}}},
+            "team": {"value": {"type": "plain_text_input", "value": "Check-In Experience"}},
+        }
+    }
+    reply(send(LATER, payload={"type": "view_submission", "user": {"id": "U0PM"}, "view": view}))
+    [item] = incident_postmortem().postmortem.action_items
+    assert (item.description, item.type, item.team, item.issue_number) == (
+        "Add a pre-check-in probe",
+        "detect",
+        "Check-In Experience",
+        2,
+    )
+    assert len(github.issues(REPO)) == 1

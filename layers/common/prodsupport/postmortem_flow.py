@@ -444,6 +444,10 @@ def on_button(rt: Runtime, incident: Incident, kind: str, trigger_id: str, user:
     """`incident_postmortem_<kind>` on the draft message: a form to fill, or the held checkpoint at once."""
     if kind in ("schedule", "share"):
         rt.slack.views_open(trigger_id=trigger_id, view=modal(incident, kind))
+    elif kind == "action":
+        from prodsupport.github import messages
+
+        rt.slack.views_open(trigger_id=trigger_id, view=messages.action_item_modal(incident))
     elif kind == "held":
         try:
             checkpoint(rt, incident, PostmortemCheckpoint(incident.id, "held"), user, at)
@@ -457,6 +461,13 @@ def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, A
         text = f"{incident.id} postmortem scheduled {values.get('when') or ''} {values.get('attendees') or ''}"
     elif kind == "share":
         text = f"{incident.id} postmortem shared {values.get('url') or ''}"
+    elif kind == "action":
+        options = " ".join(f"{name} {values[name]}" for name in ("type", "team") if values.get(name))
+        command = parse_incident(f"{incident.id} action {values.get('description') or ''} {options}")
+        if not isinstance(command, AddActionItem):
+            raise CommandError("Expected an action item.")
+        action_item(rt, incident, command, user, at)
+        return
     else:
         raise CommandError("This form is not one prodsupport knows; close it and use the buttons again.")
     command = parse_incident(text)

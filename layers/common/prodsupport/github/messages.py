@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prodsupport import postmortem
-from prodsupport.github.model import ActionItem
+from prodsupport.blocks import input_block, plain_text, text_input
+from prodsupport.github.model import ACTION_TYPES, ActionItem
 from prodsupport.github.tracking import OpenItem, OpenPull
 from prodsupport.incident import Incident, Sla
 from prodsupport.slack_api import SlackMessage
@@ -56,7 +57,41 @@ def pull_request_opened(incident: Incident) -> SlackMessage:
         f"Action items: `/incident {incident.id} action <description> [type prevent|detect|mitigate|process] "
         f"[team <name>]`."
     )
-    return _update(incident, text, pull_request=pull.url)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "postmortem_github",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": plain_text("Add action item"),
+                    "action_id": "incident_postmortem_action",
+                    "value": incident.id,
+                }
+            ],
+        },
+    ]
+    return replace(_update(incident, text, pull_request=pull.url), blocks=blocks)
+
+
+def action_item_modal(incident: Incident) -> dict[str, Any]:
+    """The form behind *Add action item*; it submits what `/incident <id> action` takes."""
+    types = [{"text": plain_text(kind), "value": kind} for kind in ACTION_TYPES]
+    return {
+        "type": "modal",
+        "callback_id": "postmortem_action",
+        "private_metadata": incident.id,
+        "title": plain_text("Add action item"),
+        "submit": plain_text("File issue"),
+        "blocks": [
+            input_block("description", "What will change", text_input(placeholder="Add a synthetic probe per clinic")),
+            input_block(
+                "type", "Type", {"type": "static_select", "action_id": "value", "options": types}, optional=True
+            ),
+            input_block("team", "Owning team", text_input(placeholder="Check-In Experience"), optional=True),
+        ],
+    }
 
 
 def pull_request_failed(incident: Incident) -> SlackMessage:
