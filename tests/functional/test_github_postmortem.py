@@ -21,7 +21,8 @@ from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 
 REPO = "department-of-veterans-affairs/va.gov-team-sensitive"
 BRANCH = "postmortem/inc-2026-0001"
-PATH = "Postmortems/2026-11-25-pre-check-in-fails-at-every.md"
+SLUG = "2026-11-25-pre-check-in-fails-at-every"
+PATH = f"Postmortems/{SLUG}.md"
 INC = "INC-2026-0001"
 DECLARED = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 RESOLVED = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
