@@ -85,9 +85,11 @@ class RecordingGitHubApi(LocalServer):
 
     label = "recording-github"
 
-    def __init__(self, *, token: str | None = None, base_branch: str = DEFAULT_BASE_BRANCH) -> None:
-        """``token``, when given, is the only one accepted; ``base_branch`` is every new repository's first."""
+    def __init__(self, *, token: str | None = None, base_branch: str = DEFAULT_BASE_BRANCH, echo: bool = False) -> None:
+        """``token``, when given, is the only one accepted; ``base_branch`` is every new repository's first;
+        ``echo`` prints each write as ``[github] METHOD path -> status`` (``make run``)."""
         super().__init__()
+        self._echo = echo
         self._token = token
         self._base_branch = base_branch
         self._lock = threading.RLock()
@@ -196,6 +198,8 @@ class RecordingGitHubApi(LocalServer):
         with self._lock:
             call.response = answer.body
             call.status = int(answer.status)
+        if self._echo and call.method != "GET":
+            print(f"[github] {call.method} {call.path} -> {call.status}", flush=True)
 
     def _repo(self, full_name: str) -> _Repo:
         repo = self._repos.get(full_name.lower())

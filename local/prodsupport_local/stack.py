@@ -400,7 +400,9 @@ class LocalStack:
             self.recording_slack = RecordingSlackApi(ts_clock=self.clock, echo=self._echo).start()
         self.pagerduty = RecordingPagerDutyApi().start()
         base_branch = str(self.settings.get("github_base_branch") or "main")
-        self.recording_github = RecordingGitHubApi(token=self.aws.secrets.github_token, base_branch=base_branch).start()
+        self.recording_github = RecordingGitHubApi(
+            token=self.aws.secrets.github_token, base_branch=base_branch, echo=self._echo
+        ).start()
 
     def _retire_recorders(self) -> None:
         """Stop the old stand-ins in the background: a stop waits out a poll interval, a reset need not."""
