@@ -47,6 +47,8 @@ def github_webhook() -> Response[str]:
     if len(body) > webhook.MAX_BODY_BYTES:
         return _text(413, "body too large")
     rt = runtime.current()
+    if not rt.settings.github_repo:
+        return _text(404, "GitHub is not configured for this deployment")
     headers = dict(app.current_event.headers)
     signature = webhook.header(headers, webhook.SIGNATURE_HEADER)
     if not webhook.verify_signature(webhook.webhook_secrets(rt), signature, body):

@@ -430,3 +430,13 @@ def test_given_the_add_action_item_button_then_its_form_files_the_item_like_the_
         2,
     )
     assert len(github.issues(REPO)) == 1
+
+
+def test_given_github_not_configured_then_the_webhook_route_is_404_and_reads_no_secret(
+    stack: LocalStack, send_slack_form: Callable[..., Callable[..., HttpResponse]]
+) -> None:
+    declare_and_resolve(send_slack_form(stack, "U0ONCALL"))
+    stack.aws.client("secretsmanager").delete_secret(SecretId="prodsupport/github", ForceDeleteWithoutRecovery=True)
+    runtime.reset()
+    assert webhook(stack, "pull_request", closed_pull()).status == 404
+    assert stack.failures == []

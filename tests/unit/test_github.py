@@ -11,6 +11,7 @@ import pytest
 
 from prodsupport.commands import AddActionItem, CommandError, parse_incident
 from prodsupport.github import report
+from prodsupport.github.messages import no_mention
 from prodsupport.github.model import ActionItem
 from prodsupport.github.webhook import verify_signature
 from prodsupport.incident import Incident, Severity, Source
@@ -110,3 +111,9 @@ def test_rewriting_the_table_keeps_what_people_wrote_around_it() -> None:
 def test_a_report_without_the_section_gets_it_at_the_end() -> None:
     rewritten = report.with_action_items("# T\n", "INC-2026-0001", [item()])
     assert rewritten.startswith("# T\n\n## Action Items\n| Description")
+
+
+def test_text_people_typed_cannot_mention_anyone_in_an_issue() -> None:
+    assert no_mention("team @department-of-veterans-affairs/everyone") == (
+        "team @\u200bdepartment-of-veterans-affairs/everyone"
+    )

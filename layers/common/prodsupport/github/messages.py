@@ -17,6 +17,7 @@ from prodsupport.blocks import input_block, plain_text, text_input
 from prodsupport.github.model import ACTION_TYPES, ActionItem
 from prodsupport.github.tracking import OpenItem, OpenPull
 from prodsupport.incident import Incident, Sla
+from prodsupport.rendering import one_line
 from prodsupport.slack_api import SlackMessage
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
@@ -29,6 +30,11 @@ _MARKER_RE = re.compile(r"<!-- prodsupport:(INC-\d{4}-\d{4,}):(A\d+) -->")
 def markers(body: str) -> list[tuple[str, str]]:
     """The (incident id, item key) pairs an issue body carries; people may edit the rest of the body."""
     return _MARKER_RE.findall(body)
+
+
+def no_mention(text: str) -> str:
+    """Text people typed, kept from @-mentioning a person or a whole team where GitHub would notify them."""
+    return one_line(text).replace("@", "@\u200b")
 
 
 def _update(incident: Incident, text: str, **extra: Any) -> SlackMessage:
@@ -117,7 +123,7 @@ def issue_body(incident: Incident, item: ActionItem, marker: str) -> str:
         f"Action item {item.key} of the post-mortem of {incident.id}.",
         "",
         f"- Type: {item.type or 'not given'}",
-        f"- Owning team: {item.team or 'not given'}",
+        f"- Owning team: {no_mention(item.team) or 'not given'}",
     ]
     if pull is not None:
         lines.append(f"- Post-mortem: {pull.url}")

@@ -22,7 +22,6 @@ from prodsupport.github.client import GitHubError, GitHubSession, contents_path
 from prodsupport.github.model import ActionItem, ActionType, PullRequest
 from prodsupport.incident import Incident, PostmortemState
 from prodsupport.postmortem import ACTOR
-from prodsupport.rendering import one_line
 from prodsupport.slack_api import post
 
 if TYPE_CHECKING:
@@ -200,7 +199,7 @@ def file_issue(rt: Runtime, incident: Incident, item: ActionItem) -> tuple[int, 
 
     def create() -> tuple[int, str]:
         body = {
-            "title": f"{incident.id} action item: {one_line(item.description)}"[:256],
+            "title": f"{incident.id} action item: {messages.no_mention(item.description)}"[:256],
             "body": messages.issue_body(incident, item, marker),
             "labels": [settings.github_action_label],
         }

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -72,8 +73,6 @@ def handle(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tuple[int, s
         raise BadWebhook("the body is not a JSON object")
     if event == "ping":
         return 200, _answer("pong")
-    if not rt.settings.github_repo:
-        return 202, _answer("ignored: GitHub is not configured")
     at = rt.clock()
     with rt.dedupe.once(DEDUPE_SOURCE, delivery, at) as first:
         if not first:
@@ -82,7 +81,7 @@ def handle(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tuple[int, s
     return 202, _answer("done" if done else "ignored")
 
 
-def _route(rt: Runtime, event: str, payload: dict[str, Any], at: Any) -> bool:
+def _route(rt: Runtime, event: str, payload: dict[str, Any], at: datetime) -> bool:
     from prodsupport.github import postmortem_pr
 
     action = payload.get("action")
