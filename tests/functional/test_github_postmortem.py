@@ -440,3 +440,13 @@ def test_given_github_not_configured_then_the_webhook_route_is_404_and_reads_no_
     runtime.reset()
     assert webhook(stack, "pull_request", closed_pull()).status == 404
     assert stack.failures == []
+
+
+def test_given_the_postmortem_shared_by_hand_then_its_pull_request_leaves_the_list(
+    send: Callable[..., HttpResponse],
+) -> None:
+    declare_and_resolve(send)
+    reply(send(LATER, text=f"{INC} postmortem scheduled 2026-12-01 14:00 t3@va.gov:tier3"))
+    reply(send(datetime(2026, 12, 1, 20, 0, tzinfo=UTC), text=f"{INC} postmortem held"))
+    reply(send(datetime(2026, 12, 2, 15, 0, tzinfo=UTC), text=f"{INC} postmortem shared https://example.gov/pm"))
+    assert "Post-mortems in GitHub" not in reply(send(datetime(2026, 12, 3, 15, 0, tzinfo=UTC), text="list"))

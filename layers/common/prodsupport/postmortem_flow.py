@@ -401,6 +401,10 @@ def _share(rt: Runtime, incident: Incident, url: str, user: str, at: datetime) -
         postmortem.share(current, url, user, at)
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    if rt.settings.github_repo:
+        from prodsupport.github import tracking
+
+        tracking.forget_pull(rt.table, saved.id)  # shared by hand: its pull request is no longer open work
     message = shared_message(saved, user)
     rt.slack.chat_postMessage(
         channel=message.channel,
