@@ -86,3 +86,26 @@ class ActionItem:
             issue_url=str(record.get("issue_url", "")),
             closed_at=parse_iso(closed) if closed else None,
         )
+
+
+@dataclass(frozen=True)
+class ClosedPullRequest:
+    """The fields of a `pull_request` `closed` delivery the post-mortem reads, checked for type at the edge."""
+
+    repo: str
+    repo_url: str
+    number: int
+    merged: bool
+    head: str
+    base: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class ClosedIssue:
+    """The fields of an `issues` `closed` delivery an action item reads."""
+
+    repo: str
+    number: int
+    body: str
+    sender: str

@@ -11,15 +11,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.commands import CommandError
+from prodsupport.commands import INCIDENT_ID_RE, CommandError
 from prodsupport.github import messages, report, tracking
 from prodsupport.github.client import GitHubError, GitHubSession, contents_path
-from prodsupport.github.model import ActionItem, ActionType, PullRequest
+from prodsupport.github.model import ActionItem, ActionType, ClosedIssue, ClosedPullRequest, PullRequest
 from prodsupport.incident import Incident, PostmortemState
 from prodsupport.postmortem import ACTOR
 from prodsupport.slack_api import post
@@ -307,35 +307,31 @@ def _item(incident: Incident, key: str) -> ActionItem:
 # --- webhooks -------------------------------------------------------------------------------------------
 
 
-def on_pull_request_closed(rt: Runtime, pull: dict[str, Any], sender: str, at: datetime) -> bool:
+def on_pull_request_closed(rt: Runtime, pull: ClosedPullRequest, at: datetime) -> bool:
     """Merged: the post-mortem is shared (its checkpoint met, the link in the channel). Closed: said in the
     thread. A pull request the incident does not record (another repository, an older one) changes nothing."""
     from prodsupport import postmortem
 
-    head = str((pull.get("head") or {}).get("ref") or "")
-    incident = _incident_for_branch(rt, head)
-    if incident is None or not _is_recorded(rt, incident, pull):
+    incident = _incident_for_branch(rt, pull.head)
+    record = incident.postmortem.pull_request if incident and incident.postmortem else None
+    if incident is None or record is None or not _is_recorded(rt, record, pull):
         return False
-    assert incident.postmortem is not None
-    if not pull.get("merged"):
-        post(rt.slack, messages.pull_request_closed(incident, sender))
+    if not pull.merged:
+        post(rt.slack, messages.pull_request_closed(incident, pull.sender))
         return True
-    record = incident.postmortem.pull_request
-    assert record is not None
-    base_url = str(((pull.get("base") or {}).get("repo") or {}).get("html_url") or f"https://github.com/{record.repo}")
-    base_ref = str((pull.get("base") or {}).get("ref") or rt.settings.github_base_branch)
-    url = f"{base_url}/blob/{quote(base_ref)}/{quote(record.path)}"
+    base_url = pull.repo_url or f"https://github.com/{record.repo}"
+    url = f"{base_url}/blob/{quote(pull.base or rt.settings.github_base_branch)}/{quote(record.path)}"
 
     def change(current: Incident) -> bool:
         if current.postmortem is None or current.postmortem.state is PostmortemState.SHARED:
             return False
-        postmortem.share(current, url, f"github:{sender}", at, require_held=False)
+        postmortem.share(current, url, f"github:{pull.sender}", at, require_held=False)
         return True
 
     saved, shared = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if shared:
         tracking.forget_pull(rt.table, saved.id)
-        message = messages.shared_by_merge(saved, sender, rt.policy.calendar.zone)
+        message = messages.shared_by_merge(saved, pull.sender, rt.policy.calendar.zone)
         rt.slack.chat_postMessage(
             channel=message.channel,
             thread_ts=message.thread_ts,
@@ -347,34 +343,27 @@ def on_pull_request_closed(rt: Runtime, pull: dict[str, Any], sender: str, at: d
 
 
 def _incident_for_branch(rt: Runtime, branch: str) -> Incident | None:
-    prefix = report.BRANCH_PREFIX
-    if not branch.startswith(prefix):
+    incident_id = branch.removeprefix(report.BRANCH_PREFIX).upper()
+    if not branch.startswith(report.BRANCH_PREFIX) or not INCIDENT_ID_RE.match(incident_id):
         return None
-    return rt.store.get_by_id(branch.removeprefix(prefix).upper())
+    return rt.store.get_by_id(incident_id)
 
 
-def _is_recorded(rt: Runtime, incident: Incident, pull: dict[str, Any]) -> bool:
-    record = incident.postmortem.pull_request if incident.postmortem else None
-    repo = str(((pull.get("base") or {}).get("repo") or {}).get("full_name") or "")
-    return (
-        record is not None
-        and repo.lower() == rt.settings.github_repo.lower()
-        and record.repo.lower() == repo.lower()
-        and int(pull.get("number") or 0) == record.number
-    )
+def _is_recorded(rt: Runtime, record: PullRequest, pull: ClosedPullRequest) -> bool:
+    configured_repo = rt.settings.github_repo.lower()
+    return pull.repo.lower() == configured_repo == record.repo.lower() and pull.number == record.number
 
 
-def on_issue_closed(rt: Runtime, issue: dict[str, Any], repo: str, sender: str, at: datetime) -> bool:
+def on_issue_closed(rt: Runtime, issue: ClosedIssue, at: datetime) -> bool:
     """An action item's issue closed: on the timeline, in the thread and in the report's table."""
-    if repo.lower() != rt.settings.github_repo.lower():
+    if issue.repo.lower() != rt.settings.github_repo.lower():
         return False
-    body = str(issue.get("body") or "")
-    number = int(issue.get("number") or 0)
-    for incident_id, key in messages.markers(body):
+    for incident_id, key in messages.markers(issue.body):
         incident = rt.store.get_by_id(incident_id)
         if incident is None or incident.postmortem is None:
             continue
-        if not any(item.key == key and item.issue_number == number for item in incident.postmortem.action_items):
+        items = incident.postmortem.action_items
+        if not any(item.key == key and item.issue_number == issue.number for item in items):
             continue
 
         def change(current: Incident, key: str = key) -> bool:
@@ -382,7 +371,7 @@ def on_issue_closed(rt: Runtime, issue: dict[str, Any], repo: str, sender: str, 
             if not item.is_open:
                 return False
             item.closed_at = at
-            current.note(at, "action_item_closed", f"github:{sender}", f"{key}: #{number} closed")
+            current.note(at, "action_item_closed", f"github:{issue.sender}", f"{key}: #{issue.number} closed")
             return True
 
         saved, closed = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
@@ -393,7 +382,7 @@ def on_issue_closed(rt: Runtime, issue: dict[str, Any], repo: str, sender: str, 
             update_report(rt, saved)
         except GitHubError:
             logger.exception("could not mark the action item closed in the report", incident_id=incident_id)
-        post(rt.slack, messages.action_item_closed(saved, _item(saved, key), sender))
+        post(rt.slack, messages.action_item_closed(saved, _item(saved, key), issue.sender))
         return True
     return False
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.github.model import ClosedIssue, ClosedPullRequest
+
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
@@ -85,14 +87,74 @@ def _route(rt: Runtime, event: str, payload: dict[str, Any], at: datetime) -> bo
     from prodsupport.github import postmortem_pr
 
     action = payload.get("action")
-    sender = str((payload.get("sender") or {}).get("login") or "someone")
-    if event == "pull_request" and action == "closed" and isinstance(payload.get("pull_request"), dict):
-        return postmortem_pr.on_pull_request_closed(rt, payload["pull_request"], sender, at)
-    if event == "issues" and action == "closed" and isinstance(payload.get("issue"), dict):
-        repo = str((payload.get("repository") or {}).get("full_name") or "")
-        return postmortem_pr.on_issue_closed(rt, payload["issue"], repo, sender, at)
-    logger.info("ignored a GitHub event", github_event=event, action=action)
+    if event == "pull_request" and action == "closed":
+        return postmortem_pr.on_pull_request_closed(rt, closed_pull_request(payload), at)
+    if event == "issues" and action == "closed":
+        return postmortem_pr.on_issue_closed(rt, closed_issue(payload), at)
+    logger.info("ignored a GitHub event", github_event=event, action=str(action)[:40])
     return False
+
+
+def _object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadWebhook(f"{where}{key} must be an object")
+    return value
+
+
+def _text(parent: Mapping[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadWebhook(f"{where}{key} must be a string")
+    return value
+
+
+def _number(parent: Mapping[str, Any], key: str, where: str) -> int:
+    value = parent.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadWebhook(f"{where}{key} must be a positive whole number")
+    return value
+
+
+def _sender(payload: Mapping[str, Any]) -> str:
+    return _text(_object(payload, "sender", ""), "login", "sender.") or "someone"
+
+
+def closed_pull_request(payload: Mapping[str, Any]) -> ClosedPullRequest:
+    """GitHub's pull_request payload, the parts we read; a wrong type is a 400 naming the field."""
+    pull = _object(payload, "pull_request", "")
+    if not pull:
+        raise BadWebhook("pull_request is missing")
+    base = _object(pull, "base", "pull_request.")
+    base_repo = _object(base, "repo", "pull_request.base.")
+    merged = pull.get("merged")
+    if merged is not None and not isinstance(merged, bool):
+        raise BadWebhook("pull_request.merged must be true or false")
+    return ClosedPullRequest(
+        repo=_text(base_repo, "full_name", "pull_request.base.repo."),
+        repo_url=_text(base_repo, "html_url", "pull_request.base.repo."),
+        number=_number(pull, "number", "pull_request."),
+        merged=bool(merged),
+        head=_text(_object(pull, "head", "pull_request."), "ref", "pull_request.head."),
+        base=_text(base, "ref", "pull_request.base."),
+        sender=_sender(payload),
+    )
+
+
+def closed_issue(payload: Mapping[str, Any]) -> ClosedIssue:
+    issue = _object(payload, "issue", "")
+    if not issue:
+        raise BadWebhook("issue is missing")
+    return ClosedIssue(
+        repo=_text(_object(payload, "repository", ""), "full_name", "repository."),
+        number=_number(issue, "number", "issue."),
+        body=_text(issue, "body", "issue."),
+        sender=_sender(payload),
+    )
 
 
 def _answer(status: str) -> str:
