@@ -30,9 +30,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit template bench build clean
+.PHONY: run test lint typecheck unit smoke template bench build clean
 
-$(DEV_STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
+$(DEV_STAMP): requirements-dev.txt layers/common/requirements.in pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt
 	$(VENV)/bin/python -m pip install -q --no-deps -e .
@@ -71,7 +71,12 @@ template: $(DEV_STAMP) $(TOOLS_STAMP) $(CHECKOV_STAMP)
 	$(SAM) validate --lint --template template.yaml
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact
 
-test: lint typecheck unit template
+# `make smoke STACK=<name>`: a deployed stack, checked from outside (AWS credentials, see docs/deploy.md).
+# Without STACK: the same checks against the local stack on a free port, as `make test` runs them.
+smoke: $(DEV_STAMP)
+	$(VENV)/bin/prodsupport smoke $(if $(STACK),--stack $(STACK),--local)
+
+test: lint typecheck unit smoke template
 
 bench: $(DEV_STAMP)
 	$(VENV)/bin/python benchmarks/run.py

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import metrics as business_metrics
 from prodsupport import runtime
 
 logger = Logger()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -26,6 +28,7 @@ def record_handler(record: SQSRecord) -> None:
     from prodsupport.email_requests import request_id_from_body
     from prodsupport.email_sender import deliver
 
+    business_metrics.count("EmailRequestsHandled")
     try:
         request_id = request_id_from_body(record.body)
     except ValueError:
@@ -36,6 +39,8 @@ def record_handler(record: SQSRecord) -> None:
     deliver(rt, request_id, rt.clock())
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    runtime.current().begin(context.get_remaining_time_in_millis())
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

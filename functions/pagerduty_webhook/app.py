@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import metrics as business_metrics
 from prodsupport import pagerduty, runtime
 
 logger = Logger()
+metrics = Metrics()
 app = APIGatewayHttpResolver()
 
 
@@ -42,6 +45,7 @@ def _raw_body() -> bytes | None:
 def webhook() -> Response[str]:
     from prodsupport import pagerduty_flow
 
+    business_metrics.count("PagerDutyWebhooks")
     body = _raw_body()
     if body is None:
         return _text(400, "body is not valid base64")
@@ -52,14 +56,27 @@ def webhook() -> Response[str]:
     signature = pagerduty.header(headers, pagerduty.SIGNATURE_HEADER)
     if not pagerduty.verify_signature(pagerduty_flow.webhook_secrets(rt), signature, body):
         logger.warning("rejected a PagerDuty webhook with a missing or bad signature", signed=bool(signature))
+        business_metrics.count("SignatureRejections")
         return _text(401, "invalid PagerDuty signature (X-PagerDuty-Signature)")
     try:
         status, answer = pagerduty_flow.handle_webhook(rt, body, headers)
     except pagerduty.BadWebhook as exc:
         return _text(400, str(exc))
+    _count_event(answer)
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
+def _count_event(answer: str) -> None:
+    """PagerDuty events by type and outcome, read from the answer this function itself just wrote."""
+    parsed = json.loads(answer)
+    if "event_type" in parsed:
+        metrics.add_dimension(name="event_type", value=str(parsed["event_type"]))
+        metrics.add_dimension(name="outcome", value=str(parsed.get("status", "")))
+        business_metrics.count("PagerDutyEvents")
+
+
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    runtime.current().begin(context.get_remaining_time_in_millis())
     return app.resolve(event, context)

@@ -89,6 +89,7 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    runtime.current().begin(context.get_remaining_time_in_millis())
     try:
         job, now = scheduled_job(event)
     except ScheduleEventError:

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import metrics as business_metrics
 from prodsupport import runtime, slack_requests
 from prodsupport.slack_requests import BadRequest
 
 logger = Logger()
+metrics = Metrics()
 app = APIGatewayHttpResolver()
+# Requests by kind, counted whatever their outcome: a flat line here means Slack stopped calling.
+ROUTE_METRICS = {
+    "/slack/events": "SlackEvents",
+    "/slack/commands": "SlackCommands",
+    "/slack/interactions": "SlackInteractions",
+}
 
 
 def _text(status: int, message: str) -> Response[str]:
@@ -33,13 +41,17 @@ def _body() -> bytes:
 def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every route: a request Slack did not sign within five minutes is a 401 and touches nothing."""
     event = resolver.current_event
+    business_metrics.count(ROUTE_METRICS.get(event.path, "SlackOtherRequests"))
     rt = runtime.current()
     body = _body()
     if len(body) > slack_requests.MAX_BODY_BYTES:
         return _text(413, "body too large")
+    if slack_requests.is_ssl_check(body):
+        return _text(200, "")
     secret = str(rt.slack_secret["signing_secret"])
     if not slack_requests.verify(secret=secret, headers=dict(event.headers), body=body, clock=rt.clock):
         logger.warning("rejected a request with a bad or stale Slack signature", path=event.path)
+        business_metrics.count("SignatureRejections")
         return _text(401, "invalid or stale Slack signature")
     try:
         return next_middleware(resolver)
@@ -74,6 +86,8 @@ def interactions() -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    runtime.current().begin(context.get_remaining_time_in_millis())
     return app.resolve(event, context)

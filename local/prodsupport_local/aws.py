@@ -5,6 +5,11 @@ Everything is derived from the template (physical names are the logical ids), so
 template.yaml exists locally without a second edit. The handlers reach it exactly as in Lambda, through
 boto3 default clients, steered here by `AWS_ENDPOINT_URL`.
 
+moto handles requests on many threads and its conditional writes are not atomic under concurrency (two of
+twenty racing conditional UpdateItems could both win); DynamoDB's are. The server here serializes every
+DynamoDB request with one lock at the WSGI layer, so a race test against it proves what the real service
+guarantees instead of passing or failing by moto's luck.
+
 Two in-process adjustments to moto keep replays byte-stable: SES message ids are a counter
 (`local-message-000001`, ...) instead of random text, and moto's own random source is seeded on every
 reset. A SES v2 "Simple" send is also recorded at the request, because moto keeps only one of its two
@@ -19,7 +24,7 @@ import json
 import logging
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -101,14 +106,12 @@ class EmulatedAws:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def start(self) -> Self:
-        from moto.server import ThreadedMotoServer
-
         if self._server is not None:
             raise RuntimeError("EmulatedAws is already started")
         # moto serves through werkzeug, whose access log (one stderr line per AWS call) is only noise here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._install_patches()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = _AtomicDynamoDbMotoServer()
         self._server.start()
         return self
 
@@ -365,6 +368,64 @@ class EmulatedAws:
                     }
                 )
             sqs.create_queue(QueueName=self.queue_name(queue), Attributes=attributes)
+
+
+type _StartResponse = Callable[..., Any]
+type _WsgiApp = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
+
+DYNAMODB_TARGET_PREFIX = "DynamoDB_"
+
+
+class _SerializedDynamoDb:
+    """A WSGI middleware that lets one DynamoDB request at a time through to moto, body written included.
+
+    Every DynamoDB API call names its operation in `X-Amz-Target` (`DynamoDB_20120810.UpdateItem`); other
+    services keep moto's concurrency. The response is read inside the lock, since a WSGI app may do its
+    work lazily while its body is iterated.
+    """
+
+    def __init__(self, app: _WsgiApp) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(DYNAMODB_TARGET_PREFIX):
+            return self.app(environ, start_response)
+        with self.lock:
+            answer = self.app(environ, start_response)
+            try:
+                return [b"".join(answer)]
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
+
+
+class _AtomicDynamoDbMotoServer:
+    """moto's ThreadedMotoServer with `_SerializedDynamoDb` in front of its dispatcher, on a free port."""
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = _SerializedDynamoDb(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _dead_letter_queues_first(queues: list[Queue]) -> Iterator[Queue]:

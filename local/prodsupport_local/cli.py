@@ -11,9 +11,9 @@ import argparse
 from collections.abc import Sequence
 from types import ModuleType
 
-from prodsupport_local import email_cli, postmortem_cli, replay, report_cli, server
+from prodsupport_local import email_cli, postmortem_cli, replay, report_cli, server, smoke
 
-COMMANDS: tuple[ModuleType, ...] = (replay, server, report_cli, email_cli, postmortem_cli)
+COMMANDS: tuple[ModuleType, ...] = (replay, server, report_cli, email_cli, postmortem_cli, smoke)
 
 
 def build_parser() -> argparse.ArgumentParser:

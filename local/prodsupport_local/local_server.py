@@ -3,15 +3,60 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+
+
+@dataclass
+class Fault:
+    """One injected failure of a stand-in, the same for Slack, PagerDuty, SES and GitHub (and `POST /_local/faults`).
+
+    - ``error`` (Slack only) answers HTTP ``status`` (default 200) with ``{"ok": false, "error": error}``;
+    - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;
+    - ``status`` alone answers that HTTP status with the service's error body;
+    - ``hang_seconds`` holds the answer back that long first;
+    - ``drop`` closes the connection instead of answering: with nothing else given the call is processed
+      first (Slack posts, SES sends), the outcome the caller cannot know;
+    - ``answer_late_seconds`` processes the call at once and holds the answer back that long: a client that
+      times out meanwhile sees no answer although the effect happened;
+    - a hang and/or a drop alone leave the call processed as usual; nothing at all answers HTTP 500.
+    """
+
+    status: int | None = None
+    retry_after: int | None = None
+    hang_seconds: float = 0.0
+    error: str | None = None
+    drop: bool = False
+    remaining: int = 1
+    answer_late_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.remaining < 1:
+            raise ValueError("times must be at least 1")
+
+    @property
+    def processes_call(self) -> bool:
+        """Only delays or drops: the call itself goes through as usual."""
+        delays_or_drops = self.hang_seconds > 0 or self.drop
+        return delays_or_drops and self.status is None and self.retry_after is None and self.error is None
+
+    @property
+    def answers_late(self) -> bool:
+        return self.answer_late_seconds > 0
+
+    def take(self) -> bool:
+        """Count one use; True when it was the last and the fault leaves its queue."""
+        self.remaining -= 1
+        return self.remaining <= 0
 
 
 class ApiServer(ThreadingHTTPServer):
     """A loopback server on a free port whose request handlers reach their stand-in API as `server.api`."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 resets connections under a burst of concurrent calls
 
     def __init__(self, api: Any, handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)

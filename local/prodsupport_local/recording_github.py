@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import ApiServer, LocalServer
+from prodsupport_local.local_server import ApiServer, Fault, LocalServer
 
 WEB_URL = "https://github.com"
 API_URL = "https://api.github.com"
@@ -51,14 +51,15 @@ class GitHubCall:
         return 200 <= self.status < 300
 
 
-@dataclass
-class _Fault:
-    status: int | None
-    retry_after: int | None
-    hang_seconds: float
-    carry_out: bool
-    remaining: int
+@dataclass(frozen=True)
+class _QueuedFault:
+    """A shared :class:`Fault` plus what only GitHub's stand-in needs: the HTTP method it is for, and
+    ``carry_out``, the request taking effect before the fault answers."""
+
+    path_prefix: str
     method: str | None
+    carry_out: bool
+    fault: Fault
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class RecordingGitHubApi(LocalServer):
         self._base_branch = base_branch
         self._lock = threading.RLock()
         self.calls: list[GitHubCall] = []
-        self._faults: list[tuple[str, _Fault]] = []
+        self._faults: list[_QueuedFault] = []
         self._repos: dict[str, _Repo] = {}
 
     def _make_server(self) -> ApiServer:
@@ -140,18 +141,23 @@ class RecordingGitHubApi(LocalServer):
         hang_seconds: float = 0.0,
         carry_out: bool = False,
         times: int = 1,
+        drop: bool = False,
     ) -> None:
         """Make the next ``times`` requests (of ``method``, if given) whose path starts with the prefix fail.
 
         ``retry_after`` answers ``status`` (default 429) with a ``Retry-After`` header; ``status`` alone that
         status; nothing at all 500. ``hang_seconds`` holds the answer back first (alone: then answered as
-        usual). ``carry_out`` does what was asked before failing, as a gateway timeout after the work does.
+        usual); ``drop`` closes the connection instead of answering, as
+        :class:`~prodsupport_local.local_server.Fault` describes. ``carry_out`` does what was asked before
+        failing, as a gateway timeout after the work does.
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        fault = _Fault(status, retry_after, hang_seconds, carry_out, times, method.upper() if method else None)
+        fault = Fault(status, retry_after, hang_seconds, drop=drop, remaining=times)
+        self.add_fault(path_prefix, fault, method=method, carry_out=carry_out)
+
+    def add_fault(self, path_prefix: str, fault: Fault, *, method: str | None = None, carry_out: bool = False) -> None:
+        """Queue ``fault`` for the next requests (of ``method``, if given) whose path starts with the prefix."""
         with self._lock:
-            self._faults.append((path_prefix, fault))
+            self._faults.append(_QueuedFault(path_prefix, method.upper() if method else None, carry_out, fault))
 
     # -- request handling (called from server threads) -------------------------------------------------------
 
@@ -161,15 +167,15 @@ class RecordingGitHubApi(LocalServer):
         call = GitHubCall(method=method, path=path, query=query, body=body)
         with self._lock:
             self.calls.append(call)
-            fault = self._take_fault(method, path)
+            queued = self._take_fault(method, path)
+        fault = queued.fault if queued is not None else None
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             self._finish(call, _error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"))
             return None
-        pure_hang = fault is not None and fault.status is None and fault.retry_after is None and fault.hang_seconds
         if not self._authorized(authorization):
             answer = _error(HTTPStatus.UNAUTHORIZED, "Bad credentials")
-        elif fault is not None and not pure_hang:
-            if fault.carry_out:
+        elif queued is not None and fault is not None and not fault.processes_call:
+            if queued.carry_out:
                 with self._lock:
                     self._route(method, path, query, body)
             answer = _fault_answer(fault)
@@ -177,15 +183,14 @@ class RecordingGitHubApi(LocalServer):
             with self._lock:
                 answer = self._route(method, path, query, body)
         self._finish(call, answer)
-        return answer
+        return None if fault is not None and fault.drop else answer
 
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        for index, (prefix, fault) in enumerate(self._faults):
-            if path.startswith(prefix) and (fault.method is None or fault.method == method):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
+    def _take_fault(self, method: str, path: str) -> _QueuedFault | None:
+        for index, queued in enumerate(self._faults):
+            if path.startswith(queued.path_prefix) and queued.method in (None, method):
+                if queued.fault.take():
                     del self._faults[index]
-                return fault
+                return queued
         return None
 
     def _authorized(self, authorization: str) -> bool:
@@ -405,7 +410,7 @@ def _error(status: int, message: str | None = None) -> _Answer:
     return _Answer(status, {"message": message or HTTPStatus(status).phrase, "documentation_url": DOCS_URL})
 
 
-def _fault_answer(fault: _Fault) -> _Answer:
+def _fault_answer(fault: Fault) -> _Answer:
     if fault.retry_after is not None:
         answer = _error(fault.status or HTTPStatus.TOO_MANY_REQUESTS, "API rate limit exceeded")
         return _Answer(answer.status, answer.body, (("Retry-After", str(fault.retry_after)),))

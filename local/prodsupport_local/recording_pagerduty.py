@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import ApiServer, LocalServer
+from prodsupport_local.local_server import ApiServer, Fault, LocalServer
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -56,19 +56,6 @@ class PagerDutyCall:
         return self.status == HTTPStatus.OK
 
 
-@dataclass
-class _Fault:
-    status: int | None
-    retry_after: int | None
-    hang_seconds: float
-    remaining: int
-
-    @property
-    def only_delays(self) -> bool:
-        """A pure hang: once it is over, the request is answered as usual."""
-        return self.hang_seconds > 0 and self.status is None and self.retry_after is None
-
-
 @dataclass(frozen=True)
 class _Answer:
     status: int
@@ -96,7 +83,7 @@ class RecordingPagerDutyApi(LocalServer):
         self._token = token
         self._lock = threading.RLock()
         self.calls: list[PagerDutyCall] = []
-        self._faults: list[tuple[str, _Fault]] = []
+        self._faults: list[tuple[str, Fault]] = []
         self._oncalls: list[_OnCall] = []
         self._users: dict[str, dict[str, Any]] = {}
 
@@ -131,18 +118,15 @@ class RecordingPagerDutyApi(LocalServer):
         retry_after: int | None = None,
         hang_seconds: float = 0.0,
         times: int = 1,
+        drop: bool = False,
     ) -> None:
-        """Make the next ``times`` requests whose path starts with ``path_prefix`` fail.
+        """Make the next ``times`` requests whose path starts with ``path_prefix`` fail, as
+        :class:`~prodsupport_local.local_server.Fault` describes (``status`` alone answers a PagerDuty error
+        body; a hang alone is then answered as usual)."""
+        self.add_fault(path_prefix, Fault(status, retry_after, hang_seconds, drop=drop, remaining=times))
 
-        - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;
-        - ``status`` alone answers that HTTP status with a PagerDuty error body;
-        - ``hang_seconds`` holds the answer back that long first; with nothing else given the request is then
-          answered as usual;
-        - nothing at all answers HTTP 500.
-        """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        fault = _Fault(status=status, retry_after=retry_after, hang_seconds=hang_seconds, remaining=times)
+    def add_fault(self, path_prefix: str, fault: Fault) -> None:
+        """Queue ``fault`` for the next requests whose path starts with ``path_prefix``."""
         with self._lock:
             self._faults.append((path_prefix, fault))
 
@@ -182,7 +166,7 @@ class RecordingPagerDutyApi(LocalServer):
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             self._finish(call, _error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"))
             return None
-        if fault is not None and not fault.only_delays:
+        if fault is not None and not fault.processes_call:
             answer = _fault_answer(fault)
         elif not self._authorized(authorization):
             answer = _error(HTTPStatus.UNAUTHORIZED)
@@ -190,13 +174,12 @@ class RecordingPagerDutyApi(LocalServer):
             with self._lock:
                 answer = self._route(method, path, query)
         self._finish(call, answer)
-        return answer
+        return None if fault is not None and fault.drop else answer
 
-    def _take_fault(self, path: str) -> _Fault | None:
+    def _take_fault(self, path: str) -> Fault | None:
         for index, (prefix, fault) in enumerate(self._faults):
             if path.startswith(prefix):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
+                if fault.take():
                     del self._faults[index]
                 return fault
         return None
@@ -320,7 +303,7 @@ def _error(status: int, message: str | None = None, code: int | None = None) -> 
     return _Answer(status, {"error": {"message": message or default_message, "code": code or default_code}})
 
 
-def _fault_answer(fault: _Fault) -> _Answer:
+def _fault_answer(fault: Fault) -> _Answer:
     if fault.retry_after is not None:
         answer = _error(fault.status or HTTPStatus.TOO_MANY_REQUESTS)
         return _Answer(answer.status, answer.body, (("Retry-After", str(fault.retry_after)),))

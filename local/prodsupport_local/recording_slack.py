@@ -13,6 +13,13 @@ answers a deterministic ``ts``: the virtual time of ``ts_clock()`` in whole epoc
 six-digit count of successful posts in this server's life (``"1764230400.000001"``), so a replay scenario can
 reply in a thread the bot started. :meth:`RecordingSlackApi.fail_next` injects rate limits, server errors,
 Slack errors and slow answers.
+
+``conversations.members`` answers, page by page, the members set with :meth:`RecordingSlackApi.set_members`;
+a channel nobody configured has every person of the workspace as a member (every user defined with
+``set_user`` or met with :meth:`RecordingSlackApi.admit`), so a test or scenario that is not about
+membership acts as a member. As in Slack, ``chat.postEphemeral`` to someone outside a channel whose members
+were set answers ``user_not_in_channel``; an interaction's ``response_url``
+(:meth:`RecordingSlackApi.response_url`) reaches anyone, and is recorded as a call to ``response_url``.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.local_server import ApiServer, LocalServer
+from prodsupport_local.local_server import ApiServer, Fault, LocalServer
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -91,20 +98,6 @@ class SlackCall:
         return self.status == HTTPStatus.OK and self.response.get("ok") is True
 
 
-@dataclass
-class _Fault:
-    status: int | None
-    retry_after: int | None
-    hang_seconds: float
-    error: str | None
-    remaining: int
-
-    @property
-    def only_delays(self) -> bool:
-        """A pure hang: once it is over, the call is answered as usual."""
-        return self.hang_seconds > 0 and self.status is None and self.retry_after is None and self.error is None
-
-
 @dataclass(frozen=True)
 class _Answer:
     status: int
@@ -129,7 +122,7 @@ class RecordingSlackApi(LocalServer):
         self._echo = echo
         self._lock = threading.RLock()
         self.calls: list[SlackCall] = []
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._post_count = 0
         self._ephemeral_count = 0
         self._view_count = 0
@@ -138,13 +131,18 @@ class RecordingSlackApi(LocalServer):
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
+        self._members: dict[str, list[str]] = {}
+        self._download_redirects: dict[str, str] = {}
+        self._workspace: set[str] = set()
         self._handlers: dict[str, Callable[[_Args], _Response]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.getPermalink": self._chat_get_permalink,
+            "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
+            "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.info": self._files_info,
@@ -204,23 +202,26 @@ class RecordingSlackApi(LocalServer):
         status: int | None = None,
         retry_after: int | None = None,
         hang_seconds: float = 0.0,
+        answer_late_seconds: float = 0.0,
         times: int = 1,
         error: str | None = None,
+        drop: bool = False,
     ) -> None:
-        """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added).
-
-        - ``error`` answers HTTP ``status`` (default 200) with ``{"ok": false, "error": error}``;
-        - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;
-        - ``status`` alone answers that HTTP status with ``{"ok": false, "error": ...}``;
-        - ``hang_seconds`` holds the answer back that long first; with nothing else given the call is then
-          processed normally (like Slack, which posts even when the client has given up);
-        - nothing at all answers HTTP 500.
+        """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added), as
+        :class:`~prodsupport_local.local_server.Fault` describes: a hang alone is then processed normally
+        (like Slack, which posts even when the client has given up); ``drop`` posts and never answers;
+        ``answer_late_seconds`` posts at once and answers that much later (a client that gave up meanwhile
+        cannot know the post is in the channel).
 
         Failed attempts are recorded in ``calls`` with the answer they got; ``posts()`` has successes only.
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        fault = _Fault(status=status, retry_after=retry_after, hang_seconds=hang_seconds, error=error, remaining=times)
+        fault = Fault(
+            status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
+        )
+        self.add_fault(method, fault)
+
+    def add_fault(self, method: str, fault: Fault) -> None:
+        """Queue ``fault`` for the next calls to ``method``."""
         with self._lock:
             self._faults.setdefault(method, []).append(fault)
 
@@ -238,6 +239,35 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             self._users[user_id] = user
 
+    def set_members(self, channel: str, user_ids: list[str]) -> None:
+        """Make exactly ``user_ids`` the members of ``channel`` (in this order, as the pages list them)."""
+        with self._lock:
+            self._members[channel] = list(user_ids)
+
+    def response_url(self, name: str = "interaction") -> str:
+        """A ``response_url`` for an interaction payload: what the bot sends there is recorded."""
+        return f"{self.root_url}/response/{name}"
+
+    def _respond(self, path: str, body: bytes) -> None:
+        try:
+            args = json.loads(body) if body else {}
+        except ValueError:
+            args = {"raw": body.decode("utf-8", errors="replace")}
+        call = SlackCall(method="response_url", args={**args, "path": path}, response={"ok": True})
+        with self._lock:
+            self.calls.append(call)
+
+    def redirect_download(self, file_id: str, location: str) -> None:
+        """Answer the file's download address with a 302 to ``location`` (a CDN hop, or a hostile one)."""
+        with self._lock:
+            self._download_redirects[file_id] = location
+
+    def admit(self, user_id: str) -> None:
+        """A person who acted in the workspace (sent a command, clicked a button): Slack only sends user ids
+        of people who exist, so they count among the members of any channel whose members were not set."""
+        with self._lock:
+            self._workspace.add(user_id)
+
     # -- request handling (called from server threads) -------------------------------------------------------
 
     def _answer_api_call(self, method: str, args: _Args, token: str | None) -> _Answer | None:
@@ -245,24 +275,28 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             self.calls.append(call)
             fault = self._take_fault(method)
+        if fault is not None and fault.answers_late:
+            with self._lock:
+                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
+            self._finish(call, answer)
+            return None if self._stopping.wait(fault.answer_late_seconds) else answer
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
             return None
-        if fault is not None and not fault.only_delays:
+        if fault is not None and not fault.processes_call:
             answer = _fault_answer(fault)
         else:
             with self._lock:
                 answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
         self._finish(call, answer)
-        return answer
+        return None if fault is not None and fault.drop else answer
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str) -> Fault | None:
         queue = self._faults.get(method)
         if not queue:
             return None
         fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
+        if fault.take():
             queue.pop(0)
         return fault
 
@@ -337,6 +371,9 @@ class RecordingSlackApi(LocalServer):
             return {"ok": False, "error": "channel_not_found"}
         if not args.get("user"):
             return {"ok": False, "error": "user_not_found"}
+        members = self._members.get(str(args["channel"]))
+        if members is not None and args["user"] not in members:
+            return {"ok": False, "error": "user_not_in_channel"}
         if not any(args.get(name) for name in _MESSAGE_CONTENT_ARGS):
             return {"ok": False, "error": "no_text"}
         self._ephemeral_count += 1
@@ -365,6 +402,23 @@ class RecordingSlackApi(LocalServer):
         permalink = f"{WORKSPACE_URL}archives/{channel}/p{str(ts).replace('.', '')}"
         return {"ok": True, "channel": channel, "permalink": permalink}
 
+    def _conversations_members(self, args: _Args) -> _Response:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self._members.get(channel)
+        if members is None:
+            members = sorted(self._workspace | {uid for uid, user in self._users.items() if not user["is_bot"]})
+        try:
+            start = int(args.get("cursor") or 0)
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = members[start : start + max(limit, 1)]
+        following = start + len(page)
+        next_cursor = str(following) if following < len(members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
+
     def _conversations_open(self, args: _Args) -> _Response:
         if args.get("channel"):
             return {"ok": True, "channel": {"id": args["channel"]}, "already_open": True}
@@ -373,6 +427,12 @@ class RecordingSlackApi(LocalServer):
             return {"ok": False, "error": "users_list_not_supplied"}
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
         return {"ok": True, "channel": {"id": channel_id}, "no_op": False, "already_open": False}
+
+    def _conversations_replies(self, args: _Args) -> _Response:
+        """The thread's messages posted here, oldest first; metadata only with ``include_all_metadata``."""
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        thread = [m for (c, _), m in self._messages.items() if c == channel and ts in (m["ts"], m.get("thread_ts"))]
+        return {"ok": True, "messages": _listed(thread, args), "has_more": False}
 
     def _files_get_upload_url_external(self, args: _Args) -> _Response:
         if not args.get("filename"):
@@ -502,6 +562,10 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         url = urlsplit(self.path)
         body = self._read_body()
+        if url.path.startswith("/response/"):
+            self._api._respond(url.path, body)
+            self._send_text(HTTPStatus.OK, "ok")
+            return
         if url.path.startswith("/upload/"):
             stored = self._api._store_upload(url.path.removeprefix("/upload/"), body)
             if stored:
@@ -511,6 +575,10 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
             return
         if url.path.startswith(f"/files-pri/{TEAM_ID}-"):
             file_id = url.path.removeprefix(f"/files-pri/{TEAM_ID}-").split("/", 1)[0]
+            location = self._api._download_redirects.get(file_id)
+            if location is not None and not url.query:
+                self._send(HTTPStatus.FOUND, b"", "text/plain; charset=utf-8", (("Location", location),))
+                return
             data = self._api._download(file_id) if _bearer_token(self.headers.get("Authorization", "")) else None
             if data is None:
                 self._send_text(HTTPStatus.NOT_FOUND, "file not found (or no bearer token)")
@@ -591,6 +659,12 @@ def _echo_line(call: SlackCall) -> str | None:
     return " ".join(fields)
 
 
+def _listed(messages: list[dict[str, Any]], args: _Args) -> list[dict[str, Any]]:
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+    listed = sorted(messages, key=lambda m: float(m["ts"]))
+    return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in listed]
+
+
 def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -600,7 +674,7 @@ def _epoch_seconds(moment: datetime) -> int:
     return int(aware.timestamp())
 
 
-def _fault_answer(fault: _Fault) -> _Answer:
+def _fault_answer(fault: Fault) -> _Answer:
     if fault.error is not None:
         return _Answer(fault.status or HTTPStatus.OK, {"ok": False, "error": fault.error})
     if fault.retry_after is not None:

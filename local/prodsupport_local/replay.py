@@ -32,6 +32,7 @@ from prodsupport.settings import Settings, SettingsError, env_from_config
 from prodsupport.timefmt import parse_iso, to_iso
 from prodsupport_local.aws import LocalSecrets, SentEmail
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.local_logs import show_local_logs
 from prodsupport_local.recording_github import GitHubCall
 from prodsupport_local.recording_slack import SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
@@ -169,7 +170,9 @@ class Replay:
             stack.drain()
             effects.extend({"at": at, "github": _github_effect(call)} for call in stack.github.calls[github_before:])
             effects.extend(
-                {"at": at, "slack": _slack_effect(call)} for call in stack.slack.calls[calls_before:] if call.ok
+                {"at": at, "slack": _slack_effect(call)}
+                for call in stack.slack.calls[calls_before:]
+                if call.ok and call.method not in UNRECORDED_SLACK_METHODS
             )
             effects.extend({"at": at, "email": _email_effect(email)} for email in stack.sent_emails()[emails_before:])
         self.failures = list(stack.failures)
@@ -257,7 +260,9 @@ def main(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     settings = {**DEFAULT_SETTINGS, **scenario.config}
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_format = "%(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=log_format)
+    show_local_logs(logging.WARNING, log_format)
     # The handlers log (Powertools) and may print to stdout; stdout is this command's output, so while the
     # functions run everything else goes to stderr.
     sys.stdout = sys.stderr
@@ -359,6 +364,11 @@ def _override(computed: Mapping[str, str], given: Mapping[str, str | None]) -> d
     return headers
 
 
+# The membership check made before every change to an incident: a read on the way to the effect, whose
+# outcome shows as the change or its refusal, so recording it would only bury the effects.
+UNRECORDED_SLACK_METHODS = frozenset({"conversations.members"})
+
+
 def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -380,7 +390,7 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
         "ts": ts,
         "thread_ts": args.get("thread_ts") or None,
         "text": args.get("text"),
-        "metadata": args.get("metadata") or None,
+        "metadata": _without_effect_id(args.get("metadata")),
     }
 
 
@@ -417,6 +427,14 @@ def _github_effect(call: GitHubCall) -> dict[str, Any]:
         "body": body,
         "status": call.status,
     }
+
+
+def _without_effect_id(metadata: Any) -> Any:
+    """The effect id is delivery bookkeeping (finding a post whose answer was lost), not what was said."""
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("event_payload"), dict):
+        return metadata or None
+    payload = {k: v for k, v in metadata["event_payload"].items() if k != "effect_id"}
+    return {**metadata, "event_payload": payload}
 
 
 def _email_effect(email: SentEmail) -> dict[str, Any]:

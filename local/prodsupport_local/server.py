@@ -30,14 +30,19 @@ from typing import Any, cast
 
 from prodsupport.clock import system_clock
 from prodsupport.settings import PREFIX, SettingsError
+from prodsupport_local import faults
 from prodsupport_local.aws import REGION
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.local_logs import show_local_logs
 from prodsupport_local.replay import SETTING_NAMES
 from prodsupport_local.stack import LocalStack, RealSlack
 
 log = logging.getLogger("prodsupport_local.server")
 DRAIN_INTERVAL_SECONDS = 1.0
 MAX_BODY_BYTES = 1_000_000
+# socketserver's default listen backlog is 5: a burst of 40 connections (Slack and PagerDuty retries, a
+# load test) overflowed it and a fifth of them were reset before a handler thread saw them.
+REQUEST_QUEUE_SIZE = 128
 
 
 class LocalServer:
@@ -123,6 +128,7 @@ class LocalServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = REQUEST_QUEUE_SIZE
 
     def __init__(self, address: tuple[str, int], owner: LocalServer) -> None:
         super().__init__(address, _Handler)
@@ -160,6 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(413)
             return
         body = self.rfile.read(length) if length > 0 else b""
+        if self.path.split("?", 1)[0] == faults.PATH:
+            self._inject_fault(owner, body)
+            return
         response = owner.stack.request(
             self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0]
         )
@@ -171,6 +180,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(response.body)
         owner.after_request()
+
+    def _inject_fault(self, owner: LocalServer, body: bytes) -> None:
+        """The local stack's own endpoint, not one of the template's routes: see prodsupport_local.faults."""
+        if self.command != "POST":
+            self._send_json(405, {"error": f"{faults.PATH} takes POST"})
+            return
+        try:
+            request = faults.parse_fault_request(body)
+            owner.stack.inject_fault(request)
+        except faults.FaultRequestError as exc:
+            self._send_json(400, {"error": str(exc)})
+            return
+        except RuntimeError as exc:  # Slack is the real workspace: there is no stand-in to fail
+            self._send_json(409, {"error": str(exc)})
+            return
+        log.info("fault injected: %s", json.dumps(faults.describe(request)))
+        self._send_json(201, {"queued": faults.describe(request)})
+
+    def _send_json(self, status: int, answer: dict[str, object]) -> None:
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 def settings_from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -192,8 +226,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("prodsupport_local").setLevel(logging.INFO)  # requests and ticks; not botocore's chatter
+    log_format = "%(asctime)s %(name)s: %(message)s"
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=log_format)
+    show_local_logs(logging.INFO, log_format)  # requests and ticks; not botocore's chatter
     token, signing_secret = os.environ.get("SLACK_BOT_TOKEN"), os.environ.get("SLACK_SIGNING_SECRET")
     real_slack = RealSlack(token, signing_secret) if token and signing_secret else None
     stack = LocalStack(

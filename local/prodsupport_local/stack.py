@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from hashlib import md5
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from prodsupport import runtime
 from prodsupport.clock import Clock, system_clock
@@ -34,11 +35,13 @@ from prodsupport.timefmt import to_iso
 from prodsupport_local.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
 from prodsupport_local.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
 from prodsupport_local.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
+from prodsupport_local.faults import FaultRequest
 from prodsupport_local.lambdas import Handler, Lambdas
 from prodsupport_local.recording_github import RecordingGitHubApi
 from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
 from prodsupport_local.recording_slack import RecordingSlackApi
 from prodsupport_local.schedule import fires
+from prodsupport_local.ses_gate import SesFaultGate
 
 log = logging.getLogger("prodsupport_local")
 
@@ -142,6 +145,7 @@ class LocalStack:
         self.recording_slack: RecordingSlackApi | None = None
         self.pagerduty: RecordingPagerDutyApi | None = None
         self.recording_github: RecordingGitHubApi | None = None
+        self.ses_gate = SesFaultGate(lambda: self.aws.endpoint_url)
         self._echo = echo
         self._extra_env = dict(extra_env or {})
         self._lock = threading.RLock()
@@ -162,6 +166,7 @@ class LocalStack:
         self._started = True
         try:
             self.aws.start()
+            self.ses_gate.start()
             self._start_recorders()
             Settings.from_env(self._environment())  # a bad setting fails here, naming its variable
             self.aws.reset(self.settings)
@@ -211,6 +216,7 @@ class LocalStack:
         for thread in self._retiring:
             thread.join(timeout=5)
         self._retiring.clear()
+        self.ses_gate.stop()
         self.aws.stop()
 
     def __enter__(self) -> Self:
@@ -243,6 +249,10 @@ class LocalStack:
         """The environment the functions see (the Globals of the template, resolved locally)."""
         return dict(self._env)
 
+    def function_env(self, logical_id: str) -> dict[str, str]:
+        """The environment one function sees: the Globals, or its own where the template gives it one."""
+        return dict(self._function_env.get(logical_id, self._env))
+
     def configure(self, settings: Mapping[str, Any]) -> None:
         """Replace the settings (on top of DEFAULT_SETTINGS), as a redeploy with new parameters would."""
         with self._lock:
@@ -264,6 +274,7 @@ class LocalStack:
                 self.settings = candidate
             self._retire_recorders()
             self._start_recorders()
+            self.ses_gate.clear()
             self.aws.reset(self.settings)
             self.lambdas.unload()
             self.failures.clear()
@@ -301,6 +312,9 @@ class LocalStack:
         route, status = self.match_route(method, path)
         if route is None:
             return gateway_error(status)
+        actor = _slack_actor(path, body)
+        if actor and self.recording_slack is not None:
+            self.recording_slack.admit(actor)
         match = route.pattern.fullmatch(path.split("?", 1)[0])
         event = http_api_event(
             method,
@@ -318,6 +332,21 @@ class LocalStack:
         except Exception:
             return gateway_error(500)
         return lambda_response(result)
+
+    def inject_fault(self, request: FaultRequest) -> None:
+        """Queue a fault on the stand-in for its dependency (`POST /_local/faults` in `prodsupport run`)."""
+        if request.dependency == "slack":
+            self.slack.add_fault(request.target, request.fault)
+        elif request.dependency == "pagerduty":
+            if self.pagerduty is None:
+                raise RuntimeError("the PagerDuty stand-in is not running")
+            self.pagerduty.add_fault(request.target, request.fault)
+        elif request.dependency == "github":
+            if self.recording_github is None:
+                raise RuntimeError("the GitHub stand-in is not running")
+            self.recording_github.add_fault(request.target, request.fault)
+        else:
+            self.ses_gate.add_fault(request.target, request.fault)
 
     # -- EventBridge Scheduler -------------------------------------------------------------------------------
 
@@ -419,7 +448,7 @@ class LocalStack:
         return env
 
     def _local_env(self) -> dict[str, str]:
-        env = {"POWERTOOLS_TRACE_DISABLED": "true"}
+        env = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_ENDPOINT_URL_SESV2": self.ses_gate.root_url}
         if self.pagerduty is not None:
             env["PRODSUPPORT_PAGERDUTY_API_URL"] = self.pagerduty.base_url
         if self.recording_github is not None:
@@ -428,6 +457,7 @@ class LocalStack:
         if self.recording_slack is not None:
             env["PRODSUPPORT_SLACK_API_URL"] = self.recording_slack.base_url
             env["PRODSUPPORT_SLACK_RETRY_BACKOFF_SECONDS"] = "0"
+            env["PRODSUPPORT_OUTBOX_DELAY_SECONDS"] = "0"
         elif self.real_slack is not None:
             env["PRODSUPPORT_SLACK_API_URL"] = self.real_slack.api_url
         env.update(self._extra_env)
@@ -543,6 +573,21 @@ class LocalStack:
             "eventSourceARN": queue_arn,
             "awsRegion": REGION,
         }
+
+
+def _slack_actor(path: str, body: bytes) -> str | None:
+    """The person a Slack form post (command or interaction) comes from, as the local workspace's member."""
+    if not path.startswith("/slack/"):
+        return None
+    try:
+        fields = parse_qs(body.decode("utf-8"))
+        if "payload" not in fields:
+            return fields.get("user_id", [None])[0]
+        user = json.loads(fields["payload"][0]).get("user")
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        return None  # the function answers the malformed body; the harness only looks for a person
+    actor = user.get("id") if isinstance(user, dict) else None
+    return actor if isinstance(actor, str) else None
 
 
 def _routes(template: Template) -> list[Route]:

@@ -458,6 +458,7 @@ def test_given_a_promised_next_update_when_it_nears_then_the_checker_reminds_the
         "incident_id": INC,
         "sla": "status_update",
         "due": to_iso(EMAILED + timedelta(hours=2)),
+        "effect_id": f"{INC}/reminder/status_update/{to_iso(EMAILED + timedelta(hours=2))}/15",
     }
     assert "<@U0PM>" in reminder.args["text"]
 

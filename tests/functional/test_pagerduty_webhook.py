@@ -260,6 +260,36 @@ def test_a_delivery_that_failed_on_slack_is_processed_by_its_retry(stack: LocalS
 # --- timeline and thread ------------------------------------------------------------------------------
 
 
+def test_a_high_urgency_p3_opens_a_major_incident_without_an_email_clock(stack: LocalStack) -> None:
+    # GIVEN a page at the default high urgency that a responder prioritised P3
+    trigger(stack, priority="P3", urgency="high")
+
+    incident = stored()
+    assert incident.severity is Severity.MAJOR
+    assert Sla.STAKEHOLDER_EMAIL not in incident.deadlines
+
+
+def test_a_trigger_from_a_service_not_configured_opens_nothing(stack: LocalStack) -> None:
+    # GIVEN only the production service configured, and a page from staging
+    stack.configure({"pagerduty_service_ids": ["PSVC0CHK"]})
+    data = {**incident_data(), "service": {"id": "PSTAGING", "type": "service_reference", "summary": "Staging"}}
+
+    response = deliver(stack, event_body("incident.triggered", OPENED, data=data))
+
+    assert response.status == 202
+    assert json.loads(response.body)["status"] == "ignored: service not configured"
+    assert stack.slack.posts() == []
+    assert runtime.current().store.get_by_id("INC-2026-0001") is None
+
+
+def test_a_trigger_from_a_configured_service_opens_an_incident(stack: LocalStack) -> None:
+    stack.configure({"pagerduty_service_ids": ["PSVC0CHK"]})
+
+    trigger(stack)
+
+    assert stored().pagerduty is not None
+
+
 def test_priority_raised_to_p1_makes_the_incident_critical(stack: LocalStack) -> None:
     trigger(stack, priority="P3", urgency="low")
     deliver(

@@ -358,6 +358,34 @@ def test_hang_exercises_the_client_timeout(slack: RecordingSlackApi) -> None:
     assert slack.posts() == []
 
 
+def test_a_late_answer_posts_at_once_and_answers_after_the_client_gave_up(slack: RecordingSlackApi) -> None:
+    slack.fail_next("chat.postMessage", answer_late_seconds=30)
+    client = WebClient(token=TOKEN, base_url=slack.base_url, timeout=HANG_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+
+    with pytest.raises(TimeoutError):
+        client.chat_postMessage(channel="C1", text="slow", thread_ts="1.000001")
+
+    # Slack posted it: it is recorded as a success and is in the thread
+    [posted] = slack.posts()
+    assert posted.args["text"] == "slow"
+    replies = WebClient(token=TOKEN, base_url=slack.base_url).conversations_replies(channel="C1", ts="1.000001")
+    assert [m["text"] for m in replies["messages"]] == ["slow"]
+
+
+def test_conversations_replies_has_metadata_only_when_asked(slack: RecordingSlackApi, client: WebClient) -> None:
+    root = client.chat_postMessage(channel="C1", text="root")["ts"]
+    metadata = {"event_type": "x", "event_payload": {"effect_id": "e1"}}
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=root, metadata=metadata)
+    client.chat_postMessage(channel="C2", text="elsewhere", thread_ts=root)
+
+    plain = client.conversations_replies(channel="C1", ts=root)["messages"]
+    full = client.conversations_replies(channel="C1", ts=root, include_all_metadata=True)["messages"]
+
+    assert [m["text"] for m in plain] == ["root", "reply"]
+    assert "metadata" not in plain[1]
+    assert full[1]["metadata"] == metadata
+
+
 # -- PagerDuty -----------------------------------------------------------------------------------------------
 
 

@@ -177,7 +177,12 @@ def test_given_an_unacknowledged_alert_when_five_minutes_are_left_then_the_oncal
 
     [reminder] = sla_posts(slack)
     assert reminder.args["thread_ts"] == thread_ts
-    assert payload(reminder) == {"incident_id": "INC-2026-0001", "sla": "slack_ack", "due": "2026-11-25T15:15:00Z"}
+    assert payload(reminder) == {
+        "incident_id": "INC-2026-0001",
+        "sla": "slack_ack",
+        "due": "2026-11-25T15:15:00Z",
+        "effect_id": "INC-2026-0001/reminder/slack_ack/2026-11-25T15:15:00Z/5",
+    }
     assert "<@U0ONCALL>" in reminder.args["text"]
 
 
@@ -190,7 +195,12 @@ def test_given_an_unacknowledged_alert_when_the_due_minute_comes_then_the_breach
     run(WEDNESDAY_10_ET + timedelta(minutes=15))
 
     [breach] = sla_posts(slack, "sla_breached")
-    assert payload(breach) == {"incident_id": "INC-2026-0001", "sla": "slack_ack", "due": "2026-11-25T15:15:00Z"}
+    assert payload(breach) == {
+        "incident_id": "INC-2026-0001",
+        "sla": "slack_ack",
+        "due": "2026-11-25T15:15:00Z",
+        "effect_id": "INC-2026-0001/breach/slack_ack/2026-11-25T15:15:00Z",
+    }
     assert "<@U0ONCALL>" in breach.args["text"]
     assert "cc <@U0PM> (PM)" in breach.args["text"]
 
@@ -291,15 +301,15 @@ def test_given_a_critical_incident_when_four_hours_before_the_email_then_the_pm_
     [opened] = slack.calls_to("conversations.open")
     assert opened.args["users"] == "U0PM"
     assert direct.args["channel"] == opened.response["channel"]["id"]
-    assert (
-        payload(in_thread)
-        == payload(direct)
-        == {
-            "incident_id": "INC-2026-0001",
-            "sla": "stakeholder_email",
-            "due": "2026-11-26T15:00:00Z",
-        }
-    )
+    assert payload(direct) == {
+        "incident_id": "INC-2026-0001",
+        "sla": "stakeholder_email",
+        "due": "2026-11-26T15:00:00Z",
+    }
+    assert payload(in_thread) == {
+        **payload(direct),
+        "effect_id": "INC-2026-0001/reminder/stakeholder_email/2026-11-26T15:00:00Z/240",
+    }
     assert "<@U0PM>" in in_thread.args["text"]
 
 
@@ -343,17 +353,22 @@ def test_given_the_email_not_sent_when_24_hours_pass_then_the_breach_names_the_p
 # --- failures -------------------------------------------------------------------------------------------
 
 
-def test_given_slack_failing_through_every_retry_when_a_reminder_is_owed_then_the_next_run_posts_it_once(
-    alert: Callable[[datetime], str], run: Callable[[datetime], Any], slack: RecordingSlackApi
+def test_given_slack_failing_through_every_attempt_when_a_reminder_is_owed_then_the_outbox_posts_it_once(
+    alert: Callable[[datetime], str], run: Callable[[datetime], Any], configured: LocalStack, slack: RecordingSlackApi
 ) -> None:
+    # GIVEN Slack answers 503 to every attempt of the reminder (and it is not in the thread after any)
     thread_ts = alert(WEDNESDAY_10_ET)
     slack.fail_next("chat.postMessage", status=503, times=3)
 
+    # WHEN the checker runs, and runs again a minute later
     run(WEDNESDAY_10_ET + timedelta(minutes=10))
     assert sla_posts(slack) == []
-    assert stored(thread_ts).deadlines[Sla.SLACK_ACK].reminded == []
-
+    assert stored(thread_ts).deadlines[Sla.SLACK_ACK].reminded == [5]
     run(WEDNESDAY_10_ET + timedelta(minutes=11))
+
+    # THEN the reminder waits in the outbox, not reposted by the next run, and its consumer posts it once
+    assert sla_posts(slack) == []
+    assert configured.drain() == 1
     assert len(sla_posts(slack, "sla_reminder")) == 1
 
 

@@ -109,3 +109,37 @@ def test_ids_count_per_year(stack: LocalStack) -> None:
     store = runtime.current().store
     assert [store.next_sequence("INC", 2026) for _ in range(3)] == [1, 2, 3]
     assert store.next_sequence("INC", 2027) == 1
+
+
+MESSAGE_TS = "1795788300.000100"
+CLAIM_HOLD = timedelta(minutes=10)
+
+
+def test_a_message_claimed_by_one_declaration_stays_with_it(stack: LocalStack) -> None:
+    # GIVEN the alert's declaration has claimed its message
+    store = runtime.current().store
+    channel = stack.settings["channel_id"]
+    store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
+    later = OPENED + timedelta(seconds=30)
+
+    # WHEN a person's declaration of the message, then the alert's retry, claim it
+    person = store.claim_message(channel, MESSAGE_TS, "message_shortcut:U0ENG", later, CLAIM_HOLD)
+    retry = store.claim_message(channel, MESSAGE_TS, "alert_message:", later, CLAIM_HOLD)
+
+    # THEN both learn the alert's declaration holds it
+    assert (person, retry) == ("alert_message:", "alert_message:")
+
+
+def test_a_claim_never_turned_into_an_incident_can_be_taken_over_after_its_hold(stack: LocalStack) -> None:
+    # GIVEN a declaration claimed the message and then failed for good
+    store = runtime.current().store
+    channel = stack.settings["channel_id"]
+    store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
+
+    # WHEN a person declares it after the hold
+    holder = store.claim_message(
+        channel, MESSAGE_TS, "message_shortcut:U0ENG", OPENED + timedelta(minutes=11), CLAIM_HOLD
+    )
+
+    # THEN the person's declaration holds the claim
+    assert holder == "message_shortcut:U0ENG"

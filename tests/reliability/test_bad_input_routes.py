@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 from deliveries import (
     CHANNEL,
+    SECRETS,
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
@@ -31,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prodsupport_local.apigw import HttpResponse
+from prodsupport_local.replay import slack_signature
 from prodsupport_local.stack import LocalStack
 
 SLACK_ROUTES = ("/slack/events", "/slack/commands", "/slack/interactions")
@@ -268,3 +270,138 @@ def test_a_pagerduty_event_with_wrong_typed_fields_is_never_a_500(
     before = next_example(configured)
     body = json.dumps({"event": {**event, "event_type": kind, "data": data}}).encode()
     assert_handled(configured, signed(configured, "/pagerduty/webhook", body), before)
+
+
+# --- issue 13's hostile values, anywhere in a real signed request of every route ---------------------------------
+
+DEEP = "[" * 10_000 + "]" * 10_000
+# Raw JSON fragments, spliced in as text: json.dumps could not write most of them.
+HOSTILE_FRAGMENTS = [
+    DEEP.encode(),
+    b'"\\ud800"',  # an escaped lone surrogate
+    b'"\xed\xa0\x80"',  # the same surrogate as raw UTF-8-like bytes
+    b"NaN",
+    b"1e400",
+    b"-1e400",
+    b"1" * 5000,  # beyond Python's 4300-digit int limit
+    b'"abc"',
+    b'"nan"',
+    b'"1e400"',
+    b'"0001-01-01T00:00:00+14:00"',
+    b'"9999-12-31T23:59Z"',
+    b'"<|PGR0VU2>"',
+    b'{"id": "C024BE91L", "name": "fun"}',  # channel_created's channel object
+    b"null",
+    b"[]",
+]
+SENTINEL = "\x00hostile\x00"
+
+SHORTCUT = {
+    "type": "message_action",
+    "callback_id": "declare_incident",
+    "trigger_id": "1.2.fuzz",
+    "user": {"id": "U0ONCALL"},
+    "channel": {"id": CHANNEL},
+    "message": {"type": "message", "text": "Kiosks down", "ts": "1795788300.000100"},
+}
+SHORTCUT_FORM = {
+    "type": "view_submission",
+    "user": {"id": "U0ONCALL"},
+    "view": {
+        "callback_id": "declare_incident",
+        "private_metadata": json.dumps({"source": "message_shortcut", "message_ts": "1795788300.000100"}),
+        "state": {
+            "values": {
+                "title": {"value": {"type": "plain_text_input", "value": "Kiosk down"}},
+                "severity": {"value": {"type": "static_select", "selected_option": {"value": "major"}}},
+            }
+        },
+    },
+}
+JSON_TEMPLATES: list[tuple[str, dict[str, Any]]] = [
+    ("/slack/events", json.loads(REAL_EVENT)),
+    ("/slack/events", {"type": "event_callback", "event_id": "Ev0CHAN", "event": {"type": "channel_created"}}),
+    ("/slack/interactions", SHORTCUT),
+    ("/slack/interactions", {**SHORTCUT, "channel": {"id": "D0DIRECT"}}),
+    ("/slack/interactions", SHORTCUT_FORM),
+    ("/pagerduty/webhook", json.loads(REAL_WEBHOOK)),
+]
+
+
+def leaf_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(value, dict):
+        return [path, *(p for key, item in value.items() for p in leaf_paths(item, (*path, key)))]
+    if isinstance(value, list):
+        return [path, *(p for index, item in enumerate(value) for p in leaf_paths(item, (*path, index)))]
+    return [path]
+
+
+def with_sentinel(value: Any, path: tuple[str | int, ...]) -> Any:
+    if not path:
+        return SENTINEL
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: with_sentinel(value[head], rest)}
+    return [with_sentinel(item, rest) if index == head else item for index, item in enumerate(value)]
+
+
+def spliced(template: dict[str, Any], path: tuple[str | int, ...], fragment: bytes) -> bytes:
+    """The template as JSON with one value (or the whole body) replaced by the raw fragment."""
+    return json.dumps(with_sentinel(template, path)).encode().replace(json.dumps(SENTINEL).encode(), fragment)
+
+
+def as_request(route: str, payload: bytes) -> bytes:
+    if route == "/slack/interactions":
+        return b"payload=" + quote_from_bytes(payload).encode()
+    return payload
+
+
+@PROPERTY
+@given(template=st.sampled_from(JSON_TEMPLATES), fragment=st.sampled_from(HOSTILE_FRAGMENTS), data=st.data())
+def test_a_hostile_value_anywhere_in_a_signed_request_is_never_a_500(
+    configured: LocalStack, template: tuple[str, dict[str, Any]], fragment: bytes, data: st.DataObject
+) -> None:
+    before = next_example(configured)
+    route, body = template
+    path = data.draw(st.sampled_from(leaf_paths(body)))
+    if data.draw(st.booleans()):  # where the bot cannot post, Slack answers the ephemeral channel_not_found
+        configured.slack.fail_next("chat.postEphemeral", error="channel_not_found")
+
+    response = signed(configured, route, as_request(route, spliced(body, path, fragment)))
+
+    assert_handled(configured, response, before)
+
+
+@PROPERTY
+@given(
+    field=st.sampled_from(FORM_FIELDS),
+    value=st.sampled_from([fragment.decode("utf-8", "replace") for fragment in HOSTILE_FRAGMENTS]),
+)
+def test_a_hostile_value_in_a_signed_command_form_is_never_a_500(
+    configured: LocalStack, field: str, value: str
+) -> None:
+    before = next_example(configured)
+    form = {"command": "/incident", "text": "list", "user_id": "U0ONCALL", "channel_id": CHANNEL, field: value}
+    assert_handled(configured, post_slack(configured, "/slack/commands", urlencode(form).encode()), before)
+
+
+@PROPERTY
+@given(
+    route=st.sampled_from(SLACK_ROUTES),
+    stamp=st.integers(min_value=-(10**400), max_value=10**400).map(str) | st.text(max_size=40),
+)
+def test_any_signed_slack_timestamp_is_answered_or_refused_never_a_500(
+    configured: LocalStack, route: str, stamp: str
+) -> None:
+    # GIVEN a body signed over whatever timestamp the header claims (a 309-digit one overflowed a float)
+    before = next_example(configured)
+    body = REAL_COMMAND if route == "/slack/commands" else REAL_EVENT
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": slack_signature(SECRETS.slack_signing_secret, stamp, body),
+    }
+
+    response = configured.request("POST", route, headers, body)
+
+    assert_handled(configured, response, before)

@@ -3,6 +3,7 @@ so no update is lost and nothing is announced twice.
 
 Each writer is a separate Runtime (two Lambda containers) on its own thread against the same emulated
 table. A barrier holds both between their read and their conditional write, so every run really races.
+The checker race is also run as Lambda runs it: two invocations of the real handler in separate processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from prodsupport.incident import Incident, Sla
 from prodsupport.runtime import Runtime
 from prodsupport.settings import Settings
 from prodsupport.store import IncidentStore
+from prodsupport.timefmt import to_iso
+from prodsupport_local.processes import Invoke, run_together
 from prodsupport_local.stack import LocalStack
 
 WRITERS = 2
@@ -123,3 +126,20 @@ def test_two_checker_runs_at_the_same_minute_post_each_breach_once(configured: L
         incident = stored(thread_ts)
         assert incident.deadlines[Sla.SLACK_ACK].breached_at == now
         assert [e.kind for e in incident.timeline].count("sla_breached") == 1
+
+
+def test_two_checker_invocations_in_separate_processes_post_each_breach_once(configured: LocalStack) -> None:
+    # GIVEN three unacknowledged alerts whose 15-minute ack window has passed
+    threads = [open_alert(configured, timedelta(seconds=offset)) for offset in (0, 10, 20)]
+    now = WEDNESDAY_10_ET + timedelta(minutes=15, seconds=30)
+    run = Invoke("SlaCheckerFunction", {"time": to_iso(now), "job": "sla"}, now)
+
+    # WHEN the scheduler's minute fires the checker twice, in two containers at once
+    outcomes = run_together(configured, [run, run])
+
+    # THEN both runs succeed, and each breach is posted once and on the timeline once
+    assert [outcome.error for outcome in outcomes] == ["", ""]
+    breached = sorted(call.args["thread_ts"] for call in posts_of(configured.slack, "sla_breached"))
+    assert breached == sorted(threads)
+    for thread_ts in threads:
+        assert [e.kind for e in stored(thread_ts).timeline].count("sla_breached") == 1

@@ -1,4 +1,4 @@
-"""template.yaml, read with the same CloudFormation loader the local stack uses: least-privilege policies,
+"""template.yaml as SAM deploys it (tests/security/deployed.py): least privilege checked against the code,
 encryption at rest, and a dead-letter queue and an alarm wherever work can fail out of sight.
 
 checkov (in `make template`) checks the template against its general rules; these tests pin the rules this
@@ -7,96 +7,133 @@ service chose, so a change that loosens one fails here with the reason.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from deployed import as_list, deployed, resources_of
 
 from prodsupport_local.cfn import ScheduleEvent, SqsEvent, load_template
 
 TEMPLATE = load_template()
-RESOURCES = TEMPLATE.resources
-FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
-# SAM policy templates that are scoped by a parameter naming one resource, and that parameter.
-SCOPED_POLICY_TEMPLATES = {
-    "DynamoDBCrudPolicy": "TableName",
-    "SQSSendMessagePolicy": "QueueName",
-    "AWSSecretsManagerGetSecretValuePolicy": "SecretArn",
+DEPLOYED = deployed()
+ROLES = resources_of(DEPLOYED, "AWS::IAM::Role")
+FUNCTIONS = resources_of(DEPLOYED, "AWS::Lambda::Function")
+LAYER = Path(__file__).parents[2] / "layers" / "common" / "prodsupport"
+
+# What the shared code calls, by boto3 method, as IAM actions. `transact_write_items` is authorised per item
+# kind: the code's transactions hold Puts and ConditionChecks (dynamo.Table.put_all).
+CODE_CALLS = {
+    "get_item": {"dynamodb:GetItem"},
+    "put_item": {"dynamodb:PutItem"},
+    "update_item": {"dynamodb:UpdateItem"},
+    "delete_item": {"dynamodb:DeleteItem"},
+    "query": {"dynamodb:Query"},
+    "transact_write_items": {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
+    "send_message": {"sqs:SendMessage"},
+    "send_email": {"ses:SendEmail"},
+}
+# What the Lambda and Scheduler services do on a role's behalf, not the code: write the function's logs,
+# poll the email queue (the event source mapping), dead-letter a failed async run, invoke on schedule.
+SERVICE_CALLS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:SendMessage",
+    "lambda:InvokeFunction",
+    "secretsmanager:GetSecretValue",  # Powertools' SecretsProvider (runtime.Runtime.secret)
 }
 
 
-def properties(name: str) -> dict[str, Any]:
-    return dict(RESOURCES[name].get("Properties") or {})
+def statements(role: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in ROLES[role].get("Policies") or []
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
 
 
-def of_type(kind: str) -> list[str]:
-    return [name for name, resource in RESOURCES.items() if resource["Type"] == kind]
+def role_of(function: str) -> str:
+    role = FUNCTIONS[function]["Role"]
+    assert "Fn::GetAtt" in role, f"{function} uses a role SAM generated"
+    return str(role["Fn::GetAtt"][0])
 
 
-def policies(function: str) -> list[Any]:
-    return list(properties(function).get("Policies") or [])
+def actions(role: str) -> set[str]:
+    return {action for statement in statements(role) for action in as_list(statement["Action"])}
 
 
-def statements(function: str) -> list[dict[str, Any]]:
-    return [s for policy in policies(function) if isinstance(policy, dict) for s in policy.get("Statement", [])]
+def called_by_code() -> set[str]:
+    source = "\n".join(path.read_text(encoding="utf-8") for path in LAYER.glob("*.py"))
+    methods = set(re.findall(r"client(?:\(\"\w+\"\))?\.(\w+)\(", source)) & set(CODE_CALLS)
+    return set().union(*(CODE_CALLS[method] for method in methods))
 
 
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def granted_resources(role: str, action: str) -> list[Any]:
+    return [r for s in statements(role) if action in as_list(s["Action"]) for r in as_list(s["Resource"])]
 
 
-def refers_to(value: Any) -> str:
-    """The resource or parameter an intrinsic names: Ref X, GetAtt X.Attr, or a Sub naming ${X}."""
-    if isinstance(value, dict) and "Ref" in value:
-        return str(value["Ref"])
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        return str(target[0] if isinstance(target, list) else str(target).split(".")[0])
+def text_of(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Sub" in value:
-        return str(value["Fn::Sub"])
+        sub = value["Fn::Sub"]
+        return str(sub[0] if isinstance(sub, list) else sub)
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
     return str(value)
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_no_policy_is_a_managed_policy_by_name(function: str) -> None:
-    assert [policy for policy in policies(function) if isinstance(policy, str)] == []
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_carries_a_managed_policy(role: str) -> None:
+    # SAM's generated roles attach AWSLambdaBasicExecutionRole (logs on "*"), AWSLambdaSQSQueueExecutionRole
+    # (every queue) and, with tracing, AWSXrayWriteOnlyAccess: each function has its own scoped role instead.
+    assert ROLES[role].get("ManagedPolicyArns") in (None, [])
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_policy_template_is_one_scoped_to_a_named_resource(function: str) -> None:
-    for policy in policies(function):
-        if "Statement" in policy:
-            continue
-        [(name, arguments)] = policy.items()
-        assert name in SCOPED_POLICY_TEMPLATES, f"{function}: {name} is not a resource-scoped policy template"
-        scope = refers_to(arguments[SCOPED_POLICY_TEMPLATES[name]])
-        assert "*" not in scope, f"{function}: {name} is scoped to {scope}"
+@pytest.mark.parametrize("role", ROLES)
+def test_no_statement_applies_to_every_resource(role: str) -> None:
+    resources = [text_of(r) for s in statements(role) for r in as_list(s["Resource"])]
+    assert [r for r in resources if r == "*" or r.endswith(":*") or r.endswith("/*")] == []
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_no_inline_statement_allows_every_action_of_a_service(function: str) -> None:
-    actions = [action for statement in statements(function) for action in as_list(statement["Action"])]
-    assert [action for action in actions if "*" in action] == []
+@pytest.mark.parametrize("role", ROLES)
+def test_no_action_is_a_wildcard(role: str) -> None:
+    assert [action for action in actions(role) if "*" in action] == []
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_no_inline_statement_applies_to_every_resource(function: str) -> None:
-    resources = [refers_to(r) for statement in statements(function) for r in as_list(statement["Resource"])]
-    assert [resource for resource in resources if resource == "*" or resource.endswith(":*")] == []
+@pytest.mark.parametrize("role", ROLES)
+def test_nothing_is_granted_that_no_code_or_service_calls(role: str) -> None:
+    assert actions(role) <= called_by_code() | SERVICE_CALLS
 
 
-def test_only_the_email_sender_may_send_email_and_only_as_the_configured_identity() -> None:
-    senders = {function for function in FUNCTIONS for s in statements(function) if "ses:SendEmail" in s["Action"]}
+def test_every_call_the_code_makes_is_granted_to_some_function() -> None:
+    granted = set().union(*(actions(role_of(function)) for function in FUNCTIONS))
+    assert called_by_code() <= granted
+
+
+def test_each_function_writes_logs_only_to_its_own_log_group() -> None:
+    for function in FUNCTIONS:
+        [log_group] = granted_resources(role_of(function), "logs:PutLogEvents")
+        assert log_group["Fn::GetAtt"][0] == FUNCTIONS[function]["LoggingConfig"]["LogGroup"]["Ref"]
+
+
+def test_only_the_email_sender_may_send_email_as_the_identity_through_its_configuration_set() -> None:
+    senders = {function for function in FUNCTIONS if "ses:SendEmail" in actions(role_of(function))}
     assert senders == {"EmailSenderFunction"}
-    [statement] = statements("EmailSenderFunction")
-    assert refers_to(statement["Resource"]).endswith(":identity/${EmailIdentity}")
+    resources = [text_of(r) for r in granted_resources(role_of("EmailSenderFunction"), "ses:SendEmail")]
+    assert [r.rsplit(":", 1)[1] for r in resources] == [
+        "identity/${EmailIdentity}",
+        "configuration-set/${EmailConfigurationSet}",
+    ]
 
 
 def readable_secrets(function: str) -> set[str]:
     """The secret names a function may read: what follows `:secret:` in each granted ARN."""
     return {
-        refers_to(policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]).rsplit(":secret:", 1)[1]
-        for policy in policies(function)
-        if "AWSSecretsManagerGetSecretValuePolicy" in policy
+        text_of(arn).rsplit(":secret:", 1)[1]
+        for arn in granted_resources(role_of(function), "secretsmanager:GetSecretValue")
     }
 
 
@@ -125,10 +162,72 @@ def test_each_function_reads_only_the_secrets_its_code_uses(function: str, secre
     assert readable_secrets(function) == secrets
 
 
-def test_the_table_is_encrypted_at_rest_and_recoverable() -> None:
+def test_table_queries_are_scoped_to_the_tables_own_indexes() -> None:
+    queriers = {function for function in FUNCTIONS if "dynamodb:Query" in actions(role_of(function))}
+    assert queriers == set(FUNCTIONS) - {"SlackOutboxFunction"}  # the outbox only posts: no table at all
+    for function in queriers:
+        indexes = {
+            text_of(r)
+            for s in statements(role_of(function))
+            if "dynamodb:Query" in as_list(s["Action"]) and "Condition" not in s
+            for r in as_list(s["Resource"])
+        }
+        assert indexes == {f"${{IncidentsTable.Arn}}/index/{name}" for name in ("due", "open", "opened")}
+
+
+def test_the_table_itself_is_queried_only_in_the_github_partition_by_who_reads_open_github_work() -> None:
+    readers = {}
+    for function in FUNCTIONS:
+        for s in statements(role_of(function)):
+            if "dynamodb:Query" in as_list(s["Action"]) and "Condition" in s:
+                readers[function] = (as_list(s["Resource"]), s["Condition"])
+    assert set(readers) == {"SlackEventsFunction", "SlaCheckerFunction"}  # `/incident list`; report and reminders
+    for resources, condition in readers.values():
+        assert [text_of(r) for r in resources] == ["IncidentsTable.Arn"]
+        assert condition == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["GITHUB"]}}
+
+
+def test_each_queue_is_polled_only_by_its_own_consumer() -> None:
+    pollers = {function for function in FUNCTIONS if "sqs:ReceiveMessage" in actions(role_of(function))}
+    assert pollers == {"EmailSenderFunction", "SlackOutboxFunction"}
+    [queue] = granted_resources(role_of("EmailSenderFunction"), "sqs:ReceiveMessage")
+    assert queue == {"Fn::GetAtt": ["EmailQueue", "Arn"]}
+    [queue] = granted_resources(role_of("SlackOutboxFunction"), "sqs:ReceiveMessage")
+    assert queue == {"Fn::GetAtt": ["SlackOutboxQueue", "Arn"]}
+
+
+# --- encryption, dead letters, alarms (the source template) ---------------------------------------------
+
+
+RESOURCES = TEMPLATE.resources
+
+
+def properties(name: str) -> dict[str, Any]:
+    return dict(RESOURCES[name].get("Properties") or {})
+
+
+def of_type(kind: str) -> list[str]:
+    return [name for name, resource in RESOURCES.items() if resource["Type"] == kind]
+
+
+def refers_to(value: Any) -> str:
+    """The resource or parameter an intrinsic names: Ref X, GetAtt X.Attr, or a Sub naming ${X}."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else str(target).split(".")[0])
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return str(value["Fn::Sub"])
+    return str(value)
+
+
+def test_the_table_is_encrypted_at_rest_recoverable_and_protected_from_deletion() -> None:
     [table] = of_type("AWS::DynamoDB::Table")
     assert properties(table)["SSESpecification"]["SSEEnabled"] is True
     assert properties(table)["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert properties(table)["DeletionProtectionEnabled"] is True
+    assert RESOURCES[table]["DeletionPolicy"] == "Retain"
 
 
 @pytest.mark.parametrize("queue", of_type("AWS::SQS::Queue"))
@@ -171,17 +270,15 @@ def alarmed_dimensions() -> set[str]:
 def test_every_dead_letter_queue_has_an_alarm() -> None:
     dead_letter_queues = {queue.redrive.dead_letter_queue for queue in TEMPLATE.queues() if queue.redrive}
     dead_letter_queues |= {
-        refers_to(properties(name)["DeadLetterQueue"]["TargetArn"])
-        for name in FUNCTIONS
-        if "DeadLetterQueue" in properties(name)
+        refers_to(properties(f.logical_id)["DeadLetterQueue"]["TargetArn"])
+        for f in TEMPLATE.functions()
+        if "DeadLetterQueue" in properties(f.logical_id)
     }
     assert dead_letter_queues and dead_letter_queues <= alarmed_dimensions()
 
 
-@pytest.mark.parametrize(
-    "function", [f.logical_id for f in TEMPLATE.functions() if not any(isinstance(e, SqsEvent) for e in f.events)]
-)
-def test_every_function_whose_failures_reach_no_queue_has_an_errors_alarm(function: str) -> None:
+@pytest.mark.parametrize("function", [f.logical_id for f in TEMPLATE.functions()])
+def test_every_function_has_an_errors_alarm(function: str) -> None:
     assert function in alarmed_dimensions()
 
 

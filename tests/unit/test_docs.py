@@ -16,9 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
-# The deploy guide and the runbook are written alongside this documentation by the production-readiness work:
-# a link to one is accepted while it is absent, and checked like any other once it is in the tree.
-ARRIVING = frozenset({"docs/deploy.md", "docs/runbook.md"})
 README_LIMIT = 12_000
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -71,10 +68,6 @@ def _relative_links(path: Path) -> list[str]:
     ]
 
 
-def _arriving(target: Path) -> bool:
-    return target.relative_to(ROOT).as_posix() in ARRIVING and not target.exists()
-
-
 def _ignored(relative: Path, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in patterns)
 
@@ -101,7 +94,7 @@ def test_every_relative_link_in_the_docs_resolves_to_a_file(document: Path) -> N
     for target in _relative_links(document):
         file_part = target.split("#", 1)[0]
         resolved = (document.parent / file_part).resolve() if file_part else document
-        if not resolved.exists() and not _arriving(resolved):
+        if not resolved.exists():
             missing.append(target)
     assert missing == []
 
@@ -122,7 +115,7 @@ def test_no_file_names_a_markdown_document_the_repository_lacks() -> None:
     for path, text in _repository_texts():
         for name, _ in MENTION.findall(text):
             candidates = [(path.parent / name).resolve(), (ROOT / name).resolve()]
-            if not any(c.exists() or _arriving(c) for c in candidates if c.is_relative_to(ROOT)):
+            if not any(c.exists() for c in candidates if c.is_relative_to(ROOT)):
                 missing.append(f"{path.relative_to(ROOT)}: {name}")
     assert missing == []
 

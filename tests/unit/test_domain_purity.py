@@ -25,6 +25,8 @@ DOMAIN = [
     "stakeholder_email",
     "invite",
     "timefmt",
+    "alerts",
+    "inbound_json",
     "settings",
 ]
 ADAPTER_SDKS = {"slack_sdk", "boto3", "botocore"}

@@ -11,7 +11,15 @@ import pytest
 
 from prodsupport import pagerduty
 from prodsupport.incident import Severity
-from prodsupport.pagerduty import BadWebhook, PagerDutyIncident, parse_event, severity_for, verify_signature
+from prodsupport.pagerduty import (
+    BadWebhook,
+    PagerDutyIncident,
+    Reference,
+    opens_incidents,
+    parse_event,
+    severity_for,
+    verify_signature,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 BODY = b'{"event":{"id":"E1","event_type":"incident.triggered"}}'
@@ -204,8 +212,13 @@ def test_p1_is_critical() -> None:
     assert severity(pd_incident(priority="P1", urgency="low")) is Severity.CRITICAL
 
 
-def test_high_urgency_is_critical() -> None:
-    assert severity(pd_incident(priority="P3", urgency="high")) is Severity.CRITICAL
+def test_high_urgency_without_a_priority_is_critical() -> None:
+    assert severity(pd_incident(urgency="high")) is Severity.CRITICAL
+
+
+def test_a_priority_that_is_not_critical_outranks_high_urgency() -> None:
+    # every service pages at high urgency by default; the priority is what a responder set on purpose
+    assert severity(pd_incident(priority="P3", urgency="high")) is Severity.MAJOR
 
 
 def test_low_urgency_p2_is_major() -> None:
@@ -218,3 +231,26 @@ def test_no_priority_and_low_urgency_is_major() -> None:
 
 def test_the_critical_priorities_are_configurable_and_ignore_case() -> None:
     assert severity(pd_incident(priority="sev-1", urgency="low"), ("SEV-1", "SEV-2")) is Severity.CRITICAL
+
+
+# --- which services open incidents ----------------------------------------------------------------------
+
+
+def on_service(service_id: str | None) -> PagerDutyIncident:
+    return PagerDutyIncident(id="Q0PD1", service=Reference(id=service_id) if service_id else None)
+
+
+def test_with_no_services_configured_every_service_opens_incidents() -> None:
+    assert opens_incidents(on_service("PSTAGING"), ())
+
+
+def test_a_configured_service_opens_incidents() -> None:
+    assert opens_incidents(on_service("PSVC0CHK"), ("PSVC0CHK",))
+
+
+def test_a_service_not_configured_opens_none() -> None:
+    assert not opens_incidents(on_service("PSTAGING"), ("PSVC0CHK",))
+
+
+def test_an_incident_without_a_service_opens_none_once_services_are_configured() -> None:
+    assert not opens_incidents(on_service(None), ("PSVC0CHK",))

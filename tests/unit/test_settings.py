@@ -29,6 +29,7 @@ def test_a_missing_required_setting_names_itself() -> None:
         ("PRODSUPPORT_EXTRA_HOLIDAYS", "2026-13-01", "PRODSUPPORT_EXTRA_HOLIDAYS is malformed"),
         ("PRODSUPPORT_BUSINESS_DAY_START", "7am", "PRODSUPPORT_BUSINESS_DAY_START is malformed"),
         ("PRODSUPPORT_STAKEHOLDERS", "not-an-address", "not an email address"),
+        ("PRODSUPPORT_ALERT_RECOVERY_PATTERNS", '["[Recovered"]', "PRODSUPPORT_ALERT_RECOVERY_PATTERNS"),
     ],
 )
 def test_a_malformed_setting_names_itself(var: str, value: str, complaint: str) -> None:

@@ -102,6 +102,21 @@ def test_given_a_pagerduty_breach_with_a_linked_incident_when_built_then_it_link
     assert "<https://example.pagerduty.com/incidents/Q1ABC|Q1ABC>" in notice.thread.text
 
 
+@pytest.mark.parametrize("url", ["", "javascript:alert(1)", "PGR0VU2"])
+def test_given_a_pagerduty_link_without_a_web_url_when_a_reminder_is_built_then_it_names_the_id_plainly(
+    url: str,
+) -> None:
+    # GIVEN an incident linked by bare id (`/incident … pagerduty PGR0VU2`) or with a URL that is no web link
+    linked = incident()
+    linked.pagerduty = PagerDutyLink("PGR0VU2", url)
+
+    notice = sla_messages.reminder(linked, SlaAction("remind", Sla.PAGERDUTY_ACK, ACK_DUE), PEOPLE, OPENED)
+
+    assert "acknowledge the incident in PagerDuty PGR0VU2" in notice.thread.text
+    assert "<|" not in notice.thread.text
+    assert f"<{url}|" not in notice.thread.text
+
+
 def test_given_the_oncall_is_also_the_pm_when_a_breach_is_built_then_they_are_mentioned_once() -> None:
     same = Escalation(oncall="UPM", pm="UPM")
 

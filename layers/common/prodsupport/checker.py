@@ -2,9 +2,12 @@
 
 Runs overlap and the scheduler retries, so an action is claimed before it is announced: the reminder or
 breach is marked on the incident with a write conditional on the version read, and only the run whose
-write won posts. A post that still fails after slack_sdk's own retries gives the claim back, so the next
-run tries again rather than the reminder being lost. Each incident is checked in its own try/except: one
-broken incident is logged with its id and counted, and the others are still checked.
+write won posts. A post that fails for sure gives the claim back, so the next run tries again rather than
+the reminder being lost; a post that cannot finish in the function's time, or whose outcome is unknown
+(Slack answered too late), keeps the claim and goes to the outbox, which posts it once — so a slow Slack
+gets one reminder, not one a minute. A run stops claiming when too little time is left. Each incident is
+checked in its own try/except: one broken incident is logged with its id and counted, and the others are
+still checked.
 
 The run reads only the sparse "due" index, so its cost follows the open deadlines, never the history.
 """
@@ -23,15 +26,18 @@ from prodsupport.dynamo import ConditionFailed
 from prodsupport.incident import Incident
 from prodsupport.oncall import oncall_user
 from prodsupport.out_of_office import email_owner
+from prodsupport.outbox import deliver
 from prodsupport.policy import SlaAction
 from prodsupport.sla_messages import Escalation, SlaNotice
-from prodsupport.slack_api import post
+from prodsupport.slack_api import TIMEOUT_SECONDS, post
 from prodsupport.store import MAX_ATTEMPTS, ConflictError
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
+# An incident is claimed only when one post can still be attempted and handed over after the claim.
+CLAIM_SECONDS = TIMEOUT_SECONDS + 1.0
 
 
 @dataclass
@@ -77,6 +83,9 @@ def run(rt: Runtime, now: datetime) -> CheckReport:
         report.failures += 1
 
     for incident in rt.store.due(horizon, on_corrupt=corrupt):
+        if rt.budget.usable_seconds() < CLAIM_SECONDS:
+            logger.warning("out of time: the next run checks the incidents left", incident_id=incident.id)
+            break
         report.checked += 1
         try:
             _check(rt, incident, now, horizon, people, report)
@@ -97,10 +106,12 @@ def _check(
     for index, claim in enumerate(claims):
         try:
             notice = sla_messages.notice(saved, claim.action, people.escalation, now)
-            post(rt.slack, notice.thread)
+            posted = deliver(rt, notice.thread)
         except Exception:
             _release(rt, saved, claims[index:], now)
             raise
+        if not posted:
+            continue  # the outbox owns it now: the claim stands, and the thread gets it once, later
         _count(report, claim.action, now)
         if notice.direct_to:
             _post_direct(rt, notice, saved, report)

@@ -63,7 +63,7 @@ def _refusal(rt: Runtime, roster: Roster, user: str) -> str | None:
         )
     if len(roster.stakeholders) > MAX_RECIPIENTS:
         return (
-            f"The stakeholder list has {len(roster.stakeholders)} addresses and SES sends one email to at most "
+            f"The stakeholder list has {len(roster.stakeholders)} addresses; the bot emails at most "
             f"{MAX_RECIPIENTS}. Use a distribution list address for the invite list instead."
         )
     if not rt.settings.email_sender:
@@ -236,19 +236,46 @@ def _is_invite(file: Mapping[str, Any]) -> bool:
     return name.endswith(".ics") or str(file.get("mimetype") or "").lower() == "text/calendar"
 
 
-def _download(rt: Runtime, file: Mapping[str, Any]) -> bytes:
-    """The file's bytes, fetched with the bot token, which is only ever sent to Slack's own file host."""
-    import urllib.request
-
-    url = str(file.get("url_private_download") or file.get("url_private") or "")
+def _checked_download_url(url: str, allowed: frozenset[str]) -> str:
+    """Every address the bot token may be sent to: https on Slack's file host (plain http on loopback only)."""
     parts = urlsplit(url)
-    allowed = SLACK_FILE_HOSTS | {urlsplit(rt.settings.slack_api_url).netloc}
     if parts.scheme not in ("https", "http") or parts.netloc not in allowed:
         raise InviteError("Slack gave no download address for the file")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost"):
         raise InviteError("the file's download address is not https")
+    return url
+
+
+def _download(rt: Runtime, file: Mapping[str, Any]) -> bytes:
+    """The file's bytes, fetched with the bot token, which is only ever sent to Slack's own file host.
+
+    urllib follows redirects to any host and carries the Authorization header along, so each hop is checked
+    like the first address, and the header is dropped whenever a hop changes host.
+    """
+    import urllib.request
+
+    allowed = SLACK_FILE_HOSTS | {urlsplit(rt.settings.slack_api_url).netloc}
+    url = _checked_download_url(str(file.get("url_private_download") or file.get("url_private") or ""), allowed)
+
+    class SlackHostsOnly(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: Any,
+            code: int,
+            msg: str,
+            headers: Any,
+            newurl: str,
+        ) -> urllib.request.Request | None:
+            _checked_download_url(newurl, allowed)
+            hop = super().redirect_request(req, fp, code, msg, headers, newurl)
+            if hop is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
+                hop.remove_header("Authorization")
+            return hop
+
+    opener = urllib.request.build_opener(SlackHostsOnly)
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {rt.slack_secret['bot_token']}"})  # noqa: S310 - scheme and host checked above
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:  # noqa: S310 - checked above
+    with opener.open(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
         data: bytes = response.read(MAX_INVITE_BYTES + 1)
     return data
 
@@ -303,7 +330,7 @@ def on_file_shared(rt: Runtime, event: dict[str, Any]) -> None:
         f"{len(added)} new. The stakeholder list now has {total}."
     )
     if total > MAX_RECIPIENTS:
-        text += f" SES sends one email to at most {MAX_RECIPIENTS}; use a distribution list address instead."
+        text += f" The bot emails at most {MAX_RECIPIENTS}; use a distribution list address instead."
     post(
         rt.slack,
         SlackMessage(

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
 KINDS = ("incident", "release", "postmortem_invite")
-MAX_RECIPIENTS = 50  # SES v2 refuses a message with more To+Cc+Bcc addresses than this
+BATCH_SIZE = 50  # SES v2 refuses a message with more To+Cc+Bcc addresses than this
+# A longer list is sent in batches of BATCH_SIZE within one delivery; ten batches stay well inside the
+# sender's time budget even when SES is slow, and an invite list past this is a mailing list's job.
+MAX_RECIPIENTS = 500
 MAX_LINE = 998  # RFC 5322 section 2.1.1: no line longer than this
 SORT_KEY = "REQUEST"
 
@@ -67,7 +70,7 @@ class EmailRequest:
         if not self.to:
             raise ValueError("an email needs at least one recipient")
         if len(self.to) > MAX_RECIPIENTS:
-            raise ValueError(f"SES sends to at most {MAX_RECIPIENTS} recipients; this email has {len(self.to)}")
+            raise ValueError(f"an email goes to at most {MAX_RECIPIENTS} recipients; this one has {len(self.to)}")
         bad = [address for address in self.to if not EMAIL_RE.match(address)]
         if bad:
             raise ValueError(f"not email addresses: {', '.join(repr(address) for address in bad)}")
@@ -76,6 +79,15 @@ class EmailRequest:
     @property
     def key(self) -> tuple[str, str]:
         return f"EMAIL#{self.request_id}", SORT_KEY
+
+    @property
+    def batches(self) -> tuple[tuple[str, ...], ...]:
+        """The recipients as SES takes them, at most BATCH_SIZE a message, in the request's order.
+
+        The split is a pure function of `to`, so every delivery of the request sees the same batches and
+        batch N's state in the item always speaks of the same addresses.
+        """
+        return tuple(self.to[start : start + BATCH_SIZE] for start in range(0, len(self.to), BATCH_SIZE))
 
     def to_item(self, state: str = "queued") -> dict[str, Any]:
         pk, sk = self.key
@@ -97,6 +109,7 @@ class EmailRequest:
                 {"filename": a.filename, "content_type": a.content_type, "content": a.content} for a in self.attachments
             ],
             "state": state,
+            "batches": {str(number): {"state": state} for number in range(1, len(self.batches) + 1)},
         }
 
     @classmethod
@@ -118,13 +131,14 @@ class EmailRequest:
             ),
         )
 
-    def to_mime(self, sender: str) -> bytes:
+    def to_mime(self, sender: str, to: tuple[str, ...] | None = None) -> bytes:
         """The message as SES v2 sends it raw: multipart/alternative text + HTML, attachments after.
 
         Bodies are 7-bit (quoted-printable where needed), as SES asks of raw messages, and lines end in
         CRLF as RFC 5322 requires. Headers fold only at RFC 5322's hard limit: the 78-character fold can
         put a whole subject on a continuation line, which readers then show with a leading space. The Date
-        is the request time: when the person asked to send it.
+        is the request time: when the person asked to send it. `to` is the batch this message goes to
+        (default: every recipient), so nobody is shown an address list their copy was not sent to.
         """
         from email.message import EmailMessage
         from email.policy import SMTP
@@ -133,7 +147,7 @@ class EmailRequest:
         _require_one_line("sender", sender)
         message = EmailMessage(policy=SMTP.clone(cte_type="7bit", max_line_length=MAX_LINE))
         message["From"] = sender
-        message["To"] = ", ".join(self.to)
+        message["To"] = ", ".join(self.to if to is None else to)
         message["Subject"] = self.subject
         message["Date"] = format_datetime(self.requested_at)
         message.set_content(self.text)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
+from prodsupport import authorization, inbound_json
 from prodsupport import slack_messages as msg
+from prodsupport.alerts import recovered_title, recovering_incident
 from prodsupport.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
@@ -41,20 +45,31 @@ from prodsupport.commands import (
 )
 from prodsupport.dynamo import ConditionFailed
 from prodsupport.incident import Deadline, Incident, Severity, Sla, Source, Status
+from prodsupport.outbox import deliver
 from prodsupport.slack_api import SlackMessage, post
 from prodsupport.slack_markup import escape_placeholders, plain_text
 from prodsupport.slack_messages import ephemeral
-from prodsupport.slack_requests import SlashCommand, escape_mrkdwn
+from prodsupport.slack_requests import TS_RE, SlashCommand, escape_mrkdwn
 from prodsupport.store import Reply
 from prodsupport.timefmt import format_et, from_slack_ts, parse_iso
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
+logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
+RESPONSE_URL_HOST = "hooks.slack.com"
+# Longer than a declaration can take (Lambda timeout) plus Slack's retries of it (after 1 and 5 minutes).
+CLAIM_HOLD = timedelta(minutes=10)
+DECLARATION_TEXT = "Declared the incident from this message"
 TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
+# chat.postEphemeral's answers when the bot cannot post where the shortcut was used (a DM, a private channel).
+NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
+OWN_VIEW_CALLBACKS = frozenset(
+    {"declare_incident", "release_create", "incident_status", "incident_details", "incident_resolve", "incident_email"}
+)
 FORM_NOT_OPENED = (
     "Slack would not open the form: the request expired or was already used. Run the command again, "
     "or declare at once with `/incident <critical|major|minor> <title>`."
@@ -128,7 +143,7 @@ def _announce_declaration_ack(rt: Runtime, incident: Incident) -> None:
     """A human's declaration is the Slack ack; say so with the same metadata a reply would get."""
     deadline = incident.deadlines[Sla.SLACK_ACK]
     if incident.declared_by and deadline.met_at is not None:
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, deadline, incident.declared_by))
 
 
 def declare_in_thread(
@@ -142,15 +157,50 @@ def declare_in_thread(
     at: datetime,
     applications: list[str] | None = None,
     summary: str = "",
-) -> Incident:
+) -> None:
     """A declaration on an existing message (an alert, or the message shortcut): that message is the root.
 
-    Idempotent on the thread: declaring it twice, or a re-delivered alert, yields the one incident.
+    One incident per message, however many declare it at once: the first to claim the message declares it
+    (takes the id, posts the card); any other declaration attaches to that incident, and a person's counts
+    as the Slack ack, as their reply in the thread would. A re-delivered alert repairs only a missing card.
     """
     channel = rt.settings.channel_id
+    claimant = f"{source.value}:{declared_by}"
     existing = rt.store.get(channel, thread_ts)
-    if existing:
-        return _ensure_card(rt, existing)
+    owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
+    if owner == claimant and existing is None:
+        _declare_claimed(
+            rt,
+            thread_ts=thread_ts,
+            title=title,
+            severity=severity,
+            source=source,
+            declared_by=declared_by,
+            at=at,
+            applications=applications,
+            summary=summary,
+        )
+        return
+    if owner == claimant and existing is not None:
+        _ensure_card(rt, existing)
+    if declared_by:
+        _acknowledge(rt, Reply(channel, thread_ts, at, declared_by, DECLARATION_TEXT))
+
+
+def _declare_claimed(
+    rt: Runtime,
+    *,
+    thread_ts: str,
+    title: str,
+    severity: Severity,
+    source: Source,
+    declared_by: str,
+    at: datetime,
+    applications: list[str] | None,
+    summary: str,
+) -> None:
+    """The declaration holding the message's claim: store the incident, with any early reply as its ack."""
+    channel = rt.settings.channel_id
     opened_at = from_slack_ts(thread_ts)
     incident = _new_incident(
         rt,
@@ -170,16 +220,16 @@ def declare_in_thread(
     except ConditionFailed:
         stored = rt.store.get(channel, thread_ts)
         if stored is not None:
-            return _ensure_card(rt, stored)
+            _ensure_card(rt, stored)
+            return
         early = rt.store.early_reply(channel, thread_ts)  # a reply was noted while this was being declared
         if early is None:
             raise
         _create_with_early_reply(rt, incident, early, watch=False)
     incident = _ensure_card(rt, incident)
     if early:
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, incident.deadlines[Sla.SLACK_ACK], early["user"]))
     _announce_declaration_ack(rt, incident)
-    return incident
 
 
 def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, Any] | None, *, watch: bool) -> None:
@@ -219,6 +269,9 @@ def alert_title(event: dict[str, Any]) -> str:
 # --- events -------------------------------------------------------------------------------------------
 
 
+HANDLED_EVENT_TYPES = frozenset({"message", "reaction_added", "file_shared"})
+
+
 def on_event(rt: Runtime, event: dict[str, Any]) -> None:
     kind = event.get("type")
     if kind == "message":
@@ -240,6 +293,10 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     if bot_id or event.get("subtype") == "bot_message":
         if bot_id in rt.settings.alert_bot_ids and ts and (not thread_ts or thread_ts == ts):
             title = alert_title(event)
+            base = recovered_title(title, rt.settings.alert_recovery_patterns)
+            if base is not None:
+                note_alert_recovery(rt, base, title, str(bot_id), from_slack_ts(ts))
+                return
             severity = Severity.CRITICAL if CRITICAL_ALERT_RE.search(title) else Severity.MAJOR
             declare_in_thread(
                 rt,
@@ -254,7 +311,12 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
     user = str(event.get("user") or "")
     if not user or not ts or not thread_ts or thread_ts == ts:
         return
-    reply = Reply(rt.settings.channel_id, thread_ts, from_slack_ts(ts), user, str(event.get("text") or ""))
+    _acknowledge(rt, Reply(rt.settings.channel_id, thread_ts, from_slack_ts(ts), user, str(event.get("text") or "")))
+
+
+def _acknowledge(rt: Runtime, reply: Reply) -> None:
+    """A person's message in the thread (a reply, or declaring it once it was claimed) is the Slack ack if it
+    is the first; before the incident is stored it is kept as an early reply, which the declaration takes."""
     incident, acknowledged = rt.store.record_reply(reply)
     if incident is None:
         if rt.store.note_early_reply(reply, rt.dedupe.ttl):
@@ -263,8 +325,30 @@ def on_message(rt: Runtime, event: dict[str, Any]) -> None:
         if incident is None:
             return
     ack = incident.deadlines[Sla.SLACK_ACK]
-    if acknowledged or _is_the_acknowledging_reply(incident, reply):
-        _send(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, user))
+    if acknowledged:
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user))
+    elif _is_the_acknowledging_reply(incident, reply):
+        deliver(rt, msg.acknowledged(incident, Sla.SLACK_ACK, ack, reply.user), look_first=True)
+
+
+def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: datetime) -> None:
+    """A recovery message goes in the thread of the open incident its alert opened, never opens one.
+
+    Noted on the timeline once (a retried delivery finds the entry) and posted on every handling, so a
+    delivery that failed before its post is repaired by Slack's retry.
+    """
+    incident = recovering_incident(rt.store.open_incidents(), base, MAX_TITLE)
+    if incident is None:
+        logger.info("an alert recovery matched no open incident; nothing to do", title=text[:MAX_TITLE])
+        return
+
+    def note(current: Incident) -> None:
+        entry = (at.replace(microsecond=0), "alert_recovered", bot_id, text[:500])
+        if not any((e.at, e.kind, e.actor, e.text) == entry for e in current.timeline):
+            current.note(at, "alert_recovered", bot_id, text[:500])
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, note)
+    _send(rt, msg.alert_recovered(saved, text))
 
 
 def _is_the_acknowledging_reply(incident: Incident, reply: Reply) -> bool:
@@ -348,7 +432,11 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
             )
             return ephemeral(f"Declared *{incident.id}* in <#{incident.channel_id}>.")
-    return _incident_change(rt, parsed, command.user_id, command.at)
+    found = _find(rt, getattr(parsed, "incident_id", ""))
+    refused = authorization.refusal(rt, found, command.user_id, from_channel=command.channel_id)
+    if refused:
+        return ephemeral(refused)
+    return _incident_change(rt, parsed, found, command.user_id, command.at)
 
 
 def _find(rt: Runtime, incident_id: str) -> Incident:
@@ -358,9 +446,10 @@ def _find(rt: Runtime, incident_id: str) -> Incident:
     return incident
 
 
-def _incident_change(rt: Runtime, parsed: IncidentCommand, user: str, at: datetime) -> dict[str, Any] | None:
-    incident_id = getattr(parsed, "incident_id", "")
-    found = _find(rt, incident_id)
+def _incident_change(
+    rt: Runtime, parsed: IncidentCommand, found: Incident, user: str, at: datetime
+) -> dict[str, Any] | None:
+    incident_id = found.id
     match parsed:
         case SetField():
             label = "Summary" if parsed.field == "summary" else "Business impact"
@@ -413,7 +502,7 @@ def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object
 
     saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply)
     if acknowledged:
-        _send(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user))
+        deliver(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user))
     return saved
 
 
@@ -569,8 +658,12 @@ def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[s
         return None
     if kind == "view_submission":
         view = payload.get("view") or {}
+        callback_id = str(view.get("callback_id") or "")
+        if callback_id not in OWN_VIEW_CALLBACKS and not callback_id.startswith("postmortem_"):
+            logger.info("ignored a view submission this app did not open", callback_id=callback_id[:80])
+            return None  # Slack closes a view answered with an empty 200; the errors answer is for our forms
         try:
-            _on_submission(rt, str(view.get("callback_id") or ""), view, user, at)
+            _on_submission(rt, callback_id, view, user, at)
         except CommandError as exc:
             return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
     return None
@@ -583,11 +676,7 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
     if payload.get("type") == "message_action" and isinstance(message, dict):
         channel = str((payload.get("channel") or {}).get("id") or "")
         if channel != rt.settings.channel_id:
-            rt.slack.chat_postEphemeral(
-                channel=channel,
-                user=str((payload.get("user") or {}).get("id") or ""),
-                text=f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere.",
-            )
+            _tell_declared_elsewhere(rt, payload, channel)
             return
         root = str(message.get("thread_ts") or message.get("ts") or "")
         metadata = {"source": "message_shortcut", "message_ts": root}
@@ -598,6 +687,21 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def _tell_declared_elsewhere(rt: Runtime, payload: dict[str, Any], channel: str) -> None:
+    """Said as an ephemeral where the shortcut was used; where the bot cannot post (a DM, a channel it is not
+    in), Slack answers channel_not_found, so the same words go in a modal on the shortcut's trigger."""
+    from slack_sdk.errors import SlackApiError
+
+    text = f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere."
+    try:
+        rt.slack.chat_postEphemeral(channel=channel, user=str((payload.get("user") or {}).get("id") or ""), text=text)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_POSTABLE_ERRORS:
+            raise
+        logger.info("the shortcut's channel cannot be posted to; answering in a modal", error=exc.response["error"])
+        rt.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=msg.notice_modal("Not here", text))
+
+
 def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
     for action in payload.get("actions") or []:
         kind = str(action.get("action_id") or "").removeprefix("incident_")
@@ -605,17 +709,45 @@ def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
         trigger_id = str(payload.get("trigger_id") or "")
         if incident is None:
             continue
+        user = str((payload.get("user") or {}).get("id") or "")
+        refused = authorization.refusal(rt, incident, user)
+        if refused:
+            _tell_who_clicked(rt, payload, incident, user, refused)
+            continue
         if kind in ("status", "details", "resolve"):
             rt.slack.views_open(trigger_id=trigger_id, view=msg.incident_modal(incident, kind))
         elif kind == "email":
             from prodsupport import email_flow
 
-            email_flow.open_email_modal(rt, incident, trigger_id, str((payload.get("user") or {}).get("id") or ""))
+            email_flow.open_email_modal(rt, incident, trigger_id, user)
         elif kind.startswith("postmortem_"):
             from prodsupport import postmortem_flow
 
-            user = str((payload.get("user") or {}).get("id") or "")
             postmortem_flow.on_button(rt, incident, kind.removeprefix("postmortem_"), trigger_id, user, at)
+
+
+def _tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, user: str, text: str) -> None:
+    """An ephemeral answer to the person who clicked, through the click's `response_url`: Slack refuses
+    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused.
+    The refusal is told at most once and never fails the request: nothing was changed either way."""
+    from urllib.parse import urlsplit
+
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.webhook import WebhookClient
+
+    from prodsupport.slack_api import TIMEOUT_SECONDS
+
+    response_url = str(payload.get("response_url") or "")
+    slack_hosts = {RESPONSE_URL_HOST, urlsplit(rt.settings.slack_api_url).netloc}
+    try:
+        if urlsplit(response_url).netloc in slack_hosts:
+            WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+        else:
+            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
+    except (SlackApiError, OSError) as exc:
+        logger.warning("could not tell a refused person why", user=user, error=type(exc).__name__)
 
 
 def _first_block(view: dict[str, Any]) -> str:
@@ -650,6 +782,9 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
         release_flow.submit_modal(rt, values, user, at)
         return
     incident = _find(rt, str(view.get("private_metadata") or ""))
+    refused = authorization.refusal(rt, incident, user)
+    if refused:
+        raise CommandError(refused)
     if callback_id == "incident_status":
         status = str(values.get("status") or "")
         if not status:
@@ -693,6 +828,8 @@ def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
     summary = str(values.get("summary") or "")
     metadata = _json_object(str(view.get("private_metadata") or "{}"))
     if metadata.get("source") == "message_shortcut" and metadata.get("message_ts"):
+        if not isinstance(metadata["message_ts"], str) or not TS_RE.match(metadata["message_ts"]):
+            raise CommandError("This form was opened on a message Slack did not identify; declare it again.")
         declare_in_thread(
             rt,
             thread_ts=str(metadata["message_ts"]),
@@ -709,10 +846,8 @@ def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
 
 
 def _json_object(text: str) -> dict[str, Any]:
-    import json
-
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
+        parsed = inbound_json.loads(text)
+    except inbound_json.BadJson:
         return {}
     return parsed if isinstance(parsed, dict) else {}

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from prodsupport import inbound_json
 from prodsupport.incident import Severity
 from prodsupport.timefmt import parse_iso
 
@@ -26,6 +26,10 @@ WEBHOOK_ID_HEADER = "x-webhook-id"
 SIGNATURE_VERSION = "v1"
 URL_RE = re.compile(r"^https?://[^\s<>|]+$")
 MAX_BODY_BYTES = 256 * 1024  # PagerDuty drops any webhook larger than this, so a larger body is not theirs
+# An event happened now: a time outside these years is not PagerDuty's, and the deadlines computed from it
+# (plus minutes, hours, a day) must stay inside what a datetime can hold.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT = datetime(2100, 1, 1, tzinfo=UTC)
 
 TRIGGERED = "incident.triggered"
 ACKNOWLEDGED = "incident.acknowledged"
@@ -136,8 +140,8 @@ class WebhookEvent:
 def parse_event(body: bytes) -> WebhookEvent:
     """The V3 envelope of one delivery. An event type this service does not handle is parsed no further."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = inbound_json.loads(body)
+    except inbound_json.BadJson as exc:
         raise BadWebhook(f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), dict):
         raise BadWebhook('expected a PagerDuty V3 webhook: a JSON object {"event": {...}}')
@@ -199,17 +203,27 @@ def _incident(data: dict[str, Any]) -> PagerDutyIncident:
 def severity_for(
     incident: PagerDutyIncident, *, critical_priorities: Iterable[str], critical_urgencies: Iterable[str]
 ) -> Severity:
-    """Critical when the priority or the urgency is one this deployment calls critical; otherwise major.
+    """Critical when the priority is one this deployment calls critical; the urgency decides only when the
+    incident has no priority. Every service's urgency is high by default, so urgency alone made a staging
+    page critical and started the 24-hour email clock; the priority is what a responder sets on purpose.
 
     PagerDuty spells priorities as each account named them (`P1`, `SEV-1`), so the comparison ignores case.
     """
-    priorities = {p.casefold() for p in critical_priorities}
+    if incident.priority:
+        return (
+            Severity.CRITICAL
+            if incident.priority.casefold() in {p.casefold() for p in critical_priorities}
+            else Severity.MAJOR
+        )
     urgencies = {u.casefold() for u in critical_urgencies}
-    if incident.priority and incident.priority.casefold() in priorities:
-        return Severity.CRITICAL
-    if incident.urgency and incident.urgency.casefold() in urgencies:
-        return Severity.CRITICAL
-    return Severity.MAJOR
+    return Severity.CRITICAL if incident.urgency.casefold() in urgencies and incident.urgency else Severity.MAJOR
+
+
+def opens_incidents(incident: PagerDutyIncident, service_ids: Iterable[str]) -> bool:
+    """Only the configured services open incidents (a staging service pages too); none configured means
+    every service, so a deployment from before the setting keeps working."""
+    wanted = set(service_ids)
+    return not wanted or (incident.service is not None and incident.service.id in wanted)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -237,9 +251,12 @@ def _required_text(obj: dict[str, Any], key: str, where: str) -> str:
 
 def _time(value: str, where: str) -> datetime:
     try:
-        return parse_iso(value)
+        at = parse_iso(value)
     except ValueError:
-        raise BadWebhook(f"{where} must be an ISO 8601 time with a zone, got {value!r}") from None
+        raise BadWebhook(f"{where} must be an ISO 8601 time with a zone, got {value[:40]!r}") from None
+    if not EARLIEST_EVENT <= at < LATEST_EVENT:
+        raise BadWebhook(f"{where} must fall in the years 2000-2099, got {value[:40]!r}")
+    return at
 
 
 def _reference(value: Any) -> Reference | None:

@@ -38,6 +38,7 @@ from prodsupport.pagerduty import (
     PagerDutyIncident,
     WebhookEvent,
     header,
+    opens_incidents,
     parse_event,
     severity_for,
 )
@@ -119,6 +120,9 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     existing = _linked(rt, pd.id)
     if existing is not None:
         return _attach(rt, existing, event, pd)
+    if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
+        logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
+        return "ignored: service not configured"
     from prodsupport.oncall import oncall_user
 
     settings = rt.settings
@@ -147,6 +151,8 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
             raise
         logger.warning("PagerDuty incident was linked while its thread was opened", incident_id=winner.id)
         return _attach(rt, winner, event, pd)
+    if not early:
+        incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
     if early:
         _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early))
     return "opened"
@@ -162,6 +168,26 @@ def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
         incident.pagerduty.acknowledged_by = agent
     incident.note(at, "pagerduty_acknowledged", ACTOR, f"Acknowledged in PagerDuty by {agent}")
     return agent or "PagerDuty"
+
+
+def _apply_ack_noted_meanwhile(rt: Runtime, incident: Incident, pagerduty_id: str) -> tuple[Incident, str]:
+    """An acknowledgement noted after the first look but before the link (the card post takes a while).
+
+    Its note is written only while the link is absent, so once the link exists this second look is final:
+    an acknowledgement either is noted by now, or found the link and was applied by its own delivery.
+    """
+    if pagerduty_links.early_ack(rt.table, pagerduty_id) is None:
+        return incident, ""
+    return rt.store.mutate(
+        incident.channel_id, incident.thread_ts, lambda current: _apply_early_ack(rt, current, pagerduty_id)
+    )
+
+
+def _track_pagerduty_ack(incident: Incident) -> None:
+    """The PagerDuty ack gets the Slack ack's due time: the playbook gives both the same window, fixed by
+    when the incident opened, not by when someone linked it."""
+    if Sla.PAGERDUTY_ACK not in incident.deadlines:
+        incident.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=incident.deadlines[Sla.SLACK_ACK].due)
 
 
 def _attach(rt: Runtime, incident: Incident, event: WebhookEvent, pd: PagerDutyIncident) -> str:
@@ -193,12 +219,16 @@ def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> 
     incident = _linked(rt, pd.id)
     agent = event.agent_name
     if incident is None:
-        pagerduty_links.note_early_ack(rt.table, pd.id, event.occurred_at, agent, rt.dedupe.ttl)
-        _not_linked(event, pd)
-        return "kept until linked"
+        if pagerduty_links.note_early_ack(rt.table, pd.id, event.occurred_at, agent, rt.dedupe.ttl):
+            _not_linked(event, pd)
+            return "kept until linked"
+        incident = _linked(rt, pd.id)  # linked since the first look: the note was refused, so apply it here
+        if incident is None:
+            raise RuntimeError(f"PagerDuty {pd.id} was linked and unlinked while its acknowledgement was handled")
 
     def change(current: Incident) -> Deadline | None:
         _refresh_link(current, pd)
+        _track_pagerduty_ack(current)  # a `/incident link` may have claimed the link but not saved the clock yet
         met = current.meet(Sla.PAGERDUTY_ACK, event.occurred_at)
         if met is not None and current.pagerduty is not None:
             current.pagerduty.acknowledged_by = agent
@@ -405,8 +435,7 @@ HANDLERS: dict[str, Handler] = {
 def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str, at: datetime) -> str:
     """Link a PagerDuty incident to an incident declared in Slack, so its acknowledgement is tracked too.
 
-    The PagerDuty ack gets the Slack ack's due time: the playbook gives both the same window, fixed by
-    when the incident opened, not by when someone linked it.
+    The PagerDuty ack is due with the Slack ack (see `_track_pagerduty_ack`).
     """
     if not incident.is_open:
         raise CommandError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
@@ -425,8 +454,7 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
 
     def change(current: Incident) -> str:
         current.pagerduty = PagerDutyLink(pagerduty_id, safe_url)
-        if Sla.PAGERDUTY_ACK not in current.deadlines:
-            current.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=current.deadlines[Sla.SLACK_ACK].due)
+        _track_pagerduty_ack(current)
         current.note(at, "pagerduty_linked", user, pagerduty_id)
         return _apply_early_ack(rt, current, pagerduty_id)
 

@@ -60,24 +60,35 @@ def release(table: Table, pagerduty_id: str) -> None:
     table.delete(pk(pagerduty_id), SK)
 
 
-def note_early_ack(table: Table, pagerduty_id: str, at: datetime, agent: str, ttl: timedelta) -> None:
-    """An acknowledgement of a PagerDuty incident no thread knows yet (its trigger is still being retried, or
-    it is linked later): kept, earliest first, so the PagerDuty clock is met when the link arrives."""
+def note_early_ack(table: Table, pagerduty_id: str, at: datetime, agent: str, ttl: timedelta) -> bool:
+    """An acknowledgement of a PagerDuty incident no thread knows yet (its trigger is still being handled or
+    retried, or it is linked later): kept, earliest first, so the PagerDuty clock is met when the link arrives.
+
+    Written only while the link is still absent (one transaction), so a link made between the caller's look
+    and this note is never missed: the note fails and the caller applies the acknowledgement directly. False
+    means exactly that; an earlier acknowledgement already noted leaves nothing to do, and is True.
+    """
     try:
-        table.put(
-            {
-                "pk": pk(pagerduty_id),
-                "sk": EARLY_ACK,
-                "at": to_iso(at),
-                "agent": agent,
-                "expires_at": int((at + ttl).timestamp()),
-            },
-            condition="attribute_not_exists(pk) OR #at > :at",
+        table.put_all(
+            [
+                (
+                    {
+                        "pk": pk(pagerduty_id),
+                        "sk": EARLY_ACK,
+                        "at": to_iso(at),
+                        "agent": agent,
+                        "expires_at": int((at + ttl).timestamp()),
+                    },
+                    "attribute_not_exists(pk) OR #at > :at",
+                )
+            ],
+            absent=[(pk(pagerduty_id), SK)],
             names={"#at": "at"},
             vals={":at": to_iso(at)},
         )
     except ConditionFailed:
-        return
+        return find(table, pagerduty_id) is None
+    return True
 
 
 def early_ack(table: Table, pagerduty_id: str) -> tuple[datetime, str] | None:

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from prodsupport.clock import Clock, system_clock
 from prodsupport.settings import Settings
+from prodsupport.slack_api import Budget
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from slack_sdk import WebClient
 
+    from prodsupport.authorization import ChannelMembers
     from prodsupport.dedupe import Deduplicator
     from prodsupport.dynamo import Table
     from prodsupport.github.client import GitHubClient
@@ -30,6 +32,12 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.budget = Budget()
+
+    def begin(self, remaining_millis: int) -> Runtime:
+        """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
+        self.budget.start(remaining_millis)
+        return self
 
     def client(self, service: str) -> Any:
         return _boto3_client(service)
@@ -103,6 +111,12 @@ class Runtime:
 
         return RosterStore(self.table, self.settings)
 
+    @cached_property
+    def channel_members(self) -> ChannelMembers:
+        from prodsupport.authorization import ChannelMembers
+
+        return ChannelMembers(self)
+
     @property
     def slack_secret(self) -> dict[str, Any]:
         """Read through Powertools' cache on every use, so a rotated signing secret is picked up within
@@ -117,6 +131,7 @@ class Runtime:
             token=str(self.slack_secret["bot_token"]),
             base_url=self.settings.slack_api_url,
             backoff_seconds=self.settings.slack_retry_backoff_seconds,
+            budget=self.budget,
         )
 
     @property
@@ -139,14 +154,22 @@ class Runtime:
 
 
 _boto3_clients: dict[str, Any] = {}
+CLIENT_CONFIG: dict[str, dict[str, Any]] = {
+    # One attempt, bounded: a send whose answer was lost must not be repeated by botocore behind the email
+    # sender's at-most-once decision, and a slow SES must not hold a delivery past the function's timeout.
+    "sesv2": {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 10},
+}
 
 
 def _boto3_client(service: str) -> Any:
     client = _boto3_clients.get(service)
     if client is None:
         import boto3
+        from botocore.config import Config
 
-        client = _boto3_clients[service] = boto3.client(service)
+        options = CLIENT_CONFIG.get(service)
+        config = Config(**options) if options else None
+        client = _boto3_clients[service] = boto3.client(service, config=config)
     return client
 
 

@@ -28,14 +28,21 @@ class Settings:
     table_name: str
     channel_id: str
     email_queue_url: str = ""
+    outbox_queue_url: str = ""
+    outbox_delay_seconds: int = 60
     pm_user_id: str = ""
     backup_pm_user_id: str = ""
     pm_out_of_office: bool = False
     oncall_user_id: str = ""
     stakeholders: tuple[str, ...] = ()
     email_sender: str = ""
+    ses_configuration_set: str = ""  # SES publishes this stack's bounces and complaints through it
     alert_bot_ids: tuple[str, ...] = ()
+    # Regexes matched at the start of an alert bot's message: such a message is a recovery (see alerts.py).
+    alert_recovery_patterns: tuple[str, ...] = (r"\[Recovered\]", "Recovered:", r"\[RESOLVED\]", "RESOLVED:", "OK:")
     admin_user_ids: tuple[str, ...] = ()
+    command_channel_ids: tuple[str, ...] = ()  # besides an incident's own channel, where its commands may be typed
+    member_cache_seconds: int = 300
     applications: tuple[str, ...] = ("Check-In Experience",)
     extra_holidays: tuple[date, ...] = ()
     timezone: str = "America/New_York"
@@ -70,6 +77,7 @@ class Settings:
     github_api_url: str = "https://api.github.com"
     github_retry_budget_seconds: float = 6.0
     action_item_reminder_days: int = 30
+    pagerduty_service_ids: tuple[str, ...] = ()
     oncall_cache_seconds: int = 300
     secrets_max_age_seconds: int = 300
 
@@ -99,6 +107,11 @@ class Settings:
                 raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
         if not self.applications:
             raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
+        for pattern in self.alert_recovery_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SettingsError(f"PRODSUPPORT_ALERT_RECOVERY_PATTERNS: {pattern!r} is not a regex: {exc}") from None
         if self.business_day_start >= self.business_day_end:
             raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
         if self.github_repo and not GITHUB_REPO_RE.match(self.github_repo):

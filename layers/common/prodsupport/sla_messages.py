@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from prodsupport.incident import Incident, Sla
 from prodsupport.policy import ACK_SLAS, SlaAction
 from prodsupport.slack_api import SlackMessage
-from prodsupport.slack_messages import SLA_LABEL, WINDOW_LABEL, mention
+from prodsupport.slack_messages import SLA_LABEL, WINDOW_LABEL, mention, pagerduty_page
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
 
@@ -68,7 +68,7 @@ def _what_to_do(incident: Incident, sla: Sla) -> str:
         case Sla.SLACK_ACK:
             return "post a message in this thread (a reaction does not count)"
         case Sla.PAGERDUTY_ACK:
-            page = f" <{incident.pagerduty.url}|{esc(incident.pagerduty.incident_id)}>" if incident.pagerduty else ""
+            page = f" {pagerduty_page(incident.pagerduty)}" if incident.pagerduty else ""
             return f"acknowledge the incident in PagerDuty{page}"
         case Sla.STAKEHOLDER_EMAIL:
             return f"send it with `/incident {incident.id} email` or the card's *Stakeholder email* button"
@@ -91,6 +91,12 @@ def _payload(incident: Incident, action: SlaAction) -> dict[str, str]:
     return {"incident_id": incident.id, "sla": action.sla.value, "due": to_iso(action.due)}
 
 
+def effect_id(incident: Incident, action: SlaAction) -> str:
+    """One per reminder lead or breach of one deadline: what every run, retry and the outbox agree on."""
+    lead = f"/{action.lead}" if action.kind == "reminder" else ""
+    return f"{incident.id}/{action.kind}/{action.sla.value}/{to_iso(action.due)}{lead}"
+
+
 def reminder(incident: Incident, action: SlaAction, people: Escalation, now: datetime) -> SlaNotice:
     """Before a deadline: name who must act, what to do, and how long is left (the run may be late)."""
     who, fallback = _responsible(incident, action.sla, people)
@@ -106,6 +112,7 @@ def reminder(incident: Incident, action: SlaAction, people: Escalation, now: dat
         text=text,
         event_type="sla_reminder",
         payload=_payload(incident, action),
+        effect_id=effect_id(incident, action),
     )
     if action.sla not in OWNER_SLAS or not who:
         return SlaNotice(thread)
@@ -137,6 +144,7 @@ def breach(incident: Incident, action: SlaAction, people: Escalation, now: datet
             text=text,
             event_type="sla_breached",
             payload=_payload(incident, action),
+            effect_id=effect_id(incident, action),
         )
     )
 

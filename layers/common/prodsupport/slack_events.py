@@ -61,6 +61,12 @@ def handle_events_request(rt: Runtime, body: bytes, headers: dict[str, str]) -> 
     event_id = payload.get("event_id")
     if not isinstance(event, dict) or not isinstance(event_id, str) or not event_id:
         raise BadRequest("event_callback needs an 'event' object and an 'event_id'")
+    event_type = event.get("type")
+    if not isinstance(event_type, str) or event_type not in incident_flow.HANDLED_EVENT_TYPES:
+        # Slack counts any non-2xx against the app and sends every subscribed type (channel_created's
+        # `channel` is an object): what this app does not handle is not read, so its shape cannot matter.
+        logger.info("ignored an event type this app does not handle", event_type=str(event_type)[:80])
+        return OK
     slack_requests.check_event(event)
 
     def handle() -> tuple[int, str]:

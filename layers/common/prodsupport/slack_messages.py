@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from prodsupport.blocks import input_block, text_input
-from prodsupport.incident import Deadline, Incident, Severity, Sla
+from prodsupport.incident import Deadline, Incident, PagerDutyLink, Severity, Sla
+from prodsupport.pagerduty import URL_RE
 from prodsupport.slack_api import SlackMessage
 from prodsupport.slack_requests import escape_mrkdwn as esc
 from prodsupport.timefmt import format_et, to_iso
@@ -70,7 +71,7 @@ def incident_card(incident: Incident, *, thread_ts: str | None) -> SlackMessage:
     if Sla.STAKEHOLDER_EMAIL in incident.deadlines:
         facts.append(f"*Stakeholder email due:* {format_et(incident.deadlines[Sla.STAKEHOLDER_EMAIL].due)}")
     if incident.pagerduty and incident.pagerduty.url:
-        facts.append(f"*PagerDuty:* <{incident.pagerduty.url}|{esc(incident.pagerduty.incident_id)}>")
+        facts.append(f"*PagerDuty:* {pagerduty_page(incident.pagerduty)}")
     blocks = [
         _section(header),
         _section("\n".join(facts)),
@@ -120,6 +121,7 @@ def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str) -> S
             "due": to_iso(deadline.due),
             "met": met,
         },
+        effect_id=f"{incident.id}/acknowledged/{sla.value}",
     )
 
 
@@ -146,6 +148,15 @@ def incident_updated(incident: Incident, *, field: str, text: str) -> SlackMessa
         event_type="incident_updated",
         payload={"incident_id": incident.id, "field": field},
     )
+
+
+def alert_recovered(incident: Incident, alert_text: str) -> SlackMessage:
+    """The alert cleared: news for the thread, not a resolution; people decide when it is over."""
+    text = (
+        f":large_green_circle: The alert reports recovery: *{esc(alert_text)}*. {incident.id} stays open until "
+        f"someone confirms it and resolves it with `/incident {incident.id} resolve <resolution>`."
+    )
+    return incident_updated(incident, field="alert_recovered", text=text)
 
 
 def status_posted(incident: Incident, author: str, at: datetime) -> SlackMessage:
@@ -235,6 +246,23 @@ def declare_modal(*, applications: tuple[str, ...], title: str = "", metadata: d
         "title": {"type": "plain_text", "text": "Declare incident"},
         "submit": {"type": "plain_text", "text": "Declare"},
         "blocks": blocks,
+    }
+
+
+def pagerduty_page(link: PagerDutyLink) -> str:
+    """`<url|id>` only for an http(s) URL: a link made by bare id has none, and `<|id>` (or a `javascript:`
+    one kept from before links were checked) would show people an empty or unsafe link."""
+    label = esc(link.incident_id)
+    return f"<{link.url}|{label}>" if URL_RE.match(link.url) else label
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only tells something: the one answer that reaches a person where the bot cannot post."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
     }
 
 

@@ -23,6 +23,7 @@ logger = Logger(child=True)
 
 INCIDENT = "INCIDENT"
 EARLY = "EARLY"
+CLAIM = "CLAIM"
 DUE_SHARD = "DUE"
 OPEN_SHARD = "OPEN"
 MAX_ATTEMPTS = 5
@@ -213,6 +214,26 @@ class IncidentStore:
         except ConditionFailed:
             return False
         return True
+
+    def claim_message(self, channel_id: str, ts: str, claimant: str, now: datetime, hold: timedelta) -> str:
+        """Who declares the incident of a message: the first to claim it, before any id is taken or card posted.
+
+        An alert and a person's message shortcut on the same message may be handled at once; without a claim
+        both would take an id and post a card. The claimant's own retries keep the claim; a claim not turned
+        into an incident within `hold` (its declaration failed for good) may be taken over. Returns the
+        claimant holding it after this call.
+        """
+        pk = thread_pk(channel_id, ts)
+        try:
+            self.table.put(
+                {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)},
+                condition="attribute_not_exists(pk) OR claimant = :me OR held_until < :now",
+                vals={":me": claimant, ":now": to_iso(now)},
+            )
+        except ConditionFailed:
+            held = self.table.get(pk, CLAIM)
+            return str(held.get("claimant", "")) if held else ""
+        return claimant
 
     def early_reply(self, channel_id: str, thread_ts: str) -> dict[str, Any] | None:
         return self.table.get(thread_pk(channel_id, thread_ts), EARLY)

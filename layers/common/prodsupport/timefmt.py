@@ -13,11 +13,15 @@ ET = ZoneInfo("America/New_York")
 
 
 def parse_iso(value: str) -> datetime:
-    """Parse an ISO 8601 instant; a naive value is refused because its zone would be a guess."""
+    """Parse an ISO 8601 instant; a naive value is refused because its zone would be a guess, and one whose
+    offset carries it past year 1 or 9999 (`0001-01-01T00:00:00+14:00`) is a ValueError like any bad time."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError(f"time {value!r} has no zone; expected ISO 8601 with Z or an offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {value!r} is outside the years 1-9999 in UTC") from None
 
 
 def to_iso(at: datetime) -> str:

@@ -1,0 +1,128 @@
+"""SES with injectable faults: a loopback hop in front of moto's SES v2 endpoint.
+
+Every call is forwarded to moto unchanged (moto keeps what was sent, so `LocalStack.sent_emails` is still
+the record) unless a :class:`~prodsupport_local.local_server.Fault` is queued for its path, the same fault
+the recording Slack and PagerDuty APIs take. The functions reach it through boto3's per-service endpoint
+variable, `AWS_ENDPOINT_URL_SESV2`. For SES a fault's ``error`` names the error code (`MessageRejected`,
+`TooManyRequestsException`, …); ``drop`` sends the email and closes the connection without an answer.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+
+SEND_EMAIL_PATH = "/v2/email/outbound-emails"
+FORWARD_TIMEOUT_SECONDS = 30
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+type _Reply = tuple[int, list[tuple[str, str]], bytes]
+
+
+class SesFaultGate(LocalServer):
+    """Forwards SES v2 calls to `upstream()` (moto's endpoint), failing those a queued fault names."""
+
+    label = "ses-fault-gate"
+
+    def __init__(self, upstream: Callable[[], str]) -> None:
+        super().__init__()
+        self._upstream = upstream
+        self._lock = threading.Lock()
+        self._faults: list[tuple[str, Fault]] = []
+
+    def _make_server(self) -> ApiServer:
+        return ApiServer(self, _GateHandler)
+
+    def add_fault(self, path_prefix: str, fault: Fault) -> None:
+        """Queue ``fault`` for the next calls whose path starts with ``path_prefix`` (SendEmail: SEND_EMAIL_PATH)."""
+        with self._lock:
+            self._faults.append((path_prefix, fault))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for index, (prefix, fault) in enumerate(self._faults):
+                if path.startswith(prefix):
+                    if fault.take():
+                        del self._faults[index]
+                    return fault
+        return None
+
+    def _answer(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply | None:
+        """The reply to send, or None to close the connection unanswered."""
+        fault = self._take_fault(path)
+        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
+            return None
+        if fault is not None and not fault.processes_call:
+            reply = _fault_reply(fault)
+        else:
+            reply = self._forward(method, path, headers, body)
+        return None if fault is not None and fault.drop else reply
+
+    def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply:
+        upstream = urlsplit(self._upstream())
+        connection = http.client.HTTPConnection(upstream.netloc, timeout=FORWARD_TIMEOUT_SECONDS)
+        try:
+            connection.request(method, path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            data = response.read()
+            kept = [(name, value) for name, value in response.getheaders() if name.lower() not in _HOP_BY_HOP]
+            return response.status, kept, data
+        finally:
+            connection.close()
+
+
+def _fault_reply(fault: Fault) -> _Reply:
+    """SES v2 answers errors as JSON with the error code in `x-amzn-ErrorType`, which botocore reads."""
+    status = fault.status or (HTTPStatus.TOO_MANY_REQUESTS if fault.retry_after is not None else 500)
+    code = fault.error or {429: "TooManyRequestsException", 400: "BadRequestException"}.get(status, "InternalFailure")
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+    if fault.retry_after is not None:
+        headers.append(("Retry-After", str(fault.retry_after)))
+    return int(status), headers, json.dumps({"message": f"injected fault: {code}"}).encode()
+
+
+class _GateHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: moto keeps what was sent."""
+
+    def _handle(self) -> None:
+        gate = cast(SesFaultGate, cast(ApiServer, self.server).api)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        reply = gate._answer(self.command, self.path, list(self.headers.items()), body)
+        if reply is None:
+            self.close_connection = True
+            return
+        status, headers, data = reply
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
