@@ -53,7 +53,7 @@ class EventClock:
         self._at: Any = None
 
     def set(self, at: str) -> None:
-        from prodsupport.timefmt import parse_iso
+        from prodsupport.core.timefmt import parse_iso
 
         self._at = parse_iso(at)
 
@@ -73,12 +73,12 @@ def load(spec: dict[str, Any]) -> ModuleType:
 
 def build_clients(spec: dict[str, Any]) -> None:
     """The runtime's own constructors, so the probe builds exactly what a first request would."""
-    from prodsupport import runtime
+    from prodsupport.infra import runtime
 
     rt = runtime.current()
     for name in spec["builds"]:
         if name == "slack":
-            from prodsupport.slack_api import make_client
+            from prodsupport.infra.slack_api import make_client
 
             # The real token is in the Slack secret; reading it is a request, so a stand-in is used.
             make_client(
@@ -148,7 +148,7 @@ def main() -> None:
     event_ms = []
     clock = EventClock()
     if events:
-        from prodsupport import runtime
+        from prodsupport.infra import runtime
 
         runtime.current().clock = clock
     for index, item in enumerate(events):

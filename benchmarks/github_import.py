@@ -18,7 +18,9 @@ import sys, time
 sys.path[:0] = [{layer!r}, {function!r}]
 import app
 import boto3, botocore.httpsession
-from prodsupport import incident_flow, postmortem_flow, store
+from prodsupport.incident import flows as incident_flow
+from prodsupport.postmortem import flows as postmortem_flow
+from prodsupport.incident import store
 start = time.perf_counter()
 import prodsupport.github.postmortem_pr
 print((time.perf_counter() - start) * 1000)

@@ -18,7 +18,7 @@ from typing import Any
 
 from traffic import CHECKER, EMAIL_SENDER, PAGERDUTY, REPO_ROOT, SLACK_EVENTS, Recipe, Traffic
 
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
 from prodsupport_local.stack import LocalStack
 
 PROBE = Path(__file__).with_name("cold_start_probe.py")

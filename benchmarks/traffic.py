@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
 from prodsupport_local.apigw import http_api_event
 from prodsupport_local.replay import slack_signature
 from prodsupport_local.stack import LocalStack, VirtualClock
@@ -237,7 +237,7 @@ class Traffic:
         return alert
 
     def incident_id(self, alert: dict[str, Any]) -> str:
-        from prodsupport import runtime
+        from prodsupport.infra import runtime
 
         incident = runtime.current().store.get(CHANNEL, alert["ts"])
         if incident is None:

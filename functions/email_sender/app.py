@@ -16,8 +16,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import metrics as business_metrics
-from prodsupport import runtime
+from prodsupport.infra import metrics as business_metrics
+from prodsupport.infra import runtime
 
 logger = Logger()
 metrics = Metrics()
@@ -25,8 +25,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> None:
-    from prodsupport.email_requests import request_id_from_body
-    from prodsupport.email_sender import deliver
+    from prodsupport.email.requests import request_id_from_body
+    from prodsupport.email.sender import deliver
 
     business_metrics.count("EmailRequestsHandled")
     try:

@@ -16,8 +16,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import runtime
 from prodsupport.github import webhook
+from prodsupport.infra import runtime
 
 logger = Logger()
 app = APIGatewayHttpResolver()

@@ -1,6 +1,6 @@
 """PagerDuty webhooks V3: `POST /pagerduty/webhook`.
 
-Thin: verify the signature on the raw body, hand the delivery to prodsupport.pagerduty_flow, shape the
+Thin: verify the signature on the raw body, hand the delivery to prodsupport.pagerduty.flows, shape the
 answer. PagerDuty waits five seconds and retries a 5xx or a timeout, but drops a 4xx for good and disables
 a subscription after repeated failures, so anything well signed and readable is answered 202, including
 event types this service ignores.
@@ -17,8 +17,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import metrics as business_metrics
-from prodsupport import pagerduty, runtime
+from prodsupport.infra import metrics as business_metrics
+from prodsupport.infra import runtime
+from prodsupport.pagerduty import webhook as pagerduty
 
 logger = Logger()
 metrics = Metrics()
@@ -43,7 +44,7 @@ def _raw_body() -> bytes | None:
 
 @app.post("/pagerduty/webhook")
 def webhook() -> Response[str]:
-    from prodsupport import pagerduty_flow
+    from prodsupport.pagerduty import flows as pagerduty_flow
 
     business_metrics.count("PagerDutyWebhooks")
     body = _raw_body()

@@ -14,8 +14,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import runtime
-from prodsupport.timefmt import parse_iso, to_iso
+from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.infra import runtime
 
 logger = Logger()
 metrics = Metrics()
@@ -44,7 +44,7 @@ def scheduled_job(event: Any) -> tuple[str, datetime]:
 
 
 def _check_slas(now: datetime) -> dict[str, Any]:
-    from prodsupport import checker
+    from prodsupport.sla import checker
 
     rt = runtime.current()
     report = checker.run(rt, now)
@@ -73,11 +73,11 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
     if job == "sla":
         return _check_slas(now)
     if job == "compliance_report":
-        from prodsupport import compliance
+        from prodsupport.sla import compliance
 
         compliance.post_weekly(rt, now)
     else:
-        from prodsupport import release_flow
+        from prodsupport.release import flows as release_flow
 
         if job == "release_digest":
             release_flow.weekly_digest(rt, now)

@@ -1,6 +1,6 @@
 """Slack's three request URLs: Events API, slash commands, interactivity.
 
-Thin: verify, parse, hand to one use case in prodsupport.incident_flow, shape the reply. Slack waits
+Thin: verify, parse, hand to one use case in prodsupport.incident.flows, shape the reply. Slack waits
 three seconds, so nothing here does more than the one change and its one or two posts.
 """
 
@@ -13,9 +13,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import metrics as business_metrics
-from prodsupport import runtime, slack_requests
-from prodsupport.slack_requests import BadRequest
+from prodsupport.infra import metrics as business_metrics
+from prodsupport.infra import runtime
+from prodsupport.slack import requests as slack_requests
+from prodsupport.slack.requests import BadRequest
 
 logger = Logger()
 metrics = Metrics()
@@ -64,7 +65,7 @@ app.use(middlewares=[verify_signature])
 
 @app.post("/slack/events")
 def events() -> Response[Any]:
-    from prodsupport.slack_events import handle_events_request
+    from prodsupport.slack.events import handle_events_request
 
     status, body = handle_events_request(runtime.current(), _body(), dict(app.current_event.headers))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
@@ -72,7 +73,7 @@ def events() -> Response[Any]:
 
 @app.post("/slack/commands")
 def commands() -> Response[Any]:
-    from prodsupport.slack_events import handle_command_request
+    from prodsupport.slack.events import handle_command_request
 
     status, body = handle_command_request(runtime.current(), _body(), dict(app.current_event.headers))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
@@ -80,7 +81,7 @@ def commands() -> Response[Any]:
 
 @app.post("/slack/interactions")
 def interactions() -> Response[Any]:
-    from prodsupport.slack_events import handle_interaction_request
+    from prodsupport.slack.events import handle_interaction_request
 
     status, body = handle_interaction_request(runtime.current(), _body(), dict(app.current_event.headers))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)

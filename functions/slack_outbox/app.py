@@ -15,14 +15,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import runtime
+from prodsupport.infra import runtime
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: SQSRecord) -> None:
-    from prodsupport.outbox import post_queued
+    from prodsupport.infra.outbox import post_queued
 
     try:
         post_queued(runtime.current(), record.body)

@@ -35,7 +35,7 @@ from unittest import mock
 
 import boto3
 
-from prodsupport.settings import PREFIX, env_from_config
+from prodsupport.core.settings import PREFIX, env_from_config
 from prodsupport_local.cfn import Queue, Template, TemplateError, load_template, resolve
 
 REGION = "us-east-1"

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prodsupport.timefmt import parse_iso
+from prodsupport.core.timefmt import parse_iso
 from prodsupport_local.table_cli import CliError, add_table_argument, load_incident, table_runtime
 
 PARTS = ("both", "text", "html")
@@ -57,7 +57,7 @@ def preview_main(args: argparse.Namespace) -> int:
     """Exit 0 with the email on stdout, 2 for bad arguments or settings, 1 when it cannot be read."""
     from zoneinfo import ZoneInfo
 
-    from prodsupport.stakeholder_email import render
+    from prodsupport.email.stakeholder import render
 
     try:
         rt, incident = load_incident(args.table, args.incident_id)
@@ -81,9 +81,9 @@ def import_main(args: argparse.Namespace) -> int:
     """Exit 0 with what was imported, 2 for an unreadable invite or bad settings, 1 when the table fails."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from prodsupport.commands import CommandError
-    from prodsupport.email_flow import import_invite
-    from prodsupport.invite import InviteError, addresses
+    from prodsupport.email.flows import import_invite
+    from prodsupport.roster.invite import InviteError, addresses
+    from prodsupport.slack.commands import CommandError
 
     try:
         data = args.invite.read_bytes()

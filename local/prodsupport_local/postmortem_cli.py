@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(args: argparse.Namespace) -> int:
     """Exit 0 with the draft, 2 for bad arguments or settings, 1 when the incident cannot be read."""
-    from prodsupport.postmortem import render_draft, thread_reference
+    from prodsupport.postmortem.model import render_draft, thread_reference
 
     try:
         rt, incident = load_incident(args.table, args.incident_id)

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
-from prodsupport.settings import Settings, SettingsError, env_from_config
-from prodsupport.timefmt import parse_iso, to_iso
+from prodsupport.core.settings import Settings, SettingsError, env_from_config
+from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport_local.aws import LocalSecrets, SentEmail
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.local_logs import show_local_logs

@@ -11,8 +11,8 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from prodsupport import compliance
-from prodsupport.timefmt import parse_iso
+from prodsupport.core.timefmt import parse_iso
+from prodsupport.sla import compliance
 from prodsupport_local.table_cli import CliError, add_table_argument, table_runtime
 
 

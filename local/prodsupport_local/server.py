@@ -28,8 +28,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from prodsupport.clock import system_clock
-from prodsupport.settings import PREFIX, SettingsError
+from prodsupport.core.clock import system_clock
+from prodsupport.core.settings import PREFIX, SettingsError
 from prodsupport_local import faults
 from prodsupport_local.aws import REGION
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template

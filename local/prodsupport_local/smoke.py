@@ -198,7 +198,7 @@ def deployed_target(stack_name: str, region: str | None) -> Target:
 
 def run_local(out: Any = None) -> int:
     """The checks against the local stack served on a free port, as `make run` serves it."""
-    from prodsupport.clock import system_clock
+    from prodsupport.core.clock import system_clock
     from prodsupport_local.aws import LocalSecrets
     from prodsupport_local.server import LocalServer
     from prodsupport_local.stack import LocalStack

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from prodsupport.clock import system_clock
-from prodsupport.incident import Incident
-from prodsupport.runtime import Runtime
-from prodsupport.settings import PREFIX, Settings, SettingsError
+from prodsupport.core.clock import system_clock
+from prodsupport.core.settings import PREFIX, Settings, SettingsError
+from prodsupport.incident.model import Incident
+from prodsupport.infra.runtime import Runtime
 
 
 class CliError(Exception):

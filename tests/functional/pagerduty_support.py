@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.stack import LocalStack, VirtualClock

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from prodsupport import out_of_office, runtime
-from prodsupport.incident import Incident, Sla
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
+from prodsupport.incident.model import Incident, Sla
+from prodsupport.infra import runtime
+from prodsupport.roster import out_of_office
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall

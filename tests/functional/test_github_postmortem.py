@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from prodsupport import runtime
-from prodsupport.incident import PostmortemState, Sla
+from prodsupport.incident.model import PostmortemState, Sla
+from prodsupport.infra import runtime
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.recording_github import RecordingGitHubApi
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
@@ -186,7 +186,7 @@ def test_given_github_down_when_resolved_then_the_thread_says_so_and_a_resolve_s
     assert github.pulls(REPO) == []
     assert any("did not take the post-mortem pull request" in c.args["text"] for c in updates(slack))
     github.clear_faults()
-    from prodsupport import postmortem_flow
+    from prodsupport.postmortem import flows as postmortem_flow
 
     rt = runtime.current()
     incident = incident_postmortem()

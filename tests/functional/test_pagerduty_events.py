@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from prodsupport import pagerduty
+from prodsupport.pagerduty import webhook as pagerduty
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.stack import LocalStack
 

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from prodsupport import runtime
-from prodsupport.release import Release, ReleaseStatus
-from prodsupport.release_store import ReleaseSlotTaken, ReleaseStore
+from prodsupport.infra import runtime
+from prodsupport.release.model import Release, ReleaseStatus
+from prodsupport.release.store import ReleaseSlotTaken, ReleaseStore
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from prodsupport import runtime
-from prodsupport.dynamo import ConditionFailed
-from prodsupport.incident import Incident, Severity, Sla, Source, Status
-from prodsupport.store import Reply
+from prodsupport.incident.model import Incident, Severity, Sla, Source, Status
+from prodsupport.incident.store import Reply
+from prodsupport.infra import runtime
+from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport_local.stack import LocalStack
 
 OPENED = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
 
-from prodsupport import checker
-from prodsupport.incident import Incident, Sla
-from prodsupport.runtime import Runtime
-from prodsupport.settings import Settings
-from prodsupport.store import IncidentStore
-from prodsupport.timefmt import to_iso
+from prodsupport.core.settings import Settings
+from prodsupport.core.timefmt import to_iso
+from prodsupport.incident.model import Incident, Sla
+from prodsupport.incident.store import IncidentStore
+from prodsupport.infra.runtime import Runtime
+from prodsupport.sla import checker
 from prodsupport_local.processes import Invoke, run_together
 from prodsupport_local.stack import LocalStack
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, checker_run, clock_of, posts_of, slack_event
 
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
 from prodsupport_local.stack import LocalStack
 
 CORRUPT_PK = "THREAD#C0PRODSUP#1795000000.000100"

@@ -25,8 +25,10 @@ from deliveries import (
     slack_command,
 )
 
-from prodsupport import pagerduty_flow, pagerduty_links, runtime
-from prodsupport.incident import Sla
+from prodsupport.incident.model import Sla
+from prodsupport.infra import runtime
+from prodsupport.pagerduty import flows as pagerduty_flow
+from prodsupport.pagerduty import links as pagerduty_links
 from prodsupport_local.processes import Call, run_together
 from prodsupport_local.stack import LocalStack
 

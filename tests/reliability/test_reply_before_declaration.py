@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, reply, stored
 
-from prodsupport import incident_flow
-from prodsupport.dynamo import ConditionFailed
-from prodsupport.incident import Incident, Severity, Sla, Source
-from prodsupport.runtime import Runtime
-from prodsupport.settings import Settings
-from prodsupport.store import IncidentStore, Reply
+from prodsupport.core.settings import Settings
+from prodsupport.incident import flows as incident_flow
+from prodsupport.incident.model import Incident, Severity, Sla, Source
+from prodsupport.incident.store import IncidentStore, Reply
+from prodsupport.infra.dynamo import ConditionFailed
+from prodsupport.infra.runtime import Runtime
 from prodsupport_local.stack import LocalStack
 
 WAIT = 10  # seconds; only reached if the code under test deadlocks

@@ -23,8 +23,8 @@ from deliveries import (
     stored,
 )
 
-from prodsupport.incident import Sla
-from prodsupport.slack_api import TIMEOUT_SECONDS
+from prodsupport.incident.model import Sla
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS
 from prodsupport_local.stack import LocalStack
 
 

@@ -26,10 +26,11 @@ from deliveries import (
     stored,
 )
 
-from prodsupport import checker, runtime
-from prodsupport.incident import Sla
-from prodsupport.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
+from prodsupport.incident.model import Sla
+from prodsupport.infra import runtime
+from prodsupport.infra.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
+from prodsupport.sla import checker
 from prodsupport_local.apigw import http_api_event
 from prodsupport_local.stack import LocalStack
 from prodsupport_local.timed_invoke import TimedInvocation, invoke_with_timeout

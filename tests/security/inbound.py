@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.recording_slack import RecordingSlackApi

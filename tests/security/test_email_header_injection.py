@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from inbound import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command
 
-from prodsupport.email_requests import EmailRequest
-from prodsupport.rendering import one_line
+from prodsupport.core.rendering import one_line
+from prodsupport.email.requests import EmailRequest
 from prodsupport_local.stack import LocalStack
 
 HEADERS = ["Content-Type", "Date", "From", "MIME-Version", "Subject", "To"]

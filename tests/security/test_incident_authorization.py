@@ -24,7 +24,7 @@ from inbound import (
     table_items,
 )
 
-from prodsupport.incident import Incident, Sla
+from prodsupport.incident.model import Incident, Sla
 from prodsupport_local.stack import LocalStack
 
 MEMBER = "U0ONCALL"
@@ -61,7 +61,7 @@ def incident_items(stack: LocalStack) -> list[dict[str, object]]:
 
 
 def stored(stack: LocalStack) -> Incident:
-    from prodsupport import runtime
+    from prodsupport.infra import runtime
 
     incident = runtime.current().store.get_by_id(INC)
     assert incident is not None

@@ -24,7 +24,7 @@ from inbound import (
     slack_headers,
 )
 
-from prodsupport.timefmt import to_iso
+from prodsupport.core.timefmt import to_iso
 from prodsupport_local.stack import LocalStack
 
 SECRET_VALUES = (

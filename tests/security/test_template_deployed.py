@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from deployed import as_list, deployed, physical_name, resources_of
 
-from prodsupport.email_sender import CLAIM_EXPIRY
+from prodsupport.email.sender import CLAIM_EXPIRY
 from prodsupport_local.cfn import load_template
 
 DEPLOYED = deployed()

@@ -67,7 +67,7 @@ def actions(role: str) -> set[str]:
 
 
 def called_by_code() -> set[str]:
-    source = "\n".join(path.read_text(encoding="utf-8") for path in LAYER.glob("*.py"))
+    source = "\n".join(path.read_text(encoding="utf-8") for path in LAYER.rglob("*.py"))
     methods = set(re.findall(r"client(?:\(\"\w+\"\))?\.(\w+)\(", source)) & set(CODE_CALLS)
     return set().union(*(CODE_CALLS[method] for method in methods))
 

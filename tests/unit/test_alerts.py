@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from prodsupport.alerts import recovered_title, recovering_incident
-from prodsupport.incident import Incident, Severity, Source, Status
-from prodsupport.policy import SlaPolicy
-from prodsupport.settings import Settings
+from prodsupport.core.settings import Settings
+from prodsupport.incident.alerts import recovered_title, recovering_incident
+from prodsupport.incident.model import Incident, Severity, Source, Status
+from prodsupport.incident.policy import SlaPolicy
 
 PATTERNS = Settings(table_name="t", channel_id="C0").alert_recovery_patterns
 OPENED = datetime(2026, 11, 25, 15, tzinfo=UTC)

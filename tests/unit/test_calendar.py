@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from prodsupport.calendar import CalendarConfig, PlaybookCalendar
+from prodsupport.core.calendar import CalendarConfig, PlaybookCalendar
 
 ET = ZoneInfo("America/New_York")
 DAY_AFTER_THANKSGIVING = date(2026, 11, 27)
@@ -248,7 +248,7 @@ def test_given_a_bad_setting_when_building_the_config_then_the_error_names_it(
 _PROBE = """
 import sys
 from datetime import datetime
-from prodsupport.calendar import PlaybookCalendar
+from prodsupport.core.calendar import PlaybookCalendar
 calendar = PlaybookCalendar()
 calendar.in_business_hours(datetime.fromisoformat(sys.argv[1]))
 print("holidays" in sys.modules)

@@ -4,7 +4,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from prodsupport.commands import (
+from prodsupport.core.timefmt import ET
+from prodsupport.incident.model import Severity
+from prodsupport.slack.commands import (
     CommandError,
     Declare,
     Help,
@@ -22,8 +24,6 @@ from prodsupport.commands import (
     parse_incident,
     parse_prodsupport,
 )
-from prodsupport.incident import Severity
-from prodsupport.timefmt import ET
 
 
 def test_empty_text_opens_the_declare_form() -> None:

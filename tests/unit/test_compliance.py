@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from prodsupport import compliance
-from prodsupport.calendar import PlaybookCalendar
-from prodsupport.compliance import Outcome
-from prodsupport.incident import Incident, Severity, Sla, Source
-from prodsupport.policy import SlaPolicy
+from prodsupport.core.calendar import PlaybookCalendar
+from prodsupport.incident.model import Incident, Severity, Sla, Source
+from prodsupport.incident.policy import SlaPolicy
+from prodsupport.sla import compliance
+from prodsupport.sla.compliance import Outcome
 
 ET = ZoneInfo("America/New_York")
 POLICY = SlaPolicy()

@@ -12,22 +12,22 @@ import sys
 import pytest
 
 DOMAIN = [
-    "incident",
-    "calendar",
-    "policy",
-    "commands",
-    "slack_messages",
-    "sla_messages",
-    "pagerduty_messages",
-    "compliance",
-    "release",
-    "postmortem",
-    "stakeholder_email",
-    "invite",
-    "timefmt",
-    "alerts",
-    "inbound_json",
-    "settings",
+    "incident.model",
+    "core.calendar",
+    "incident.policy",
+    "slack.commands",
+    "incident.messages",
+    "sla.messages",
+    "pagerduty.messages",
+    "sla.compliance",
+    "release.model",
+    "postmortem.model",
+    "email.stakeholder",
+    "roster.invite",
+    "core.timefmt",
+    "incident.alerts",
+    "core.inbound_json",
+    "core.settings",
 ]
 ADAPTER_SDKS = {"slack_sdk", "boto3", "botocore"}
 PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"

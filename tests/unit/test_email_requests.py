@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from prodsupport.email_requests import (
+from prodsupport.email.requests import (
     MAX_RECIPIENTS,
     Attachment,
     EmailRequest,

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from prodsupport.commands import AddActionItem, CommandError, parse_incident
 from prodsupport.github import report
 from prodsupport.github.messages import no_mention
 from prodsupport.github.model import ActionItem
 from prodsupport.github.webhook import verify_signature
-from prodsupport.incident import Incident, Severity, Source
+from prodsupport.incident.model import Incident, Severity, Source
+from prodsupport.slack.commands import AddActionItem, CommandError, parse_incident
 
 AT = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 BODY = b'{"action":"closed"}'

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from prodsupport.incident import Incident, Severity, Sla, Source
-from prodsupport.policy import SlaPolicy
+from prodsupport.incident.model import Incident, Severity, Sla, Source
+from prodsupport.incident.policy import SlaPolicy
 
 POLICY = SlaPolicy()
 TUESDAY_10_ET = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

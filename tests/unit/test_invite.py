@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodsupport.invite import InviteError, addresses
+from prodsupport.roster.invite import InviteError, addresses
 
 WEEKLY_SYNC = (
     b"BEGIN:VCALENDAR\r\n"

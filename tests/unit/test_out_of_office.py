@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodsupport.out_of_office import status_says_out
+from prodsupport.roster.out_of_office import status_says_out
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from prodsupport import pagerduty
-from prodsupport.incident import Severity
-from prodsupport.pagerduty import (
+from prodsupport.incident.model import Severity
+from prodsupport.pagerduty import webhook as pagerduty
+from prodsupport.pagerduty.webhook import (
     BadWebhook,
     PagerDutyIncident,
     Reference,

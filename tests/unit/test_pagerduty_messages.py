@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from prodsupport import pagerduty_messages as pd_msg
-from prodsupport.incident import Incident, PagerDutyLink, Severity, Sla, Source
-from prodsupport.pagerduty import PagerDutyIncident, Reference
-from prodsupport.policy import SlaPolicy
+from prodsupport.incident.model import Incident, PagerDutyLink, Severity, Sla, Source
+from prodsupport.incident.policy import SlaPolicy
+from prodsupport.pagerduty import messages as pd_msg
+from prodsupport.pagerduty.webhook import PagerDutyIncident, Reference
 
 OPENED = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 PD = PagerDutyIncident(

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from prodsupport.incident import Incident, Severity, Sla, Source
-from prodsupport.policy import SlaAction, SlaPolicy
+from prodsupport.incident.model import Incident, Severity, Sla, Source
+from prodsupport.incident.policy import SlaAction, SlaPolicy
 
 ET = ZoneInfo("America/New_York")
 

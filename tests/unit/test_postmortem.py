@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from prodsupport import postmortem
-from prodsupport.commands import CommandError, PostmortemCheckpoint, parse_incident
-from prodsupport.incident import Incident, PagerDutyLink, PostmortemState, Severity, Sla, Source
-from prodsupport.policy import SlaPolicy
-from prodsupport.postmortem import Attendee
-from prodsupport.timefmt import format_et
+from prodsupport.core.timefmt import format_et
+from prodsupport.incident.model import Incident, PagerDutyLink, PostmortemState, Severity, Sla, Source
+from prodsupport.incident.policy import SlaPolicy
+from prodsupport.postmortem import model as postmortem
+from prodsupport.postmortem.model import Attendee
+from prodsupport.slack.commands import CommandError, PostmortemCheckpoint, parse_incident
 
 ET = ZoneInfo("America/New_York")
 POLICY = SlaPolicy()

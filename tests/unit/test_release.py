@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from prodsupport.calendar import CalendarConfig, PlaybookCalendar
-from prodsupport.release import (
+from prodsupport.core.calendar import CalendarConfig, PlaybookCalendar
+from prodsupport.release.model import (
     Announce,
     CancelRelease,
     ListReleases,

@@ -3,7 +3,7 @@
 import jinja2
 import pytest
 
-from prodsupport.rendering import environment, one_line
+from prodsupport.core.rendering import environment, one_line
 
 
 def test_one_line_flattens_every_line_break_and_control_character() -> None:

@@ -4,7 +4,7 @@ from datetime import date, time
 
 import pytest
 
-from prodsupport.settings import Settings, SettingsError, env_from_config
+from prodsupport.core.settings import Settings, SettingsError, env_from_config
 
 BASE = {"PRODSUPPORT_TABLE_NAME": "t", "PRODSUPPORT_CHANNEL_ID": "C1"}
 

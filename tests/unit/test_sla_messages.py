@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from prodsupport import sla_messages
-from prodsupport.incident import Incident, PagerDutyLink, Severity, Sla, Source
-from prodsupport.policy import SlaAction, SlaPolicy
-from prodsupport.sla_messages import Escalation
+from prodsupport.incident.model import Incident, PagerDutyLink, Severity, Sla, Source
+from prodsupport.incident.policy import SlaAction, SlaPolicy
+from prodsupport.sla import messages as sla_messages
+from prodsupport.sla.messages import Escalation
 
 OPENED = datetime(2026, 5, 13, 14, tzinfo=UTC)  # Wed 10:00 EDT
 ACK_DUE = OPENED + timedelta(minutes=15)

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from prodsupport import slack_messages as msg
-from prodsupport.incident import Severity, Sla, Source
-from prodsupport.policy import SlaPolicy
+from prodsupport.incident import messages as msg
+from prodsupport.incident.model import Severity, Sla, Source
+from prodsupport.incident.policy import SlaPolicy
 
 OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
-from prodsupport.email_requests import EmailRequest
-from prodsupport.incident import Incident, Postmortem, PostmortemState, Severity, Source, Status
-from prodsupport.policy import SlaPolicy
-from prodsupport.stakeholder_email import ROW_LABELS, render, subject
+from prodsupport.email.requests import EmailRequest
+from prodsupport.email.stakeholder import ROW_LABELS, render, subject
+from prodsupport.incident.model import Incident, Postmortem, PostmortemState, Severity, Source, Status
+from prodsupport.incident.policy import SlaPolicy
 
 # Sunday 11/30/2025 9:30 PM EST is already Monday 12/01/2025 in UTC.
 SUNDAY_EVENING_ET = datetime(2025, 12, 1, 2, 30, tzinfo=UTC)

@@ -12,15 +12,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prodsupport import postmortem
-from prodsupport.blocks import input_block, plain_text, text_input
+from prodsupport.core.rendering import one_line
+from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.github.model import ACTION_TYPES, ActionItem
 from prodsupport.github.tracking import OpenItem, OpenPull
-from prodsupport.incident import Incident, Sla
-from prodsupport.rendering import one_line
-from prodsupport.slack_api import SlackMessage
-from prodsupport.slack_requests import escape_mrkdwn as esc
-from prodsupport.timefmt import format_et, to_iso
+from prodsupport.incident.model import Incident, Sla
+from prodsupport.infra.blocks import input_block, plain_text, text_input
+from prodsupport.infra.slack_api import SlackMessage
+from prodsupport.postmortem import model as postmortem
+from prodsupport.slack.requests import escape_mrkdwn as esc
 
 DAY = timedelta(days=1)
 

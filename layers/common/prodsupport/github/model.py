@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from prodsupport.timefmt import parse_iso, to_iso
+from prodsupport.core.timefmt import parse_iso, to_iso
 
 ActionType = Literal["prevent", "detect", "mitigate", "process"]
 ACTION_TYPES: tuple[ActionType, ...] = get_args(ActionType)

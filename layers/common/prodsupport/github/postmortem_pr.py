@@ -16,16 +16,16 @@ from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.commands import INCIDENT_ID_RE, CommandError
 from prodsupport.github import messages, report, tracking
 from prodsupport.github.client import GitHubError, GitHubSession, contents_path
 from prodsupport.github.model import ActionItem, ActionType, ClosedIssue, ClosedPullRequest, PullRequest
-from prodsupport.incident import Incident, PostmortemState
-from prodsupport.postmortem import ACTOR
-from prodsupport.slack_api import post
+from prodsupport.incident.model import Incident, PostmortemState
+from prodsupport.infra.slack_api import post
+from prodsupport.postmortem.model import ACTOR
+from prodsupport.slack.commands import INCIDENT_ID_RE, CommandError
 
 if TYPE_CHECKING:
-    from prodsupport.runtime import Runtime
+    from prodsupport.infra.runtime import Runtime
 
 logger = Logger(child=True)
 CREATE_ATTEMPTS = 3
@@ -310,7 +310,7 @@ def _item(incident: Incident, key: str) -> ActionItem:
 def on_pull_request_closed(rt: Runtime, pull: ClosedPullRequest, at: datetime) -> bool:
     """Merged: the post-mortem is shared (its checkpoint met, the link in the channel). Closed: said in the
     thread. A pull request the incident does not record (another repository, an older one) changes nothing."""
-    from prodsupport import postmortem
+    from prodsupport.postmortem import model as postmortem
 
     incident = _incident_for_branch(rt, pull.head)
     record = incident.postmortem.pull_request if incident and incident.postmortem else None

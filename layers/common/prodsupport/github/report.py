@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from prodsupport.core.rendering import environment, one_line
 from prodsupport.github.model import ActionItem
-from prodsupport.incident import Incident
-from prodsupport.postmortem import draft_context
-from prodsupport.rendering import environment, one_line
+from prodsupport.incident.model import Incident
+from prodsupport.postmortem.model import draft_context
 
 TEMPLATE = "postmortem_github.md.j2"
 BRANCH_PREFIX = "postmortem/"

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from prodsupport.dynamo import ConditionFailed, Table
+from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.github.model import ActionItem, PullRequest
-from prodsupport.incident import Incident
-from prodsupport.timefmt import parse_iso, to_iso
+from prodsupport.incident.model import Incident
+from prodsupport.infra.dynamo import ConditionFailed, Table
 
 PK = "GITHUB"
 

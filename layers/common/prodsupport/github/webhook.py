@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from prodsupport.github.model import ClosedIssue, ClosedPullRequest
 
 if TYPE_CHECKING:
-    from prodsupport.runtime import Runtime
+    from prodsupport.infra.runtime import Runtime
 
 logger = Logger(child=True)
 SIGNATURE_HEADER = "X-Hub-Signature-256"

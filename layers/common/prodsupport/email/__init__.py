@@ -1,0 +1,1 @@
+"""The stakeholder email: requests, the playbook template, and the SES sender."""

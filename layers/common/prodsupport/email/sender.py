@@ -1,0 +1,475 @@
+"""Send one queued email request through SES v2, at most once per recipient, and say so where it was asked for.
+
+SQS delivers at least once, so the request item in the table is the single source of truth. Its state
+moves `queued` → `sending` → `sent` (or `rejected`, or `unknown`) by conditional writes: only the delivery
+that holds the `sending` claim talks to SES, and a redelivered message for a finished request sends nothing.
+
+At the SES boundary the choice is at-most-once. SES has no idempotency key, so once a send's outcome is
+unknown (SES may have accepted it, then the connection dropped or timed out) sending again can mail the whole
+invite list twice in the middle of an incident; a missing email is noticed and fixed by one person, a
+duplicate cannot be taken back. So:
+
+- A list longer than SES's 50 recipients a message goes out in batches (`EmailRequest.batches`), each with its
+  own state in the item (`batches.N.state`): a batch is marked `sending` before its SES call and `sent` after,
+  so a redelivery sends only the batches still `queued`, and each batch is sent at most once.
+- SES answering "not accepted" (throttling, a 5xx, no connection made at all) gives the batch and the claim
+  back, and the queue retries them later; after five receives the request goes to the dead-letter queue.
+- A permanent refusal (the sandbox's unverified recipient, AccessDenied, a rejected message) will not improve
+  with retries: the batch is `rejected` and the thread says why, at once, instead of five retries.
+- A send whose outcome is unknown (the connection dropped or timed out after the request went out) leaves
+  its batch `unknown` and is never resent: the thread says so and how to send the email again.
+- A claim older than CLAIM_EXPIRY belongs to a sender that died (Lambda ended it at its timeout): the next
+  delivery takes it over, marks the batch that sender left `sending` as `unknown`, and sends only the rest.
+  A younger claim is another delivery at work right now: this one fails, and the queue retries it.
+
+After the last batch, the follow-up (the kind's callback, then one line in Slack for the whole request) runs
+and is marked done on the item; if it fails, the redelivery repeats only the follow-up, never the email.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.email.requests import BATCH_SIZE, EmailRequest
+from prodsupport.incident.model import EmailRecord, Incident, Sla
+from prodsupport.incident.store import IncidentNotFound
+from prodsupport.infra.dynamo import ConditionFailed
+from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.slack.requests import escape_mrkdwn as esc
+
+if TYPE_CHECKING:
+    from prodsupport.infra.runtime import Runtime
+
+logger = Logger(child=True)
+
+QUEUED, SENDING, SENT, REJECTED, UNKNOWN = "queued", "sending", "sent", "rejected", "unknown"
+# The email sender's Timeout is 30 s (template.yaml; a test holds the two together): a claim twice as old
+# belongs to a delivery that Lambda has already ended.
+CLAIM_EXPIRY = timedelta(seconds=60)
+PERMANENT_SES_ERRORS = frozenset(
+    {
+        "MessageRejected",
+        "AccessDenied",
+        "AccessDeniedException",
+        "MailFromDomainNotVerifiedException",
+        "AccountSuspendedException",
+        "SendingPausedException",
+        "BadRequestException",
+        "NotFoundException",
+        "InvalidParameterValue",
+    }
+)
+SANDBOX_ERRORS = ("MessageRejected", "AccessDenied")
+LABEL = {"incident": "Stakeholder email", "release": "Release-day email", "postmortem_invite": "Post-mortem invitation"}
+# `stakeholder_email_sent` (docs/design.md) is for incident and release emails; a calendar invitation to the
+# post-mortem's attendees is another thing, so workflows watching the metadata can tell them apart.
+SENT_EVENT = {"postmortem_invite": "postmortem_invitation_sent"}
+
+
+class RetryLater(Exception):
+    """This delivery must fail so the queue redelivers it; nothing was sent by it."""
+
+
+class Rejected(Exception):
+    """SES refused the message for a reason a retry cannot fix; `code` is SES's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class OutcomeUnknown(Exception):
+    """The request reached (or may have reached) SES and its answer was lost: it may have been sent."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a whole request, summed over its batches."""
+
+    state: str
+    at: datetime
+    message_ids: tuple[str, ...] = ()
+    error: str = ""
+    sent: int = 0
+    unknown: int = 0
+
+    @property
+    def message_id(self) -> str:
+        return ", ".join(self.message_ids)
+
+
+# --- kind-specific follow-up --------------------------------------------------------------------------
+
+
+def _record_on_incident(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
+    """The incident keeps every email it asked for; the first one sent meets the 24-hour clock.
+
+    The request names the incident's thread, its key, so the change is one read and one conditional write
+    with no lookup of the id first.
+    """
+
+    def change(current: Incident) -> None:
+        record = next((e for e in current.emails if e.request_id == request.request_id), None)
+        if record is None:
+            record = EmailRecord(request.request_id, request.requested_at, request.requested_by)
+            current.emails.append(record)
+        if record.state == outcome.state:
+            return
+        record.state = outcome.state
+        record.message_id = outcome.message_id
+        record.error = outcome.error
+        if outcome.state == SENT:
+            record.sent_at = outcome.at
+            current.meet(Sla.STAKEHOLDER_EMAIL, outcome.at)
+            current.note(outcome.at, "email_sent", request.requested_by, f"{request.subject} ({len(request.to)})")
+        else:
+            current.note(outcome.at, f"email_{outcome.state}", "prodsupport", outcome.error)
+
+    try:
+        rt.store.mutate(request.channel_id, request.thread_ts, change)
+    except IncidentNotFound:
+        logger.warning("email sent for an incident that no longer exists", incident_id=request.ref)
+
+
+AFTER_SEND: dict[str, Callable[[Runtime, EmailRequest, Outcome], None]] = {
+    "incident": _record_on_incident,
+}
+"""Per kind, what else happens once every batch has an outcome; every kind is told in Slack."""
+
+
+# --- Slack --------------------------------------------------------------------------------------------
+
+
+def _ref_key(request: EmailRequest) -> str:
+    return "release_id" if request.kind == "release" else "incident_id"
+
+
+def _how_to_resend(request: EmailRequest) -> str:
+    if request.kind == "incident":
+        return f"with `/incident {request.ref} email`"
+    return "the way it was asked for"
+
+
+def sent_message(request: EmailRequest, outcome: Outcome) -> SlackMessage:
+    """One line for the whole request, however many batches it took: the thread counts people, not messages."""
+    payload: dict[str, Any] = {
+        _ref_key(request): request.ref,
+        "message_id": outcome.message_ids[0],
+        "recipients": len(request.to),
+        "subject": request.subject,
+    }
+    ids = ", ".join(f"`{esc(message_id)}`" for message_id in outcome.message_ids)
+    if len(outcome.message_ids) == 1:
+        how = f"(SES message id {ids})"
+    else:
+        how = f"in {len(outcome.message_ids)} messages of at most {BATCH_SIZE} (SES message ids {ids})"
+        payload["message_ids"] = list(outcome.message_ids)
+    return SlackMessage(
+        channel=request.channel_id,
+        thread_ts=request.thread_ts or None,
+        text=f":email: {LABEL[request.kind]} sent to {len(request.to)} recipient(s): *{esc(request.subject)}* {how}.",
+        event_type=SENT_EVENT.get(request.kind, "stakeholder_email_sent"),
+        payload=payload,
+    )
+
+
+def rejected_message(request: EmailRequest, outcome: Outcome) -> SlackMessage:
+    """`stakeholder_email_failed` extends docs/design.md#message-metadata, as a permanent failure needs a person."""
+    total = len(request.to)
+    refused = total - outcome.sent
+    whom = (
+        f"{refused} recipient(s)" if outcome.sent == 0 else f"{refused} of {total} recipient(s) ({outcome.sent} got it)"
+    )
+    sandbox = (
+        " While SES is in the sandbox it sends only to verified addresses: see docs/deploy.md, “SES sandbox”."
+        if any(code in outcome.error for code in SANDBOX_ERRORS)
+        else ""
+    )
+    return SlackMessage(
+        channel=request.channel_id,
+        thread_ts=request.thread_ts or None,
+        text=(
+            f":warning: {LABEL[request.kind]} *{esc(request.subject)}* was rejected by SES and was not sent to "
+            f"{whom}: {esc(outcome.error)}. It will not be retried; fix the cause and send it again "
+            f"{_how_to_resend(request)}.{sandbox}"
+        ),
+        event_type="stakeholder_email_failed",
+        payload={
+            _ref_key(request): request.ref,
+            "request_id": request.request_id,
+            "error": outcome.error,
+            "recipients_sent": outcome.sent,
+        },
+    )
+
+
+def unknown_message(request: EmailRequest, outcome: Outcome) -> SlackMessage:
+    """The at-most-once choice made visible: nobody is emailed twice, and a person decides about a resend."""
+    return SlackMessage(
+        channel=request.channel_id,
+        thread_ts=request.thread_ts or None,
+        text=(
+            f":question: {LABEL[request.kind]} *{esc(request.subject)}*: SES may or may not have sent it to "
+            f"{outcome.unknown} of {len(request.to)} recipient(s) ({esc(outcome.error)}). It was not sent again, "
+            f"so nobody gets it twice. Ask one of them whether it arrived; if it did not, send it again "
+            f"{_how_to_resend(request)}."
+        ),
+        event_type="stakeholder_email_unknown",
+        payload={
+            _ref_key(request): request.ref,
+            "request_id": request.request_id,
+            "error": outcome.error,
+            "recipients_sent": outcome.sent,
+            "recipients_unknown": outcome.unknown,
+        },
+    )
+
+
+MESSAGES: dict[str, Callable[[EmailRequest, Outcome], SlackMessage]] = {
+    SENT: sent_message,
+    REJECTED: rejected_message,
+    UNKNOWN: unknown_message,
+}
+
+
+# --- SES ----------------------------------------------------------------------------------------------
+
+
+def _send_raw(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ...]) -> str:
+    """One batch through SES v2 as a raw MIME message; botocore's errors are sorted by what SES knows.
+
+    No connection made (or refused, or an answer of "not now") means nothing was sent: RetryLater. A
+    connection that broke or timed out once the request was on the wire may hide an accepted message:
+    OutcomeUnknown. The client makes exactly one attempt (runtime.CLIENT_CONFIG), so botocore never
+    resends behind this decision.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+
+    # No Destination: SES takes a raw message's recipients from its To header, which is the batch, so the
+    # two can never disagree (and SES counts each address once against its 50).
+    params: dict[str, Any] = {
+        "FromEmailAddress": rt.settings.email_sender,
+        "Content": {"Raw": {"Data": request.to_mime(rt.settings.email_sender, to)}},
+        "EmailTags": [{"Name": "request_id", "Value": _tag(f"{request.request_id}.{number}")}],
+    }
+    if rt.settings.ses_configuration_set:
+        params["ConfigurationSetName"] = rt.settings.ses_configuration_set
+    try:
+        response = rt.client("sesv2").send_email(**params)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        if code in PERMANENT_SES_ERRORS:
+            raise Rejected(code, str(error.get("Message", ""))) from exc
+        raise RetryLater(f"SES {code or 'error'}") from exc
+    except HTTPClientError as exc:
+        raise OutcomeUnknown(f"the connection to SES broke after the request was sent: {type(exc).__name__}") from exc
+    except BotoCoreError as exc:
+        raise RetryLater(f"SES unreachable: {type(exc).__name__}") from exc
+    return str(response["MessageId"])
+
+
+def _tag(value: str) -> str:
+    """SES message tag values allow only ASCII letters, digits, `_`, `-`, `.` and `@`."""
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", value)[:256]
+
+
+# --- the request item ---------------------------------------------------------------------------------
+
+
+def _key(request_id: str) -> tuple[str, str]:
+    return f"EMAIL#{request_id}", "REQUEST"
+
+
+def _claim(rt: Runtime, request_id: str, now: datetime) -> dict[str, Any]:
+    """Take the request: a queued one, else one whose claim a dead sender left behind.
+
+    A request queued by the version before batches had at most 50 recipients and no `batches`: it is one
+    batch, in the state the request itself was in, so a legacy request a sender died on is not resent either.
+    """
+    claim = "SET #s = :sending, claimed_at = :now, batches = if_not_exists(batches, :legacy)"
+    names = {"#s": "state"}
+    try:
+        return rt.table.update(
+            *_key(request_id),
+            claim,
+            condition="#s = :queued",
+            names=names,
+            vals={":queued": QUEUED, ":sending": SENDING, ":now": to_iso(now), ":legacy": {"1": {"state": QUEUED}}},
+        )
+    except ConditionFailed as lost:
+        if not lost.item or lost.item.get("state") != SENDING:
+            raise
+    return rt.table.update(
+        *_key(request_id),
+        claim,
+        condition="#s = :sending AND claimed_at < :expired",
+        names=names,
+        vals={
+            ":sending": SENDING,
+            ":now": to_iso(now),
+            ":expired": to_iso(now - CLAIM_EXPIRY),
+            ":legacy": {"1": {"state": SENDING}},
+        },
+    )
+
+
+def _release(rt: Runtime, request_id: str, mine: str) -> None:
+    rt.table.update(
+        *_key(request_id),
+        "SET #s = :queued REMOVE claimed_at",
+        condition="#s = :sending AND claimed_at = :mine",
+        names={"#s": "state"},
+        vals={":queued": QUEUED, ":sending": SENDING, ":mine": mine},
+    )
+
+
+def _mark_batch(rt: Runtime, request_id: str, number: int, record: dict[str, str], expect: str, mine: str) -> None:
+    """Move one batch on, only while this delivery still holds the claim."""
+    rt.table.update(
+        *_key(request_id),
+        "SET batches.#n = :record",
+        condition="batches.#n.#s = :expect AND #state = :sending AND claimed_at = :mine",
+        names={"#n": str(number), "#s": "state", "#state": "state"},
+        vals={":record": record, ":expect": expect, ":sending": SENDING, ":mine": mine},
+    )
+
+
+def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str) -> None:
+    rt.table.update(
+        *_key(request_id),
+        "SET #s = :state, message_ids = :message_ids, #e = :error, finished_at = :at, "
+        "recipients_sent = :sent, recipients_unknown = :unknown",
+        condition="#s = :sending AND claimed_at = :mine",
+        names={"#s": "state", "#e": "error"},
+        vals={
+            ":sending": SENDING,
+            ":mine": mine,
+            ":state": outcome.state,
+            ":message_ids": list(outcome.message_ids),
+            ":error": outcome.error,
+            ":at": to_iso(outcome.at),
+            ":sent": outcome.sent,
+            ":unknown": outcome.unknown,
+        },
+    )
+
+
+def _outcome(item: dict[str, Any]) -> Outcome:
+    return Outcome(
+        state=str(item["state"]),
+        at=parse_iso(str(item["finished_at"])),
+        message_ids=tuple(str(m) for m in item.get("message_ids") or ()),
+        error=str(item.get("error") or ""),
+        sent=int(item.get("recipients_sent") or 0),
+        unknown=int(item.get("recipients_unknown") or 0),
+    )
+
+
+def _summary(request: EmailRequest, records: list[dict[str, str]], at: datetime) -> Outcome:
+    """Every batch sent is `sent`; any batch unknown makes the whole `unknown`; else some were rejected."""
+    sizes = [len(batch) for batch in request.batches]
+    states = [record["state"] for record in records]
+    errors = sorted({record["error"] for record in records if record.get("error")})
+    if all(state == SENT for state in states):
+        state = SENT
+    elif UNKNOWN in states:
+        state = UNKNOWN
+    else:
+        state = REJECTED
+    return Outcome(
+        state=state,
+        at=at,
+        message_ids=tuple(record["message_id"] for record in records if record["state"] == SENT),
+        error="; ".join(errors),
+        sent=sum(size for size, s in zip(sizes, states, strict=True) if s == SENT),
+        unknown=sum(size for size, s in zip(sizes, states, strict=True) if s == UNKNOWN),
+    )
+
+
+# --- the use case -------------------------------------------------------------------------------------
+
+
+def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
+    """The kind's callback, then the Slack post, then the mark that both are done."""
+    callback = AFTER_SEND.get(request.kind)
+    if callback is not None:
+        callback(rt, request, outcome)
+    post(rt.slack, MESSAGES[outcome.state](request, outcome))
+    try:
+        rt.table.update(
+            *_key(request.request_id),
+            "SET followed_up_at = :at",
+            condition="attribute_not_exists(followed_up_at)",
+            vals={":at": to_iso(outcome.at)},
+        )
+    except ConditionFailed:
+        logger.info("follow-up already marked by another delivery", request_id=request.request_id)
+
+
+def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> None:
+    """A delivery that lost the claim: finish an interrupted follow-up, or wait, or drop an unknown id."""
+    if item is None:
+        logger.error("no such email request; the message is dropped", request_id=request_id)
+        return
+    state = item.get("state")
+    if state == SENDING:
+        raise RetryLater(f"email request {request_id} is being sent by another delivery")
+    if item.get("followed_up_at"):
+        logger.info("redelivered email request already done; nothing sent", request_id=request_id, state=state)
+        return
+    _follow_up(rt, EmailRequest.from_item(item), _outcome(item))
+
+
+def _send_batch(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ...], mine: str) -> dict[str, str]:
+    """Mark the batch `sending`, send it, record what SES said; give it back only when SES surely has not."""
+    request_id = request.request_id
+    _mark_batch(rt, request_id, number, {"state": SENDING}, QUEUED, mine)
+    try:
+        message_id = _send_raw(rt, request, number, to)
+    except RetryLater:
+        _mark_batch(rt, request_id, number, {"state": QUEUED}, SENDING, mine)
+        _release(rt, request_id, mine)
+        raise
+    except Rejected as rejected:
+        logger.warning("SES rejected an email", request_id=request_id, batch=number, code=rejected.code)
+        record = {"state": REJECTED, "error": str(rejected)}
+    except OutcomeUnknown as unknown:
+        logger.error("SES outcome unknown; not resent", request_id=request_id, batch=number, error=str(unknown))
+        record = {"state": UNKNOWN, "error": str(unknown)}
+    else:
+        record = {"state": SENT, "message_id": message_id}
+    _mark_batch(rt, request_id, number, record, SENDING, mine)
+    return record
+
+
+def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
+    """Handle one delivery of a queued request; raises RetryLater when the queue should redeliver it."""
+    try:
+        item = _claim(rt, request_id, now)
+    except ConditionFailed as lost:
+        _redelivered(rt, request_id, lost.item)
+        return
+    mine = to_iso(now)
+    request = EmailRequest.from_item(item)
+    stored: dict[str, Any] = item.get("batches") or {}
+    records: list[dict[str, str]] = []
+    for number, to in enumerate(request.batches, start=1):
+        record = {str(k): str(v) for k, v in (stored.get(str(number)) or {"state": QUEUED}).items()}
+        if record["state"] == SENDING:
+            logger.error("a sender died mid-send; that batch is not resent", request_id=request_id, batch=number)
+            record = {"state": UNKNOWN, "error": "the sender stopped while SES was being asked to send it"}
+            _mark_batch(rt, request_id, number, record, SENDING, mine)
+        elif record["state"] == QUEUED:
+            record = _send_batch(rt, request, number, to, mine)
+        records.append(record)
+    outcome = _summary(request, records, now)
+    _finish(rt, request_id, outcome, mine)
+    _follow_up(rt, request, outcome)

@@ -1,0 +1,85 @@
+"""The playbook's stakeholder email, exactly: its subject line, its summary and its six-row details table.
+
+Pure: the incident and the moment in, subject and bodies out. The templates live in the package's
+`templates/` directory so the wording can be reviewed as the playbook wrote it; the HTML is autoescaped,
+and a field the templates name but the context lacks fails the render (StrictUndefined) instead of
+sending an email with a hole in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from prodsupport.core.rendering import environment, one_line
+from prodsupport.core.timefmt import ET, format_et
+from prodsupport.incident.model import Incident
+
+ONGOING = "Ongoing"
+ROW_LABELS = (
+    "Applications Impacted",
+    "Business Impact",
+    "Incident Start Date/Time",
+    "Incident End Date/Time",
+    "Current Status",
+    "Resolution",
+)
+"""The details table's rows, in the playbook's order; the templates spell them out in the same order."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def subject(incident: Incident, zone: ZoneInfo = ET) -> str:
+    """`<Application Name> Production Outage MM-DD-YYYY`: the primary application, the start date in ET.
+
+    The date is the local one because that is the day the stakeholders lived through: an outage at 9 PM
+    on a Sunday in ET is Sunday's outage even though it is already Monday in UTC.
+    """
+    started = incident.opened_at.astimezone(zone)
+    return one_line(f"{incident.primary_application} Production Outage {started:%m-%d-%Y}")
+
+
+def current_status(incident: Incident, at: datetime, zone: ZoneInfo = ET) -> str:
+    """A timestamp, the latest update, and when the next one can be expected, as the playbook asks."""
+    if incident.ended_at is not None:
+        return f"{format_et(incident.ended_at, zone)}: Resolved."
+    stamp = format_et(incident.status_at or at, zone)
+    latest = incident.current_status or "Investigating."
+    if incident.next_update_at is not None:
+        expectation = f"Next update by {format_et(incident.next_update_at, zone)}."
+    else:
+        expectation = "Next update when there is news."
+    return f"{stamp}: {latest}\n{expectation}"
+
+
+def _postmortem_url(incident: Incident) -> str:
+    """Only a web link is linked: anything else in the field is not something a stakeholder can open."""
+    url = incident.postmortem.url if incident.postmortem else ""
+    return url if url.lower().startswith(("https://", "http://")) else ""
+
+
+def render(incident: Incident, at: datetime, zone: ZoneInfo = ET) -> RenderedEmail:
+    """The email as it would go out at `at` (which stamps the status when no update was ever posted)."""
+    context = {
+        "subject": subject(incident, zone),
+        "summary": incident.summary or incident.title,
+        "applications": ", ".join(incident.applications) or incident.primary_application,
+        "business_impact": incident.business_impact or "Being assessed.",
+        "start": format_et(incident.opened_at, zone),
+        "end": format_et(incident.ended_at, zone) if incident.ended_at else ONGOING,
+        "status": current_status(incident, at, zone),
+        "resolution": incident.resolution or ONGOING,
+        "postmortem_url": _postmortem_url(incident),
+    }
+    templates = environment()
+    return RenderedEmail(
+        subject=context["subject"],
+        text=templates.get_template("stakeholder_email.txt.j2").render(context),
+        html=templates.get_template("stakeholder_email.html.j2").render(context),
+    )

@@ -1,0 +1,293 @@
+"""Incidents in DynamoDB: conditional writes, the sparse due index, and the thread-keyed hot path.
+
+An incident is keyed by its Slack thread because the most frequent event, a human reply in that
+thread, must be answerable with one conditional UpdateItem and no read. Full-item saves are guarded
+by the version number; a lost race re-reads and re-applies the change, it never overwrites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from prodsupport.core.timefmt import to_iso
+from prodsupport.incident.model import Incident, Sla, TimelineEntry
+from prodsupport.incident.policy import SlaPolicy
+from prodsupport.infra.dynamo import ConditionFailed, Table
+
+logger = Logger(child=True)
+
+INCIDENT = "INCIDENT"
+EARLY = "EARLY"
+CLAIM = "CLAIM"
+DUE_SHARD = "DUE"
+OPEN_SHARD = "OPEN"
+MAX_ATTEMPTS = 5
+
+
+class ConflictError(Exception):
+    """The incident kept changing under us; the caller reports it instead of overwriting."""
+
+
+class IncidentNotFound(LookupError):
+    pass
+
+
+def thread_pk(channel_id: str, thread_ts: str) -> str:
+    return f"THREAD#{channel_id}#{thread_ts}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A human message in a thread, as the hot path needs it."""
+
+    channel_id: str
+    thread_ts: str
+    at: datetime
+    user: str
+    text: str
+
+
+class IncidentStore:
+    def __init__(self, table: Table, policy: SlaPolicy) -> None:
+        self.table = table
+        self.policy = policy
+
+    def next_sequence(self, kind: str, year: int) -> int:
+        """Atomic per-year counter behind `INC-<year>-<seq>` and `REL-<year>-<seq>` ids."""
+        item = self.table.update(
+            f"COUNTER#{kind}#{year}",
+            "COUNTER",
+            "ADD #n :one",
+            names={"#n": "n"},
+            vals={":one": 1},
+        )
+        return int(item["n"])
+
+    def _item(self, incident: Incident) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": thread_pk(incident.channel_id, incident.thread_ts),
+            "sk": INCIDENT,
+            **incident.to_record(),
+            "opened_month": incident.opened_at.strftime("%Y-%m"),
+        }
+        next_check = self.policy.next_check(incident)
+        if next_check is not None:
+            item["due_shard"] = DUE_SHARD
+            item["next_check"] = to_iso(next_check)
+        if incident.is_open:
+            item["open_shard"] = OPEN_SHARD
+        return item
+
+    def create(
+        self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = (), without_early_reply: bool = False
+    ) -> None:
+        """Store a new incident and its id alias together; a second declaration of the same thread fails.
+
+        `also` are items that must appear with the incident or not at all (a PagerDuty link), each new.
+        `without_early_reply`: the declaration found no early reply, so it fails if one was noted since.
+        """
+        incident.version = 1
+        early = [(thread_pk(incident.channel_id, incident.thread_ts), EARLY)] if without_early_reply else []
+        self.table.put_all(
+            [
+                (self._item(incident), "attribute_not_exists(pk)"),
+                (
+                    {
+                        "pk": f"INC#{incident.id}",
+                        "sk": "ID",
+                        "channel_id": incident.channel_id,
+                        "thread_ts": incident.thread_ts,
+                    },
+                    "attribute_not_exists(pk)",
+                ),
+                *((item, "attribute_not_exists(pk)") for item in also),
+            ],
+            absent=early,
+        )
+
+    def get(self, channel_id: str, thread_ts: str) -> Incident | None:
+        item = self.table.get(thread_pk(channel_id, thread_ts), INCIDENT)
+        return Incident.from_record(item) if item else None
+
+    def get_by_id(self, incident_id: str) -> Incident | None:
+        alias = self.table.get(f"INC#{incident_id}", "ID")
+        if not alias:
+            return None
+        return self.get(alias["channel_id"], alias["thread_ts"])
+
+    def get_by_message(self, channel_id: str, ts: str) -> Incident | None:
+        """The incident a message belongs to: its thread root, or the bot's card posted inside the thread."""
+        incident = self.get(channel_id, ts)
+        if incident:
+            return incident
+        alias = self.table.get(thread_pk(channel_id, ts), "ALIAS")
+        return self.get(channel_id, alias["target_ts"]) if alias else None
+
+    def add_card_alias(self, incident: Incident, card_ts: str) -> None:
+        self.table.put({"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts})
+
+    def save(self, incident: Incident) -> Incident:
+        """Replace the stored incident if nobody changed it since it was read."""
+        expected = incident.version
+        incident.version = expected + 1
+        try:
+            self.table.put(
+                self._item(incident),
+                condition="#v = :expected",
+                names={"#v": "version"},
+                vals={":expected": expected},
+            )
+        except ConditionFailed:
+            incident.version = expected
+            raise
+        return incident
+
+    def mutate[R](self, channel_id: str, thread_ts: str, change: Callable[[Incident], R]) -> tuple[Incident, R]:
+        """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost."""
+        for _ in range(MAX_ATTEMPTS):
+            incident = self.get(channel_id, thread_ts)
+            if incident is None:
+                raise IncidentNotFound(thread_pk(channel_id, thread_ts))
+            result = change(incident)
+            try:
+                return self.save(incident), result
+            except ConditionFailed:
+                continue
+        raise ConflictError(f"incident in thread {thread_ts} kept changing; gave up after {MAX_ATTEMPTS} tries")
+
+    def record_reply(self, reply: Reply) -> tuple[Incident | None, bool]:
+        """The hot path: the first human reply meets the Slack ack, in one conditional write.
+
+        Returns (incident, True) when this reply was the acknowledgement, (incident, False) when the
+        incident was already acknowledged, and (None, False) when the thread has no incident. The due
+        index is left as it is: the checker drops a met deadline the next time it looks, which keeps
+        this path to a single request.
+        """
+        entry = TimelineEntry(reply.at, "acknowledged", reply.user, reply.text[:500])
+        try:
+            item = self.table.update(
+                thread_pk(reply.channel_id, reply.thread_ts),
+                INCIDENT,
+                "SET deadlines.#ack.met_at = :at, timeline = list_append(timeline, :entry) ADD #v :one",
+                condition="attribute_exists(deadlines.#ack) AND attribute_not_exists(deadlines.#ack.met_at)",
+                names={"#ack": Sla.SLACK_ACK.value, "#v": "version"},
+                vals={":at": to_iso(reply.at), ":entry": [entry.to_record()], ":one": 1},
+            )
+        except ConditionFailed as lost:
+            if lost.item and lost.item.get("sk") == INCIDENT:
+                return Incident.from_record(lost.item), False
+            return None, False
+        return Incident.from_record(item), True
+
+    def note_early_reply(self, reply: Reply, ttl: timedelta) -> bool:
+        """A reply to a thread with no incident yet, kept briefly: its declaration may still be in flight.
+
+        Written only while the thread still has no incident (one transaction), so a declaration that lands
+        between the reply's first look and this note is never missed: the note fails and the caller records
+        the reply as an ack after all. False when nothing was noted (that, or an earlier reply is noted).
+        """
+        pk = thread_pk(reply.channel_id, reply.thread_ts)
+        try:
+            self.table.put_all(
+                [
+                    (
+                        {
+                            "pk": pk,
+                            "sk": EARLY,
+                            "at": to_iso(reply.at),
+                            "user": reply.user,
+                            "text": reply.text[:500],
+                            "expires_at": int((reply.at + ttl).timestamp()),
+                        },
+                        "attribute_not_exists(pk) OR #at > :at",
+                    )
+                ],
+                absent=[(pk, INCIDENT)],
+                names={"#at": "at"},
+                vals={":at": to_iso(reply.at)},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def claim_message(self, channel_id: str, ts: str, claimant: str, now: datetime, hold: timedelta) -> str:
+        """Who declares the incident of a message: the first to claim it, before any id is taken or card posted.
+
+        An alert and a person's message shortcut on the same message may be handled at once; without a claim
+        both would take an id and post a card. The claimant's own retries keep the claim; a claim not turned
+        into an incident within `hold` (its declaration failed for good) may be taken over. Returns the
+        claimant holding it after this call.
+        """
+        pk = thread_pk(channel_id, ts)
+        try:
+            self.table.put(
+                {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)},
+                condition="attribute_not_exists(pk) OR claimant = :me OR held_until < :now",
+                vals={":me": claimant, ":now": to_iso(now)},
+            )
+        except ConditionFailed:
+            held = self.table.get(pk, CLAIM)
+            return str(held.get("claimant", "")) if held else ""
+        return claimant
+
+    def early_reply(self, channel_id: str, thread_ts: str) -> dict[str, Any] | None:
+        return self.table.get(thread_pk(channel_id, thread_ts), EARLY)
+
+    def due(self, until: datetime, *, on_corrupt: Callable[[str], None] | None = None) -> Iterator[Incident]:
+        """Incidents owed something by `until`: a query on the sparse index, never a scan.
+
+        An item that no longer reads as an incident (hand-edited, or written by an older release) is logged
+        with its key, reported to `on_corrupt` and skipped, so it cannot stop the checker for every other one.
+        """
+        for item in self.table.query(
+            index="due",
+            key_condition="due_shard = :shard AND next_check <= :until",
+            names={},
+            vals={":shard": DUE_SHARD, ":until": to_iso(until)},
+        ):
+            try:
+                incident = Incident.from_record(item)
+            except Exception:
+                key = f"{item.get('pk')}/{item.get('sk')}"
+                logger.exception("skipped an item on the due index that is not a readable incident", key=key)
+                if on_corrupt is not None:
+                    on_corrupt(key)
+                continue
+            yield incident
+
+    def open_incidents(self) -> list[Incident]:
+        return [
+            Incident.from_record(item)
+            for item in self.table.query(
+                index="open",
+                key_condition="open_shard = :shard",
+                names={},
+                vals={":shard": OPEN_SHARD},
+            )
+        ]
+
+    def opened_between(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents opened in [start, end), month partition by month, for the compliance report."""
+        months: list[str] = []
+        cursor = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        while cursor < end:
+            months.append(cursor.strftime("%Y-%m"))
+            cursor = (cursor + timedelta(days=32)).replace(day=1)
+        found: list[Incident] = []
+        for month in months:
+            found.extend(
+                Incident.from_record(item)
+                for item in self.table.query(
+                    index="opened",
+                    key_condition="opened_month = :m AND opened_at BETWEEN :start AND :end",
+                    names={},
+                    vals={":m": month, ":start": to_iso(start), ":end": to_iso(end)},
+                )
+                if item["opened_at"] < to_iso(end)
+            )
+        return found

@@ -1,0 +1,274 @@
+"""The Slack Web API adapter: slack_sdk's WebClient with its retry handlers, bounded by the time left.
+
+Every Web API call goes through a client built here, so rate limits (429 + Retry-After), server errors
+and dropped connections are retried by slack_sdk's own handlers rather than by code of ours — but never
+past the function's deadline: Lambda kills a function at its Timeout, and whatever it was doing is lost.
+A call, or a Retry-After sleep, that cannot end before the deadline minus a reserve raises `Deferred`
+instead, so the caller still has the reserve to hand the effect to the outbox.
+
+`chat.postMessage` is not resent blindly: Slack has no idempotency key, and a post that timed out or got
+a 5xx may well be in the channel. A message that carries an `effect_id` (in its metadata) is looked for
+in its thread first; only a post known not to be there is sent again. A lookup that cannot answer leaves
+the outcome unknown and the effect goes to the outbox, which looks again later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from prodsupport.infra import metrics
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+TIMEOUT_SECONDS = 2
+# Kept back from every call for handing the effect to the outbox (one SQS send) and answering.
+RESERVE_SECONDS = 1.5
+# Below this, a call would time out before Slack could answer; better hand the effect over at once.
+MIN_CALL_SECONDS = 0.5
+POST_ATTEMPTS = 3
+# A longer Retry-After means Slack is throttling the workspace: an idle function would hold up every other
+# incident in the run (and bill for it), so the post goes to the outbox, whose delay outlasts the wait.
+MAX_RETRY_WAIT_SECONDS = 3
+REPLIES_PAGE = 200
+
+
+class Deferred(Exception):
+    """An effect that cannot be finished now: no time left before the deadline, a Retry-After past it, or
+    a post whose outcome is still unknown."""
+
+
+class Budget:
+    """The time this invocation has left, on the monotonic clock (a budget, not a time of day).
+
+    A runtime outlives its invocations, so each handler restarts the budget from its Lambda context;
+    a budget never started (a script, a unit test) is unbounded.
+    """
+
+    def __init__(self) -> None:
+        self._deadline: float | None = None
+
+    def start(self, remaining_millis: int) -> None:
+        self._deadline = time.monotonic() + remaining_millis / 1000
+
+    def seconds_left(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
+
+    def usable_seconds(self) -> float:
+        """What a call may spend and still leave the reserve for the hand-off."""
+        return self.seconds_left() - RESERVE_SECONDS
+
+
+def make_client(*, token: str, base_url: str, backoff_seconds: float, budget: Budget) -> WebClient:
+    """slack_sdk is imported here, not at the top: the message builders import `SlackMessage` from this
+    module and must stay free of the SDK (docs/design.md#architecture: the domain imports no slack_sdk)."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+    from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+    from slack_sdk.http_retry.handler import RetryHandler
+    from slack_sdk.http_retry.jitter import Jitter, RandomJitter
+    from slack_sdk.http_retry.request import HttpRequest
+    from slack_sdk.http_retry.response import HttpResponse
+    from slack_sdk.http_retry.state import RetryState
+    from slack_sdk.web import SlackResponse
+
+    class NoJitter(Jitter):
+        """With a zero backoff (local runs, tests) a retry should not wait at all."""
+
+        def recalculate(self, duration: float) -> float:
+            return duration
+
+    class WithinBudget(RetryHandler):
+        """Retries only while a sleep and one more attempt still end before the reserve, and never resends
+        a post that carries an effect id (its outcome is unknown: `post` looks for it before sending again)."""
+
+        def can_retry(
+            self,
+            *,
+            state: RetryState,
+            request: HttpRequest,
+            response: HttpResponse | None = None,
+            error: Exception | None = None,
+        ) -> bool:
+            if not super().can_retry(state=state, request=request, response=response, error=error):
+                return False
+            if _carries_effect_id(request) and not _is_rate_limit(response):
+                return False
+            if _is_rate_limit(response):
+                wait = _retry_after(response) + 1.0  # slack_sdk adds up to a second of jitter
+            else:
+                wait = backoff_seconds * 2**state.current_attempt
+            return wait <= MAX_RETRY_WAIT_SECONDS + 1 and wait + MIN_CALL_SECONDS <= budget.usable_seconds()
+
+    class RateLimited(WithinBudget, RateLimitErrorRetryHandler):
+        """A 429 was not accepted by Slack, so resending a post after Retry-After cannot duplicate it."""
+
+    class ServerErrors(WithinBudget, ServerErrorRetryHandler):
+        pass
+
+    class ConnectionErrors(WithinBudget, ConnectionErrorRetryHandler):
+        pass
+
+    class BudgetedWebClient(WebClient):
+        """Each call's timeout is what the budget allows, at most TIMEOUT_SECONDS."""
+
+        def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+            usable = budget.usable_seconds()
+            if usable < MIN_CALL_SECONDS:
+                raise Deferred(f"no time left for {api_method}")
+            self.timeout = int(min(TIMEOUT_SECONDS, usable)) or 1
+            return super().api_call(api_method, **kwargs)
+
+    jitter = RandomJitter() if backoff_seconds > 0 else NoJitter()
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff_seconds, jitter=jitter)
+    return BudgetedWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=TIMEOUT_SECONDS,
+        retry_handlers=[
+            RateLimited(max_retry_count=2),
+            ServerErrors(max_retry_count=2, interval_calculator=interval),
+            ConnectionErrors(max_retry_count=2, interval_calculator=interval),
+        ],
+    )
+
+
+def _carries_effect_id(request: Any) -> bool:
+    """chat.postMessage goes out as JSON; only a post with an effect id can be looked for."""
+    return request.url.endswith("/chat.postMessage") and b'"effect_id"' in (request.data or b"")
+
+
+def _is_rate_limit(response: Any) -> bool:
+    return response is not None and response.status_code == 429
+
+
+def _retry_after(response: Any) -> int:
+    """Slack's Retry-After in whole seconds (1 when absent or unreadable, as slack_sdk assumes)."""
+    for name, values in (response.headers or {}).items():
+        if name.lower() == "retry-after":
+            value = values[0] if isinstance(values, list) else values
+            return int(value) if str(value).isdigit() else 1
+    return 1
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A message as the pure builders describe it; `metadata` is the machine-readable record (docs/design.md).
+
+    `effect_id` names the logical effect (the same for every attempt, in every invocation), so a post
+    whose outcome is unknown can be found in its thread instead of being posted twice; only thread
+    replies (with `thread_ts`) carry one.
+    """
+
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    event_type: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    effect_id: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "text": self.text,
+            "blocks": self.blocks,
+            "thread_ts": self.thread_ts,
+            "event_type": self.event_type,
+            "payload": self.payload,
+            "effect_id": self.effect_id,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> SlackMessage:
+        return cls(
+            channel=str(record["channel"]),
+            text=str(record["text"]),
+            blocks=list(record.get("blocks") or []),
+            thread_ts=record.get("thread_ts"),
+            event_type=record.get("event_type"),
+            payload=dict(record.get("payload") or {}),
+            effect_id=record.get("effect_id"),
+        )
+
+
+def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) -> str:
+    """Post and return the message ts. Slack mrkdwn in `text` must already be escaped by the builder.
+
+    `look_first` is for a delivery that may already have happened (a retried event, the outbox): the
+    thread is searched before the first attempt too. Raises Deferred when the effect must be handed over.
+    """
+    from slack_sdk.errors import SlackApiError
+
+    kwargs: dict[str, Any] = {"channel": message.channel, "text": message.text}
+    if message.blocks:
+        kwargs["blocks"] = message.blocks
+    if message.thread_ts:
+        kwargs["thread_ts"] = message.thread_ts
+    if message.event_type:
+        payload = dict(message.payload)
+        if message.effect_id:
+            payload["effect_id"] = message.effect_id
+        kwargs["metadata"] = {"event_type": message.event_type, "event_payload": payload}
+    if look_first and message.effect_id and (found := _look(client, message)):
+        return found
+    attempt = 1
+    while True:
+        try:
+            response = client.chat_postMessage(**kwargs)
+            metrics.posted(message.event_type)
+            return str(response["ts"])
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                raise Deferred(f"Slack asked to wait {_retry_after(exc.response)} s, past the deadline") from exc
+            if status < 500 or message.effect_id is None:  # a 4xx was not posted; slack_sdk retried the rest
+                raise
+        except OSError:  # a timeout or a dropped connection: Slack may have posted it
+            if message.effect_id is None:
+                raise
+        if found := _look(client, message):
+            return found
+        if attempt == POST_ATTEMPTS:
+            raise Deferred(f"{message.effect_id} not posted after {POST_ATTEMPTS} attempts")
+        attempt += 1
+
+
+def _look(client: WebClient, message: SlackMessage) -> str | None:
+    """A lookup that cannot answer leaves the outcome unknown: the effect is deferred, never resent blind."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return find_effect(client, message)
+    except (OSError, SlackApiError) as exc:
+        raise Deferred(f"could not look for {message.effect_id}: {exc}") from exc
+
+
+def find_effect(client: WebClient, message: SlackMessage) -> str | None:
+    """The ts of the bot's reply carrying this effect id, read from its thread (every effect with an id is
+    a thread reply); any failure to read propagates, as the outcome is then still unknown."""
+    for page in _thread_pages(client, message.channel, str(message.thread_ts)):
+        for found in page.get("messages") or []:
+            metadata = found.get("metadata") or {}
+            if (metadata.get("event_payload") or {}).get("effect_id") == message.effect_id:
+                return str(found["ts"])
+    return None
+
+
+def _thread_pages(client: WebClient, channel: str, thread_ts: str) -> Iterator[Any]:
+    cursor: str | None = None
+    while True:
+        page = client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=REPLIES_PAGE, cursor=cursor
+        )
+        yield page
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return

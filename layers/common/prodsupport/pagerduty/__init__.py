@@ -1,0 +1,1 @@
+"""PagerDuty: webhook parsing and signatures, incident links, lifecycle events and messages."""

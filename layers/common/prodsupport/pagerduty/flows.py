@@ -1,0 +1,469 @@
+"""The PagerDuty use cases: a triggered incident opens a thread, its acknowledgement meets the playbook's
+PagerDuty clock, and everything else PagerDuty reports goes on the timeline and into the thread.
+
+Deliveries are at least once, so each one is claimed twice before it has an effect: by `X-Webhook-Id`
+(repeated on every retry of one delivery) and by `event.id` (repeated when two subscriptions deliver the
+same event). A repeat that arrives while the first delivery may still fail is answered 503, which PagerDuty
+retries, instead of being dropped (see dedupe). The time of every change is the event's `occurred_at`,
+never the time it arrived, so a retried or late delivery records when the thing happened in PagerDuty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
+
+from prodsupport.core.timefmt import format_et
+from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source, Status
+from prodsupport.infra.dedupe import DeliveryInFlight
+from prodsupport.infra.dynamo import ConditionFailed
+from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.pagerduty import links as pagerduty_links
+from prodsupport.pagerduty import messages as pd_msg
+from prodsupport.pagerduty.webhook import (
+    ACKNOWLEDGED,
+    ESCALATED,
+    PRIORITY_UPDATED,
+    REASSIGNED,
+    REOPENED,
+    RESOLVED,
+    STATUS_UPDATE_PUBLISHED,
+    TRIGGERED,
+    UNACKNOWLEDGED,
+    URL_RE,
+    WEBHOOK_ID_HEADER,
+    PagerDutyIncident,
+    WebhookEvent,
+    header,
+    opens_incidents,
+    parse_event,
+    severity_for,
+)
+from prodsupport.slack.commands import CommandError
+from prodsupport.slack.requests import escape_mrkdwn as esc
+
+if TYPE_CHECKING:
+    from prodsupport.infra.runtime import Runtime
+
+logger = Logger(child=True)
+ACTOR = Source.PAGERDUTY.value
+MAX_TITLE = 150
+ACCEPTED = 202
+RETRY_LATER = 503
+
+Handler = Callable[["Runtime", WebhookEvent, PagerDutyIncident], str]
+
+
+def webhook_secrets(rt: Runtime) -> list[str]:
+    """The subscription secrets to accept: more than one while a secret is being rotated."""
+    configured = rt.secret(rt.settings.pagerduty_secret_name).get("webhook_secrets")
+    if isinstance(configured, str):
+        return [configured]
+    if isinstance(configured, list):
+        return [str(secret) for secret in configured if secret]
+    return []
+
+
+def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+    """One verified delivery: (HTTP status, JSON body). Raises `BadWebhook` for a body it cannot read."""
+    event = parse_event(body)
+    if not event.handled:
+        logger.info("ignored a PagerDuty event type", event_type=event.event_type, event_id=event.id)
+        return _answer("ignored", event)
+    assert event.incident is not None
+    delivery_id = header(headers, WEBHOOK_ID_HEADER) or event.id
+    received_at = rt.clock()
+    try:
+        with (
+            rt.dedupe.once("pagerduty-webhook", delivery_id, received_at, refuse_in_flight=True) as first_delivery,
+            rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event,
+        ):
+            if not (first_delivery and first_event):
+                logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
+                return _answer("duplicate", event)
+            outcome = HANDLERS[event.event_type](rt, event, event.incident)
+    except DeliveryInFlight:
+        logger.info("PagerDuty delivery repeated while the first is in flight", webhook_id=delivery_id)
+        return RETRY_LATER, json.dumps({"status": "in flight", "event_id": event.id, "retry": True})
+    logger.info("PagerDuty event handled", event_type=event.event_type, event_id=event.id, outcome=outcome)
+    return _answer(outcome, event)
+
+
+def _answer(outcome: str, event: WebhookEvent) -> tuple[int, str]:
+    return ACCEPTED, json.dumps({"status": outcome, "event_id": event.id, "event_type": event.event_type})
+
+
+def _send(rt: Runtime, message: SlackMessage) -> str:
+    return post(rt.slack, message)
+
+
+def _linked(rt: Runtime, pagerduty_id: str) -> Incident | None:
+    link = pagerduty_links.find(rt.table, pagerduty_id)
+    if link is None:
+        return None
+    return rt.store.get(str(link["channel_id"]), str(link["thread_ts"]))
+
+
+# --- incident.triggered -------------------------------------------------------------------------------
+
+
+def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """Open an incident whose thread root is the bot's card, unless this PagerDuty incident is linked already.
+
+    Nobody has acknowledged anything yet, so both clocks start: the Slack ack (a human post in the thread)
+    and the PagerDuty ack, with the same due time.
+    """
+    existing = _linked(rt, pd.id)
+    if existing is not None:
+        return _attach(rt, existing, event, pd)
+    if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
+        logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
+        return "ignored: service not configured"
+    from prodsupport.roster.oncall import oncall_user
+
+    settings = rt.settings
+    opened_at = event.occurred_at
+    incident = rt.policy.new_incident(
+        sequence=rt.store.next_sequence("INC", rt.policy.incident_year(opened_at)),
+        title=pd.title[:MAX_TITLE],
+        severity=_severity(rt, pd),
+        source=Source.PAGERDUTY,
+        channel_id=settings.channel_id,
+        thread_ts="",
+        opened_at=opened_at,
+        declared_by="",
+        applications=[settings.applications[0]] if settings.applications else [],
+        owner=rt.roster.load().email_owner,
+    )
+    incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
+    early = _apply_early_ack(rt, incident, pd.id)
+    root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at))
+    incident.thread_ts = incident.card_ts = _send(rt, root)
+    try:
+        rt.store.create(incident, also=[pagerduty_links.item(incident, pd.id)])
+    except ConditionFailed:
+        winner = _linked(rt, pd.id)
+        if winner is None:
+            raise
+        logger.warning("PagerDuty incident was linked while its thread was opened", incident_id=winner.id)
+        return _attach(rt, winner, event, pd)
+    if not early:
+        incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
+    if early:
+        _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early))
+    return "opened"
+
+
+def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
+    """Meet the PagerDuty clock with an acknowledgement that arrived before the link; returns its agent."""
+    early = pagerduty_links.early_ack(rt.table, pagerduty_id)
+    if early is None or incident.meet(Sla.PAGERDUTY_ACK, early[0]) is None:
+        return ""
+    at, agent = early
+    if incident.pagerduty is not None:
+        incident.pagerduty.acknowledged_by = agent
+    incident.note(at, "pagerduty_acknowledged", ACTOR, f"Acknowledged in PagerDuty by {agent}")
+    return agent or "PagerDuty"
+
+
+def _apply_ack_noted_meanwhile(rt: Runtime, incident: Incident, pagerduty_id: str) -> tuple[Incident, str]:
+    """An acknowledgement noted after the first look but before the link (the card post takes a while).
+
+    Its note is written only while the link is absent, so once the link exists this second look is final:
+    an acknowledgement either is noted by now, or found the link and was applied by its own delivery.
+    """
+    if pagerduty_links.early_ack(rt.table, pagerduty_id) is None:
+        return incident, ""
+    return rt.store.mutate(
+        incident.channel_id, incident.thread_ts, lambda current: _apply_early_ack(rt, current, pagerduty_id)
+    )
+
+
+def _track_pagerduty_ack(incident: Incident) -> None:
+    """The PagerDuty ack gets the Slack ack's due time: the playbook gives both the same window, fixed by
+    when the incident opened, not by when someone linked it."""
+    if Sla.PAGERDUTY_ACK not in incident.deadlines:
+        incident.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=incident.deadlines[Sla.SLACK_ACK].due)
+
+
+def _attach(rt: Runtime, incident: Incident, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """The PagerDuty incident was linked before PagerDuty said it triggered: note it once, in the thread."""
+    if incident.source is Source.PAGERDUTY or any(e.kind == "pagerduty_triggered" for e in incident.timeline):
+        return "already open"
+    text = (
+        f":rotating_light: PagerDuty {pd_msg.pagerduty_link(pd.id, pd.html_url, pd.label)} triggered: "
+        f"{esc(pd.title)}. Acknowledge it in PagerDuty."
+    )
+    _update(rt, incident, event, pd, "pagerduty_triggered", "pagerduty", text)
+    return "attached"
+
+
+def _severity(rt: Runtime, pd: PagerDutyIncident) -> Severity:
+    return severity_for(
+        pd,
+        critical_priorities=rt.settings.pagerduty_critical_priorities,
+        critical_urgencies=rt.settings.pagerduty_critical_urgencies,
+    )
+
+
+# --- incident.acknowledged ----------------------------------------------------------------------------
+
+
+def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """The first acknowledgement meets the PagerDuty clock at `occurred_at`; later ones (after an
+    unacknowledge) are noted, since the playbook counts the first."""
+    incident = _linked(rt, pd.id)
+    agent = event.agent_name
+    if incident is None:
+        if pagerduty_links.note_early_ack(rt.table, pd.id, event.occurred_at, agent, rt.dedupe.ttl):
+            _not_linked(event, pd)
+            return "kept until linked"
+        incident = _linked(rt, pd.id)  # linked since the first look: the note was refused, so apply it here
+        if incident is None:
+            raise RuntimeError(f"PagerDuty {pd.id} was linked and unlinked while its acknowledgement was handled")
+
+    def change(current: Incident) -> Deadline | None:
+        _refresh_link(current, pd)
+        _track_pagerduty_ack(current)  # a `/incident link` may have claimed the link but not saved the clock yet
+        met = current.meet(Sla.PAGERDUTY_ACK, event.occurred_at)
+        if met is not None and current.pagerduty is not None:
+            current.pagerduty.acknowledged_by = agent
+        current.note(event.occurred_at, "pagerduty_acknowledged", ACTOR, f"Acknowledged in PagerDuty by {agent}")
+        return met
+
+    saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    if met is not None:
+        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], agent))
+        return "acknowledged"
+    text = f":white_check_mark: PagerDuty {_label(saved, pd)} acknowledged again by {esc(agent)}."
+    _send(rt, pd_msg.updated(saved, event, field="pagerduty_status", text=text))
+    return "noted"
+
+
+# --- the rest: timeline and thread --------------------------------------------------------------------
+
+
+def on_unacknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    def text(link: str) -> str:
+        return f":warning: PagerDuty {link} is *unacknowledged* again ({esc(event.agent_name)}); it is paging."
+
+    return _simple(rt, event, pd, "pagerduty_unacknowledged", "pagerduty_status", text)
+
+
+def on_reassigned(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    def text(link: str) -> str:
+        return f":busts_in_silhouette: PagerDuty {link} reassigned to {esc(_assignees(pd))} by {esc(event.agent_name)}."
+
+    return _simple(rt, event, pd, "pagerduty_reassigned", "assignees", text)
+
+
+def on_escalated(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    def text(link: str) -> str:
+        return f":arrow_double_up: PagerDuty {link} escalated to {esc(_assignees(pd))}."
+
+    return _simple(rt, event, pd, "pagerduty_escalated", "assignees", text)
+
+
+def on_priority_updated(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """Severity follows the priority; becoming critical starts the email clock from the original opening."""
+    incident = _linked(rt, pd.id)
+    if incident is None:
+        return _not_linked(event, pd)
+    severity = _severity(rt, pd)
+    priority = pd.priority or "no priority"
+
+    def change(current: Incident) -> bool:
+        _refresh_link(current, pd)
+        changed = current.severity is not severity
+        rt.policy.change_severity(current, severity)
+        current.note(event.occurred_at, "pagerduty_priority", ACTOR, f"priority {priority}, severity {severity.value}")
+        return changed
+
+    saved, changed = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    text = f":arrows_counterclockwise: PagerDuty {_label(saved, pd)} priority set to *{esc(priority)}*"
+    text += f" by {esc(event.agent_name)}."
+    if changed:
+        text += f" Severity is now *{severity.value}*."
+    email = saved.deadlines.get(Sla.STAKEHOLDER_EMAIL)
+    if changed and severity is Severity.CRITICAL and email is not None and email.pending:
+        text += f" Stakeholder email due {format_et(email.due)}."
+    _send(rt, pd_msg.updated(saved, event, field="severity" if changed else "priority", text=text))
+    return "severity changed" if changed else "noted"
+
+
+def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """Resolving in PagerDuty resolves the incident the way `/incident <id> resolve` does, post-mortem included."""
+    incident = _linked(rt, pd.id)
+    if incident is None:
+        return _not_linked(event, pd)
+    if incident.is_open:
+        from prodsupport.incident import flows as incident_flow
+
+        try:
+            incident_flow.resolve(rt, incident, f"Resolved in PagerDuty by {event.agent_name}", "", event.occurred_at)
+        except CommandError:
+            logger.info("incident was resolved meanwhile", incident_id=incident.id)
+        else:
+            return "resolved"
+
+    def text(link: str) -> str:
+        return f":large_green_circle: PagerDuty {link} resolved by {esc(event.agent_name)} as well."
+
+    return _simple(rt, event, pd, "pagerduty_resolved", "pagerduty_status", text)
+
+
+def on_reopened(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """PagerDuty says the problem is back, so the incident is open again (its clocks stay as they were)."""
+    incident = _linked(rt, pd.id)
+    if incident is None:
+        return _not_linked(event, pd)
+
+    def reopen(current: Incident) -> None:
+        current.status = Status.OPEN
+        current.ended_at = None
+        current.resolution = ""  # 'Ongoing' again in the stakeholder email; the timeline keeps the old one
+
+    link = _label(incident, pd)
+    text = f":rotating_light: PagerDuty {link} reopened by {esc(event.agent_name)}: {incident.id} is open again."
+    _update(rt, incident, event, pd, "pagerduty_reopened", "status", text, reopen)
+    return "reopened"
+
+
+def on_status_update_published(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """A PagerDuty status update is the incident's latest status (the one the stakeholder email quotes)."""
+    incident = _linked(rt, pd.id)
+    if incident is None:
+        return _not_linked(event, pd)
+    at = event.occurred_at
+
+    def record(current: Incident) -> None:
+        current.current_status = event.message
+        current.status_at = at
+        current.next_update_at = None
+        current.meet(Sla.STATUS_UPDATE, at)
+
+    text = (
+        f":memo: *Status update* on {incident.id} from PagerDuty by {esc(event.agent_name)} at {format_et(at)}:\n"
+        f"{esc(event.message)}"
+    )
+    _update(rt, incident, event, pd, "pagerduty_status_update", "current_status", text, record)
+    return "noted"
+
+
+def _simple(
+    rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident, kind: str, field: str, text: Callable[[str], str]
+) -> str:
+    """A change that only goes on the timeline and into the thread; `text` gets the PagerDuty link."""
+    incident = _linked(rt, pd.id)
+    if incident is None:
+        return _not_linked(event, pd)
+    _update(rt, incident, event, pd, kind, field, text(_label(incident, pd)))
+    return "noted"
+
+
+def _update(
+    rt: Runtime,
+    incident: Incident,
+    event: WebhookEvent,
+    pd: PagerDutyIncident,
+    kind: str,
+    field: str,
+    text: str,
+    also: Callable[[Incident], None] | None = None,
+) -> Incident:
+    def change(current: Incident) -> None:
+        _refresh_link(current, pd)
+        if also is not None:
+            also(current)
+        current.note(event.occurred_at, kind, ACTOR, _timeline_text(event, pd))
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    _send(rt, pd_msg.updated(saved, event, field=field, text=text))
+    return saved
+
+
+def _refresh_link(incident: Incident, pd: PagerDutyIncident) -> None:
+    """A link made from a bare id learns its URL from the first event that carries one."""
+    if incident.pagerduty is not None and not incident.pagerduty.url and pd.html_url:
+        incident.pagerduty.url = pd.html_url
+
+
+def _timeline_text(event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    parts = [f"{event.event_type} by {event.agent_name}"]
+    if event.event_type in (REASSIGNED, ESCALATED):
+        parts.append(f"assigned to {_assignees(pd)}")
+    if event.message:
+        parts.append(event.message)
+    return ": ".join(parts)
+
+
+def _label(incident: Incident, pd: PagerDutyIncident) -> str:
+    url = pd.html_url or (incident.pagerduty.url if incident.pagerduty else "")
+    return pd_msg.pagerduty_link(pd.id, url, pd.label)
+
+
+def _assignees(pd: PagerDutyIncident) -> str:
+    return ", ".join(a.summary or a.id for a in pd.assignees) or "nobody"
+
+
+def _not_linked(event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """An event about a PagerDuty incident no thread knows (its trigger predates the subscription)."""
+    logger.info("PagerDuty incident is not linked to an incident", event_type=event.event_type, pagerduty_id=pd.id)
+    return "not linked"
+
+
+HANDLERS: dict[str, Handler] = {
+    TRIGGERED: on_triggered,
+    ACKNOWLEDGED: on_acknowledged,
+    UNACKNOWLEDGED: on_unacknowledged,
+    REASSIGNED: on_reassigned,
+    ESCALATED: on_escalated,
+    PRIORITY_UPDATED: on_priority_updated,
+    RESOLVED: on_resolved,
+    REOPENED: on_reopened,
+    STATUS_UPDATE_PUBLISHED: on_status_update_published,
+}
+
+
+# --- /incident <id> link ------------------------------------------------------------------------------
+
+
+def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str, at: datetime) -> str:
+    """Link a PagerDuty incident to an incident declared in Slack, so its acknowledgement is tracked too.
+
+    The PagerDuty ack is due with the Slack ack (see `_track_pagerduty_ack`).
+    """
+    if not incident.is_open:
+        raise CommandError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
+    current_link = incident.pagerduty
+    if current_link is not None and current_link.incident_id == pagerduty_id:
+        return f"{incident.id} is already linked to PagerDuty {pagerduty_id}."
+    if current_link is not None:
+        raise CommandError(f"{incident.id} is already linked to PagerDuty {current_link.incident_id}.")
+    try:
+        pagerduty_links.claim(rt.table, incident, pagerduty_id)
+    except pagerduty_links.AlreadyLinked as exc:
+        raise CommandError(
+            f"PagerDuty {pagerduty_id} is already linked to {exc.incident_id}; its acknowledgement is tracked there."
+        ) from None
+    safe_url = url if URL_RE.match(url) else ""
+
+    def change(current: Incident) -> str:
+        current.pagerduty = PagerDutyLink(pagerduty_id, safe_url)
+        _track_pagerduty_ack(current)
+        current.note(at, "pagerduty_linked", user, pagerduty_id)
+        return _apply_early_ack(rt, current, pagerduty_id)
+
+    try:
+        saved, early = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    except Exception:
+        pagerduty_links.release(rt.table, pagerduty_id)  # the link and the incident change go together or not at all
+        raise
+    _send(rt, pd_msg.linked(saved, user, at))
+    if early:
+        _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], early))
+    return f"{incident.id} is linked to PagerDuty {pagerduty_id}; its acknowledgement is tracked from now on."

@@ -1,0 +1,1 @@
+"""Post-mortems: drafting, business-day deadlines, scheduling and sharing."""

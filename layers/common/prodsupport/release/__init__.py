@@ -1,0 +1,1 @@
+"""Releases: announcements, the weekly-sync digest and the release-day email."""

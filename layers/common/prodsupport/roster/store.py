@@ -1,0 +1,70 @@
+"""Who owns the playbook's duties: the PM, the backup while the PM is out, and the stakeholder list.
+
+Settings give the defaults; `/prodsupport` commands store changes in the table, which then win. The
+stakeholder list is the weekly-sync invite list the playbook's emails go to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from prodsupport.core.settings import Settings
+from prodsupport.infra.dynamo import Table
+
+
+@dataclass(frozen=True)
+class Roster:
+    pm_user_id: str = ""
+    backup_pm_user_id: str = ""
+    pm_out_of_office: bool = False
+    stakeholders: tuple[str, ...] = ()
+    version: int = 0
+
+    @property
+    def email_owner(self) -> str:
+        """The PM owns the stakeholder email; the backup does while the PM is out of office."""
+        if self.pm_out_of_office and self.backup_pm_user_id:
+            return self.backup_pm_user_id
+        return self.pm_user_id or self.backup_pm_user_id
+
+    def may_send_email(self, user_id: str, admins: tuple[str, ...]) -> bool:
+        return user_id in {self.pm_user_id, self.backup_pm_user_id, *admins} - {""}
+
+
+@dataclass
+class RosterStore:
+    table: Table
+    settings: Settings
+
+    def load(self) -> Roster:
+        item = self.table.get("CONFIG", "ROSTER")
+        if not item:
+            return Roster(
+                pm_user_id=self.settings.pm_user_id,
+                backup_pm_user_id=self.settings.backup_pm_user_id,
+                pm_out_of_office=self.settings.pm_out_of_office,
+                stakeholders=self.settings.stakeholders,
+            )
+        return Roster(
+            pm_user_id=item.get("pm_user_id", ""),
+            backup_pm_user_id=item.get("backup_pm_user_id", ""),
+            pm_out_of_office=bool(item.get("pm_out_of_office", False)),
+            stakeholders=tuple(item.get("stakeholders") or ()),
+            version=int(item.get("version", 0)),
+        )
+
+    def save(self, roster: Roster) -> Roster:
+        """Conditional on the version read, so two admins editing at once cannot lose each other's change."""
+        new = replace(roster, version=roster.version + 1)
+        item = {
+            "pk": "CONFIG",
+            "sk": "ROSTER",
+            "pm_user_id": new.pm_user_id,
+            "backup_pm_user_id": new.backup_pm_user_id,
+            "pm_out_of_office": new.pm_out_of_office,
+            "stakeholders": list(new.stakeholders),
+            "version": new.version,
+        }
+        condition = "attribute_not_exists(pk)" if roster.version == 0 else "version = :v"
+        self.table.put(item, condition=condition, vals={":v": roster.version} if roster.version else None)
+        return new

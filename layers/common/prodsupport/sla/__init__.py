@@ -1,0 +1,1 @@
+"""The SLA checker: reminders and breaches of every clock, and the compliance report."""

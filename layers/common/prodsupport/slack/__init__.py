@@ -1,0 +1,1 @@
+"""The inbound Slack surface: request parsing, the command grammar, events and their dispatch."""
