@@ -61,6 +61,8 @@ STACK_SETTINGS = frozenset(
         "github_api_url",
         "github_secret_name",
         "github_retry_budget_seconds",
+        "outbox_queue_url",
+        "ses_configuration_set",
     }
 )
 SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - STACK_SETTINGS
