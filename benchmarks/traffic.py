@@ -30,9 +30,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.apigw import http_api_event
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import http_api_event
+from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"

@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 import pytest
 
 from prodsupport.infra import runtime
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 WEBHOOK_SECRET = LocalSecrets().pagerduty_webhook_secrets[0]
 PD_ID = "Q0PD0001"

@@ -17,9 +17,9 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 from slack_sdk import WebClient
 
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.server import LocalServer
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.server import LocalServer
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack
 
 SENDER = str(DEFAULT_SETTINGS["email_sender"])
 

@@ -24,8 +24,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 
-from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
-from prodsupport_local.recording_slack import RecordingSlackApi
+from prodsupport_local.fakes.recording_pagerduty import RecordingPagerDutyApi
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 TOKEN = "xoxb-test"
 PD_TOKEN = "pd-test-key"

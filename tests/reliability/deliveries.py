@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident
 from prodsupport.infra import runtime
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 CHANNEL = str(DEFAULT_SETTINGS["channel_id"])
 ALERT_BOT = "B0DATADOG"

@@ -17,8 +17,8 @@ from deliveries import CHANNEL, SETTINGS, WEDNESDAY_10_ET, alert, clock_of, even
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
-from prodsupport_local.processes import Call, run_together
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.processes import Call, run_together
+from prodsupport_local.emulator.stack import LocalStack
 
 ALERT = alert(WEDNESDAY_10_ET)
 ALERT_TS = str(ALERT["ts"])

@@ -23,8 +23,8 @@ from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.store import IncidentStore
 from prodsupport.infra.runtime import Runtime
 from prodsupport.sla import checker
-from prodsupport_local.processes import Invoke, run_together
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.processes import Invoke, run_together
+from prodsupport_local.emulator.stack import LocalStack
 
 WRITERS = 2
 

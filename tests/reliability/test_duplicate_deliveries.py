@@ -34,7 +34,7 @@ from deliveries import (
 )
 
 from prodsupport.infra import runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five
 SLACK_SECOND_RETRY = timedelta(minutes=1)

@@ -25,8 +25,8 @@ from deliveries import (
     state,
 )
 
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_ROUTES = ("/slack/events", "/slack/commands", "/slack/interactions")
 DEEP = b"[" * 10_000 + b"]" * 10_000

@@ -29,8 +29,8 @@ from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
 from prodsupport.pagerduty import flows as pagerduty_flow
 from prodsupport.pagerduty import links as pagerduty_links
-from prodsupport_local.processes import Call, run_together
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.processes import Call, run_together
+from prodsupport_local.emulator.stack import LocalStack
 
 PD_ID = "Q0RACE01"
 TRIGGERED_AT = WEDNESDAY_10_ET

@@ -22,7 +22,7 @@ from prodsupport.incident.model import Incident, Severity, Sla, Source
 from prodsupport.incident.store import IncidentStore, Reply
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.runtime import Runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 WAIT = 10  # seconds; only reached if the code under test deadlocks
 ALERT = alert(WEDNESDAY_10_ET)

@@ -30,7 +30,7 @@ from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_o
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email.sender import CLAIM_EXPIRY
 from prodsupport.infra import runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 INC = "INC-2026-0001"
 REQUEST_ID = f"{INC}-1"

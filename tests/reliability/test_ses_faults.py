@@ -20,7 +20,7 @@ from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_o
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 INC = "INC-2026-0001"
 

@@ -25,7 +25,7 @@ from deliveries import (
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra.slack_api import TIMEOUT_SECONDS
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 
 @pytest.fixture

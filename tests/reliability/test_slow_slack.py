@@ -3,7 +3,7 @@
 Issue 13, findings 2 and 3. Slack answering after the client's timeout (but posting) used to repeat the
 ack on every Slack retry and the reminder on every checker run; a Retry-After longer than the time left
 was slept until Lambda killed the function, losing the post. The timed tests run the real handler in its
-own process (prodsupport_local.timed_invoke) and kill it at the template's Timeout, as Lambda does.
+own process (prodsupport_local.emulator.timed_invoke) and kill it at the template's Timeout, as Lambda does.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
 from prodsupport.infra.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
 from prodsupport.sla import checker
-from prodsupport_local.apigw import http_api_event
-from prodsupport_local.stack import LocalStack
-from prodsupport_local.timed_invoke import TimedInvocation, invoke_with_timeout
+from prodsupport_local.emulator.apigw import http_api_event
+from prodsupport_local.emulator.stack import LocalStack
+from prodsupport_local.emulator.timed_invoke import TimedInvocation, invoke_with_timeout
 
 LATE = TIMEOUT_SECONDS + 0.5
 SLACK_RETRIES = 3

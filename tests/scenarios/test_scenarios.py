@@ -19,10 +19,17 @@ from typing import Any
 import pytest
 
 from prodsupport.infra import runtime
-from prodsupport_local import cli
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.replay import ScenarioError, Step, build_request, format_effect, parse_scenario, run_scenario
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.cli import main as cli
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.replay import (
+    ScenarioError,
+    Step,
+    build_request,
+    format_effect,
+    parse_scenario,
+    run_scenario,
+)
+from prodsupport_local.emulator.stack import LocalStack
 
 SCENARIO_DIR = Path(__file__).parent
 SCENARIOS = sorted(p for p in SCENARIO_DIR.glob("*.jsonl") if not p.name.endswith(".expected.jsonl"))

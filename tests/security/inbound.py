@@ -10,11 +10,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 CHANNEL = str(DEFAULT_SETTINGS["channel_id"])
 SECRETS = LocalSecrets()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from inbound import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command, table_items
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 OUTSIDER = "U0EVE"
 ADMIN_ONLY = {

@@ -20,7 +20,7 @@ from inbound import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command
 
 from prodsupport.core.rendering import one_line
 from prodsupport.email.requests import EmailRequest
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 HEADERS = ["Content-Type", "Date", "From", "MIME-Version", "Subject", "To"]
 INJECTION = st.lists(

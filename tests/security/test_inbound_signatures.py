@@ -23,7 +23,7 @@ from inbound import (
     table_items,
 )
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_BODIES = {
     "/slack/events": json.dumps(

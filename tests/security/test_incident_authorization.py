@@ -25,7 +25,7 @@ from inbound import (
 )
 
 from prodsupport.incident.model import Incident, Sla
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 MEMBER = "U0ONCALL"
 OUTSIDER = "U0EVE"

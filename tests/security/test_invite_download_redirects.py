@@ -16,8 +16,8 @@ from inbound import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, event
 from slack_sdk import WebClient
 
 from prodsupport.infra import runtime
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.stack import LocalStack
 
 INVITE = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Example//Calendar//EN\r\nBEGIN:VEVENT\r\nUID:weekly-sync\r\n"

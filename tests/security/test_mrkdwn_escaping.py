@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from inbound import SETTINGS, WEDNESDAY_10_ET, channel_posts, clock_of, command
 
 from prodsupport.slack.requests import escape_mrkdwn
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 # Sequences Slack acts on in mrkdwn, none of which the bot itself ever writes.
 CONTROL = ["<!channel>", "<!here>", "<!everyone>", "<@U0EVE>", "<https://evil.example|click here>", "<#C0OTHER>"]

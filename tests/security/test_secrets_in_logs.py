@@ -25,7 +25,7 @@ from inbound import (
 )
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 SECRET_VALUES = (
     SECRETS.slack_signing_secret,

@@ -32,15 +32,15 @@ from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso
 from prodsupport.infra import runtime
-from prodsupport_local.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
-from prodsupport_local.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
-from prodsupport_local.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
-from prodsupport_local.faults import FaultRequest
-from prodsupport_local.lambdas import Handler, Lambdas
-from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.schedule import fires
-from prodsupport_local.ses_gate import SesFaultGate
+from prodsupport_local.emulator.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
+from prodsupport_local.emulator.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
+from prodsupport_local.emulator.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
+from prodsupport_local.emulator.faults import FaultRequest
+from prodsupport_local.emulator.lambdas import Handler, Lambdas
+from prodsupport_local.emulator.schedule import fires
+from prodsupport_local.fakes.recording_pagerduty import RecordingPagerDutyApi
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
+from prodsupport_local.fakes.ses_gate import SesFaultGate
 
 log = logging.getLogger("prodsupport_local")
 

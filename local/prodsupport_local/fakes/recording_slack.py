@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, Fault, LocalServer
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -208,7 +208,7 @@ class RecordingSlackApi(LocalServer):
         drop: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added), as
-        :class:`~prodsupport_local.local_server.Fault` describes: a hang alone is then processed normally
+        :class:`~prodsupport_local.fakes.base.Fault` describes: a hang alone is then processed normally
         (like Slack, which posts even when the client has given up); ``drop`` posts and never answers;
         ``answer_late_seconds`` posts at once and answers that much later (a client that gave up meanwhile
         cannot know the post is in the channel).

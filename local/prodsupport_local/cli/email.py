@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prodsupport.core.timefmt import parse_iso
-from prodsupport_local.table_cli import CliError, add_table_argument, load_incident, table_runtime
+from prodsupport_local.cli.table import CliError, add_table_argument, load_incident, table_runtime
 
 PARTS = ("both", "text", "html")
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 
 _FN_TAGS = (

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 from prodsupport.core.timefmt import parse_iso
 from prodsupport.sla import compliance
-from prodsupport_local.table_cli import CliError, add_table_argument, table_runtime
+from prodsupport_local.cli.table import CliError, add_table_argument, table_runtime
 
 
 def _day(text: str) -> date:

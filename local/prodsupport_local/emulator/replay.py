@@ -28,11 +28,11 @@ from urllib.parse import urlencode
 
 from prodsupport.core.settings import Settings, SettingsError, env_from_config
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport_local.aws import LocalSecrets, SentEmail
-from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
-from prodsupport_local.local_logs import show_local_logs
-from prodsupport_local.recording_slack import SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
+from prodsupport_local.emulator.aws import LocalSecrets, SentEmail
+from prodsupport_local.emulator.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.emulator.local_logs import show_local_logs
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import SlackCall
 
 ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "tick")
 ROUTES = {

@@ -25,10 +25,16 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from prodsupport.infra import runtime
-from prodsupport_local.apigw import INTERNAL_SERVER_ERROR, HttpResponse, gateway_error, http_api_event, lambda_response
-from prodsupport_local.cfn import Template
-from prodsupport_local.lambdas import Lambdas
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.apigw import (
+    INTERNAL_SERVER_ERROR,
+    HttpResponse,
+    gateway_error,
+    http_api_event,
+    lambda_response,
+)
+from prodsupport_local.emulator.cfn import Template
+from prodsupport_local.emulator.lambdas import Lambdas
+from prodsupport_local.emulator.stack import LocalStack
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 

@@ -1,7 +1,7 @@
 """SES with injectable faults: a loopback hop in front of moto's SES v2 endpoint.
 
 Every call is forwarded to moto unchanged (moto keeps what was sent, so `LocalStack.sent_emails` is still
-the record) unless a :class:`~prodsupport_local.local_server.Fault` is queued for its path, the same fault
+the record) unless a :class:`~prodsupport_local.fakes.base.Fault` is queued for its path, the same fault
 the recording Slack and PagerDuty APIs take. The functions reach it through boto3's per-service endpoint
 variable, `AWS_ENDPOINT_URL_SESV2`. For SES a fault's ``error`` names the error code (`MessageRejected`,
 `TooManyRequestsException`, …); ``drop`` sends the email and closes the connection without an answer.
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, Fault, LocalServer
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
 FORWARD_TIMEOUT_SECONDS = 30

@@ -7,7 +7,7 @@ is not counted, like Lambda's own init, and the invocation is killed once the fu
 passed. The child runs on a clock fixed at the caller's virtual "now", so signatures and TTLs agree with
 the test's clock.
 
-    python -m prodsupport_local.timed_invoke REQUEST.json   (the child side; tests call `invoke_with_timeout`)
+    python -m prodsupport_local.emulator.timed_invoke REQUEST.json   (the child side; tests call `invoke_with_timeout`)
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.infra import runtime
-from prodsupport_local.cfn import load_template
-from prodsupport_local.lambdas import Lambdas
+from prodsupport_local.emulator.cfn import load_template
+from prodsupport_local.emulator.lambdas import Lambdas
 
 if TYPE_CHECKING:
-    from prodsupport_local.stack import LocalStack
+    from prodsupport_local.emulator.stack import LocalStack
 
 # Lambda gives a function's init phase up to 10 s, apart from its Timeout.
 INIT_SECONDS = 10.0
@@ -60,7 +60,7 @@ def invoke_with_timeout(stack: LocalStack, logical_id: str, event: dict[str, Any
         log_path = work / "log.txt"
         with log_path.open("w", encoding="utf-8") as log:
             child = subprocess.Popen(  # noqa: S603 - our own module, with our own interpreter
-                [sys.executable, "-m", "prodsupport_local.timed_invoke", str(request)],
+                [sys.executable, "-m", "prodsupport_local.emulator.timed_invoke", str(request)],
                 env={**os.environ, **stack.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -199,9 +199,9 @@ def deployed_target(stack_name: str, region: str | None) -> Target:
 def run_local(out: Any = None) -> int:
     """The checks against the local stack served on a free port, as `make run` serves it."""
     from prodsupport.core.clock import system_clock
-    from prodsupport_local.aws import LocalSecrets
-    from prodsupport_local.server import LocalServer
-    from prodsupport_local.stack import LocalStack
+    from prodsupport_local.emulator.aws import LocalSecrets
+    from prodsupport_local.emulator.server import LocalServer
+    from prodsupport_local.emulator.stack import LocalStack
 
     secrets = LocalSecrets()
     # The handlers log and print their metrics to stdout, as Lambda's runtime would; here stdout is the report.

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, Fault, LocalServer
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -121,7 +121,7 @@ class RecordingPagerDutyApi(LocalServer):
         drop: bool = False,
     ) -> None:
         """Make the next ``times`` requests whose path starts with ``path_prefix`` fail, as
-        :class:`~prodsupport_local.local_server.Fault` describes (``status`` alone answers a PagerDuty error
+        :class:`~prodsupport_local.fakes.base.Fault` describes (``status`` alone answers a PagerDuty error
         body; a hang alone is then answered as usual)."""
         self.add_fault(path_prefix, Fault(status, retry_after, hang_seconds, drop=drop, remaining=times))
 
