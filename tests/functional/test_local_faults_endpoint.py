@@ -143,4 +143,4 @@ def test_a_fault_that_does_not_parse_is_refused_with_the_reason_and_nothing_is_q
 
     assert status == 400
     assert answer["error"].startswith(reason)
-    assert stack.ses_gate._faults == []
+    assert stack.ses_gate.faults.pending() == []

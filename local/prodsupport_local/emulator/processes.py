@@ -1,13 +1,22 @@
-"""The real handlers in separate processes, started together, as Lambda runs concurrent invocations.
+"""The real handlers in processes of their own, as Lambda runs them: killed at their Timeout, released together.
 
 A race between two deliveries is only proven when nothing is shared but what Lambda containers share:
 the table, the queues and the HTTP APIs. Threads in one process share the handler module, its cached
-runtime and clients, and the GIL's scheduling; separate processes do not. So each call here (an HTTP `Call`
-through the HttpApi's route, or an `Invoke` with the event a schedule or queue would send) runs in its own
-freshly spawned interpreter with the function's environment from the `LocalStack` (its moto server,
-recording Slack and PagerDuty reached by URL), loads the handler cold, and then waits on a barrier with the
-others, so every call leaves the starting line at once. `start_after` delays one call past the barrier to
-place it at a chosen point of another's work (e.g. while a slow Slack post is in flight).
+runtime and clients, and the GIL's scheduling; separate processes do not. And an in-process invocation
+cannot be cut short: a handler that sleeps a long Retry-After simply finishes late, and a test never sees
+what Lambda's kill would have lost.
+
+So each call here (an HTTP `Call` through the HttpApi's route, or an `Invoke` with the event a schedule or
+queue would send) runs in its own freshly spawned interpreter with the function's environment from the
+`LocalStack` (its moto server, recording Slack and PagerDuty reached by URL) and loads the handler cold.
+The init phase is not counted, like Lambda's own init: every process then waits on one barrier, so all the
+calls leave the starting line at once, and each is killed once its function's `Timeout` (template.yaml)
+has passed since. `start_after` delays one call past the barrier to place it at a chosen point of
+another's work (e.g. while a slow Slack post is in flight); its Timeout counts from its own start.
+
+    run(stack, Invoke("SlaCheckerFunction", event, at))            # one invocation, killed at its Timeout
+    run_together(stack, [call_a, call_b])                            # a race, released by one barrier
+    with start(stack, [invoke]) as running: ...; running.kill()     # ended from outside, as Lambda ends one
 
 Business time is not the wall clock: each call runs with its fixed time `at`, as a stack's clock.
 """
@@ -22,7 +31,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from multiprocessing.process import BaseProcess
+from threading import BrokenBarrierError
+from types import TracebackType
+from typing import Any, Self
 
 from prodsupport.infra import runtime
 from prodsupport_local.emulator.apigw import (
@@ -36,7 +48,10 @@ from prodsupport_local.emulator.cfn import Template
 from prodsupport_local.emulator.lambdas import Lambdas
 from prodsupport_local.emulator.stack import LocalStack
 
-DEFAULT_TIMEOUT_SECONDS = 120.0
+# Lambda allows 10 s of init; spawning and importing on a loaded test machine can take longer, and the
+# init is not what these runs prove, so the harness waits this long for every process to be ready.
+INIT_SECONDS = 60.0
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 3.0  # Lambda's default when the template gives none
 
 
 @dataclass(frozen=True)
@@ -64,11 +79,15 @@ class Invoke:
 @dataclass(frozen=True)
 class Outcome:
     """What the invoker got: the handler's return value and, for a `Call`, the HTTP answer (a 500 when the
-    handler raised, as API Gateway answers); `error` is the traceback of a handler that raised."""
+    handler raised, as API Gateway answers); `error` is the traceback of a handler that raised; `killed`
+    says the process was ended (at its Timeout, or from outside) before it answered."""
 
     result: Any
     response: HttpResponse | None = None
     error: str = ""
+    killed: bool = False
+    elapsed_seconds: float = 0.0
+    timeout_seconds: float = 0.0
 
     @property
     def status(self) -> int | None:
@@ -84,6 +103,7 @@ class _Job:
     env: dict[str, str]
     at: datetime
     start_after: float
+    timeout_seconds: float
     http: bool
 
 
@@ -97,55 +117,116 @@ class _FixedClock:
         return self.at
 
 
-def run_together(
-    stack: LocalStack, calls: Sequence[Call | Invoke], *, timeout: float = DEFAULT_TIMEOUT_SECONDS
-) -> list[Outcome]:
-    """Run every call in its own process, all released at once; the outcomes in the order of `calls`."""
+class Running:
+    """Processes started by `start`, past their init and released; `outcomes` waits for their answers."""
+
+    def __init__(self, jobs: list[_Job], workers: list[BaseProcess], pipes: list[Connection], released: float) -> None:
+        self._jobs = jobs
+        self._workers = workers
+        self._pipes = pipes
+        self._released = released
+        self._outcomes: list[Outcome] | None = None
+
+    def outcomes(self) -> list[Outcome]:
+        """Each call's outcome in the order given; a process still running at its Timeout is killed."""
+        if self._outcomes is None:
+            self._outcomes = [
+                self._wait(job, worker, receiver)
+                for job, worker, receiver in zip(self._jobs, self._workers, self._pipes, strict=True)
+            ]
+        return self._outcomes
+
+    def kill(self) -> None:
+        """End every process still running, as Lambda ends a function at its Timeout: no cleanup runs."""
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.kill()
+
+    def _wait(self, job: _Job, worker: BaseProcess, receiver: Connection) -> Outcome:
+        deadline = self._released + job.start_after + job.timeout_seconds
+        if receiver.poll(max(0.0, deadline - time.monotonic())):
+            try:
+                outcome: Outcome = receiver.recv()
+            except EOFError:
+                pass  # ended from outside before it answered
+            else:
+                worker.join()
+                return outcome
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        elapsed = min(time.monotonic() - self._released - job.start_after, job.timeout_seconds)
+        return Outcome(None, None, "", killed=True, elapsed_seconds=elapsed, timeout_seconds=job.timeout_seconds)
+
+
+def start(stack: LocalStack, calls: Sequence[Call | Invoke]) -> Running:
+    """Start every call in its own process; return once all have loaded their handler and been released."""
     jobs = [_job(stack, call, index) for index, call in enumerate(calls)]
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(len(jobs))
+    barrier = context.Barrier(len(jobs) + 1)  # the caller is the last party: its release is the start time
     pipes = [context.Pipe(duplex=False) for _ in jobs]
-    workers = [
+    workers: list[BaseProcess] = [
         context.Process(target=_work, args=(job, barrier, sender), name=f"lambda-{index}", daemon=True)
         for index, (job, (_, sender)) in enumerate(zip(jobs, pipes, strict=True))
     ]
     for worker in workers:
         worker.start()
-    deadline = time.monotonic() + timeout
-    outcomes: list[Outcome] = []
+    for _, sender in pipes:
+        sender.close()
     try:
-        for worker, (receiver, sender) in zip(workers, pipes, strict=True):
-            sender.close()
-            if not receiver.poll(max(0.0, deadline - time.monotonic())):
-                raise TimeoutError(f"{worker.name} gave no answer within {timeout} s")
-            outcomes.append(receiver.recv())
-    finally:
+        barrier.wait(timeout=INIT_SECONDS)
+    except BrokenBarrierError:
         for worker in workers:
-            worker.join(timeout=max(0.0, deadline - time.monotonic()))
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-    return outcomes
+            worker.kill()
+            worker.join()
+        raise RuntimeError(f"the functions' init did not finish within {INIT_SECONDS:g} s") from None
+    return Running(jobs, workers, [receiver for receiver, _ in pipes], time.monotonic())
+
+
+def run_together(stack: LocalStack, calls: Sequence[Call | Invoke]) -> list[Outcome]:
+    """Run every call in its own process, all released at once; the outcomes in the order of `calls`."""
+    with start(stack, calls) as running:
+        return running.outcomes()
+
+
+def run(stack: LocalStack, call: Call | Invoke) -> Outcome:
+    """One call in its own process, killed at its function's Timeout."""
+    [outcome] = run_together(stack, [call])
+    return outcome
 
 
 def _job(stack: LocalStack, call: Call | Invoke, index: int) -> _Job:
     if isinstance(call, Invoke):
-        env = stack.function_env(call.function)
-        return _Job(stack.template, call.function, call.event, env, call.at, call.start_after, http=False)
-    route, status = stack.match_route(call.method, call.path)
-    if route is None:
-        raise ValueError(f"{call.method} {call.path} matches no route of the template ({status})")
-    event = http_api_event(
-        call.method,
-        call.path,
-        call.headers,
-        call.body,
-        call.at,
-        route_key=route.route_key,
-        request_id=f"process-request-{index:06d}",
-    )
-    env = stack.function_env(route.function)
-    return _Job(stack.template, route.function, event, env, call.at, call.start_after, http=True)
+        function, event, http = call.function, call.event, False
+    else:
+        route, status = stack.match_route(call.method, call.path)
+        if route is None:
+            raise ValueError(f"{call.method} {call.path} matches no route of the template ({status})")
+        function, http = route.function, True
+        event = http_api_event(
+            call.method,
+            call.path,
+            call.headers,
+            call.body,
+            call.at,
+            route_key=route.route_key,
+            request_id=f"process-request-{index:06d}",
+        )
+    timeout = float(stack.lambdas.functions[function].timeout or DEFAULT_FUNCTION_TIMEOUT_SECONDS)
+    env = stack.function_env(function)
+    return _Job(stack.template, function, event, env, call.at, call.start_after, timeout, http)
 
 
 def _work(job: _Job, barrier: Any, answer: Connection) -> None:
@@ -161,10 +242,13 @@ def _work(job: _Job, barrier: Any, answer: Connection) -> None:
             barrier.wait()
         if job.start_after:
             time.sleep(job.start_after)  # placement in real time against another process, not business time
+        started = time.monotonic()
         result = handler(job.event, lambdas.context(job.function))
-        answer.send(Outcome(result, lambda_response(result) if job.http else None))
+        elapsed = time.monotonic() - started
+        response = lambda_response(result) if job.http else None
+        answer.send(Outcome(result, response, elapsed_seconds=elapsed, timeout_seconds=job.timeout_seconds))
     except Exception:
         failed = gateway_error(INTERNAL_SERVER_ERROR) if job.http else None
-        answer.send(Outcome(None, failed, traceback.format_exc()))
+        answer.send(Outcome(None, failed, traceback.format_exc(), timeout_seconds=job.timeout_seconds))
     finally:
         answer.close()

@@ -1,8 +1,14 @@
-"""The lifecycle both recording APIs share: a loopback HTTP server on a free port, in a daemon thread."""
+"""What every stand-in API shares: a loopback HTTP server on a free port, and one way to inject faults.
+
+A fault is queued for a target (a Slack method, a PagerDuty or SES path), taken by the next matching call, and
+played out by :meth:`FakeApi.answer_with` the same way for every stand-in; only the error body a refusal carries
+is each service's own.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -63,22 +69,87 @@ class ApiServer(ThreadingHTTPServer):
         self.api = api
 
 
-class LocalServer:
-    """Start, stop and address of a stand-in API; subclasses say which server they run.
+class FaultQueue:
+    """Faults waiting for their calls, in the order queued; a call takes the first one its target matches.
+
+    ``exact`` matches a target only to itself (Slack's method names); otherwise a target is a path prefix.
+    """
+
+    def __init__(self, *, exact: bool = False) -> None:
+        self._exact = exact
+        self._lock = threading.Lock()
+        self._queued: list[tuple[str, Fault]] = []
+
+    def add(self, target: str, fault: Fault) -> None:
+        with self._lock:
+            self._queued.append((target, fault))
+
+    def take(self, target: str) -> Fault | None:
+        """The fault for a call to ``target``, counted as used; None when nothing is queued for it."""
+        with self._lock:
+            for index, (queued_for, fault) in enumerate(self._queued):
+                if target == queued_for or (not self._exact and target.startswith(queued_for)):
+                    if fault.take():
+                        del self._queued[index]
+                    return fault
+        return None
+
+    def pending(self) -> list[tuple[str, Fault]]:
+        with self._lock:
+            return list(self._queued)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queued.clear()
+
+
+class FakeApi:
+    """Start, stop, address and faults of a stand-in API; subclasses say which server they run.
 
     `_stopping` is set on stop, so a request held by an injected hang ends at once instead of keeping the
     thread (and the test) waiting.
     """
 
-    label = "local-server"
+    label = "fake-api"
+    exact_fault_targets = False
 
     def __init__(self) -> None:
+        self.faults = FaultQueue(exact=self.exact_fault_targets)
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def _make_server(self) -> ThreadingHTTPServer:
         raise NotImplementedError
+
+    def add_fault(self, target: str, fault: Fault) -> None:
+        """Queue ``fault`` for the next calls to ``target``."""
+        self.faults.add(target, fault)
+
+    def answer_with[A](
+        self,
+        fault: Fault | None,
+        *,
+        process: Callable[[], A],
+        refuse: Callable[[Fault], A],
+        record: Callable[[A], None],
+        stopped: A,
+    ) -> A | None:
+        """Play ``fault`` out on one call: the answer to send, or None to close the connection unanswered.
+
+        ``process`` does what the service does, ``refuse`` is its error answer, ``record`` keeps what the
+        call got (``stopped`` when the server stopped during a hang), whether or not the client hears it.
+        """
+        if fault is not None and fault.answers_late:
+            answer = process()
+            record(answer)
+            return None if self._stopping.wait(fault.answer_late_seconds) else answer
+        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
+            record(stopped)
+            return None
+        answer = refuse(fault) if fault is not None and not fault.processes_call else process()
+        record(answer)
+        return None if fault is not None and fault.drop else answer
 
     def start(self) -> Self:
         """Bind a free port on 127.0.0.1 and serve in a daemon thread."""

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.fakes.base import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, Fault
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -72,7 +72,7 @@ class _OnCall:
     end: str | None
 
 
-class RecordingPagerDutyApi(LocalServer):
+class RecordingPagerDutyApi(FakeApi):
     """A PagerDuty REST API v2 on ``127.0.0.1`` that records every request; see the module docstring."""
 
     label = "recording-pagerduty"
@@ -83,7 +83,6 @@ class RecordingPagerDutyApi(LocalServer):
         self._token = token
         self._lock = threading.RLock()
         self.calls: list[PagerDutyCall] = []
-        self._faults: list[tuple[str, Fault]] = []
         self._oncalls: list[_OnCall] = []
         self._users: dict[str, dict[str, Any]] = {}
 
@@ -108,7 +107,7 @@ class RecordingPagerDutyApi(LocalServer):
         """Forget recorded requests and pending faults; on-calls and users are kept."""
         with self._lock:
             self.calls.clear()
-            self._faults.clear()
+            self.faults.clear()
 
     def fail_next(
         self,
@@ -124,11 +123,6 @@ class RecordingPagerDutyApi(LocalServer):
         :class:`~prodsupport_local.fakes.base.Fault` describes (``status`` alone answers a PagerDuty error
         body; a hang alone is then answered as usual)."""
         self.add_fault(path_prefix, Fault(status, retry_after, hang_seconds, drop=drop, remaining=times))
-
-    def add_fault(self, path_prefix: str, fault: Fault) -> None:
-        """Queue ``fault`` for the next requests whose path starts with ``path_prefix``."""
-        with self._lock:
-            self._faults.append((path_prefix, fault))
 
     def set_oncall(
         self,
@@ -162,27 +156,19 @@ class RecordingPagerDutyApi(LocalServer):
         call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0)
         with self._lock:
             self.calls.append(call)
-            fault = self._take_fault(path)
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            self._finish(call, _error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"))
-            return None
-        if fault is not None and not fault.processes_call:
-            answer = _fault_answer(fault)
-        elif not self._authorized(authorization):
-            answer = _error(HTTPStatus.UNAUTHORIZED)
-        else:
-            with self._lock:
-                answer = self._route(method, path, query)
-        self._finish(call, answer)
-        return None if fault is not None and fault.drop else answer
+        return self.answer_with(
+            self.faults.take(path),
+            process=lambda: self._processed(method, path, query, authorization),
+            refuse=_fault_answer,
+            record=lambda answer: self._finish(call, answer),
+            stopped=_error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"),
+        )
 
-    def _take_fault(self, path: str) -> Fault | None:
-        for index, (prefix, fault) in enumerate(self._faults):
-            if path.startswith(prefix):
-                if fault.take():
-                    del self._faults[index]
-                return fault
-        return None
+    def _processed(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer:
+        if not self._authorized(authorization):
+            return _error(HTTPStatus.UNAUTHORIZED)
+        with self._lock:
+            return self._route(method, path, query)
 
     def _authorized(self, authorization: str) -> bool:
         scheme, _, credentials = authorization.partition(" ")

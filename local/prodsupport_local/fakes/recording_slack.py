@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.fakes.base import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, Fault
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -105,10 +105,11 @@ class _Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class RecordingSlackApi(LocalServer):
+class RecordingSlackApi(FakeApi):
     """A Slack Web API on ``127.0.0.1`` that records every call; see the module docstring."""
 
     label = "recording-slack"
+    exact_fault_targets = True
 
     def __init__(
         self,
@@ -122,7 +123,6 @@ class RecordingSlackApi(LocalServer):
         self._echo = echo
         self._lock = threading.RLock()
         self.calls: list[SlackCall] = []
-        self._faults: dict[str, list[Fault]] = {}
         self._post_count = 0
         self._ephemeral_count = 0
         self._view_count = 0
@@ -193,7 +193,7 @@ class RecordingSlackApi(LocalServer):
         """Forget recorded calls and pending faults; the ``ts`` count, users, messages and views are kept."""
         with self._lock:
             self.calls.clear()
-            self._faults.clear()
+            self.faults.clear()
 
     def fail_next(
         self,
@@ -219,11 +219,6 @@ class RecordingSlackApi(LocalServer):
             status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
         )
         self.add_fault(method, fault)
-
-    def add_fault(self, method: str, fault: Fault) -> None:
-        """Queue ``fault`` for the next calls to ``method``."""
-        with self._lock:
-            self._faults.setdefault(method, []).append(fault)
 
     def set_user(
         self,
@@ -274,31 +269,17 @@ class RecordingSlackApi(LocalServer):
         call = SlackCall(method=method, args=args, response={}, status=0)
         with self._lock:
             self.calls.append(call)
-            fault = self._take_fault(method)
-        if fault is not None and fault.answers_late:
-            with self._lock:
-                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
-            self._finish(call, answer)
-            return None if self._stopping.wait(fault.answer_late_seconds) else answer
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
-            return None
-        if fault is not None and not fault.processes_call:
-            answer = _fault_answer(fault)
-        else:
-            with self._lock:
-                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
-        self._finish(call, answer)
-        return None if fault is not None and fault.drop else answer
+        return self.answer_with(
+            self.faults.take(method),
+            process=lambda: self._processed(method, args, token),
+            refuse=_fault_answer,
+            record=lambda answer: self._finish(call, answer),
+            stopped=_Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}),
+        )
 
-    def _take_fault(self, method: str) -> Fault | None:
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        if fault.take():
-            queue.pop(0)
-        return fault
+    def _processed(self, method: str, args: _Args, token: str | None) -> _Answer:
+        with self._lock:
+            return _Answer(HTTPStatus.OK, self._process(method, args, token))
 
     def _process(self, method: str, args: _Args, token: str | None) -> _Response:
         if not token:

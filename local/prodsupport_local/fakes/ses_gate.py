@@ -4,7 +4,9 @@ Every call is forwarded to moto unchanged (moto keeps what was sent, so `LocalSt
 the record) unless a :class:`~prodsupport_local.fakes.base.Fault` is queued for its path, the same fault
 the recording Slack and PagerDuty APIs take. The functions reach it through boto3's per-service endpoint
 variable, `AWS_ENDPOINT_URL_SESV2`. For SES a fault's ``error`` names the error code (`MessageRejected`,
-`TooManyRequestsException`, …); ``drop`` sends the email and closes the connection without an answer.
+`TooManyRequestsException`, …); ``drop`` sends the email and closes the connection without an answer;
+``answer_late_seconds`` sends it and holds the answer back (a sender killed meanwhile never learns it was sent).
+Every call is recorded in ``calls`` with what SES did, so a test counts the sender's attempts.
 """
 
 from __future__ import annotations
@@ -13,21 +15,32 @@ import http.client
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from prodsupport_local.fakes.base import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, Fault
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
 FORWARD_TIMEOUT_SECONDS = 30
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 type _Reply = tuple[int, list[tuple[str, str]], bytes]
+_STOPPED: _Reply = (0, [], b"")
 
 
-class SesFaultGate(LocalServer):
+@dataclass(frozen=True)
+class SesCall:
+    """One call that reached the gate and what SES did with it (``status`` 0: the server stopped first)."""
+
+    method: str
+    path: str
+    status: int
+
+
+class SesFaultGate(FakeApi):
     """Forwards SES v2 calls to `upstream()` (moto's endpoint), failing those a queued fault names."""
 
     label = "ses-fault-gate"
@@ -35,40 +48,42 @@ class SesFaultGate(LocalServer):
     def __init__(self, upstream: Callable[[], str]) -> None:
         super().__init__()
         self._upstream = upstream
-        self._lock = threading.Lock()
-        self._faults: list[tuple[str, Fault]] = []
+        self._recorded = threading.Condition()
+        self.calls: list[SesCall] = []
 
     def _make_server(self) -> ApiServer:
         return ApiServer(self, _GateHandler)
 
-    def add_fault(self, path_prefix: str, fault: Fault) -> None:
-        """Queue ``fault`` for the next calls whose path starts with ``path_prefix`` (SendEmail: SEND_EMAIL_PATH)."""
-        with self._lock:
-            self._faults.append((path_prefix, fault))
+    def calls_to(self, path_prefix: str = SEND_EMAIL_PATH) -> list[SesCall]:
+        """The recorded calls whose path starts with ``path_prefix`` (default: SendEmail's)."""
+        with self._recorded:
+            return [call for call in self.calls if call.path.startswith(path_prefix)]
+
+    def wait_for_calls(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` calls are recorded (a call held by a fault is recorded once SES has it)."""
+        with self._recorded:
+            return self._recorded.wait_for(lambda: len(self.calls) >= count, timeout=timeout)
 
     def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for index, (prefix, fault) in enumerate(self._faults):
-                if path.startswith(prefix):
-                    if fault.take():
-                        del self._faults[index]
-                    return fault
-        return None
+        """Forget recorded calls and pending faults."""
+        with self._recorded:
+            self.calls.clear()
+        self.faults.clear()
 
     def _answer(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply | None:
         """The reply to send, or None to close the connection unanswered."""
-        fault = self._take_fault(path)
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            return None
-        if fault is not None and not fault.processes_call:
-            reply = _fault_reply(fault)
-        else:
-            reply = self._forward(method, path, headers, body)
-        return None if fault is not None and fault.drop else reply
+        return self.answer_with(
+            self.faults.take(path),
+            process=lambda: self._forward(method, path, headers, body),
+            refuse=_fault_reply,
+            record=lambda reply: self._record(SesCall(method, path, reply[0])),
+            stopped=_STOPPED,
+        )
+
+    def _record(self, call: SesCall) -> None:
+        with self._recorded:
+            self.calls.append(call)
+            self._recorded.notify_all()
 
     def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply:
         upstream = urlsplit(self._upstream())
