@@ -377,6 +377,27 @@ class LocalStack:
                         delivered += self._drain_queue(function.logical_id, event)
         return delivered
 
+    def next_batch(self, logical_id: str) -> dict[str, Any]:
+        """The SQS event the queue's next delivery would carry, its messages left visible for a later drain.
+
+        For an invocation run outside `drain` (in a process of its own, killed as Lambda kills one): Lambda
+        would see them again once their visibility timeout passed; here they are visible again at once.
+        """
+        sqs = self.aws.client("sqs")
+        queue_url = self.aws.queue_url(logical_id)
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        for message in messages:
+            receipt = message["ReceiptHandle"]
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        queue_arn = self.aws.queue_arn(logical_id)
+        return {"Records": [self._sqs_record(message, queue_arn) for message in messages]}
+
     def queue_depth(self, logical_id: str) -> int:
         """Messages in a queue, visible or in flight (read from its attributes, so nothing is received)."""
         attributes = self.aws.client("sqs").get_queue_attributes(

@@ -27,7 +27,9 @@ class Fault:
       first (Slack posts, SES sends), the outcome the caller cannot know;
     - ``answer_late_seconds`` processes the call at once and holds the answer back that long: a client that
       times out meanwhile sees no answer although the effect happened;
-    - a hang and/or a drop alone leave the call processed as usual; nothing at all answers HTTP 500.
+    - a hang and/or a drop alone leave the call processed as usual; nothing at all answers HTTP 500;
+    - ``after_calls`` lets that many matching calls through untouched first (fail the second batch, not the
+      first).
     """
 
     status: int | None = None
@@ -37,6 +39,7 @@ class Fault:
     drop: bool = False
     remaining: int = 1
     answer_late_seconds: float = 0.0
+    after_calls: int = 0
 
     def __post_init__(self) -> None:
         if self.remaining < 1:
@@ -89,6 +92,9 @@ class FaultQueue:
         with self._lock:
             for index, (queued_for, fault) in enumerate(self._queued):
                 if target == queued_for or (not self._exact and target.startswith(queued_for)):
+                    if fault.after_calls > 0:
+                        fault.after_calls -= 1
+                        return None
                     if fault.take():
                         del self._queued[index]
                     return fault
