@@ -14,8 +14,6 @@ virtual clock in this process, the probe's runtime clock in a fresh interpreter.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -30,8 +28,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from prodsupport.core.timefmt import to_iso
+from prodsupport.pagerduty.webhook import sign as pagerduty_signature
 from prodsupport_local.emulator.apigw import http_api_event
-from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.signing import slack_signature
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -169,11 +168,10 @@ class Traffic:
         )
         sample["event"].update(id=f"01BENCH{self.next_id():018d}", event_type=event_type, occurred_at=to_iso(at))
         body = json.dumps(sample, separators=(",", ":")).encode()
-        secret = self.stack.aws.secrets.pagerduty_webhook_secrets[0].encode()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "PagerDuty-Webhook/V3.0",
-            "X-PagerDuty-Signature": "v1=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
+            "X-PagerDuty-Signature": pagerduty_signature(self.stack.aws.secrets.pagerduty_webhook_secrets[0], body),
             "X-Webhook-Id": f"bench-webhook-{self.next_id()}",
         }
         return self._http("/pagerduty/webhook", headers, body, at)

@@ -18,7 +18,7 @@ import pytest
 
 from prodsupport.infra import runtime
 from prodsupport_local.emulator.aws import LocalSecrets
-from prodsupport_local.emulator.replay import slack_signature
+from prodsupport_local.emulator.signing import slack_signature
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from deliveries import CHANNEL, SETTINGS, WEDNESDAY_10_ET, alert, clock_of, event_body, posts_of, slack_headers
+from builders import CHANNEL, SETTINGS, WEDNESDAY_10_ET, alert, clock_of, event_body, posts_of, slack_headers
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime

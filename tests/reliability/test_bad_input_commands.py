@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, slack_command, state
+from builders import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, slack_command, state
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

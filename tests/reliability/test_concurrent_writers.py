@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
+from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
 
 from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso

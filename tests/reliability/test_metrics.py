@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,

@@ -10,7 +10,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, clock_of, post_slack, slack_event, state
+from builders import SETTINGS, WEDNESDAY_10_ET, clock_of, post_slack, slack_event, state
 
 from prodsupport_local.emulator.stack import LocalStack
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, reply, stored
+from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, reply, stored
 
 from prodsupport.core.settings import Settings
 from prodsupport.incident import flows as incident_flow

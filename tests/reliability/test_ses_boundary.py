@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
+from builders import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
 
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email.sender import CLAIM_EXPIRY

@@ -10,7 +10,7 @@ sends once; SES unreachable five times leaves the request in the dead-letter que
 from __future__ import annotations
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
+from builders import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime

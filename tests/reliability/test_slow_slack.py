@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,

@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from inbound import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from inbound import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, event
+from builders import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, slack_event
 from slack_sdk import WebClient
 
 from prodsupport.infra import runtime
@@ -77,7 +77,7 @@ def share_invite(stack: LocalStack) -> Callable[[Callable[[str], str]], None]:
         own_url = str(client.files_info(file=file_id)["file"]["url_private_download"])
         stack.slack.redirect_download(file_id, redirect_to(own_url))
         shared = {"type": "file_shared", "channel_id": CHANNEL, "file_id": file_id, "user_id": "U0ADMIN"}
-        assert event(stack, shared, f"Ev-{file_id}").status == 200
+        assert slack_event(stack, shared, f"Ev-{file_id}").status == 200
 
     return share
 

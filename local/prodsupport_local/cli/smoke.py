@@ -18,8 +18,6 @@ effect, and an SLA run only does what the schedule would do this minute.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import shutil
 import subprocess
@@ -32,6 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from prodsupport.pagerduty.webhook import sign as pagerduty_signature
+from prodsupport_local.emulator.signing import slack_signature
 
 SAM = ".venv-tools/bin/sam"
 HTTP_TIMEOUT_SECONDS = 10
@@ -64,11 +65,10 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
 
 def _slack_headers(secret: str, body: bytes) -> dict[str, str]:
     timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
     return {
         "Content-Type": "application/json",
         "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest}",
+        "X-Slack-Signature": slack_signature(secret, timestamp, body),
     }
 
 
@@ -100,8 +100,10 @@ def check_pagerduty_ping(target: Target) -> str:
         "data": {"message": "Hello from your friend Pagey!", "type": "ping"},
     }
     body = json.dumps({"event": event}).encode()
-    digest = hmac.new(target.pagerduty_webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-PagerDuty-Signature": f"v1={digest}"}
+    headers = {
+        "Content-Type": "application/json",
+        "X-PagerDuty-Signature": pagerduty_signature(target.pagerduty_webhook_secret, body),
+    }
     status, answer = _post(f"{target.api_url}/pagerduty/webhook", body, headers)
     if not 200 <= status < 300:
         raise SmokeFailure(f"signed PagerDuty ping: expected 2xx, got {status} {answer[:200]!r}")

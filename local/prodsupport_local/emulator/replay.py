@@ -13,8 +13,6 @@ and exit status 2, with no output.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import logging
 import sys
@@ -28,9 +26,11 @@ from urllib.parse import urlencode
 
 from prodsupport.core.settings import Settings, SettingsError, env_from_config
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.pagerduty.webhook import sign as pagerduty_signature
 from prodsupport_local.emulator.aws import LocalSecrets, SentEmail
 from prodsupport_local.emulator.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.emulator.local_logs import show_local_logs
+from prodsupport_local.emulator.signing import slack_signature
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_slack import SlackCall
 
@@ -169,11 +169,10 @@ def build_request(step: Step, secrets: LocalSecrets) -> tuple[str, str, dict[str
     timestamp = str(int(step.at.timestamp()))
     if step.action == "pagerduty":
         body = _compact(step.payload).encode()
-        digest = hmac.new(secrets.pagerduty_webhook_secrets[0].encode(), body, hashlib.sha256).hexdigest()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": PAGERDUTY_USER_AGENT,
-            "X-PagerDuty-Signature": f"v1={digest}",
+            "X-PagerDuty-Signature": pagerduty_signature(secrets.pagerduty_webhook_secrets[0], body),
             "X-Webhook-Id": str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"line-{step.line}")),
         }
     else:
@@ -192,12 +191,6 @@ def build_request(step: Step, secrets: LocalSecrets) -> tuple[str, str, dict[str
             "X-Slack-Signature": slack_signature(secrets.slack_signing_secret, timestamp, body),
         }
     return "POST", ROUTES[step.action], _override(headers, step.headers), body
-
-
-def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's v0 request signature: `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>`."""
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def format_effect(effect: Mapping[str, Any]) -> str:
