@@ -19,7 +19,8 @@ from typing import Any, Self
 class Fault:
     """One injected failure of a stand-in, the same for Slack, PagerDuty and SES (and `POST /_local/faults`).
 
-    - ``error`` (Slack only) answers HTTP ``status`` (default 200) with ``{"ok": false, "error": error}``;
+    - ``error`` is the service's error: Slack answers HTTP ``status`` (default 200) with ``{"ok": false, "error":
+      error}``, SES answers it as its error code (PagerDuty's error body has none);
     - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;
     - ``status`` alone answers that HTTP status with the service's error body;
     - ``hang_seconds`` holds the answer back that long first;
@@ -131,6 +132,30 @@ class FakeApi:
     def add_fault(self, target: str, fault: Fault) -> None:
         """Queue ``fault`` for the next calls to ``target``."""
         self.faults.add(target, fault)
+
+    def fail_next(
+        self,
+        target: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        hang_seconds: float = 0.0,
+        answer_late_seconds: float = 0.0,
+        times: int = 1,
+        error: str | None = None,
+        drop: bool = False,
+    ) -> None:
+        """Make the next ``times`` calls to ``target`` fail as :class:`Fault` describes (faults queue up in the
+        order they are added): a hang alone is then processed normally (like Slack, which posts even when the
+        client has given up); ``drop`` processes and never answers; ``answer_late_seconds`` processes at once
+        and answers that much later (a client that gave up meanwhile cannot know the effect happened).
+
+        Failed attempts are recorded with the answer they got.
+        """
+        fault = Fault(
+            status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
+        )
+        self.add_fault(target, fault)
 
     def answer_with[A](
         self,

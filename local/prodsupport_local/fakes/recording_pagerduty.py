@@ -109,21 +109,6 @@ class RecordingPagerDutyApi(FakeApi):
             self.calls.clear()
             self.faults.clear()
 
-    def fail_next(
-        self,
-        path_prefix: str,
-        *,
-        status: int | None = None,
-        retry_after: int | None = None,
-        hang_seconds: float = 0.0,
-        times: int = 1,
-        drop: bool = False,
-    ) -> None:
-        """Make the next ``times`` requests whose path starts with ``path_prefix`` fail, as
-        :class:`~prodsupport_local.fakes.base.Fault` describes (``status`` alone answers a PagerDuty error
-        body; a hang alone is then answered as usual)."""
-        self.add_fault(path_prefix, Fault(status, retry_after, hang_seconds, drop=drop, remaining=times))
-
     def set_oncall(
         self,
         escalation_policy_id: str,

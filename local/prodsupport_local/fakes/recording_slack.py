@@ -195,31 +195,6 @@ class RecordingSlackApi(FakeApi):
             self.calls.clear()
             self.faults.clear()
 
-    def fail_next(
-        self,
-        method: str,
-        *,
-        status: int | None = None,
-        retry_after: int | None = None,
-        hang_seconds: float = 0.0,
-        answer_late_seconds: float = 0.0,
-        times: int = 1,
-        error: str | None = None,
-        drop: bool = False,
-    ) -> None:
-        """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added), as
-        :class:`~prodsupport_local.fakes.base.Fault` describes: a hang alone is then processed normally
-        (like Slack, which posts even when the client has given up); ``drop`` posts and never answers;
-        ``answer_late_seconds`` posts at once and answers that much later (a client that gave up meanwhile
-        cannot know the post is in the channel).
-
-        Failed attempts are recorded in ``calls`` with the answer they got; ``posts()`` has successes only.
-        """
-        fault = Fault(
-            status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
-        )
-        self.add_fault(method, fault)
-
     def set_user(
         self,
         user_id: str,
