@@ -1,7 +1,8 @@
 """Requests as Slack and PagerDuty send them, at a virtual time, and what they left behind: one set for every test.
 
-Each request is signed with the helpers the replay tool and the benchmarks use too (Slack's v0 HMAC from
-prodsupport_local.emulator.signing, PagerDuty's `v1=` from the package's own `sign`), at the stack's clock.
+Each request is signed by the helpers the replay tool, the smoke check and the benchmarks use too
+(prodsupport_local.emulator.signing: Slack's v0 HMAC, PagerDuty's `v1=` by the package's own `sign`), at the
+stack's clock.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from urllib.parse import urlencode
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident
 from prodsupport.infra import runtime
-from prodsupport.pagerduty.webhook import sign as pagerduty_signature
+from prodsupport_local.emulator import signing
 from prodsupport_local.emulator.apigw import HttpResponse
 from prodsupport_local.emulator.aws import LocalSecrets
-from prodsupport_local.emulator.signing import slack_signature
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
@@ -55,14 +55,7 @@ def clock_of(stack: LocalStack) -> VirtualClock:
 def slack_headers(
     body: bytes, at: datetime, *, secret: str = SECRETS.slack_signing_secret, **extra: str
 ) -> dict[str, str]:
-    timestamp = str(int(at.timestamp()))
-    content_type = "application/json" if body.lstrip().startswith(b"{") else "application/x-www-form-urlencoded"
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": slack_signature(secret, timestamp, body),
-        **extra,
-    }
+    return signing.slack_headers(secret, at, body, **extra)
 
 
 def event_body(event: dict[str, Any], event_id: str, at: datetime) -> bytes:
@@ -177,12 +170,9 @@ def pagerduty_body(
 
 
 def pagerduty_headers(body: bytes, webhook_id: str = "wh-1", secret: str | None = None) -> dict[str, str]:
-    key = SECRETS.pagerduty_webhook_secrets[0] if secret is None else secret
-    return {
-        "Content-Type": "application/json",
-        "X-PagerDuty-Signature": pagerduty_signature(key, body),
-        "X-Webhook-Id": webhook_id,
-    }
+    return signing.pagerduty_headers(
+        SECRETS.pagerduty_webhook_secrets[0] if secret is None else secret, body, webhook_id
+    )
 
 
 def deliver_pagerduty(

@@ -22,7 +22,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -31,8 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prodsupport.pagerduty.webhook import sign as pagerduty_signature
-from prodsupport_local.emulator.signing import slack_signature
+from prodsupport_local.emulator.signing import pagerduty_headers, slack_headers
 
 SAM = ".venv-tools/bin/sam"
 HTTP_TIMEOUT_SECONDS = 10
@@ -63,19 +61,12 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
-def _slack_headers(secret: str, body: bytes) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    return {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": slack_signature(secret, timestamp, body),
-    }
-
-
 def check_url_verification(target: Target) -> str:
     challenge = f"smoke-{uuid.uuid4().hex}"
     body = json.dumps({"type": "url_verification", "token": "smoke", "challenge": challenge}).encode()
-    status, answer = _post(f"{target.api_url}/slack/events", body, _slack_headers(target.slack_signing_secret, body))
+    status, answer = _post(
+        f"{target.api_url}/slack/events", body, slack_headers(target.slack_signing_secret, datetime.now(UTC), body)
+    )
     if status != 200 or challenge not in answer:
         raise SmokeFailure(f"signed url_verification: expected 200 with the challenge, got {status} {answer[:200]!r}")
     return "signed Slack url_verification answered 200 with its challenge"
@@ -100,10 +91,7 @@ def check_pagerduty_ping(target: Target) -> str:
         "data": {"message": "Hello from your friend Pagey!", "type": "ping"},
     }
     body = json.dumps({"event": event}).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-PagerDuty-Signature": pagerduty_signature(target.pagerduty_webhook_secret, body),
-    }
+    headers = pagerduty_headers(target.pagerduty_webhook_secret, body, webhook_id=f"smoke-{uuid.uuid4().hex}")
     status, answer = _post(f"{target.api_url}/pagerduty/webhook", body, headers)
     if not 200 <= status < 300:
         raise SmokeFailure(f"signed PagerDuty ping: expected 2xx, got {status} {answer[:200]!r}")

@@ -26,11 +26,10 @@ from urllib.parse import urlencode
 
 from prodsupport.core.settings import Settings, SettingsError, env_from_config
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.pagerduty.webhook import sign as pagerduty_signature
 from prodsupport_local.emulator.aws import LocalSecrets, SentEmail
 from prodsupport_local.emulator.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.emulator.local_logs import show_local_logs
-from prodsupport_local.emulator.signing import slack_signature
+from prodsupport_local.emulator.signing import pagerduty_headers, slack_headers
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_slack import SlackCall
 
@@ -41,8 +40,6 @@ ROUTES = {
     "slack_interaction": "/slack/interactions",
     "pagerduty": "/pagerduty/webhook",
 }
-SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-PAGERDUTY_USER_AGENT = "PagerDuty-Webhook/V3.0"
 # Settings a scenario may not change: they point the functions at the local stack itself.
 STACK_SETTINGS = frozenset(
     {
@@ -166,30 +163,18 @@ class Replay:
 
 def build_request(step: Step, secrets: LocalSecrets) -> tuple[str, str, dict[str, str], bytes]:
     """The HTTP request the real sender would make for this step, signed at the step's time."""
-    timestamp = str(int(step.at.timestamp()))
     if step.action == "pagerduty":
         body = _compact(step.payload).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": PAGERDUTY_USER_AGENT,
-            "X-PagerDuty-Signature": pagerduty_signature(secrets.pagerduty_webhook_secrets[0], body),
-            "X-Webhook-Id": str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"line-{step.line}")),
-        }
+        webhook_id = str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"line-{step.line}"))
+        headers = pagerduty_headers(secrets.pagerduty_webhook_secrets[0], body, webhook_id)
     else:
         if step.action == "slack_event":
-            body, content_type = _compact(step.payload).encode(), "application/json"
+            body = _compact(step.payload).encode()
         elif step.action == "slack_command":
             body = urlencode({k: _form_value(v) for k, v in step.payload.items()}).encode()
-            content_type = "application/x-www-form-urlencoded"
         else:
             body = urlencode({"payload": _compact(step.payload)}).encode()
-            content_type = "application/x-www-form-urlencoded"
-        headers = {
-            "Content-Type": content_type,
-            "User-Agent": SLACK_USER_AGENT,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(secrets.slack_signing_secret, timestamp, body),
-        }
+        headers = slack_headers(secrets.slack_signing_secret, step.at, body)
     return "POST", ROUTES[step.action], _override(headers, step.headers), body
 
 
