@@ -27,14 +27,14 @@ import multiprocessing
 import os
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from threading import BrokenBarrierError
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from prodsupport.infra import runtime
 from prodsupport_local.emulator.apigw import (
@@ -143,17 +143,6 @@ class Running:
                 worker.kill()
             worker.join()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.kill()
-
     def _wait(self, job: _Job, worker: BaseProcess, receiver: Connection) -> Outcome:
         deadline = self._released + job.start_after + job.timeout_seconds
         if receiver.poll(max(0.0, deadline - time.monotonic())):
@@ -171,8 +160,10 @@ class Running:
         return Outcome(None, None, "", killed=True, elapsed_seconds=elapsed, timeout_seconds=job.timeout_seconds)
 
 
-def start(stack: LocalStack, calls: Sequence[Call | Invoke]) -> Running:
-    """Start every call in its own process; return once all have loaded their handler and been released."""
+@contextmanager
+def start(stack: LocalStack, calls: Sequence[Call | Invoke]) -> Iterator[Running]:
+    """Start every call in its own process, released once all have loaded their handler; whatever still runs
+    when the block ends is killed."""
     jobs = [_job(stack, call, index) for index, call in enumerate(calls)]
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(jobs) + 1)  # the caller is the last party: its release is the start time
@@ -192,7 +183,11 @@ def start(stack: LocalStack, calls: Sequence[Call | Invoke]) -> Running:
             worker.kill()
             worker.join()
         raise RuntimeError(f"the functions' init did not finish within {INIT_SECONDS:g} s") from None
-    return Running(jobs, workers, [receiver for receiver, _ in pipes], time.monotonic())
+    running = Running(jobs, workers, [receiver for receiver, _ in pipes], time.monotonic())
+    try:
+        yield running
+    finally:
+        running.kill()
 
 
 def run_together(stack: LocalStack, calls: Sequence[Call | Invoke]) -> list[Outcome]:

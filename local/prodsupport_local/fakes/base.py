@@ -110,8 +110,9 @@ class FaultQueue:
             self._queued.clear()
 
 
-class FakeApi:
-    """Start, stop, address and faults of a stand-in API; subclasses say which server they run.
+class FakeApi[C]:
+    """Start, stop, address, faults and the record of calls (``C``) of a stand-in API; subclasses say which
+    server they run and when a call is recorded.
 
     `_stopping` is set on stop, so a request held by an injected hang ends at once instead of keeping the
     thread (and the test) waiting.
@@ -122,12 +123,31 @@ class FakeApi:
 
     def __init__(self) -> None:
         self.faults = FaultQueue(exact=self.exact_fault_targets)
+        self.calls: list[C] = []
+        self._lock = threading.RLock()
+        self._recorded = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def _make_server(self) -> ThreadingHTTPServer:
         raise NotImplementedError
+
+    def clear(self) -> None:
+        """Forget recorded calls and pending faults."""
+        with self._lock:
+            self.calls.clear()
+        self.faults.clear()
+
+    def wait_for_calls(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` calls are recorded (a test's synchronisation with a call in another process)."""
+        with self._recorded:
+            return self._recorded.wait_for(lambda: len(self.calls) >= count, timeout=timeout)
+
+    def _record(self, call: C) -> None:
+        with self._recorded:
+            self.calls.append(call)
+            self._recorded.notify_all()
 
     def add_fault(self, target: str, fault: Fault) -> None:
         """Queue ``fault`` for the next calls to ``target``."""

@@ -16,7 +16,6 @@ PagerDuty's shape, ``{"error": {"message": ..., "code": ...}}``.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -72,7 +71,7 @@ class _OnCall:
     end: str | None
 
 
-class RecordingPagerDutyApi(FakeApi):
+class RecordingPagerDutyApi(FakeApi[PagerDutyCall]):
     """A PagerDuty REST API v2 on ``127.0.0.1`` that records every request; see the module docstring."""
 
     label = "recording-pagerduty"
@@ -81,8 +80,6 @@ class RecordingPagerDutyApi(FakeApi):
         """``token``, when given, is the only API key accepted; otherwise any ``Token token=...`` is."""
         super().__init__()
         self._token = token
-        self._lock = threading.RLock()
-        self.calls: list[PagerDutyCall] = []
         self._oncalls: list[_OnCall] = []
         self._users: dict[str, dict[str, Any]] = {}
 
@@ -102,12 +99,6 @@ class RecordingPagerDutyApi(FakeApi):
         """Every recorded request whose path starts with ``path_prefix``, failed attempts included."""
         with self._lock:
             return [call for call in self.calls if call.path.startswith(path_prefix)]
-
-    def clear(self) -> None:
-        """Forget recorded requests and pending faults; on-calls and users are kept."""
-        with self._lock:
-            self.calls.clear()
-            self.faults.clear()
 
     def set_oncall(
         self,
@@ -139,8 +130,7 @@ class RecordingPagerDutyApi(FakeApi):
 
     def _answer(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer | None:
         call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0)
-        with self._lock:
-            self.calls.append(call)
+        self._record(call)
         return self.answer_with(
             self.faults.take(path),
             process=lambda: self._processed(method, path, query, authorization),

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,7 +104,7 @@ class _Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class RecordingSlackApi(FakeApi):
+class RecordingSlackApi(FakeApi[SlackCall]):
     """A Slack Web API on ``127.0.0.1`` that records every call; see the module docstring."""
 
     label = "recording-slack"
@@ -121,8 +120,6 @@ class RecordingSlackApi(FakeApi):
         super().__init__()
         self._ts_clock = ts_clock or _wall_clock
         self._echo = echo
-        self._lock = threading.RLock()
-        self.calls: list[SlackCall] = []
         self._post_count = 0
         self._ephemeral_count = 0
         self._view_count = 0
@@ -189,12 +186,6 @@ class RecordingSlackApi(FakeApi):
         with self._lock:
             return [call for call in self.calls if call.method in _POST_METHODS and call.ok]
 
-    def clear(self) -> None:
-        """Forget recorded calls and pending faults; the ``ts`` count, users, messages and views are kept."""
-        with self._lock:
-            self.calls.clear()
-            self.faults.clear()
-
     def set_user(
         self,
         user_id: str,
@@ -224,8 +215,7 @@ class RecordingSlackApi(FakeApi):
         except ValueError:
             args = {"raw": body.decode("utf-8", errors="replace")}
         call = SlackCall(method="response_url", args={**args, "path": path}, response={"ok": True})
-        with self._lock:
-            self.calls.append(call)
+        self._record(call)
 
     def redirect_download(self, file_id: str, location: str) -> None:
         """Answer the file's download address with a 302 to ``location`` (a CDN hop, or a hostile one)."""
@@ -242,8 +232,7 @@ class RecordingSlackApi(FakeApi):
 
     def _answer_api_call(self, method: str, args: _Args, token: str | None) -> _Answer | None:
         call = SlackCall(method=method, args=args, response={}, status=0)
-        with self._lock:
-            self.calls.append(call)
+        self._record(call)
         return self.answer_with(
             self.faults.take(method),
             process=lambda: self._processed(method, args, token),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -40,7 +39,7 @@ class SesCall:
     status: int
 
 
-class SesFaultGate(FakeApi):
+class SesFaultGate(FakeApi[SesCall]):
     """Forwards SES v2 calls to `upstream()` (moto's endpoint), failing those a queued fault names."""
 
     label = "ses-fault-gate"
@@ -48,27 +47,14 @@ class SesFaultGate(FakeApi):
     def __init__(self, upstream: Callable[[], str]) -> None:
         super().__init__()
         self._upstream = upstream
-        self._recorded = threading.Condition()
-        self.calls: list[SesCall] = []
 
     def _make_server(self) -> ApiServer:
         return ApiServer(self, _GateHandler)
 
     def calls_to(self, path_prefix: str = SEND_EMAIL_PATH) -> list[SesCall]:
         """The recorded calls whose path starts with ``path_prefix`` (default: SendEmail's)."""
-        with self._recorded:
+        with self._lock:
             return [call for call in self.calls if call.path.startswith(path_prefix)]
-
-    def wait_for_calls(self, count: int, timeout: float) -> bool:
-        """Block until ``count`` calls are recorded (a call held by a fault is recorded once SES has it)."""
-        with self._recorded:
-            return self._recorded.wait_for(lambda: len(self.calls) >= count, timeout=timeout)
-
-    def clear(self) -> None:
-        """Forget recorded calls and pending faults."""
-        with self._recorded:
-            self.calls.clear()
-        self.faults.clear()
 
     def _answer(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply | None:
         """The reply to send, or None to close the connection unanswered."""
@@ -79,11 +65,6 @@ class SesFaultGate(FakeApi):
             record=lambda reply: self._record(SesCall(method, path, reply[0])),
             stopped=_STOPPED,
         )
-
-    def _record(self, call: SesCall) -> None:
-        with self._recorded:
-            self.calls.append(call)
-            self._recorded.notify_all()
 
     def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply:
         upstream = urlsplit(self._upstream())
