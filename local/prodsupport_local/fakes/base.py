@@ -8,7 +8,7 @@ is each service's own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -71,6 +71,49 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, api: Any, handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)
         self.api = api
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """What every stand-in's request handler shares: each HTTP method goes to `handle_call`, logs stay quiet
+    (the record of calls is the log), and an answer the client stopped waiting for is let go."""
+
+    def do_GET(self) -> None:
+        self.handle_call()
+
+    def do_POST(self) -> None:
+        self.handle_call()
+
+    def do_PUT(self) -> None:
+        self.handle_call()
+
+    def do_DELETE(self) -> None:
+        self.handle_call()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def handle_call(self) -> None:
+        raise NotImplementedError
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send_answer(self, status: int, body: bytes, headers: Iterable[tuple[str, str]]) -> None:
+        """Answer with ``body`` and its length; a client that stopped waiting is let go."""
+        try:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout while we hung)
+
+    def close_unanswered(self) -> None:
+        """Close the connection without an answer, as a dropped or held call ends for the client."""
+        self.close_connection = True
 
 
 class FaultQueue:

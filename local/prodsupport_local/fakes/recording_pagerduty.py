@@ -19,11 +19,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.fakes.base import ApiServer, FakeApi, Fault
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -217,46 +216,23 @@ class RecordingPagerDutyApi(FakeApi[PagerDutyCall]):
         return _Answer(HTTPStatus.OK, {"user": user})
 
 
-class _PagerDutyRequestHandler(BaseHTTPRequestHandler):
+class _PagerDutyRequestHandler(FakeHandler):
     server_version = "RecordingPagerDutyApi/1"
 
     @property
     def _api(self) -> RecordingPagerDutyApi:
         return cast(RecordingPagerDutyApi, cast(ApiServer, self.server).api)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the recording is the log."""
-
-    def _handle(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > 0:
-            self.rfile.read(length)
+    def handle_call(self) -> None:
+        self.read_body()
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        answer = self._api._answer(method, url.path, query, self.headers.get("Authorization", ""))
+        answer = self._api._answer(self.command, url.path, query, self.headers.get("Authorization", ""))
         if answer is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         body = json.dumps(answer.body).encode()
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in answer.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout while we hung)
+        self.send_answer(answer.status, body, (("Content-Type", "application/json; charset=utf-8"), *answer.headers))
 
 
 def _error(status: int, message: str | None = None, code: int | None = None) -> _Answer:

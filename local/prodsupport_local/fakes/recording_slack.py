@@ -33,11 +33,10 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.fakes.base import ApiServer, FakeApi, Fault
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -488,25 +487,16 @@ class RecordingSlackApi(FakeApi[SlackCall]):
         return self._users.get(user_id) or _user_object(user_id, email=None, status_text="", status_emoji="")
 
 
-class _SlackRequestHandler(BaseHTTPRequestHandler):
+class _SlackRequestHandler(FakeHandler):
     server_version = "RecordingSlackApi/1"
 
     @property
     def _api(self) -> RecordingSlackApi:
         return cast(RecordingSlackApi, cast(ApiServer, self.server).api)
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the recording is the log."""
-
-    def _handle(self) -> None:
+    def handle_call(self) -> None:
         url = urlsplit(self.path)
-        body = self._read_body()
+        body = self.read_body()
         if url.path.startswith("/response/"):
             self._api._respond(url.path, body)
             self._send_text(HTTPStatus.OK, "ok")
@@ -544,13 +534,9 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
         args.pop("token", None)
         answer = self._api._answer_api_call(method, _decode_json_strings(args), token)
         if answer is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         self._send_json(answer)
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _send_json(self, answer: _Answer) -> None:
         body = json.dumps(answer.body).encode()
@@ -560,16 +546,7 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
         self._send(status, text.encode(), "text/plain; charset=utf-8", ())
 
     def _send(self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...]) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout while we hung)
+        self.send_answer(status, body, (("Content-Type", content_type), *headers))
 
 
 def _echo_line(call: SlackCall) -> str | None:

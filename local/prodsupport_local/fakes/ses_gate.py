@@ -16,11 +16,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
-from prodsupport_local.fakes.base import ApiServer, FakeApi, Fault
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
 FORWARD_TIMEOUT_SECONDS = 30
@@ -89,36 +88,14 @@ def _fault_reply(fault: Fault) -> _Reply:
     return int(status), headers, json.dumps({"message": f"injected fault: {code}"}).encode()
 
 
-class _GateHandler(BaseHTTPRequestHandler):
+class _GateHandler(FakeHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: moto keeps what was sent."""
-
-    def _handle(self) -> None:
+    def handle_call(self) -> None:
         gate = cast(SesFaultGate, cast(ApiServer, self.server).api)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        reply = gate._answer(self.command, self.path, list(self.headers.items()), body)
+        reply = gate._answer(self.command, self.path, list(self.headers.items()), self.read_body())
         if reply is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         status, headers, data = reply
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_answer(status, data, headers)
