@@ -110,6 +110,13 @@ def alert(at: datetime, text: str = "Triggered: check-in API 5xx rate above 5%")
     }
 
 
+def declare_by_alert(stack: LocalStack) -> str:
+    """An alert posted now opens an incident; its thread's ts."""
+    root = alert(clock_of(stack)())
+    assert slack_event(stack, root, "Ev0ALERT").status == 200
+    return str(root["ts"])
+
+
 def reply(thread_ts: str, at: datetime, user: str = "U0ONCALL", text: str = "Looking into it") -> dict[str, Any]:
     ts = f"{int(at.timestamp())}.000200"
     return {"type": "message", "channel": CHANNEL, "user": user, "text": text, "ts": ts, "thread_ts": thread_ts}

@@ -14,9 +14,9 @@ import pytest
 from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
-    alert,
     checker_run,
     clock_of,
+    declare_by_alert,
     posts_of,
     reply,
     slack_event,
@@ -33,12 +33,6 @@ def configured(stack: LocalStack) -> LocalStack:
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
     return stack
-
-
-def declare_by_alert(stack: LocalStack) -> str:
-    root = alert(clock_of(stack)())
-    assert slack_event(stack, root, "Ev0ALERT").status == 200
-    return str(root["ts"])
 
 
 def test_a_rate_limited_declaration_is_retried_after_retry_after_and_posted_once(configured: LocalStack) -> None:

@@ -18,6 +18,7 @@ from builders import (
     alert,
     checker_run,
     clock_of,
+    declare_by_alert,
     event_body,
     posts_of,
     reply,
@@ -43,12 +44,6 @@ def configured(stack: LocalStack) -> LocalStack:
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
     return stack
-
-
-def declare_by_alert(stack: LocalStack) -> str:
-    root = alert(clock_of(stack)())
-    assert slack_event(stack, root, "Ev0ALERT").status == 200
-    return str(root["ts"])
 
 
 def timed_reply(stack: LocalStack, thread_ts: str, at: datetime, **headers: str) -> Outcome:
