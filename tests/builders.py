@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -197,6 +198,17 @@ def deliver_pagerduty(
     if headers is None:
         headers = pagerduty_headers(raw, webhook_id or hashlib.sha256(raw).hexdigest()[:32])
     return stack.request("POST", "/pagerduty/webhook", headers, raw)
+
+
+# -- GitHub -------------------------------------------------------------------------------------------------
+
+
+def github_headers(
+    body: bytes, event: str, *, delivery: str | None = None, secret: str | None = None
+) -> dict[str, str]:
+    """A webhook delivery's headers, signed with the first local secret unless ``secret`` is given."""
+    key = SECRETS.github_webhook_secrets[0] if secret is None else secret
+    return signing.github_headers(key, body, event, delivery or str(uuid.uuid4()))
 
 
 # -- what a request left behind ------------------------------------------------------------------------------

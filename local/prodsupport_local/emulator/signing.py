@@ -1,5 +1,5 @@
-"""Requests signed as Slack and PagerDuty sign them, for everything that plays them here: the replay tool,
-`prodsupport smoke`, the tests' builders and the benchmarks.
+"""Requests signed as Slack, PagerDuty and GitHub sign them, for everything that plays them here: the replay
+tool, `prodsupport smoke`, the tests' builders and the benchmarks.
 
 PagerDuty's `v1=` signature is the package's own `prodsupport.pagerduty.webhook.sign`, the one the webhook
 verifies with. Slack's is not taken from slack_sdk's `SignatureVerifier.generate_signature` because that one
@@ -17,6 +17,7 @@ from prodsupport.pagerduty.webhook import sign
 
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 PAGERDUTY_USER_AGENT = "PagerDuty-Webhook/V3.0"
+GITHUB_USER_AGENT = "GitHub-Hookshot/prodsupport-replay"
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -45,4 +46,20 @@ def pagerduty_headers(secret: str, body: bytes, webhook_id: str) -> dict[str, st
         "User-Agent": PAGERDUTY_USER_AGENT,
         "X-PagerDuty-Signature": sign(secret, body),
         "X-Webhook-Id": webhook_id,
+    }
+
+
+def github_signature(secret: str, body: bytes) -> str:
+    """GitHub's `X-Hub-Signature-256`: `sha256=` + hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def github_headers(secret: str, body: bytes, event: str, delivery: str) -> dict[str, str]:
+    """What GitHub sends with a webhook delivery of ``event`` signed with the hook's secret."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": GITHUB_USER_AGENT,
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": github_signature(secret, body),
     }

@@ -17,7 +17,7 @@ from typing import Any, Self
 
 @dataclass
 class Fault:
-    """One injected failure of a stand-in, the same for Slack, PagerDuty and SES (and `POST /_local/faults`).
+    """One injected failure of a stand-in, the same for Slack, PagerDuty, SES and GitHub (and `POST /_local/faults`).
 
     - ``error`` is the service's error: Slack answers HTTP ``status`` (default 200) with ``{"ok": false, "error":
       error}``, SES answers it as its error code (PagerDuty's error body has none);
@@ -30,7 +30,9 @@ class Fault:
       times out meanwhile sees no answer although the effect happened;
     - a hang and/or a drop alone leave the call processed as usual; nothing at all answers HTTP 500;
     - ``after_calls`` lets that many matching calls through untouched first (fail the second batch, not the
-      first).
+      first);
+    - ``method`` limits the fault to calls of that HTTP method (GitHub: fail the POST, not the GET);
+    - ``carry_out`` does what was asked before the fault answers (the 5xx a client cannot tell from a lost call).
     """
 
     status: int | None = None
@@ -41,6 +43,8 @@ class Fault:
     remaining: int = 1
     answer_late_seconds: float = 0.0
     after_calls: int = 0
+    method: str | None = None
+    carry_out: bool = False
 
     def __post_init__(self) -> None:
         if self.remaining < 1:
@@ -89,6 +93,9 @@ class FakeHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self.handle_call()
 
+    def do_PATCH(self) -> None:
+        self.handle_call()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
@@ -131,10 +138,13 @@ class FaultQueue:
         with self._lock:
             self._queued.append((target, fault))
 
-    def take(self, target: str) -> Fault | None:
-        """The fault for a call to ``target``, counted as used; None when nothing is queued for it."""
+    def take(self, target: str, method: str = "") -> Fault | None:
+        """The fault for a call to ``target`` (with HTTP ``method``), counted as used; None when nothing is
+        queued for it."""
         with self._lock:
             for index, (queued_for, fault) in enumerate(self._queued):
+                if fault.method not in (None, method.upper()):
+                    continue
                 if target == queued_for or (not self._exact and target.startswith(queued_for)):
                     if fault.after_calls > 0:
                         fault.after_calls -= 1
@@ -207,6 +217,8 @@ class FakeApi[C]:
         times: int = 1,
         error: str | None = None,
         drop: bool = False,
+        method: str | None = None,
+        carry_out: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``target`` fail as :class:`Fault` describes (faults queue up in the
         order they are added): a hang alone is then processed normally (like Slack, which posts even when the
@@ -216,7 +228,15 @@ class FakeApi[C]:
         Failed attempts are recorded with the answer they got.
         """
         fault = Fault(
-            status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
+            status,
+            retry_after,
+            hang_seconds,
+            error,
+            drop,
+            remaining=times,
+            answer_late_seconds=answer_late_seconds,
+            method=method.upper() if method else None,
+            carry_out=carry_out,
         )
         self.add_fault(target, fault)
 
@@ -241,7 +261,12 @@ class FakeApi[C]:
         if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
             record(stopped)
             return None
-        answer = refuse(fault) if fault is not None and not fault.processes_call else process()
+        if fault is not None and not fault.processes_call:
+            if fault.carry_out:
+                process()
+            answer = refuse(fault)
+        else:
+            answer = process()
         record(answer)
         return None if fault is not None and fault.drop else answer
 

@@ -30,6 +30,7 @@ from prodsupport.slack import authorization
 from prodsupport.slack.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
+    AddActionItem,
     CommandError,
     Declare,
     Help,
@@ -420,7 +421,13 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
         case Help():
             return ephemeral(parsed.text)
         case ListIncidents():
-            return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at))
+            listed = msg.incident_list(rt.store.open_incidents(), command.at)
+            if rt.settings.github_repo:
+                from prodsupport.github import messages, tracking
+
+                github = messages.open_work(*tracking.open_entries(rt.table), command.at)
+                listed = f"{listed}\n{github}" if github else listed
+            return ephemeral(listed)
         case Declare():
             incident = declare_new_thread(
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
@@ -473,6 +480,10 @@ def _incident_change(
             from prodsupport.postmortem import flows as postmortem_flow
 
             return ephemeral(postmortem_flow.checkpoint(rt, found, parsed, user, at))
+        case AddActionItem():
+            from prodsupport.postmortem import flows as postmortem_flow
+
+            return ephemeral(postmortem_flow.action_item(rt, found, parsed, user, at))
     raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
