@@ -366,9 +366,31 @@ def test_resolved_in_pagerduty_resolves_the_incident(stack: LocalStack) -> None:
     trigger(stack)
     deliver(stack, event_body("incident.resolved", OPENED + timedelta(hours=1)))
     assert stored().status is Status.RESOLVED
-    assert posts_of(stack, "incident_resolved") == [
-        {"incident_id": "INC-2026-0001", "ended_at": "2026-03-10T15:00:00Z"}
+    assert [(p["incident_id"], p["ended_at"]) for p in posts_of(stack, "incident_resolved")] == [
+        ("INC-2026-0001", "2026-03-10T15:00:00Z")
     ]
+
+
+def test_a_resolve_whose_slack_post_fails_posts_resolved_once_and_drafts_the_postmortem(stack: LocalStack) -> None:
+    trigger(stack)
+    body = event_body("incident.resolved", OPENED + timedelta(hours=1))
+    stack.slack.fail_next("chat.postMessage", status=500, times=3)
+    deliver(stack, body, webhook_id="wh-resolved")
+    deliver(stack, body, webhook_id="wh-resolved")  # PagerDuty's retry, had the first failed
+    stack.drain()
+    assert len(posts_of(stack, "incident_resolved")) == 1
+    assert [p["state"] for p in posts_of(stack, "postmortem_update")] == ["drafted"]
+
+
+def test_resolved_in_pagerduty_after_slack_is_noted_as_well_and_not_resolved_again(
+    stack: LocalStack, signed_slack_request: Callable[..., Any]
+) -> None:
+    trigger(stack)
+    slash(stack, signed_slack_request, "INC-2026-0001 resolve rolled back", OPENED + timedelta(minutes=30))
+    deliver(stack, event_body("incident.resolved", OPENED + timedelta(hours=1)))
+    assert len(posts_of(stack, "incident_resolved")) == 1
+    noted = [p for p in posts_of(stack, "incident_updated") if p.get("pagerduty_event") == "incident.resolved"]
+    assert len(noted) == 1
 
 
 def test_reopened_in_pagerduty_opens_the_incident_again(stack: LocalStack) -> None:
