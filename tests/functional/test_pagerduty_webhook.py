@@ -382,6 +382,22 @@ def test_a_resolve_whose_slack_post_fails_posts_resolved_once_and_drafts_the_pos
     assert [p["state"] for p in posts_of(stack, "postmortem_update")] == ["drafted"]
 
 
+def test_a_pagerduty_retry_after_a_failed_draft_upload_drafts_the_postmortem_once(stack: LocalStack) -> None:
+    trigger(stack)
+    body = event_body("incident.resolved", OPENED + timedelta(hours=1))
+    stack.slack.fail_next("files.completeUploadExternal", status=500, times=3)  # every attempt slack_sdk makes
+    assert deliver(stack, body, webhook_id="wh-resolved").status == 500
+    assert isinstance(stack.clock, VirtualClock)
+    stack.clock.advance(timedelta(minutes=1))  # PagerDuty's retry
+    raw = json.dumps(body).encode()
+    again = deliver(stack, raw, headers=signed_headers(raw, webhook_id="wh-resolved"))
+    assert json.loads(again.body)["status"] == "resolved"
+    assert len([call for call in stack.slack.calls_to("files.completeUploadExternal") if call.ok]) == 1
+    assert len(posts_of(stack, "incident_resolved")) == 1
+    assert [p["state"] for p in posts_of(stack, "postmortem_update")] == ["drafted"]
+    assert not [p for p in posts_of(stack, "incident_updated") if p.get("pagerduty_event") == "incident.resolved"]
+
+
 def test_resolved_in_pagerduty_after_slack_is_noted_as_well_and_not_resolved_again(
     stack: LocalStack, signed_slack_request: Callable[..., Any]
 ) -> None:
