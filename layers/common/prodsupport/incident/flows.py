@@ -570,7 +570,8 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
     """Resolve once: the check is inside the conditional write, so two resolves racing post one message.
 
     Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
-    post-mortem never started) and otherwise says it is already resolved.
+    "resolved" post, looked for in the thread before it is posted again; its post-mortem) and otherwise says
+    it is already resolved.
     """
     from prodsupport.postmortem import flows as postmortem_flow
 
@@ -589,10 +590,18 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
 
     saved = _change(rt, incident, change, user, at)
     if resolved_now[0]:
-        _send(rt, msg.resolved(saved, user))
-    elif not postmortem_flow.owed(saved):
-        raise CommandError(f"{incident.id} is already resolved.")
+        deliver(rt, msg.resolved(saved, user))
+    else:
+        if saved.ended_at is not None:  # a record resolved without its time has no post to repair
+            deliver(rt, msg.resolved(saved, _resolver(saved)), look_first=True)
+        if not postmortem_flow.owed(saved):
+            raise CommandError(f"{incident.id} is already resolved.")
     return postmortem_flow.on_resolved(rt, saved, at)
+
+
+def _resolver(incident: Incident) -> str:
+    """Who resolved it, as the timeline says, so a repaired "resolved" post is the one first meant."""
+    return next((entry.actor for entry in reversed(incident.timeline) if entry.kind == "resolved"), "")
 
 
 # --- the roster ---------------------------------------------------------------------------------------
