@@ -164,10 +164,13 @@ def declare_in_thread(
     One incident per message, however many declare it at once: the first to claim the message declares it
     (takes the id, posts the card); any other declaration attaches to that incident, and a person's counts
     as the Slack ack, as their reply in the thread would. A re-delivered alert repairs only a missing card.
+    Attaching is changing that incident, so a person who may not change it is refused before anything is
+    written; declaring a new incident stays open to anyone in the channel.
     """
     channel = rt.settings.channel_id
     claimant = f"{source.value}:{declared_by}"
     existing = rt.store.get(channel, thread_ts)
+    _refuse_attaching(rt, existing, declared_by)
     owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
@@ -185,7 +188,16 @@ def declare_in_thread(
     if owner == claimant and existing is not None:
         _ensure_card(rt, existing)
     if declared_by:
+        _refuse_attaching(rt, existing or rt.store.get(channel, thread_ts), declared_by)  # stored since the look
         _acknowledge(rt, Reply(channel, thread_ts, at, declared_by, DECLARATION_TEXT))
+
+
+def _refuse_attaching(rt: Runtime, incident: Incident | None, declared_by: str) -> None:
+    if incident is None or not declared_by:
+        return
+    refused = authorization.refusal(rt, incident, declared_by)
+    if refused:
+        raise CommandError(refused)
 
 
 def _declare_claimed(
