@@ -73,7 +73,7 @@ def load(spec: dict[str, Any]) -> ModuleType:
 
 def build_clients(spec: dict[str, Any]) -> None:
     """The runtime's own constructors, so the probe builds exactly what a first request would."""
-    from prodsupport.infra import runtime
+    from prodsupport import runtime
 
     rt = runtime.current()
     for name in spec["builds"]:
@@ -148,7 +148,7 @@ def main() -> None:
     event_ms = []
     clock = EventClock()
     if events:
-        from prodsupport.infra import runtime
+        from prodsupport import runtime
 
         runtime.current().clock = clock
     for index, item in enumerate(events):

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.recording_slack import RecordingSlackApi
 from prodsupport_local.replay import slack_signature

@@ -14,8 +14,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.infra import runtime
 
 logger = Logger()
 metrics = Metrics()

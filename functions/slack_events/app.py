@@ -13,8 +13,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import runtime
 from prodsupport.infra import metrics as business_metrics
-from prodsupport.infra import runtime
 from prodsupport.slack import requests as slack_requests
 from prodsupport.slack.requests import BadRequest
 

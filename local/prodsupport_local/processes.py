@@ -24,7 +24,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.apigw import INTERNAL_SERVER_ERROR, HttpResponse, gateway_error, http_api_event, lambda_response
 from prodsupport_local.cfn import Template
 from prodsupport_local.lambdas import Lambdas

@@ -12,7 +12,7 @@ import os
 from prodsupport.core.clock import system_clock
 from prodsupport.core.settings import PREFIX, Settings, SettingsError
 from prodsupport.incident.model import Incident
-from prodsupport.infra.runtime import Runtime
+from prodsupport.runtime import Runtime
 
 
 class CliError(Exception):

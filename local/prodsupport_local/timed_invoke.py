@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.infra import runtime
 from prodsupport_local.cfn import load_template
 from prodsupport_local.lambdas import Lambdas
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from prodsupport import runtime
 from prodsupport.incident.model import Severity, Source
-from prodsupport.infra import runtime
 from prodsupport_local import cli
 from prodsupport_local.stack import LocalStack
 

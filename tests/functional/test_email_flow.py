@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, Sla
-from prodsupport.infra import runtime
 from prodsupport.roster import out_of_office
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.aws import LocalSecrets

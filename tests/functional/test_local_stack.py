@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from prodsupport import runtime
 from prodsupport.core.settings import Settings
-from prodsupport.infra import runtime
 from prodsupport_local.cfn import HttpApiEvent, load_template
 from prodsupport_local.server import LocalServer, cli_environment
 from prodsupport_local.stack import LocalStack, VirtualClock

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport.roster.oncall import oncall_user
 from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
 from prodsupport_local.stack import LocalStack

@@ -20,9 +20,9 @@ from pagerduty_support import (
     signed_headers,
 )
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, Severity, Sla, Status
-from prodsupport.infra import runtime
 from prodsupport_local.stack import LocalStack, VirtualClock
 
 OPENED = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tuesday 10:00 AM EDT: business hours, 15-minute window

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
+from prodsupport import runtime
 from prodsupport.incident.model import Sla
-from prodsupport.infra import runtime
 from prodsupport_local import cli
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport.release.model import Release, ReleaseStatus
 from prodsupport.release.store import ReleaseSlotTaken, ReleaseStore
 from prodsupport_local.apigw import HttpResponse

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from prodsupport import runtime
 from prodsupport.incident.model import Incident, Severity, Sla, Source
-from prodsupport.infra import runtime
 from prodsupport_local import cli
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock

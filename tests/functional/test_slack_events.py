@@ -236,7 +236,7 @@ def test_roster_commands_are_refused_to_non_admins(
 def test_an_admin_names_the_pm_and_the_backup_owns_email_while_the_pm_is_out(
     configured: LocalStack, signed_slack_request: Signer, clock: VirtualClock
 ) -> None:
-    from prodsupport.infra import runtime
+    from prodsupport import runtime
 
     for text in ("pm <@U0PAT|pat>", "backup <@U0BEA>", "ooo on"):
         command(configured, signed_slack_request, clock, text, user="U0ADMIN", name="/prodsupport")
@@ -280,8 +280,8 @@ def test_resolving_twice_posts_one_resolution(
 def test_resolving_again_starts_a_postmortem_a_failed_resolve_left_unstarted(
     configured: LocalStack, signed_slack_request: Signer, clock: VirtualClock, slack: RecordingSlackApi
 ) -> None:
+    from prodsupport import runtime
     from prodsupport.incident.model import Status
-    from prodsupport.infra import runtime
 
     command(configured, signed_slack_request, clock, "critical Kiosks down")
     incident = runtime.current().store.get_by_id("INC-2026-0001")

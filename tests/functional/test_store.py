@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from prodsupport import runtime
 from prodsupport.incident.model import Incident, Severity, Sla, Source, Status
 from prodsupport.incident.store import Reply
-from prodsupport.infra import runtime
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport_local.stack import LocalStack
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident
-from prodsupport.infra import runtime
 from prodsupport_local.apigw import HttpResponse
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall

@@ -33,7 +33,7 @@ from deliveries import (
     table_items,
 )
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.stack import LocalStack
 
 SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five

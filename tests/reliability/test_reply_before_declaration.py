@@ -21,7 +21,7 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.model import Incident, Severity, Sla, Source
 from prodsupport.incident.store import IncidentStore, Reply
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.runtime import Runtime
+from prodsupport.runtime import Runtime
 from prodsupport_local.stack import LocalStack
 
 WAIT = 10  # seconds; only reached if the code under test deadlocks

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 import pytest
 from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email.sender import CLAIM_EXPIRY
-from prodsupport.infra import runtime
 from prodsupport_local.stack import LocalStack
 
 INC = "INC-2026-0001"
@@ -189,7 +189,7 @@ def test_a_batch_a_dead_sender_left_sending_is_not_resent_and_the_rest_are_sent(
 # One delivery of the request, in a process of its own, as the sender's Lambda runs it.
 SENDER = """
 import sys
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport.email.sender import deliver
 from prodsupport.core.timefmt import parse_iso
 at = parse_iso(sys.argv[2])

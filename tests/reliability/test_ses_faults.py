@@ -18,8 +18,8 @@ from threading import Thread
 import pytest
 from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
 
+from prodsupport import runtime
 from prodsupport.incident.model import Sla
-from prodsupport.infra import runtime
 from prodsupport_local.stack import LocalStack
 
 INC = "INC-2026-0001"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local import cli
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.replay import ScenarioError, Step, build_request, format_effect, parse_scenario, run_scenario

@@ -15,7 +15,7 @@ import pytest
 from inbound import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, event
 from slack_sdk import WebClient
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.aws import LocalSecrets
 from prodsupport_local.stack import LocalStack
 

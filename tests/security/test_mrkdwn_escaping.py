@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inbound import SETTINGS, WEDNESDAY_10_ET, channel_posts, clock_of, command
 
-from prodsupport.slack.requests import escape_mrkdwn
+from prodsupport.core.mrkdwn import escape_mrkdwn
 from prodsupport_local.stack import LocalStack
 
 # Sequences Slack acts on in mrkdwn, none of which the bot itself ever writes.

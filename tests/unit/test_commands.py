@@ -4,10 +4,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from prodsupport.core.errors import UserError
 from prodsupport.core.timefmt import ET
 from prodsupport.incident.model import Severity
 from prodsupport.slack.commands import (
-    CommandError,
     Declare,
     Help,
     LinkPagerDuty,
@@ -46,7 +46,7 @@ def test_severity_and_title_declare_an_incident() -> None:
 
 
 def test_a_severity_without_a_title_is_refused_with_the_usage() -> None:
-    with pytest.raises(CommandError, match="title is missing"):
+    with pytest.raises(UserError, match="title is missing"):
         parse_incident("major")
 
 
@@ -86,7 +86,7 @@ def test_a_promised_et_time_already_past_today_means_tomorrow() -> None:
 
 
 def test_an_impossible_promised_time_is_refused() -> None:
-    with pytest.raises(CommandError, match="not a time"):
+    with pytest.raises(UserError, match="not a time"):
         parse_incident("INC-2026-0001 status Working next 25:00")
 
 
@@ -131,7 +131,7 @@ def test_postmortem_shared_accepts_an_escaped_link() -> None:
     ],
 )
 def test_text_that_does_not_parse_says_what_was_expected(text: str, complaint: str) -> None:
-    with pytest.raises(CommandError, match=complaint):
+    with pytest.raises(UserError, match=complaint):
         parse_incident(text)
 
 
@@ -146,12 +146,12 @@ def test_stakeholders_add_accepts_mailto_links_and_commas() -> None:
 
 
 def test_a_stakeholder_that_is_not_an_address_is_refused() -> None:
-    with pytest.raises(CommandError, match="not an email address"):
+    with pytest.raises(UserError, match="not an email address"):
         parse_prodsupport("stakeholders add someone")
 
 
 def test_ooo_needs_on_or_off() -> None:
-    with pytest.raises(CommandError, match="ooo on"):
+    with pytest.raises(UserError, match="ooo on"):
         parse_prodsupport("ooo maybe")
 
 
@@ -163,23 +163,23 @@ def test_text_slack_escaped_is_taken_as_typed() -> None:
 
 @pytest.mark.parametrize("promise", ["next 99999999h", "next 10081m", "next 169h"])
 def test_a_promise_beyond_seven_days_is_refused(promise: str) -> None:
-    with pytest.raises(CommandError, match="at most 7 days"):
+    with pytest.raises(UserError, match="at most 7 days"):
         parse_incident(f"INC-2026-0001 status Working {promise}")
 
 
 def test_a_postmortem_date_out_of_any_calendar_is_refused() -> None:
-    with pytest.raises(CommandError, match="not a date a post-mortem can be held on"):
+    with pytest.raises(UserError, match="not a date a post-mortem can be held on"):
         parse_incident("INC-2026-0001 postmortem scheduled 9999-12-31 23:59 a@va.gov:client")
 
 
 def test_text_longer_than_a_field_holds_is_refused() -> None:
-    with pytest.raises(CommandError, match="keep it under 3000"):
+    with pytest.raises(UserError, match="keep it under 3000"):
         parse_incident("INC-2026-0001 summary " + "x" * 3001)
 
 
 @pytest.mark.parametrize("promise", ["next 2:30pm", "next 3pm", "next 2days"])
 def test_a_promise_that_does_not_parse_is_refused_not_kept_as_text(promise: str) -> None:
-    with pytest.raises(CommandError, match="`next` takes a duration or an ET time"):
+    with pytest.raises(UserError, match="`next` takes a duration or an ET time"):
         parse_incident(f"INC-2026-0001 status Still degraded {promise}")
 
 

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from prodsupport.core.errors import UserError
 from prodsupport.core.timefmt import format_et
 from prodsupport.incident.model import Incident, PagerDutyLink, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.postmortem import model as postmortem
 from prodsupport.postmortem.model import Attendee
-from prodsupport.slack.commands import CommandError, PostmortemCheckpoint, parse_incident
+from prodsupport.slack.commands import PostmortemCheckpoint, parse_incident
 
 ET = ZoneInfo("America/New_York")
 POLICY = SlaPolicy()
@@ -151,17 +152,17 @@ def test_an_attendee_reads_back_from_its_stored_token() -> None:
 
 
 def test_given_an_unknown_role_when_parsed_then_the_refusal_names_the_roles() -> None:
-    with pytest.raises(CommandError, match="tier3, service or client"):
+    with pytest.raises(UserError, match="tier3, service or client"):
         postmortem.parse_attendee("@U0SVC:manager")
 
 
 def test_given_a_display_name_instead_of_a_mention_when_parsed_then_it_is_refused() -> None:
-    with pytest.raises(CommandError, match="not an attendee"):
+    with pytest.raises(UserError, match="not an attendee"):
         postmortem.parse_attendee("@tina:tier3")
 
 
 def test_given_no_attendees_when_parsed_then_it_is_refused() -> None:
-    with pytest.raises(CommandError, match="Who attends"):
+    with pytest.raises(UserError, match="Who attends"):
         postmortem.parse_attendees([])
 
 
@@ -203,14 +204,14 @@ def test_given_a_draft_when_scheduled_then_the_scheduling_clock_is_met_and_shari
 def test_given_a_session_time_in_the_past_when_scheduled_then_it_is_refused() -> None:
     incident = started()
 
-    with pytest.raises(CommandError, match="in the past"):
+    with pytest.raises(UserError, match="in the past"):
         postmortem.schedule(incident, SCHEDULED_AT - timedelta(hours=1), ATTENDEES, "U0PM", SCHEDULED_AT, ET)
 
 
 def test_given_an_incident_without_a_post_mortem_when_scheduled_then_the_refusal_says_how_one_starts() -> None:
     incident = resolved_incident(severity=Severity.MAJOR)
 
-    with pytest.raises(CommandError, match="postmortem needed"):
+    with pytest.raises(UserError, match="postmortem needed"):
         postmortem.schedule(incident, SESSION, ATTENDEES, "U0PM", SCHEDULED_AT, ET)
 
 
@@ -227,7 +228,7 @@ def test_given_a_scheduled_session_when_rescheduled_then_the_invitation_sequence
 def test_given_a_draft_when_marked_held_then_it_is_refused_until_scheduled() -> None:
     incident = started()
 
-    with pytest.raises(CommandError, match="never scheduled"):
+    with pytest.raises(UserError, match="never scheduled"):
         postmortem.hold(incident, "U0PM", SCHEDULED_AT)
 
 
@@ -235,7 +236,7 @@ def test_given_a_scheduled_session_when_shared_before_held_then_it_is_refused() 
     incident = started()
     postmortem.schedule(incident, SESSION, ATTENDEES, "U0PM", SCHEDULED_AT, ET)
 
-    with pytest.raises(CommandError, match="not been held"):
+    with pytest.raises(UserError, match="not been held"):
         postmortem.share(incident, "https://github.com/org/repo/pm.md", "U0PM", SESSION)
 
 
@@ -256,7 +257,7 @@ def test_given_a_held_session_when_shared_with_something_that_is_not_a_link_then
     postmortem.schedule(incident, SESSION, ATTENDEES, "U0PM", SCHEDULED_AT, ET)
     postmortem.hold(incident, "U0PM", SESSION + timedelta(hours=1))
 
-    with pytest.raises(CommandError, match="not a link"):
+    with pytest.raises(UserError, match="not a link"):
         postmortem.share(incident, "javascript:alert(1)", "U0PM", SESSION + timedelta(days=1))
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prodsupport.slack.markup import escape_placeholders, plain_text
+from prodsupport.core.mrkdwn import escape_placeholders, plain_text
 
 
 @pytest.mark.parametrize(

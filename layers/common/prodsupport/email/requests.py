@@ -19,7 +19,7 @@ from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import parse_iso, to_iso
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 KINDS = ("incident", "release", "postmortem_invite")
 BATCH_SIZE = 50  # SES v2 refuses a message with more To+Cc+Bcc addresses than this

@@ -36,16 +36,16 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
 from prodsupport.incident.model import EmailRecord, Incident, Sla
 from prodsupport.incident.store import IncidentNotFound
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import SlackMessage, post
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from prodsupport.core import inbound_json
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn, escape_placeholders, plain_text
 from prodsupport.core.timefmt import format_et, from_slack_ts, parse_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.alerts import recovered_title, recovering_incident
@@ -30,7 +32,6 @@ from prodsupport.slack import authorization
 from prodsupport.slack.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
-    CommandError,
     Declare,
     Help,
     IncidentCommand,
@@ -50,11 +51,10 @@ from prodsupport.slack.commands import (
     parse_next_update,
     parse_prodsupport,
 )
-from prodsupport.slack.markup import escape_placeholders, plain_text
-from prodsupport.slack.requests import TS_RE, SlashCommand, escape_mrkdwn
+from prodsupport.slack.requests import TS_RE, SlashCommand
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
@@ -393,7 +393,7 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
 
             return release_flow.on_command(rt, command)
         return on_incident_command(rt, command, parse_incident(command.text))
-    except CommandError as exc:
+    except UserError as exc:
         return ephemeral(escape_placeholders(str(exc)))
     except Exception as exc:
         if not _form_not_opened(exc):
@@ -436,7 +436,7 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
 def _find(rt: Runtime, incident_id: str) -> Incident:
     incident = rt.store.get_by_id(incident_id)
     if incident is None:
-        raise CommandError(f"There is no incident {incident_id}. `/incident list` shows the open ones.")
+        raise UserError(f"There is no incident {incident_id}. `/incident list` shows the open ones.")
     return incident
 
 
@@ -473,7 +473,7 @@ def _incident_change(
             from prodsupport.postmortem import flows as postmortem_flow
 
             return ephemeral(postmortem_flow.checkpoint(rt, found, parsed, user, at))
-    raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
+    raise UserError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
 def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object], user: str, at: datetime) -> Incident:
@@ -580,7 +580,7 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
     if resolved_now[0]:
         _send(rt, msg.resolved(saved, user))
     elif not postmortem_flow.owed(saved):
-        raise CommandError(f"{incident.id} is already resolved.")
+        raise UserError(f"{incident.id} is already resolved.")
     return postmortem_flow.on_resolved(rt, saved, at)
 
 
@@ -654,7 +654,7 @@ def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[s
             return None  # Slack closes a view answered with an empty 200; the errors answer is for our forms
         try:
             _on_submission(rt, callback_id, view, user, at)
-        except CommandError as exc:
+        except UserError as exc:
             return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
     return None
 
@@ -774,15 +774,15 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
     incident = _find(rt, str(view.get("private_metadata") or ""))
     refused = authorization.refusal(rt, incident, user)
     if refused:
-        raise CommandError(refused)
+        raise UserError(refused)
     if callback_id == "incident_status":
         status = str(values.get("status") or "")
         if not status:
-            raise CommandError("The status is missing.")
+            raise UserError("The status is missing.")
         next_text = str(values.get("next") or "")
         _, promise = parse_next_update(f"x next {next_text}") if next_text else ("", None)
         if next_text and promise is None:
-            raise CommandError("Next update: use 2h, 30m or HH:MM (ET).")
+            raise UserError("Next update: use 2h, 30m or HH:MM (ET).")
         post_status(rt, incident, status, promise, user, at)
     elif callback_id == "incident_details":
         for field in ("summary", "business_impact"):
@@ -794,7 +794,7 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
     elif callback_id == "incident_resolve":
         resolution = str(values.get("resolution") or "")
         if not resolution:
-            raise CommandError("The resolution is missing.")
+            raise UserError("The resolution is missing.")
         resolve(rt, incident, resolution, user, at)
     elif callback_id == "incident_email":
         from prodsupport.email import flows as email_flow
@@ -809,17 +809,17 @@ def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: st
 def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
     title = str(values.get("title") or "")
     if not title:
-        raise CommandError("The title is missing.")
+        raise UserError("The title is missing.")
     try:
         severity = Severity(str(values.get("severity") or "major"))
     except ValueError:
-        raise CommandError("Severity must be critical, major or minor.") from None
+        raise UserError("Severity must be critical, major or minor.") from None
     apps = [str(a) for a in values.get("applications") or []] or None
     summary = str(values.get("summary") or "")
     metadata = _json_object(str(view.get("private_metadata") or "{}"))
     if metadata.get("source") == "message_shortcut" and metadata.get("message_ts"):
         if not isinstance(metadata["message_ts"], str) or not TS_RE.match(metadata["message_ts"]):
-            raise CommandError("This form was opened on a message Slack did not identify; declare it again.")
+            raise UserError("This form was opened on a message Slack did not identify; declare it again.")
         declare_in_thread(
             rt,
             thread_ts=str(metadata["message_ts"]),

@@ -10,12 +10,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+from prodsupport.core.mrkdwn import URL_RE
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import SlackMessage
-from prodsupport.pagerduty.webhook import URL_RE
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 SEVERITY_EMOJI = {
     Severity.CRITICAL: ":red_circle:",

@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 from prodsupport.infra.slack_api import Deferred, SlackMessage, post
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 MAX_SQS_DELAY_SECONDS = 900

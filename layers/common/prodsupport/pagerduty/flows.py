@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import URL_RE
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source, Status
 from prodsupport.infra.dedupe import DeliveryInFlight
@@ -34,7 +37,6 @@ from prodsupport.pagerduty.webhook import (
     STATUS_UPDATE_PUBLISHED,
     TRIGGERED,
     UNACKNOWLEDGED,
-    URL_RE,
     WEBHOOK_ID_HEADER,
     PagerDutyIncident,
     WebhookEvent,
@@ -43,11 +45,9 @@ from prodsupport.pagerduty.webhook import (
     parse_event,
     severity_for,
 )
-from prodsupport.slack.commands import CommandError
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 ACTOR = Source.PAGERDUTY.value
@@ -305,7 +305,7 @@ def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
 
         try:
             incident_flow.resolve(rt, incident, f"Resolved in PagerDuty by {event.agent_name}", "", event.occurred_at)
-        except CommandError:
+        except UserError:
             logger.info("incident was resolved meanwhile", incident_id=incident.id)
         else:
             return "resolved"
@@ -438,16 +438,16 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
     The PagerDuty ack is due with the Slack ack (see `_track_pagerduty_ack`).
     """
     if not incident.is_open:
-        raise CommandError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
+        raise UserError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
     current_link = incident.pagerduty
     if current_link is not None and current_link.incident_id == pagerduty_id:
         return f"{incident.id} is already linked to PagerDuty {pagerduty_id}."
     if current_link is not None:
-        raise CommandError(f"{incident.id} is already linked to PagerDuty {current_link.incident_id}.")
+        raise UserError(f"{incident.id} is already linked to PagerDuty {current_link.incident_id}.")
     try:
         pagerduty_links.claim(rt.table, incident, pagerduty_id)
     except pagerduty_links.AlreadyLinked as exc:
-        raise CommandError(
+        raise UserError(
             f"PagerDuty {pagerduty_id} is already linked to {exc.incident_id}; its acknowledgement is tracked there."
         ) from None
     safe_url = url if URL_RE.match(url) else ""

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.mrkdwn import escape_placeholders
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.email.requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident.messages import incident_updated, mention
@@ -20,12 +23,10 @@ from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import SlackMessage, post
 from prodsupport.postmortem import model as postmortem
 from prodsupport.postmortem.model import ROLE_LABEL, Attendee
-from prodsupport.slack.commands import CommandError, PostmortemCheckpoint, parse_incident
-from prodsupport.slack.markup import escape_placeholders
-from prodsupport.slack.requests import escape_mrkdwn as esc
+from prodsupport.slack.commands import PostmortemCheckpoint, parse_incident
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 SCHEDULE_USAGE = (
@@ -227,7 +228,7 @@ def checkpoint(rt: Runtime, incident: Incident, command: PostmortemCheckpoint, u
 def _mark_needed(rt: Runtime, incident: Incident, user: str, at: datetime) -> str:
     """An admin asks for a post-mortem of a non-critical incident: now if resolved, else on resolve."""
     if user not in rt.settings.admin_user_ids:
-        raise CommandError("Only prodsupport admins can ask for a post-mortem; critical incidents get one anyway.")
+        raise UserError("Only prodsupport admins can ask for a post-mortem; critical incidents get one anyway.")
     if incident.postmortem is not None:
         return f"{incident.id} already has a post-mortem ({incident.postmortem.state.value})."
     if incident.status is Status.RESOLVED:
@@ -285,7 +286,7 @@ def _emails(rt: Runtime, attendees: tuple[Attendee, ...]) -> tuple[dict[Attendee
 def _schedule(rt: Runtime, incident: Incident, command: PostmortemCheckpoint, user: str, at: datetime) -> str:
     zone = rt.policy.calendar.zone
     if command.scheduled_for is None:
-        raise CommandError(f"The date and time are missing. Usage: {SCHEDULE_USAGE.format(id=incident.id)}")
+        raise UserError(f"The date and time are missing. Usage: {SCHEDULE_USAGE.format(id=incident.id)}")
     attendees = postmortem.parse_attendees(command.attendees)
     when = command.scheduled_for.replace(tzinfo=zone).astimezone(UTC)
     postmortem.check_schedulable(incident, when, at, zone)
@@ -417,7 +418,7 @@ def on_button(rt: Runtime, incident: Incident, kind: str, trigger_id: str, user:
     elif kind == "held":
         try:
             checkpoint(rt, incident, PostmortemCheckpoint(incident.id, "held"), user, at)
-        except CommandError as refused:
+        except UserError as refused:
             rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=escape_placeholders(str(refused)))
 
 
@@ -428,8 +429,8 @@ def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, A
     elif kind == "share":
         text = f"{incident.id} postmortem shared {values.get('url') or ''}"
     else:
-        raise CommandError("This form is not one prodsupport knows; close it and use the buttons again.")
+        raise UserError("This form is not one prodsupport knows; close it and use the buttons again.")
     command = parse_incident(text)
     if not isinstance(command, PostmortemCheckpoint):
-        raise CommandError("Expected a post-mortem checkpoint.")
+        raise UserError("Expected a post-mortem checkpoint.")
     checkpoint(rt, incident, command, user, at)

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.mrkdwn import user_id
 from prodsupport.core.rendering import environment, one_line
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import format_et
 from prodsupport.incident.model import Deadline, Incident, Postmortem, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
-from prodsupport.slack.commands import CommandError
-from prodsupport.slack.requests import escape_mrkdwn as esc
-from prodsupport.slack.requests import user_id
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar
@@ -87,7 +87,7 @@ def parse_attendee(token: str) -> Attendee:
     if suffix:
         name = suffix.group("role").lower()
         if name not in ROLE_ALIASES:
-            raise CommandError(f"`{esc(token)}`: `{esc(name)}` is not a role; use tier3, service or client")
+            raise UserError(f"`{esc(token)}`: `{esc(name)}` is not a role; use tier3, service or client")
         role = ROLE_ALIASES[name]
         text = suffix.group("who")
     slack_user = user_id(text)
@@ -97,7 +97,7 @@ def parse_attendee(token: str) -> Attendee:
     address = (mailto.group("address") if mailto else text).lower()
     if EMAIL_RE.match(address):
         return Attendee(email=address, role=role)
-    raise CommandError(f"`{esc(token)}` is not an attendee I can invite; give each as {ATTENDEE_HINT}")
+    raise UserError(f"`{esc(token)}` is not an attendee I can invite; give each as {ATTENDEE_HINT}")
 
 
 def parse_attendees(tokens: Iterable[str]) -> tuple[Attendee, ...]:
@@ -108,9 +108,9 @@ def parse_attendees(tokens: Iterable[str]) -> tuple[Attendee, ...]:
         if attendee not in attendees:
             attendees.append(attendee)
     if not attendees:
-        raise CommandError(f"Who attends? Give the attendees as {ATTENDEE_HINT}")
+        raise UserError(f"Who attends? Give the attendees as {ATTENDEE_HINT}")
     if len(attendees) > MAX_ATTENDEES:
-        raise CommandError(f"{len(attendees)} attendees is more than one invitation can carry ({MAX_ATTENDEES}).")
+        raise UserError(f"{len(attendees)} attendees is more than one invitation can carry ({MAX_ATTENDEES}).")
     return tuple(attendees)
 
 
@@ -161,7 +161,7 @@ def next_due(incident: Incident) -> datetime | None:
 
 def _current(incident: Incident) -> Postmortem:
     if incident.postmortem is None:
-        raise CommandError(
+        raise UserError(
             f"{incident.id} has no post-mortem. One starts when a critical incident is resolved, "
             f"or when an admin runs `/incident {incident.id} postmortem needed`."
         )
@@ -172,9 +172,9 @@ def check_schedulable(incident: Incident, when: datetime, at: datetime, zone: Zo
     """Scheduling again (a new time or new people) is allowed until the session is held."""
     postmortem = _current(incident)
     if postmortem.state not in (PostmortemState.DRAFTED, PostmortemState.SCHEDULED):
-        raise CommandError(f"The post-mortem of {incident.id} was already {postmortem.state.value}; it stays as it is.")
+        raise UserError(f"The post-mortem of {incident.id} was already {postmortem.state.value}; it stays as it is.")
     if when <= at:
-        raise CommandError(f"{format_et(when, zone)} is in the past; give a future date and time (ET).")
+        raise UserError(f"{format_et(when, zone)} is in the past; give a future date and time (ET).")
     return postmortem
 
 
@@ -195,12 +195,12 @@ def schedule(
 def hold(incident: Incident, user: str, at: datetime) -> Postmortem:
     postmortem = _current(incident)
     if postmortem.state is PostmortemState.DRAFTED:
-        raise CommandError(
+        raise UserError(
             f"The post-mortem session of {incident.id} was never scheduled; schedule it first with "
             f"`/incident {incident.id} postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>`."
         )
     if postmortem.state is not PostmortemState.SCHEDULED:
-        raise CommandError(f"The post-mortem of {incident.id} was already {postmortem.state.value}.")
+        raise UserError(f"The post-mortem of {incident.id} was already {postmortem.state.value}.")
     postmortem.state = PostmortemState.HELD
     incident.note(at, "postmortem_held", user, "Post-mortem session held")
     return postmortem
@@ -209,11 +209,11 @@ def hold(incident: Incident, user: str, at: datetime) -> Postmortem:
 def share(incident: Incident, url: str, user: str, at: datetime) -> Postmortem:
     postmortem = _current(incident)
     if not _URL_RE.match(url):
-        raise CommandError(f"`{url}` is not a link; give the post-mortem document's https:// URL.")
+        raise UserError(f"`{url}` is not a link; give the post-mortem document's https:// URL.")
     if postmortem.state is PostmortemState.SHARED:
-        raise CommandError(f"The post-mortem of {incident.id} was already shared: {postmortem.url}")
+        raise UserError(f"The post-mortem of {incident.id} was already shared: {postmortem.url}")
     if postmortem.state is not PostmortemState.HELD:
-        raise CommandError(
+        raise UserError(
             f"The post-mortem session of {incident.id} has not been held yet; "
             f"run `/incident {incident.id} postmortem held` after the session, then share the document."
         )

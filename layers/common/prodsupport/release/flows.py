@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.incident.messages import ephemeral
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import SlackMessage, post
@@ -40,13 +42,11 @@ from prodsupport.release.model import (
     release_email,
 )
 from prodsupport.release.store import ReleaseNotFound, ReleaseNotScheduled, ReleaseSlotTaken, ReleaseStore
-from prodsupport.slack.commands import CommandError
 from prodsupport.slack.requests import SlashCommand
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 CALLBACK_ID = "release_create"
@@ -67,7 +67,7 @@ def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
     try:
         parsed = parse_release(command.text, rt.settings.applications)
     except ReleaseInputError as exc:
-        raise CommandError(str(exc)) from None
+        raise UserError(str(exc)) from None
     match parsed:
         case OpenReleaseForm():
             return _open_form(rt, command.trigger_id)
@@ -110,7 +110,7 @@ def submit_modal(rt: Runtime, values: dict[str, Any], user: str, at: dt.datetime
         notes = check_text(str(values.get("notes") or ""), "release notes", MAX_NOTES, required=False)
         link = check_link(str(values.get("link") or ""))
     except ReleaseInputError as exc:
-        raise CommandError(str(exc)) from None
+        raise UserError(str(exc)) from None
     announce(rt, application=application, day=day, summary=summary, notes=notes, link=link, user=user, at=at)
 
 
@@ -134,7 +134,7 @@ def announce(
     calendar = _calendar(rt)
     today = calendar.local(at).date()
     if day < today:
-        raise CommandError(f"{format_day(day)} is in the past; a release needs today's date or a later one.")
+        raise UserError(f"{format_day(day)} is in the past; a release needs today's date or a later one.")
     releases = _releases(rt)
     existing = next(
         (
@@ -159,7 +159,7 @@ def announce(
         try:
             releases.create(release)
         except ReleaseSlotTaken as taken:
-            raise CommandError(
+            raise UserError(
                 f"{taken.release.id} for {taken.release.application} on {format_day(day)} was announced at the same "
                 "moment; run the command again to update it."
             ) from None
@@ -170,7 +170,7 @@ def announce(
                 existing.id, summary=summary, notes=notes or existing.notes, link=link or existing.link
             )
         except (ReleaseNotFound, ReleaseNotScheduled):
-            raise CommandError(f"{existing.id} changed while you were editing it; please try again.") from None
+            raise UserError(f"{existing.id} changed while you were editing it; please try again.") from None
         change = "updated"
     warnings = _warnings(rt, release)
     post(rt.slack, release_scheduled(rt, release, change=change, by=user, warnings=warnings))
@@ -188,13 +188,13 @@ def cancel(rt: Runtime, release_id: str, user: str, at: dt.datetime) -> str:
     releases = _releases(rt)
     release = releases.get(release_id)
     if release is None:
-        raise CommandError(f"There is no release {release_id}. `/release list` shows the scheduled ones.")
+        raise UserError(f"There is no release {release_id}. `/release list` shows the scheduled ones.")
     roster = rt.roster.load()
     allowed = {release.announced_by, roster.pm_user_id, roster.backup_pm_user_id, *rt.settings.admin_user_ids}
     if user not in allowed - {""}:
-        raise CommandError(f"Only whoever announced {release.id}, the PM, the backup PM or an admin can cancel it.")
+        raise UserError(f"Only whoever announced {release.id}, the PM, the backup PM or an admin can cancel it.")
     if release.date < _calendar(rt).local(at).date():
-        raise CommandError(f"{release.id} was dated {format_day(release.date)}; it is past and cannot be cancelled.")
+        raise UserError(f"{release.id} was dated {format_day(release.date)}; it is past and cannot be cancelled.")
     try:
         cancelled = releases.cancel(release_id)
     except ReleaseNotScheduled:

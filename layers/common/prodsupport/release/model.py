@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from prodsupport.core.mrkdwn import unescape_text
 from prodsupport.core.rendering import environment, one_line
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.slack.requests import unescape_text
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar

@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 from aws_lambda_powertools import Logger
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 TIMEOUT_SECONDS = 1.5

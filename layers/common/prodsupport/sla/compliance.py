@@ -19,15 +19,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from prodsupport.core.calendar import PlaybookCalendar
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import ET, format_et, to_iso
 from prodsupport.incident.messages import SLA_LABEL
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
 from prodsupport.infra.slack_api import SlackMessage
 from prodsupport.sla.messages import duration_text
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 Format = Literal["md", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "csv", "json")

@@ -1,6 +1,6 @@
 """The text interface: `/incident`, `/prodsupport` command text parsed into plain values.
 
-Pure: a parse either yields a command or a `CommandError` whose message is the usage the person needs,
+Pure: a parse either yields a command or a `UserError` whose message is the usage the person needs,
 which the handler shows ephemerally. Nothing is changed for text that does not parse.
 """
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Literal
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import link, plain_text, user_id
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.incident.model import Severity
-from prodsupport.slack.markup import plain_text
-from prodsupport.slack.requests import link, user_id
 
 INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)
 PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
@@ -40,10 +40,6 @@ PRODSUPPORT_USAGE = """\
 Admins only:
 • `/prodsupport pm @user` · `/prodsupport backup @user` · `/prodsupport ooo on|off`
 • `/prodsupport stakeholders add <emails>` · `stakeholders remove <emails>` · `stakeholders list`"""
-
-
-class CommandError(ValueError):
-    """Text that does not parse; the message tells the person what was expected."""
 
 
 @dataclass(frozen=True)
@@ -166,15 +162,15 @@ def _severity(word: str) -> Severity:
     try:
         return Severity(word.lower())
     except ValueError:
-        raise CommandError(f"`{word}` is not a severity; expected critical, major or minor") from None
+        raise UserError(f"`{word}` is not a severity; expected critical, major or minor") from None
 
 
 def _require(text: str, what: str, usage: str) -> str:
     """A free-text argument as the person meant it (made plain once here, escaped again wherever echoed)."""
     if not text.strip():
-        raise CommandError(f"{what} is missing. Usage: {usage}")
+        raise UserError(f"{what} is missing. Usage: {usage}")
     if len(text) > MAX_TEXT:
-        raise CommandError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
+        raise UserError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
     return plain_text(text.strip())
 
 
@@ -183,21 +179,21 @@ def parse_next_update(text: str) -> tuple[str, NextUpdate | None]:
     match = NEXT_RE.search(text)
     if not match:
         if LOOSE_NEXT_RE.search(text):
-            raise CommandError("`next` takes a duration or an ET time: `next 2h`, `next 30m` or `next 14:00`")
+            raise UserError("`next` takes a duration or an ET time: `next 2h`, `next 30m` or `next 14:00`")
         return text, None
     body = text[: match.start()].strip()
     if match.group(1):
         amount = int(match.group(1))
         unit = match.group(2).lower()
         if amount > MAX_PROMISE.days * 24 * 60:
-            raise CommandError("`next` can promise at most 7 days ahead, e.g. `next 2h` or `next 30m`")
+            raise UserError("`next` can promise at most 7 days ahead, e.g. `next 2h` or `next 30m`")
         delta = timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
         if not timedelta(0) < delta <= MAX_PROMISE:
-            raise CommandError("`next` needs a positive duration of at most 7 days, e.g. `next 2h` or `next 30m`")
+            raise UserError("`next` needs a positive duration of at most 7 days, e.g. `next 2h` or `next 30m`")
         return body, NextUpdate(after=delta)
     hour, minute = int(match.group(3)), int(match.group(4))
     if hour > 23 or minute > 59:
-        raise CommandError(f"`next {hour}:{minute:02d}` is not a time; use HH:MM in ET, e.g. `next 14:00`")
+        raise UserError(f"`next {hour}:{minute:02d}` is not a time; use HH:MM in ET, e.g. `next 14:00`")
     return body, NextUpdate(at_local=time(hour, minute))
 
 
@@ -214,10 +210,10 @@ def parse_incident(text: str) -> IncidentCommand:
         title = _require(text.split(None, 1)[1] if len(words) > 1 else "", "The title", "`/incident critical <title>`")
         return Declare(Severity(head), title)
     if not INCIDENT_ID_RE.match(words[0]):
-        raise CommandError(f"I didn't understand `{words[0]}`.\n{INCIDENT_USAGE}")
+        raise UserError(f"I didn't understand `{words[0]}`.\n{INCIDENT_USAGE}")
     incident_id = words[0].upper()
     if len(words) < 2:
-        raise CommandError(f"What should I do with {incident_id}?\n{INCIDENT_USAGE}")
+        raise UserError(f"What should I do with {incident_id}?\n{INCIDENT_USAGE}")
     verb = words[1].lower()
     rest = text.split(None, 2)[2] if len(words) > 2 else ""
     return _parse_verb(incident_id, verb, rest)
@@ -238,7 +234,7 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             usage = f"`/incident {incident_id} apps <A, B>`"
             apps = tuple(a.strip() for a in _require(rest, "The applications", usage).split(",") if a.strip())
             if not apps:
-                raise CommandError(f"The applications are missing. Usage: {usage}")
+                raise UserError(f"The applications are missing. Usage: {usage}")
             return SetApplications(incident_id, apps)
         case "severity":
             return SetSeverity(
@@ -263,20 +259,20 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             return SendEmail(incident_id)
         case "postmortem":
             return _parse_postmortem(incident_id, rest)
-    raise CommandError(f"`{verb}` is not something I can do to an incident.\n{INCIDENT_USAGE}")
+    raise UserError(f"`{verb}` is not something I can do to an incident.\n{INCIDENT_USAGE}")
 
 
 def _parse_link(incident_id: str, rest: str) -> LinkPagerDuty:
     usage = f"`/incident {incident_id} link <PagerDuty incident id or URL>`"
     if not rest.strip():
-        raise CommandError(f"The PagerDuty incident is missing. Usage: {usage}")
+        raise UserError(f"The PagerDuty incident is missing. Usage: {usage}")
     target = link(rest.split(maxsplit=1)[0])
     url_match = PAGERDUTY_URL_RE.search(target)
     if url_match:
         return LinkPagerDuty(incident_id, url_match.group(1).upper(), target)
     if PAGERDUTY_ID_RE.match(target.upper()):
         return LinkPagerDuty(incident_id, target.upper(), "")
-    raise CommandError(f"`{target}` is not a PagerDuty incident id or URL. Usage: {usage}")
+    raise UserError(f"`{target}` is not a PagerDuty incident id or URL. Usage: {usage}")
 
 
 def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
@@ -286,25 +282,25 @@ def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
     )
     words = rest.split()
     if not words:
-        raise CommandError(f"Which checkpoint? Usage: {usage}")
+        raise UserError(f"Which checkpoint? Usage: {usage}")
     state = words[0].lower()
     if state in ("held", "needed"):
         return PostmortemCheckpoint(incident_id, "held" if state == "held" else "needed")
     if state == "shared":
         if len(words) < 2:
-            raise CommandError(f"The post-mortem link is missing. Usage: {usage}")
+            raise UserError(f"The post-mortem link is missing. Usage: {usage}")
         return PostmortemCheckpoint(incident_id, "shared", url=link(words[1]))
     if state == "scheduled":
         if len(words) < 3:
-            raise CommandError(f"The date and time are missing. Usage: {usage}")
+            raise UserError(f"The date and time are missing. Usage: {usage}")
         try:
             when = datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 - ET, localised by the flow
         except ValueError:
-            raise CommandError(f"`{words[1]} {words[2]}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
+            raise UserError(f"`{words[1]} {words[2]}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
         if not 2000 <= when.year <= 2999:
-            raise CommandError(f"`{words[1]}` is not a date a post-mortem can be held on. Usage: {usage}")
+            raise UserError(f"`{words[1]}` is not a date a post-mortem can be held on. Usage: {usage}")
         return PostmortemCheckpoint(incident_id, "scheduled", scheduled_for=when, attendees=tuple(words[3:]))
-    raise CommandError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
+    raise UserError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
 
 
 def parse_prodsupport(text: str) -> RosterChange:
@@ -315,11 +311,11 @@ def parse_prodsupport(text: str) -> RosterChange:
     if head in ("pm", "backup"):
         user = user_id(words[1]) if len(words) > 1 else None
         if not user:
-            raise CommandError(f"Usage: `/prodsupport {head} @user`")
+            raise UserError(f"Usage: `/prodsupport {head} @user`")
         return RosterChange("pm" if head == "pm" else "backup", user_id=user)
     if head == "ooo":
         if len(words) < 2 or words[1].lower() not in ("on", "off"):
-            raise CommandError("Usage: `/prodsupport ooo on` or `/prodsupport ooo off`")
+            raise UserError("Usage: `/prodsupport ooo on` or `/prodsupport ooo off`")
         return RosterChange("ooo", on=words[1].lower() == "on")
     if head == "stakeholders":
         sub = words[1].lower() if len(words) > 1 else ""
@@ -328,10 +324,10 @@ def parse_prodsupport(text: str) -> RosterChange:
         if sub in ("add", "remove"):
             emails = tuple(_email(token) for token in re.split(r"[\s,;]+", " ".join(words[2:])) if token)
             if not emails:
-                raise CommandError(f"Usage: `/prodsupport stakeholders {sub} <email> [<email>…]`")
+                raise UserError(f"Usage: `/prodsupport stakeholders {sub} <email> [<email>…]`")
             return RosterChange("stakeholders_add" if sub == "add" else "stakeholders_remove", emails=emails)
-        raise CommandError("Usage: `/prodsupport stakeholders add|remove <emails>` or `stakeholders list`")
-    raise CommandError(f"I didn't understand `{words[0]}`.\n{PRODSUPPORT_USAGE}")
+        raise UserError("Usage: `/prodsupport stakeholders add|remove <emails>` or `stakeholders list`")
+    raise UserError(f"I didn't understand `{words[0]}`.\n{PRODSUPPORT_USAGE}")
 
 
 def _email(token: str) -> str:
@@ -340,5 +336,5 @@ def _email(token: str) -> str:
     mailto = re.match(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$", token)
     address = (mailto.group(1) if mailto else token).lower()
     if not EMAIL_RE.match(address):
-        raise CommandError(f"`{token}` is not an email address")
+        raise UserError(f"`{token}` is not an email address")
     return address

@@ -20,7 +20,7 @@ from prodsupport.slack import requests as slack_requests
 from prodsupport.slack.requests import BadRequest
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 OK = (200, "")

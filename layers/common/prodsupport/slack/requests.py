@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from prodsupport.core.clock import Clock
 
 MAX_BODY_BYTES = 256 * 1024
-USER_RE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
-LINK_RE = re.compile(r"^<(https?://[^|>]+)(?:\|[^>]*)?>$")
 
 
 class BadRequest(ValueError):
@@ -220,28 +218,3 @@ def slash_command(body: bytes, at: datetime) -> SlashCommand:
         trigger_id=fields.get("trigger_id", ""),
         at=at,
     )
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters; anything a person typed is escaped before the bot echoes it."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def unescape_text(text: str) -> str:
-    """What a person typed: Slack sends `&`, `<` and `>` in command text as entities."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def user_id(token: str) -> str | None:
-    """A user as Slack may send it: `<@U123|name>`, `<@U123>`, `@U123` or `U123`."""
-    match = USER_RE.match(token.strip())
-    if not match:
-        return None
-    return match.group(1) or match.group(2)
-
-
-def link(token: str) -> str:
-    """A URL as Slack may send it: `<https://…|label>`, `<https://…>` or bare."""
-    token = token.strip()
-    match = LINK_RE.match(token)
-    return match.group(1) if match else token

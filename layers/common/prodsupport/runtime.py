@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
     from prodsupport.incident.policy import SlaPolicy
     from prodsupport.incident.store import IncidentStore
+    from prodsupport.infra.channel_members import ChannelMembers
     from prodsupport.infra.dedupe import Deduplicator
     from prodsupport.infra.dynamo import Table
     from prodsupport.roster.store import RosterStore
-    from prodsupport.slack.authorization import ChannelMembers
 
 
 class Runtime:
@@ -112,7 +112,7 @@ class Runtime:
 
     @cached_property
     def channel_members(self) -> ChannelMembers:
-        from prodsupport.slack.authorization import ChannelMembers
+        from prodsupport.infra.channel_members import ChannelMembers
 
         return ChannelMembers(self)
 
