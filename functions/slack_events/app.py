@@ -1,6 +1,6 @@
 """Slack's three request URLs: Events API, slash commands, interactivity.
 
-Thin: verify, parse, hand to one use case in prodsupport.incident.flows, shape the reply. Slack waits
+Thin: verify, parse, hand to the router in prodsupport.slack (one use case per request), shape the reply. Slack waits
 three seconds, so nothing here does more than the one change and its one or two posts.
 """
 

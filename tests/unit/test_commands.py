@@ -7,14 +7,14 @@ import pytest
 from prodsupport.core.errors import UserError
 from prodsupport.core.timefmt import ET
 from prodsupport.incident.model import Severity
+from prodsupport.incident.next_update import NextUpdate
+from prodsupport.postmortem.model import PostmortemCheckpoint
 from prodsupport.slack.commands import (
     Declare,
     Help,
     LinkPagerDuty,
     ListIncidents,
-    NextUpdate,
     OpenDeclareForm,
-    PostmortemCheckpoint,
     Resolve,
     SendEmail,
     SetApplications,

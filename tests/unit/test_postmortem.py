@@ -11,8 +11,8 @@ from prodsupport.core.timefmt import format_et
 from prodsupport.incident.model import Incident, PagerDutyLink, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.postmortem import model as postmortem
-from prodsupport.postmortem.model import Attendee
-from prodsupport.slack.commands import PostmortemCheckpoint, parse_incident
+from prodsupport.postmortem.model import Attendee, PostmortemCheckpoint
+from prodsupport.slack.commands import parse_incident
 
 ET = ZoneInfo("America/New_York")
 POLICY = SlaPolicy()

@@ -23,15 +23,16 @@ from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.email.requests import MAX_RECIPIENTS, EmailRequest, enqueue
 from prodsupport.email.stakeholder import render, subject
+from prodsupport.incident.flows import post_status
 from prodsupport.incident.messages import mention
 from prodsupport.incident.model import EmailRecord, Incident
+from prodsupport.incident.next_update import parse_next_update_field
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import SlackMessage, post
 from prodsupport.roster import out_of_office
 from prodsupport.roster.invite import MAX_INVITE_BYTES, InviteError, addresses
 from prodsupport.roster.store import Roster
-from prodsupport.slack.commands import parse_next_update
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -207,16 +208,11 @@ def submit_email_modal(rt: Runtime, incident: Incident, values: dict[str, Any], 
     A changed status (or a next-update promise) is a status update like any other, so it goes through
     the status use case: it is posted in the thread and a promise starts its own clock.
     """
-    from prodsupport.incident.flows import post_status
-
     roster = _allowed_roster(rt, user)
     given = {field: str(values.get(field) or "").strip() for field in EDITABLE}
     if not given["summary"]:
         raise UserError("The summary is missing: the email starts with it.")
-    next_text = str(values.get("next") or "").strip()
-    _, promise = parse_next_update(f"x next {next_text}") if next_text else ("", None)
-    if next_text and promise is None:
-        raise UserError("Next update: use 2h, 30m or HH:MM (ET).")
+    promise = parse_next_update_field(str(values.get("next") or ""))
     if promise is not None and not given["current_status"]:
         raise UserError("A next-update time needs a current status to go with it.")
     shown = prefill(incident)

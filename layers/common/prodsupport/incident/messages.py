@@ -38,11 +38,6 @@ def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
     return f"<@{user_id}>" if user_id else fallback
 
 
-def ephemeral(text: str) -> dict[str, Any]:
-    """A slash-command answer only the person who typed the command sees."""
-    return {"response_type": "ephemeral", "text": text}
-
-
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 

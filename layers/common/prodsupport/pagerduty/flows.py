@@ -45,6 +45,7 @@ from prodsupport.pagerduty.webhook import (
     parse_event,
     severity_for,
 )
+from prodsupport.postmortem.flows import resolve_incident
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -301,10 +302,8 @@ def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
     if incident is None:
         return _not_linked(event, pd)
     if incident.is_open:
-        from prodsupport.incident import flows as incident_flow
-
         try:
-            incident_flow.resolve(rt, incident, f"Resolved in PagerDuty by {event.agent_name}", "", event.occurred_at)
+            resolve_incident(rt, incident, f"Resolved in PagerDuty by {event.agent_name}", "", event.occurred_at)
         except UserError:
             logger.info("incident was resolved meanwhile", incident_id=incident.id)
         else:

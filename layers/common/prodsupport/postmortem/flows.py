@@ -14,16 +14,16 @@ from aws_lambda_powertools import Logger
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
-from prodsupport.core.mrkdwn import escape_placeholders
+from prodsupport.core.mrkdwn import link
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.email.requests import Attachment, EmailRequest, enqueue
+from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import SlackMessage, post
 from prodsupport.postmortem import model as postmortem
-from prodsupport.postmortem.model import ROLE_LABEL, Attendee
-from prodsupport.slack.commands import PostmortemCheckpoint, parse_incident
+from prodsupport.postmortem.model import ROLE_LABEL, Attendee, PostmortemCheckpoint
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -41,6 +41,18 @@ ICS_CONTENT_TYPE = "text/calendar; method=REQUEST"
 def owed(incident: Incident) -> bool:
     """A resolved incident whose required post-mortem was never started (a failed resolve left it so)."""
     return incident.postmortem is None and postmortem.required(incident)
+
+
+def resolve_incident(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> Incident:
+    """Resolving, from Slack or PagerDuty: the incident's transition, then its post-mortem when one is owed.
+
+    Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
+    post-mortem never started) and otherwise says it is already resolved.
+    """
+    saved, resolved_now = incident_flow.resolve(rt, incident, text, user, at)
+    if not resolved_now and not owed(saved):
+        raise UserError(f"{incident.id} is already resolved.")
+    return on_resolved(rt, saved, at)
 
 
 def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
@@ -391,7 +403,7 @@ def _input(block_id: str, label: str, placeholder: str) -> dict[str, Any]:
 
 
 def modal(incident: Incident, kind: str) -> dict[str, Any]:
-    """The draft message's forms; they submit the same text the slash command takes."""
+    """The draft message's forms; their fields are the slash command's arguments, checked by the same rules."""
     if kind == "schedule":
         title = "Schedule post-mortem"
         blocks = [
@@ -411,26 +423,21 @@ def modal(incident: Incident, kind: str) -> dict[str, Any]:
     }
 
 
-def on_button(rt: Runtime, incident: Incident, kind: str, trigger_id: str, user: str, at: datetime) -> None:
-    """`incident_postmortem_<kind>` on the draft message: a form to fill, or the held checkpoint at once."""
-    if kind in ("schedule", "share"):
-        rt.slack.views_open(trigger_id=trigger_id, view=modal(incident, kind))
-    elif kind == "held":
-        try:
-            checkpoint(rt, incident, PostmortemCheckpoint(incident.id, "held"), user, at)
-        except UserError as refused:
-            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=escape_placeholders(str(refused)))
-
-
 def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, Any], user: str, at: datetime) -> None:
-    """A submitted form is parsed as the command it stands for, so both paths accept the same input."""
+    """A submitted form becomes the checkpoint it stands for, read field by field; the rules are the command's."""
     if kind == "schedule":
-        text = f"{incident.id} postmortem scheduled {values.get('when') or ''} {values.get('attendees') or ''}"
+        usage = "`YYYY-MM-DD HH:MM` (ET), e.g. 2026-12-01 14:00"
+        when = str(values.get("when") or "").split()
+        if len(when) != 2:
+            raise UserError(f"The date and time are missing. Usage: {usage}")
+        scheduled_for = postmortem.parse_session_time(when[0], when[1], usage)
+        attendees = tuple(str(values.get("attendees") or "").split())
+        command = PostmortemCheckpoint(incident.id, "scheduled", scheduled_for=scheduled_for, attendees=attendees)
     elif kind == "share":
-        text = f"{incident.id} postmortem shared {values.get('url') or ''}"
+        url = str(values.get("url") or "").split()
+        if not url:
+            raise UserError("The post-mortem link is missing.")
+        command = PostmortemCheckpoint(incident.id, "shared", url=link(url[0]))
     else:
         raise UserError("This form is not one prodsupport knows; close it and use the buttons again.")
-    command = parse_incident(text)
-    if not isinstance(command, PostmortemCheckpoint):
-        raise UserError("Expected a post-mortem checkpoint.")
     checkpoint(rt, incident, command, user, at)

@@ -54,6 +54,28 @@ _URL_RE = re.compile(r"^https?://[^\s<>\"|]+$")
 _SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+@dataclass(frozen=True)
+class PostmortemCheckpoint:
+    """One step of the post-mortem a person takes, from the command or the draft's buttons and forms."""
+
+    incident_id: str
+    state: Literal["scheduled", "held", "shared", "needed"]
+    scheduled_for: datetime | None = None  # naive wall-clock time in the zone; the flow localises it
+    attendees: tuple[str, ...] = ()
+    url: str = ""
+
+
+def parse_session_time(day: str, clock: str, usage: str) -> datetime:
+    """`YYYY-MM-DD` and `HH:MM` in the configured zone, naive: the flow localises it with the calendar."""
+    try:
+        when = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 - localised by the flow
+    except ValueError:
+        raise UserError(f"`{day} {clock}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
+    if not 2000 <= when.year <= 2999:
+        raise UserError(f"`{day}` is not a date a post-mortem can be held on. Usage: {usage}")
+    return when
+
+
 # --- who attends --------------------------------------------------------------------------------------
 
 

@@ -10,26 +10,20 @@ send it once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
-from prodsupport.incident.messages import ephemeral
+from prodsupport.email import requests as email_requests
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import SlackMessage, post
 from prodsupport.release.model import (
     MAX_APPLICATION,
     MAX_NOTES,
     MAX_SUMMARY,
-    RELEASE_USAGE,
-    Announce,
-    CancelRelease,
-    ListReleases,
-    OpenReleaseForm,
     Release,
-    ReleaseHelp,
     ReleaseInputError,
     ReleaseStatus,
     check_link,
@@ -38,11 +32,9 @@ from prodsupport.release.model import (
     format_day,
     format_release_id,
     parse_day,
-    parse_release,
     release_email,
 )
 from prodsupport.release.store import ReleaseNotFound, ReleaseNotScheduled, ReleaseSlotTaken, ReleaseStore
-from prodsupport.slack.requests import SlashCommand
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar
@@ -60,45 +52,7 @@ def _calendar(rt: Runtime) -> PlaybookCalendar:
     return rt.policy.calendar
 
 
-# --- the command and the form ---------------------------------------------------------------------------
-
-
-def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
-    try:
-        parsed = parse_release(command.text, rt.settings.applications)
-    except ReleaseInputError as exc:
-        raise UserError(str(exc)) from None
-    match parsed:
-        case OpenReleaseForm():
-            return _open_form(rt, command.trigger_id)
-        case ReleaseHelp():
-            return ephemeral(RELEASE_USAGE)
-        case ListReleases():
-            return ephemeral(_list_text(rt, command.at))
-        case CancelRelease():
-            return ephemeral(cancel(rt, parsed.release_id, command.user_id, command.at))
-        case Announce():
-            release, warnings = announce(
-                rt,
-                application=parsed.application,
-                day=parsed.day,
-                summary=parsed.summary,
-                user=command.user_id,
-                at=command.at,
-            )
-            return ephemeral(_confirmation(rt, release, warnings))
-    assert_never(parsed)
-
-
-def _open_form(rt: Runtime, trigger_id: str) -> dict[str, Any] | None:
-    from slack_sdk.errors import SlackApiError
-
-    try:
-        rt.slack.views_open(trigger_id=trigger_id, view=release_modal(rt.settings.applications))
-    except SlackApiError as exc:
-        logger.warning("could not open the release form", error=str(exc.response.get("error")))
-        return ephemeral(f"I couldn't open the release form. Use the text form instead:\n{RELEASE_USAGE}")
-    return None
+# --- the form -----------------------------------------------------------------------------------------
 
 
 def submit_modal(rt: Runtime, values: dict[str, Any], user: str, at: dt.datetime) -> None:
@@ -301,7 +255,7 @@ def release_scheduled(rt: Runtime, release: Release, *, change: str, by: str, wa
     )
 
 
-def _confirmation(rt: Runtime, release: Release, warnings: list[str]) -> str:
+def confirmation(rt: Runtime, release: Release, warnings: list[str]) -> str:
     where = f"<#{rt.settings.channel_id}>"
     text = f"{release.id}: {esc(release.application)} on {format_day(release.date)}, posted in {where}."
     return "\n".join([text, *(f":warning: {esc(w)}" for w in warnings)])
@@ -317,7 +271,7 @@ def _line(rt: Runtime, release: Release) -> str:
     return line
 
 
-def _list_text(rt: Runtime, now: dt.datetime) -> str:
+def list_text(rt: Runtime, now: dt.datetime) -> str:
     scheduled = [r for r in _releases(rt).dated(_calendar(rt).local(now).date()) if r.status is ReleaseStatus.SCHEDULED]
     if not scheduled:
         return "No releases are scheduled. `/release <application> <YYYY-MM-DD> <summary>` adds one."
@@ -376,8 +330,6 @@ def request_id(release: Release) -> str:
 
 
 def _email(rt: Runtime, release: Release, at: dt.datetime) -> None:
-    from prodsupport.email import requests as email_requests
-
     releases = _releases(rt)
     current = releases.get(release.id)
     if current is None or current.status is not ReleaseStatus.SCHEDULED or current.emailed_at:

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from typing import Literal
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import link, plain_text, user_id
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.incident.model import Severity
+from prodsupport.incident.next_update import NextUpdate, parse_next_update
+from prodsupport.postmortem.model import PostmortemCheckpoint, parse_session_time
 
 INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)
 PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{5,}$")
-NEXT_RE = re.compile(r"\s+next\s+(?:(\d+)\s*(m|min|mins|h|hr|hrs|hours?)|(\d{1,2}):(\d{2}))\s*$", re.IGNORECASE)
-LOOSE_NEXT_RE = re.compile(r"\s+next\s+\d\S*\s*$", re.IGNORECASE)  # a promise that did not parse
 MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
-MAX_PROMISE = timedelta(days=7)
 
 INCIDENT_USAGE = """\
 `/incident` opens the declare form. Or:
@@ -83,24 +81,6 @@ class SetSeverity:
 
 
 @dataclass(frozen=True)
-class NextUpdate:
-    """A promised next status update: either after a duration or at an ET wall-clock time."""
-
-    after: timedelta | None = None
-    at_local: time | None = None
-
-    def resolve(self, now: datetime, zone_local: datetime) -> datetime:
-        """When the promise falls due, given now and now in ET; a past ET time means tomorrow."""
-        if self.after is not None:
-            return now + self.after
-        assert self.at_local is not None
-        candidate = zone_local.replace(hour=self.at_local.hour, minute=self.at_local.minute, second=0, microsecond=0)
-        if candidate <= zone_local:
-            candidate += timedelta(days=1)
-        return candidate
-
-
-@dataclass(frozen=True)
 class StatusUpdate:
     incident_id: str
     text: str
@@ -123,15 +103,6 @@ class LinkPagerDuty:
 @dataclass(frozen=True)
 class SendEmail:
     incident_id: str
-
-
-@dataclass(frozen=True)
-class PostmortemCheckpoint:
-    incident_id: str
-    state: Literal["scheduled", "held", "shared", "needed"]
-    scheduled_for: datetime | None = None  # naive ET wall-clock time; the flow localises it
-    attendees: tuple[str, ...] = ()
-    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,29 +143,6 @@ def _require(text: str, what: str, usage: str) -> str:
     if len(text) > MAX_TEXT:
         raise UserError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
     return plain_text(text.strip())
-
-
-def parse_next_update(text: str) -> tuple[str, NextUpdate | None]:
-    """Split a trailing `next 2h` / `next 30m` / `next 14:00` promise off a status text."""
-    match = NEXT_RE.search(text)
-    if not match:
-        if LOOSE_NEXT_RE.search(text):
-            raise UserError("`next` takes a duration or an ET time: `next 2h`, `next 30m` or `next 14:00`")
-        return text, None
-    body = text[: match.start()].strip()
-    if match.group(1):
-        amount = int(match.group(1))
-        unit = match.group(2).lower()
-        if amount > MAX_PROMISE.days * 24 * 60:
-            raise UserError("`next` can promise at most 7 days ahead, e.g. `next 2h` or `next 30m`")
-        delta = timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
-        if not timedelta(0) < delta <= MAX_PROMISE:
-            raise UserError("`next` needs a positive duration of at most 7 days, e.g. `next 2h` or `next 30m`")
-        return body, NextUpdate(after=delta)
-    hour, minute = int(match.group(3)), int(match.group(4))
-    if hour > 23 or minute > 59:
-        raise UserError(f"`next {hour}:{minute:02d}` is not a time; use HH:MM in ET, e.g. `next 14:00`")
-    return body, NextUpdate(at_local=time(hour, minute))
 
 
 def parse_incident(text: str) -> IncidentCommand:
@@ -293,12 +241,7 @@ def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
     if state == "scheduled":
         if len(words) < 3:
             raise UserError(f"The date and time are missing. Usage: {usage}")
-        try:
-            when = datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 - ET, localised by the flow
-        except ValueError:
-            raise UserError(f"`{words[1]} {words[2]}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
-        if not 2000 <= when.year <= 2999:
-            raise UserError(f"`{words[1]}` is not a date a post-mortem can be held on. Usage: {usage}")
+        when = parse_session_time(words[1], words[2], usage)
         return PostmortemCheckpoint(incident_id, "scheduled", scheduled_for=when, attendees=tuple(words[3:]))
     raise UserError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
 
