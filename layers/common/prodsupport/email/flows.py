@@ -10,6 +10,7 @@ between leaves a `queued` record that never sends, which the 24-hour clock still
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
+from slack_sdk.errors import SlackApiError
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
@@ -29,7 +31,8 @@ from prodsupport.incident.model import EmailRecord, Incident
 from prodsupport.incident.next_update import parse_next_update_field
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.roster import out_of_office
 from prodsupport.roster.invite import MAX_INVITE_BYTES, InviteError, addresses
 from prodsupport.roster.store import Roster
@@ -249,8 +252,6 @@ def _download(rt: Runtime, file: Mapping[str, Any]) -> bytes:
     urllib follows redirects to any host and carries the Authorization header along, so each hop is checked
     like the first address, and the header is dropped whenever a hop changes host.
     """
-    import urllib.request
-
     allowed = SLACK_FILE_HOSTS | {urlsplit(rt.settings.slack_api_url).netloc}
     url = _checked_download_url(str(file.get("url_private_download") or file.get("url_private") or ""), allowed)
 
@@ -307,8 +308,6 @@ def on_file_shared(rt: Runtime, event: dict[str, Any]) -> None:
     file_id = str(event.get("file_id") or (event.get("file") or {}).get("id") or "")
     if channel != rt.settings.channel_id or user not in rt.settings.admin_user_ids or not file_id:
         return
-    from slack_sdk.errors import SlackApiError
-
     try:
         file = rt.slack.files_info(file=file_id).get("file") or {}
     except SlackApiError as exc:

@@ -26,7 +26,8 @@ from prodsupport.incident.next_update import NextUpdate
 from prodsupport.incident.store import Reply
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.outbox import deliver
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime

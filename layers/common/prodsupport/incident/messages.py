@@ -15,7 +15,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
 from prodsupport.infra.blocks import input_block, text_input
-from prodsupport.infra.slack_api import SlackMessage
+from prodsupport.infra.slack_message import SlackMessage
 
 SEVERITY_EMOJI = {
     Severity.CRITICAL: ":red_circle:",

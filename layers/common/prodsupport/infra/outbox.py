@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.infra.slack_api import Deferred, SlackMessage, post
+from prodsupport.infra.slack_api import Deferred, post
+from prodsupport.infra.slack_message import SlackMessage
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime

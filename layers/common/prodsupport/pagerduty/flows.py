@@ -24,7 +24,8 @@ from prodsupport.core.timefmt import format_et
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source, Status
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.pagerduty import links as pagerduty_links
 from prodsupport.pagerduty import messages as pd_msg
 from prodsupport.pagerduty.webhook import (
@@ -46,6 +47,7 @@ from prodsupport.pagerduty.webhook import (
     severity_for,
 )
 from prodsupport.postmortem.flows import resolve_incident
+from prodsupport.roster.oncall import oncall_user
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -124,8 +126,6 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
         logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
         return "ignored: service not configured"
-    from prodsupport.roster.oncall import oncall_user
-
     settings = rt.settings
     opened_at = event.occurred_at
     incident = rt.policy.new_incident(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from slack_sdk.errors import SlackApiError
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
@@ -21,7 +22,8 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
 from prodsupport.infra.blocks import input_block, text_input
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.postmortem import model as postmortem
 from prodsupport.postmortem.model import ROLE_LABEL, Attendee, PostmortemCheckpoint
 
@@ -77,8 +79,6 @@ def _start(rt: Runtime, incident: Incident, at: datetime) -> Incident:
 
 def _thread_link(rt: Runtime, incident: Incident) -> str:
     """The thread's permalink; without one the draft still names the thread rather than failing the resolve."""
-    from slack_sdk.errors import SlackApiError
-
     try:
         response = rt.slack.chat_getPermalink(channel=incident.channel_id, message_ts=incident.thread_ts)
     except SlackApiError:
@@ -272,8 +272,6 @@ def _mark(rt: Runtime, incident: Incident, user: str, at: datetime) -> Incident:
 
 def _emails(rt: Runtime, attendees: tuple[Attendee, ...]) -> tuple[dict[Attendee, str], list[Attendee]]:
     """Each attendee's address: as given, or a Slack user's profile email (users.info, then users.profile.get)."""
-    from slack_sdk.errors import SlackApiError
-
     found: dict[Attendee, str] = {}
     unreachable: list[Attendee] = []
     for attendee in attendees:

@@ -427,7 +427,7 @@ def _ics(
     thread_link: str,
     at: datetime,
 ) -> bytes:
-    from icalendar import Calendar, Event, vCalAddress, vText
+    from icalendar import Calendar, Event, vCalAddress, vText  # noqa: PLC0415 - cold start: only scheduling writes one
 
     assert postmortem.scheduled_for is not None
     calendar = Calendar()

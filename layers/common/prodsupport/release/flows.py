@@ -18,7 +18,8 @@ from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.email import requests as email_requests
 from prodsupport.infra.blocks import input_block, text_input
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.release.model import (
     MAX_APPLICATION,
     MAX_NOTES,

