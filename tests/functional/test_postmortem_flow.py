@@ -282,6 +282,26 @@ def test_given_the_schedule_form_when_submitted_then_the_session_is_scheduled(
     assert payload(updates(slack)[-1])["missing_roles"] == []
 
 
+def test_given_the_schedule_form_when_its_date_is_not_a_date_then_the_form_says_so_and_nothing_changes(
+    send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    declare_and_resolve(send)
+    reply(send(SCHEDULE_AT, payload=button("incident_postmortem_schedule")))
+    [opened] = slack.calls_to("views.open")
+    view = opened.args["view"]
+    values = {"when": "2026-13-01 14:00", "attendees": "t3@va.gov:tier3 svc@va.gov:service lead@va.gov:client"}
+    view["state"] = {
+        "values": {block: {"value": {"type": "plain_text_input", "value": v}} for block, v in values.items()}
+    }
+
+    response = send(SCHEDULE_AT, payload={"type": "view_submission", "user": {"id": "U0PM"}, "view": view})
+
+    assert response.status == 200
+    errors = json.loads(response.body)["errors"]
+    assert "is not `YYYY-MM-DD HH:MM`" in errors["when"]
+    assert [payload(call)["state"] for call in updates(slack)] == ["drafted"]
+
+
 # --- held and shared ------------------------------------------------------------------------------------
 
 
