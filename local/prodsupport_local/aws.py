@@ -68,6 +68,8 @@ class LocalSecrets:
     slack_bot_token: str = "xoxb-local"  # noqa: S105 - a local stand-in
     pagerduty_webhook_secrets: tuple[str, ...] = ("local-pagerduty-secret",)
     pagerduty_api_token: str = "local-pagerduty-token"  # noqa: S105 - a local stand-in
+    github_token: str = "local-github-token"  # noqa: S105 - a local stand-in
+    github_webhook_secrets: tuple[str, ...] = ("local-github-secret",)
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ class EmulatedAws:
         self.create_resources(settings or {})
 
     def create_resources(self, settings: Mapping[str, Any]) -> None:
-        """Tables (keys, GSIs, TTL), queues (dead-letter queues first), the two secrets, the SES identity."""
+        """Tables (keys, GSIs, TTL), queues (dead-letter queues first), the secrets, the SES identity."""
         for table in self.template.tables():
             self._create_table(table.logical_id, table.properties)
         self._create_queues()
@@ -194,7 +196,7 @@ class EmulatedAws:
         self.verify_sender(env.get(f"{PREFIX}EMAIL_SENDER", ""))
 
     def put_secrets(self, env: Mapping[str, str]) -> None:
-        """Store the Slack and PagerDuty secrets under the names the functions are configured with."""
+        """Store the Slack, PagerDuty and GitHub secrets under the names the functions are configured with."""
         secrets = self.client("secretsmanager")
         values = {
             env.get(f"{PREFIX}SLACK_SECRET_NAME") or "prodsupport/slack": {
@@ -204,6 +206,10 @@ class EmulatedAws:
             env.get(f"{PREFIX}PAGERDUTY_SECRET_NAME") or "prodsupport/pagerduty": {
                 "webhook_secrets": list(self.secrets.pagerduty_webhook_secrets),
                 "api_token": self.secrets.pagerduty_api_token,
+            },
+            env.get(f"{PREFIX}GITHUB_SECRET_NAME") or "prodsupport/github": {
+                "token": self.secrets.github_token,
+                "webhook_secrets": list(self.secrets.github_webhook_secrets),
             },
         }
         for name, value in values.items():

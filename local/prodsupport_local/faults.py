@@ -1,4 +1,4 @@
-"""`POST /_local/faults`: a fault for Slack, PagerDuty or SES, injected into a running `prodsupport run`.
+"""`POST /_local/faults`: a fault for Slack, PagerDuty, SES or GitHub, injected into a running `prodsupport run`.
 
 The body is one JSON object; the fault is queued on the stand-in through the same
 :class:`~prodsupport_local.local_server.Fault` the tests use, and hits the next ``count`` matching calls::
@@ -8,9 +8,10 @@ The body is one JSON object; the fault is queued on the stand-in through the sam
     {"dependency": "slack", "target": "chat.postMessage", "delay_seconds": 5}     # slow, then posts
     {"dependency": "pagerduty", "target": "/oncalls", "status": 500}
     {"dependency": "ses", "drop": true}                                          # sends, never answers
+    {"dependency": "github", "target": "/repos/o/r/pulls", "status": 502}
 
-``target`` is the Slack Web API method, or the path prefix for PagerDuty (default: every path) and SES
-(default: SendEmail's). ``error`` is Slack's `{"ok": false, "error": …}` or SES's error code. An unknown
+``target`` is the Slack Web API method, or the path prefix for PagerDuty and GitHub (default: every path)
+and SES (default: SendEmail's). ``error`` is Slack's `{"ok": false, "error": …}` or SES's error code. An unknown
 field or a value out of range is refused with the reason, and nothing is queued.
 """
 
@@ -28,7 +29,7 @@ MAX_DELAY_SECONDS = 900.0  # a Lambda's longest timeout: longer proves nothing m
 MAX_COUNT = 1000
 _FIELDS = frozenset({"dependency", "target", "status", "retry_after", "delay_seconds", "error", "drop", "count"})
 
-type Dependency = Literal["slack", "pagerduty", "ses"]
+type Dependency = Literal["slack", "pagerduty", "ses", "github"]
 
 
 class FaultRequestError(ValueError):
@@ -53,9 +54,9 @@ def parse_fault_request(body: bytes) -> FaultRequest:
     if unknown:
         raise FaultRequestError(f"unknown field(s) {', '.join(unknown)}; expected some of {', '.join(sorted(_FIELDS))}")
     dependency = spec.get("dependency")
-    if dependency not in ("slack", "pagerduty", "ses"):
-        raise FaultRequestError("`dependency` must be slack, pagerduty or ses")
-    default_target = {"slack": None, "pagerduty": "", "ses": SEND_EMAIL_PATH}[dependency]
+    if dependency not in ("slack", "pagerduty", "ses", "github"):
+        raise FaultRequestError("`dependency` must be slack, pagerduty, ses or github")
+    default_target = {"slack": None, "pagerduty": "", "ses": SEND_EMAIL_PATH, "github": ""}[dependency]
     target = spec.get("target", default_target)
     if not isinstance(target, str) or (dependency == "slack" and not target):
         raise FaultRequestError("`target` must be a Slack Web API method, e.g. chat.postMessage")

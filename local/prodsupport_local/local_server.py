@@ -11,7 +11,7 @@ from typing import Any, Self
 
 @dataclass
 class Fault:
-    """One injected failure of a stand-in, the same for Slack, PagerDuty and SES (and `POST /_local/faults`).
+    """One injected failure of a stand-in, the same for Slack, PagerDuty, SES and GitHub (and `POST /_local/faults`).
 
     - ``error`` (Slack only) answers HTTP ``status`` (default 200) with ``{"ok": false, "error": error}``;
     - ``retry_after`` answers HTTP ``status`` (default 429) with a ``Retry-After`` header;

@@ -13,6 +13,8 @@ and exit status 2, with no output.
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -31,16 +33,20 @@ from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport_local.aws import LocalSecrets, SentEmail
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.local_logs import show_local_logs
+from prodsupport_local.recording_github import GitHubCall
 from prodsupport_local.recording_slack import SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
 
-ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "tick")
+ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "github", "github_fault", "tick")
 ROUTES = {
     "slack_event": "/slack/events",
     "slack_command": "/slack/commands",
     "slack_interaction": "/slack/interactions",
     "pagerduty": "/pagerduty/webhook",
+    "github": "/github/webhook",
 }
+GITHUB_USER_AGENT = "GitHub-Hookshot/prodsupport-replay"
+GITHUB_FAULT_KEYS = {"path": str, "method": str, "status": int, "retry_after": int, "times": int, "carry_out": bool}
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 PAGERDUTY_USER_AGENT = "PagerDuty-Webhook/V3.0"
 # Settings a scenario may not change: they point the functions at the local stack itself.
@@ -52,6 +58,11 @@ STACK_SETTINGS = frozenset(
         "pagerduty_api_url",
         "slack_secret_name",
         "pagerduty_secret_name",
+        "github_api_url",
+        "github_secret_name",
+        "github_retry_budget_seconds",
+        "outbox_queue_url",
+        "ses_configuration_set",
     }
 )
 SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - STACK_SETTINGS
@@ -145,15 +156,21 @@ class Replay:
         for step in self.scenario.steps:
             clock.set(step.at)
             calls_before = len(stack.slack.calls)
+            github_before = len(stack.github.calls)
             emails_before = len(stack.sent_emails())
             at = to_iso(step.at)
             if step.action == "tick":
                 stack.tick(step.at)
+            elif step.action == "github_fault":
+                fault = dict(step.payload)
+                stack.github.fail_next(str(fault.pop("path")), **fault)
+                continue
             else:
                 method, path, headers, body = build_request(step, stack.aws.secrets)
                 response = stack.request(method, path, headers, body)
                 effects.append({"at": at, "http": {"route": stack.route_key(method, path), "status": response.status}})
             stack.drain()
+            effects.extend({"at": at, "github": _github_effect(call)} for call in stack.github.calls[github_before:])
             effects.extend(
                 {"at": at, "slack": _slack_effect(call)}
                 for call in stack.slack.calls[calls_before:]
@@ -175,6 +192,16 @@ def build_request(step: Step, secrets: LocalSecrets) -> tuple[str, str, dict[str
             "User-Agent": PAGERDUTY_USER_AGENT,
             "X-PagerDuty-Signature": f"v1={digest}",
             "X-Webhook-Id": str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"line-{step.line}")),
+        }
+    elif step.action == "github":
+        body = _compact(step.payload).encode()
+        digest = hmac.new(secrets.github_webhook_secrets[0].encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": GITHUB_USER_AGENT,
+            "X-GitHub-Event": _github_event(step.payload),
+            "X-GitHub-Delivery": str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"github-line-{step.line}")),
+            "X-Hub-Signature-256": f"sha256={digest}",
         }
     else:
         if step.action == "slack_event":
@@ -317,13 +344,15 @@ def _step(number: int, item: Mapping[str, Any]) -> Step:
         raise ScenarioError(f"line {number}: {action} must be a JSON object")
     if action == "tick" and payload:
         raise ScenarioError(f'line {number}: tick takes no options; write "tick": {{}}')
+    if action == "github_fault":
+        _check_github_fault(number, payload)
     if action == "slack_command":
         for key, value in payload.items():
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 raise ScenarioError(f"line {number}: slack_command field {key!r} must be a string")
     headers = item.get("headers", {})
-    if action == "tick" and "headers" in item:
-        raise ScenarioError(f"line {number}: a tick sends no request, so it takes no headers")
+    if action in ("tick", "github_fault") and "headers" in item:
+        raise ScenarioError(f"line {number}: a {action} sends no request, so it takes no headers")
     if not isinstance(headers, dict) or not all(isinstance(value, str) or value is None for value in headers.values()):
         raise ScenarioError(f"line {number}: headers must map names to strings (or null to remove one)")
     return Step(number, at, action, payload, headers)
@@ -364,6 +393,41 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
         "thread_ts": args.get("thread_ts") or None,
         "text": args.get("text"),
         "metadata": _without_effect_id(args.get("metadata")),
+    }
+
+
+def _github_event(payload: Mapping[str, Any]) -> str:
+    """The `X-GitHub-Event` a body like this comes with; a line's own header says otherwise when it must."""
+    if "pull_request" in payload:
+        return "pull_request"
+    if "issue" in payload:
+        return "issues"
+    return "ping"
+
+
+def _check_github_fault(number: int, payload: Mapping[str, Any]) -> None:
+    if not isinstance(payload.get("path"), str):
+        raise ScenarioError(f"line {number}: github_fault needs a 'path' (a prefix of the REST paths to fail)")
+    for key, value in payload.items():
+        kind = GITHUB_FAULT_KEYS.get(key)
+        if kind is None:
+            raise ScenarioError(f"line {number}: github_fault takes {', '.join(GITHUB_FAULT_KEYS)}; not {key!r}")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ScenarioError(f"line {number}: github_fault {key!r} must be a {kind.__name__}")
+
+
+def _github_effect(call: GitHubCall) -> dict[str, Any]:
+    """The request as sent, except a file's base64 `content`, printed as its text so a diff can be read."""
+    query = urlencode(call.query, doseq=True)
+    body = call.body
+    if isinstance(body, dict) and isinstance(body.get("content"), str):
+        with contextlib.suppress(ValueError):
+            body = {**body, "content": base64.b64decode(body["content"], validate=True).decode("utf-8")}
+    return {
+        "method": call.method,
+        "path": f"{call.path}?{query}" if query else call.path,
+        "body": body,
+        "status": call.status,
     }
 
 

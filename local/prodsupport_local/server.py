@@ -279,6 +279,8 @@ def _print_banner(stack: LocalStack, server: LocalServer) -> None:
         f"  Slack API:      {env.get('PRODSUPPORT_SLACK_API_URL')}"
         + ("   (real workspace)" if stack.real_slack else "   (recording; posts are printed)"),
         f"  PagerDuty API:  {env.get('PRODSUPPORT_PAGERDUTY_API_URL')}   (recording)",
+        f"  GitHub API:     {env.get('PRODSUPPORT_GITHUB_API_URL')}   (recording; writes are printed; "
+        "used when PRODSUPPORT_GITHUB_REPO is set)",
         f"  channel:        {env.get('PRODSUPPORT_CHANNEL_ID')}",
         "  schedules:      every wall-clock minute, in template order",
         "",
@@ -301,6 +303,14 @@ def _print_banner(stack: LocalStack, server: LocalServer) -> None:
         f"    sig=v1=$(printf '%s' \"$body\" | openssl dgst -sha256 -hmac {pagerduty_secret} -r | cut -d' ' -f1)",
         f"    curl -s {server.url}/pagerduty/webhook -H 'Content-Type: application/json' \\",
         '      -H "X-PagerDuty-Signature: $sig" -d "$body"',
+        "",
+        f"  GitHub webhook secret (local): {stack.aws.secrets.github_webhook_secrets[0]}",
+        '  sign a webhook:  body=\'{"action": "closed", "pull_request": {...}}\'',
+        f"    sig=sha256=$(printf '%s' \"$body\" | openssl dgst -sha256 -hmac "
+        f"{stack.aws.secrets.github_webhook_secrets[0]} -r | cut -d' ' -f1)",
+        f"    curl -s {server.url}/github/webhook -H 'Content-Type: application/json' \\",
+        "      -H 'X-GitHub-Event: pull_request' -H \"X-GitHub-Delivery: $(uuidgen)\" \\",
+        '      -H "X-Hub-Signature-256: $sig" -d "$body"',
         "",
         "  the CLI on this stack (report, email preview, postmortem draft): put this before the command",
         f"    {cli_environment(stack)}",

@@ -37,6 +37,7 @@ from prodsupport_local.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
 from prodsupport_local.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
 from prodsupport_local.faults import FaultRequest
 from prodsupport_local.lambdas import Handler, Lambdas
+from prodsupport_local.recording_github import RecordingGitHubApi
 from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
 from prodsupport_local.recording_slack import RecordingSlackApi
 from prodsupport_local.schedule import fires
@@ -143,6 +144,7 @@ class LocalStack:
         self.failures: list[InvocationFailure] = []
         self.recording_slack: RecordingSlackApi | None = None
         self.pagerduty: RecordingPagerDutyApi | None = None
+        self.recording_github: RecordingGitHubApi | None = None
         self.ses_gate = SesFaultGate(lambda: self.aws.endpoint_url)
         self._echo = echo
         self._extra_env = dict(extra_env or {})
@@ -207,10 +209,10 @@ class LocalStack:
         self._started = False
         self.deactivate()
         self.lambdas.unload()
-        for recorder in (self.recording_slack, self.pagerduty):
+        for recorder in (self.recording_slack, self.pagerduty, self.recording_github):
             if recorder is not None:
                 recorder.stop()
-        self.recording_slack = self.pagerduty = None
+        self.recording_slack = self.pagerduty = self.recording_github = None
         for thread in self._retiring:
             thread.join(timeout=5)
         self._retiring.clear()
@@ -234,6 +236,13 @@ class LocalStack:
         if self.recording_slack is None:
             raise RuntimeError("this LocalStack talks to a real Slack workspace; nothing is recorded")
         return self.recording_slack
+
+    @property
+    def github(self) -> RecordingGitHubApi:
+        """The recording GitHub REST API."""
+        if self.recording_github is None:
+            raise RuntimeError("this LocalStack is not started")
+        return self.recording_github
 
     @property
     def env(self) -> dict[str, str]:
@@ -332,6 +341,10 @@ class LocalStack:
             if self.pagerduty is None:
                 raise RuntimeError("the PagerDuty stand-in is not running")
             self.pagerduty.add_fault(request.target, request.fault)
+        elif request.dependency == "github":
+            if self.recording_github is None:
+                raise RuntimeError("the GitHub stand-in is not running")
+            self.recording_github.add_fault(request.target, request.fault)
         else:
             self.ses_gate.add_fault(request.target, request.fault)
 
@@ -415,10 +428,14 @@ class LocalStack:
         if self.real_slack is None:
             self.recording_slack = RecordingSlackApi(ts_clock=self.clock, echo=self._echo).start()
         self.pagerduty = RecordingPagerDutyApi().start()
+        base_branch = str(self.settings.get("github_base_branch") or "main")
+        self.recording_github = RecordingGitHubApi(
+            token=self.aws.secrets.github_token, base_branch=base_branch, echo=self._echo
+        ).start()
 
     def _retire_recorders(self) -> None:
         """Stop the old stand-ins in the background: a stop waits out a poll interval, a reset need not."""
-        for recorder in (self.recording_slack, self.pagerduty):
+        for recorder in (self.recording_slack, self.pagerduty, self.recording_github):
             if recorder is not None:
                 thread = threading.Thread(target=recorder.stop, name="retire-recorder", daemon=True)
                 thread.start()
@@ -434,6 +451,9 @@ class LocalStack:
         env = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_ENDPOINT_URL_SESV2": self.ses_gate.root_url}
         if self.pagerduty is not None:
             env["PRODSUPPORT_PAGERDUTY_API_URL"] = self.pagerduty.base_url
+        if self.recording_github is not None:
+            env["PRODSUPPORT_GITHUB_API_URL"] = self.recording_github.base_url
+            env["PRODSUPPORT_GITHUB_RETRY_BUDGET_SECONDS"] = "4"
         if self.recording_slack is not None:
             env["PRODSUPPORT_SLACK_API_URL"] = self.recording_slack.base_url
             env["PRODSUPPORT_SLACK_RETRY_BACKOFF_SECONDS"] = "0"

@@ -14,6 +14,7 @@ EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 FUNCTIONS = {
     "slack_": "SlackEventsFunction",
     "pagerduty_": "PagerDutyWebhookFunction",
+    "github_": "GitHubWebhookFunction",
     "sla_checker_": "SlaCheckerFunction",
     "email_sender_": "EmailSenderFunction",
 }

@@ -1,4 +1,4 @@
-"""`POST /_local/faults` puts a Slack, PagerDuty or SES fault into a running `prodsupport run` (issue 13,
+"""`POST /_local/faults` puts a Slack, PagerDuty, SES or GitHub fault into a running `prodsupport run` (issue 13,
 finding 11): the fault is queued on the same stand-in mechanism the tests use and hits the next calls.
 """
 
@@ -128,7 +128,7 @@ def test_a_slack_drop_posts_the_message_but_never_answers(stack: LocalStack) -> 
 @pytest.mark.parametrize(
     ("spec", "reason"),
     [
-        ({"dependency": "smtp"}, "`dependency` must be slack, pagerduty or ses"),
+        ({"dependency": "smtp"}, "`dependency` must be slack, pagerduty, ses or github"),
         ({"dependency": "slack"}, "`target` must be a Slack Web API method"),
         ({"dependency": "ses", "status": 99}, "`status` must be a whole number from 100 to 599"),
         ({"dependency": "ses", "count": 0}, "`count` must be a whole number from 1 to 1000"),
@@ -144,3 +144,24 @@ def test_a_fault_that_does_not_parse_is_refused_with_the_reason_and_nothing_is_q
     assert status == 400
     assert answer["error"].startswith(reason)
     assert stack.ses_gate._faults == []
+
+
+def test_a_github_fault_answers_the_next_request_of_its_path_and_the_one_after_goes_through(
+    running: LocalServer, stack: LocalStack
+) -> None:
+    status, answer = inject(running, {"dependency": "github", "target": "/repos/o/r/pulls", "status": 502})
+    token = stack.aws.secrets.github_token
+    pulls = urllib.request.Request(  # noqa: S310 - loopback stand-in
+        f"{stack.github.base_url}/repos/o/r/pulls", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    answers = []
+    for _ in range(2):
+        try:
+            with urllib.request.urlopen(pulls, timeout=10) as reply:  # noqa: S310 - loopback stand-in
+                answers.append(reply.status)
+        except urllib.error.HTTPError as failed:
+            answers.append(failed.code)
+
+    assert (status, answer["queued"]["dependency"]) == (201, "github")
+    assert answers == [502, 200]

@@ -117,3 +117,22 @@ def test_a_sent_stakeholder_email_is_counted(configured: LocalStack, capsys: pyt
     blobs = emitted(capsys)
     assert [v for v, _ in values(blobs, "EmailRequestsHandled")] == [1.0]
     assert [v for v, _ in values(blobs, "EmailsSent")] == [1.0]
+
+
+def test_a_post_handed_to_the_outbox_is_counted_when_its_consumer_posts_it(
+    configured: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an alert's incident, and Slack failing every attempt at the ack message
+    root = alert(WEDNESDAY_10_ET)
+    assert slack_event(configured, root, "Ev0ALERT").status == 200
+    configured.slack.fail_next("chat.postMessage", status=500, times=3)
+    assert slack_event(configured, reply(root["ts"], WEDNESDAY_10_ET), "Ev0REPLY").status == 200
+    capsys.readouterr()
+
+    # WHEN the outbox's consumer handles the message Slack refused
+    assert configured.drain() == 1
+
+    # THEN its handling and the ack it posted are both counted
+    blobs = emitted(capsys)
+    assert [v for v, _ in values(blobs, "OutboxMessagesHandled")] == [1.0]
+    assert [v for v, _ in values(blobs, "AcksRecorded")] == [1.0]

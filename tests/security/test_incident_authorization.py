@@ -217,3 +217,52 @@ def test_a_response_url_outside_slack_is_never_called(deployment: LocalStack) ->
 
     assert deployment.slack.calls_to("response_url") == []
     assert [call.args["user"] for call in deployment.slack.calls_to("chat.postEphemeral")] == [OUTSIDER]
+
+
+def github_issues_filed(stack: LocalStack) -> list[object]:
+    return [call for call in stack.github.calls_to("POST", "/repos/") if call.path.endswith("/issues")]
+
+
+def test_a_non_member_filing_an_action_item_by_command_is_refused_and_no_issue_is_filed(
+    deployment: LocalStack,
+) -> None:
+    deployment.configure({**SETTINGS, "github_repo": "department-of-veterans-affairs/checkin-postmortems"})
+    before = incident_items(deployment)
+
+    answer = command_from(deployment, f"{INC} action add a probe type detect", user=OUTSIDER, channel=CHANNEL)
+
+    assert str(answer["text"]).startswith(f"Only members of <#{CHANNEL}>")
+    assert github_issues_filed(deployment) == []
+    assert incident_items(deployment) == before
+
+
+def test_a_non_member_clicking_add_action_item_is_refused_and_no_form_opens(deployment: LocalStack) -> None:
+    deployment.configure({**SETTINGS, "github_repo": "department-of-veterans-affairs/checkin-postmortems"})
+    click = resolve_click(deployment, response_url=True)
+    click["actions"] = [{"action_id": "incident_postmortem_action", "block_id": "postmortem_actions", "value": INC}]
+
+    assert interaction(deployment, click).status == 200
+
+    [refusal] = deployment.slack.calls_to("response_url")
+    assert refusal.args["text"].startswith(f"Only members of <#{CHANNEL}>")
+    assert deployment.slack.calls_to("views.open") == []
+
+
+def test_a_non_member_submitting_the_action_item_form_gets_the_refusal_and_no_issue_is_filed(
+    deployment: LocalStack,
+) -> None:
+    deployment.configure({**SETTINGS, "github_repo": "department-of-veterans-affairs/checkin-postmortems"})
+    before = incident_items(deployment)
+    view = {
+        "callback_id": "postmortem_action",
+        "private_metadata": INC,
+        "blocks": [{"block_id": "description"}],
+        "state": {"values": {"description": {"value": {"type": "plain_text_input", "value": "add a probe"}}}},
+    }
+
+    response = interaction(deployment, {"type": "view_submission", "user": {"id": OUTSIDER}, "view": view})
+
+    answer = json.loads(response.body)
+    assert answer["errors"]["description"].startswith("Only members of")
+    assert github_issues_filed(deployment) == []
+    assert incident_items(deployment) == before

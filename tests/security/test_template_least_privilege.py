@@ -139,21 +139,26 @@ def readable_secrets(function: str) -> set[str]:
 
 def test_secrets_are_readable_only_by_name_and_secrets_managers_six_character_suffix() -> None:
     arns = set().union(*(readable_secrets(function) for function in FUNCTIONS))
-    assert arns == {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}
+    assert arns == {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????", "${GitHubSecretName}-??????"}
 
 
 @pytest.mark.parametrize(
     ("function", "secrets"),
     [
-        ("SlackEventsFunction", {"${SlackSecretName}-??????"}),
-        ("PagerDutyWebhookFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
+        ("SlackEventsFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
+        (
+            "PagerDutyWebhookFunction",
+            {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????", "${GitHubSecretName}-??????"},
+        ),
+        ("GitHubWebhookFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
         ("SlaCheckerFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
         ("EmailSenderFunction", {"${SlackSecretName}-??????"}),
     ],
 )
 def test_each_function_reads_only_the_secrets_its_code_uses(function: str, secrets: set[str]) -> None:
     # Slack paths never read PagerDuty's webhook secrets or API token: only the webhook and the on-call
-    # lookup of the SLA checker do.
+    # lookup of the SLA checker do. The GitHub token is read where a resolve opens the post-mortem's pull
+    # request (Slack, and PagerDuty's resolve) and by the GitHub webhook.
     assert readable_secrets(function) == secrets
 
 
@@ -161,8 +166,25 @@ def test_table_queries_are_scoped_to_the_tables_own_indexes() -> None:
     queriers = {function for function in FUNCTIONS if "dynamodb:Query" in actions(role_of(function))}
     assert queriers == set(FUNCTIONS) - {"SlackOutboxFunction"}  # the outbox only posts: no table at all
     for function in queriers:
-        indexes = {text_of(r) for r in granted_resources(role_of(function), "dynamodb:Query")}
+        indexes = {
+            text_of(r)
+            for s in statements(role_of(function))
+            if "dynamodb:Query" in as_list(s["Action"]) and "Condition" not in s
+            for r in as_list(s["Resource"])
+        }
         assert indexes == {f"${{IncidentsTable.Arn}}/index/{name}" for name in ("due", "open", "opened")}
+
+
+def test_the_table_itself_is_queried_only_in_the_github_partition_by_who_reads_open_github_work() -> None:
+    readers = {}
+    for function in FUNCTIONS:
+        for s in statements(role_of(function)):
+            if "dynamodb:Query" in as_list(s["Action"]) and "Condition" in s:
+                readers[function] = (as_list(s["Resource"]), s["Condition"])
+    assert set(readers) == {"SlackEventsFunction", "SlaCheckerFunction"}  # `/incident list`; report and reminders
+    for resources, condition in readers.values():
+        assert [text_of(r) for r in resources] == ["IncidentsTable.Arn"]
+        assert condition == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["GITHUB"]}}
 
 
 def test_each_queue_is_polled_only_by_its_own_consumer() -> None:

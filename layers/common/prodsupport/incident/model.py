@@ -6,14 +6,17 @@ replay of the same events yields the same incident.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.github.model import ActionItem, PullRequest
 
 Window = Literal["business", "after_hours"]
+INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)  # what format_incident_id writes
 
 
 class Severity(StrEnum):
@@ -133,15 +136,22 @@ class Postmortem:
     scheduled_for: datetime | None = None
     attendees: list[str] = field(default_factory=list)
     url: str = ""
+    pull_request: PullRequest | None = None
+    action_items: list[ActionItem] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "state": self.state.value,
             "drafted_at": to_iso(self.drafted_at),
             "scheduled_for": _opt_iso(self.scheduled_for),
             "attendees": list(self.attendees),
             "url": self.url,
         }
+        if self.pull_request is not None:
+            record["pull_request"] = self.pull_request.to_record()
+        if self.action_items:
+            record["action_items"] = [item.to_record() for item in self.action_items]
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Postmortem:
@@ -151,6 +161,8 @@ class Postmortem:
             scheduled_for=_opt_time(record.get("scheduled_for")),
             attendees=list(record.get("attendees") or []),
             url=record.get("url", ""),
+            pull_request=PullRequest.from_record(record["pull_request"]) if record.get("pull_request") else None,
+            action_items=[ActionItem.from_record(item) for item in record.get("action_items") or []],
         )
 
 

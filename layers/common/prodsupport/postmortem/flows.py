@@ -25,7 +25,7 @@ from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.postmortem import model as postmortem
-from prodsupport.postmortem.model import ROLE_LABEL, Attendee, PostmortemCheckpoint
+from prodsupport.postmortem.model import ROLE_LABEL, AddActionItem, Attendee, PostmortemCheckpoint
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -58,8 +58,15 @@ def resolve_incident(rt: Runtime, incident: Incident, text: str, user: str, at: 
 
 
 def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
-    """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started."""
+    """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started.
+
+    With GitHub configured, a resolve seen again finishes what a failed first one left: the pull request.
+    """
     if not owed(incident):
+        if incident.postmortem is not None and rt.settings.github_repo and incident.postmortem.pull_request is None:
+            from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
+
+            return postmortem_pr.publish(rt, incident, at, thread_link=_thread_link(rt, incident))
         return incident
     return _start(rt, incident, at)
 
@@ -73,7 +80,7 @@ def _start(rt: Runtime, incident: Incident, at: datetime) -> Incident:
 
     saved, started = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if started:
-        _publish_draft(rt, saved)
+        return _publish_draft(rt, saved, at)
     return saved
 
 
@@ -87,16 +94,39 @@ def _thread_link(rt: Runtime, incident: Incident) -> str:
     return str(response["permalink"])
 
 
-def _publish_draft(rt: Runtime, incident: Incident) -> None:
-    """The draft as a Markdown file in the thread, then the message that carries the checkpoints."""
+def _publish_draft(rt: Runtime, incident: Incident, at: datetime) -> Incident:
+    """The draft as a Markdown file in the thread, then the message that carries the checkpoints; with
+    GitHub configured, then the pull request that holds the report in the VA's post-mortems folder."""
+    thread_link = _thread_link(rt, incident)
     rt.slack.files_upload_v2(
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         filename=postmortem.draft_filename(incident),
         title=f"Post-mortem draft: {incident.id}",
-        content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=_thread_link(rt, incident)),
+        content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=thread_link),
     )
     post(rt.slack, drafted_message(incident))
+    if not rt.settings.github_repo:
+        return incident
+    from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
+
+    return postmortem_pr.publish(rt, incident, at, thread_link=thread_link)
+
+
+def action_item(rt: Runtime, incident: Incident, command: AddActionItem, user: str, at: datetime) -> str:
+    """`/incident <id> action …`: the item becomes a GitHub issue and a row of the report's table."""
+    from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
+
+    return postmortem_pr.add_action_item(
+        rt,
+        incident,
+        command.description,
+        command.type,
+        command.team,
+        user,
+        at,
+        thread_link=_thread_link(rt, incident),
+    )
 
 
 # --- the messages ---------------------------------------------------------------------------------------
@@ -382,6 +412,10 @@ def _share(rt: Runtime, incident: Incident, url: str, user: str, at: datetime) -
         postmortem.share(current, url, user, at)
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    if rt.settings.github_repo:
+        from prodsupport.postmortem import github_tracking as tracking  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
+
+        tracking.forget_pull(rt.table, saved.id)  # shared by hand: its pull request is no longer open work
     message = shared_message(saved, user)
     rt.slack.chat_postMessage(
         channel=message.channel,
@@ -436,6 +470,9 @@ def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, A
         if not url:
             raise UserError("The post-mortem link is missing.")
         command = PostmortemCheckpoint(incident.id, "shared", url=link(url[0]))
+    elif kind == "action":
+        action_item(rt, incident, postmortem.action_item_from_form(incident.id, values), user, at)
+        return
     else:
         raise UserError("This form is not one prodsupport knows; close it and use the buttons again.")
     checkpoint(rt, incident, command, user, at)

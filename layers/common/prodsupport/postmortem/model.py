@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
-from prodsupport.core.mrkdwn import user_id
+from prodsupport.core.mrkdwn import plain_text, user_id
 from prodsupport.core.rendering import environment, one_line
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import format_et
+from prodsupport.github.model import ACTION_TYPES, ActionType
 from prodsupport.incident.model import Deadline, Incident, Postmortem, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 
@@ -44,6 +45,7 @@ ROLE_ALIASES: dict[str, Role] = {
 }
 ATTENDEE_HINT = "`@user:tier3`, `@user:service`, `name@agency.gov:client` (a Slack mention or an email address)"
 SESSION_LENGTH = timedelta(hours=1)
+MAX_ACTION_TEXT = 3000  # as any command text: the incident is one DynamoDB item
 MAX_ATTENDEES = 50  # SES refuses a message with more recipients than this
 DRAFT_TEMPLATE = "postmortem.md.j2"
 ACTOR = "prodsupport"
@@ -63,6 +65,30 @@ class PostmortemCheckpoint:
     scheduled_for: datetime | None = None  # naive wall-clock time in the zone; the flow localises it
     attendees: tuple[str, ...] = ()
     url: str = ""
+
+
+@dataclass(frozen=True)
+class AddActionItem:
+    """A post-mortem action item a person files, which becomes a GitHub issue."""
+
+    incident_id: str
+    description: str
+    type: ActionType | None = None
+    team: str = ""
+
+
+def action_item_from_form(incident_id: str, values: Mapping[str, Any]) -> AddActionItem:
+    """The *Add action item* form's fields, checked as `/incident <id> action` checks its text."""
+    description = plain_text(str(values.get("description") or "").strip())
+    if not description:
+        raise UserError("The action item's description is missing.")
+    if len(description) > MAX_ACTION_TEXT:
+        raise UserError(f"The action item is {len(description)} characters; keep it under {MAX_ACTION_TEXT}.")
+    kind = str(values.get("type") or "").lower()
+    if kind and kind not in ACTION_TYPES:
+        raise UserError(f"`{kind}` is not an action item type: {', '.join(ACTION_TYPES)}.")
+    team = plain_text(str(values.get("team") or "").strip())
+    return AddActionItem(incident_id, description, kind or None, team)
 
 
 def parse_session_time(day: str, clock: str, usage: str) -> datetime:
@@ -228,13 +254,14 @@ def hold(incident: Incident, user: str, at: datetime) -> Postmortem:
     return postmortem
 
 
-def share(incident: Incident, url: str, user: str, at: datetime) -> Postmortem:
+def share(incident: Incident, url: str, user: str, at: datetime, *, require_held: bool = True) -> Postmortem:
+    """`require_held` is off for a merged pull request: its reviewers decided the document is done."""
     postmortem = _current(incident)
     if not _URL_RE.match(url):
         raise UserError(f"`{url}` is not a link; give the post-mortem document's https:// URL.")
     if postmortem.state is PostmortemState.SHARED:
         raise UserError(f"The post-mortem of {incident.id} was already shared: {postmortem.url}")
-    if postmortem.state is not PostmortemState.HELD:
+    if require_held and postmortem.state is not PostmortemState.HELD:
         raise UserError(
             f"The post-mortem session of {incident.id} has not been held yet; "
             f"run `/incident {incident.id} postmortem held` after the session, then share the document."

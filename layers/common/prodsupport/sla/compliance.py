@@ -337,4 +337,11 @@ def post_weekly(rt: Runtime, now: datetime) -> None:
         if not first:
             return
         report = build(rt.store.opened_between(start, end), start, end, now)
-        post(rt.slack, weekly_message(report, rt.settings.channel_id))
+        message = weekly_message(report, rt.settings.channel_id)
+        if rt.settings.github_repo:
+            # Lazy: the report stays SDK-free (github_tracking reads DynamoDB); only the weekly post needs them
+            from prodsupport.postmortem import github_messages as messages  # noqa: PLC0415
+            from prodsupport.postmortem import github_tracking as tracking  # noqa: PLC0415
+
+            message = messages.with_open_items(message, tracking.open_entries(rt.table)[1], now)
+        post(rt.slack, message)

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import link, plain_text, user_id
 from prodsupport.core.settings import EMAIL_RE
-from prodsupport.incident.model import Severity
+from prodsupport.github.model import ACTION_TYPES, ActionType
+from prodsupport.incident.model import INCIDENT_ID_RE, Severity
 from prodsupport.incident.next_update import NextUpdate, parse_next_update
-from prodsupport.postmortem.model import PostmortemCheckpoint, parse_session_time
+from prodsupport.postmortem.model import AddActionItem, PostmortemCheckpoint, parse_session_time
 
-INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)
 PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{5,}$")
 MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
+ACTION_TYPE_RE = re.compile(r"(?:^|\s+)type\s+(\S+)\s*$", re.IGNORECASE)
+ACTION_TEAM_RE = re.compile(r"(?:^|\s+)team\s+(\S.*?)\s*$", re.IGNORECASE)
 
 INCIDENT_USAGE = """\
 `/incident` opens the declare form. Or:
@@ -32,7 +34,9 @@ INCIDENT_USAGE = """\
 • `/incident <id> link <PagerDuty incident id or URL>`
 • `/incident <id> email` sends the stakeholder email now (PM, backup or admin)
 • `/incident <id> postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>` · `postmortem held` · \
-`postmortem shared <url>` · `postmortem needed` (admins: asks for one on any incident)"""
+`postmortem shared <url>` · `postmortem needed` (admins: asks for one on any incident)
+• `/incident <id> action <description> [type prevent|detect|mitigate|process] [team <name>]` files a post-mortem \
+action item as a GitHub issue"""
 
 PRODSUPPORT_USAGE = """\
 Admins only:
@@ -126,6 +130,7 @@ IncidentCommand = (
     | LinkPagerDuty
     | SendEmail
     | PostmortemCheckpoint
+    | AddActionItem
 )
 
 
@@ -207,6 +212,8 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             return SendEmail(incident_id)
         case "postmortem":
             return _parse_postmortem(incident_id, rest)
+        case "action":
+            return _parse_action(incident_id, rest)
     raise UserError(f"`{verb}` is not something I can do to an incident.\n{INCIDENT_USAGE}")
 
 
@@ -244,6 +251,29 @@ def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
         when = parse_session_time(words[1], words[2], usage)
         return PostmortemCheckpoint(incident_id, "scheduled", scheduled_for=when, attendees=tuple(words[3:]))
     raise UserError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
+
+
+def _parse_action(incident_id: str, rest: str) -> AddActionItem:
+    """`<description> [type <t>] [team <name>]`: the options trail the description, in either order."""
+    usage = f"`/incident {incident_id} action <description> [type prevent|detect|mitigate|process] [team <name>]`"
+    text = _require(rest, "The action item", usage)
+    kind: ActionType | None = None
+    team = ""
+    while True:
+        type_match = ACTION_TYPE_RE.search(text) if kind is None else None
+        team_match = ACTION_TEAM_RE.search(text) if not team else None
+        if type_match:
+            word = type_match.group(1).lower()
+            if word not in ACTION_TYPES:
+                raise UserError(f"`{word}` is not an action item type. Usage: {usage}")
+            kind, text = cast(ActionType, word), text[: type_match.start()].rstrip()
+        elif team_match:
+            team, text = team_match.group(1).strip(), text[: team_match.start()].rstrip()
+        else:
+            break
+    if not text.strip():
+        raise UserError(f"The action item's description is missing. Usage: {usage}")
+    return AddActionItem(incident_id, text.strip(), kind, team)
 
 
 def parse_prodsupport(text: str) -> RosterChange:

@@ -19,6 +19,7 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Incident, Severity, Source
 from prodsupport.incident.next_update import parse_next_update_field
+from prodsupport.postmortem import github_messages, github_tracking
 from prodsupport.postmortem.flows import resolve_incident
 from prodsupport.slack.commands import (
     Declare,
@@ -59,7 +60,11 @@ def _help(rt: Runtime, command: SlashCommand, parsed: Help) -> Answer:
 
 
 def _list(rt: Runtime, command: SlashCommand, parsed: ListIncidents) -> Answer:
-    return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at))
+    listed = msg.incident_list(rt.store.open_incidents(), command.at)
+    if rt.settings.github_repo:
+        github = github_messages.open_work(*github_tracking.open_entries(rt.table), command.at)
+        listed = f"{listed}\n{github}" if github else listed
+    return ephemeral(listed)
 
 
 def _declare(rt: Runtime, command: SlashCommand, parsed: Declare) -> Answer:
