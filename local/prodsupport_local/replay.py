@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from prodsupport.core.settings import Settings, SettingsError, env_from_config
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport_local import faults
 from prodsupport_local.aws import LocalSecrets, SentEmail
 from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
 from prodsupport_local.local_logs import show_local_logs
@@ -37,7 +38,7 @@ from prodsupport_local.recording_github import GitHubCall
 from prodsupport_local.recording_slack import SlackCall
 from prodsupport_local.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
 
-ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "github", "github_fault", "tick")
+ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "github", "github_fault", "fault", "tick")
 ROUTES = {
     "slack_event": "/slack/events",
     "slack_command": "/slack/commands",
@@ -164,6 +165,9 @@ class Replay:
             elif step.action == "github_fault":
                 fault = dict(step.payload)
                 stack.github.fail_next(str(fault.pop("path")), **fault)
+                continue
+            elif step.action == "fault":
+                stack.inject_fault(faults.parse_fault_request(json.dumps(step.payload).encode()))
                 continue
             else:
                 method, path, headers, body = build_request(step, stack.aws.secrets)
@@ -346,12 +350,17 @@ def _step(number: int, item: Mapping[str, Any]) -> Step:
         raise ScenarioError(f'line {number}: tick takes no options; write "tick": {{}}')
     if action == "github_fault":
         _check_github_fault(number, payload)
+    if action == "fault":
+        try:
+            faults.parse_fault_request(json.dumps(payload).encode())
+        except faults.FaultRequestError as exc:
+            raise ScenarioError(f"line {number}: fault: {exc}") from None
     if action == "slack_command":
         for key, value in payload.items():
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 raise ScenarioError(f"line {number}: slack_command field {key!r} must be a string")
     headers = item.get("headers", {})
-    if action in ("tick", "github_fault") and "headers" in item:
+    if action in ("tick", "github_fault", "fault") and "headers" in item:
         raise ScenarioError(f"line {number}: a {action} sends no request, so it takes no headers")
     if not isinstance(headers, dict) or not all(isinstance(value, str) or value is None for value in headers.values()):
         raise ScenarioError(f"line {number}: headers must map names to strings (or null to remove one)")
