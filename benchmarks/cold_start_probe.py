@@ -85,6 +85,7 @@ def build_clients(spec: dict[str, Any]) -> None:
                 token="xoxb-cold-start-probe",  # noqa: S106 - not a secret
                 base_url=rt.settings.slack_api_url,
                 backoff_seconds=rt.settings.slack_retry_backoff_seconds,
+                budget=rt.budget,
             )
         elif name == "secrets":
             rt._secrets  # Powertools' provider on the runtime's Secrets Manager client  # noqa: B018
