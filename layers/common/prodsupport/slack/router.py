@@ -87,7 +87,7 @@ def _lookup[H](table: dict[str, H], key: str) -> H | None:
     return table[max(prefixes, key=len)] if prefixes else None
 
 
-def _unavailable(command: SlashCommand) -> NoReturn:
+def _unavailable() -> NoReturn:
     raise UserError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
@@ -125,7 +125,7 @@ class Router:
 
     def action(self, kind: str, handler: ActionHandler) -> None:
         """A button on an incident's messages (`incident_<kind>`, its value the incident id); a `kind` ending
-        in `_` is a prefix, and the handler gets the rest."""
+        in `_` is a prefix, and the handler is given the whole kind to tell its buttons apart."""
         self.actions[kind] = handler
 
     def view(self, callback_id: str, handler: ViewHandler) -> None:
@@ -167,7 +167,7 @@ class Router:
         if refused:
             return ephemeral(refused)
         if verb is None:
-            _unavailable(command)
+            _unavailable()
         return ephemeral(verb(rt, command, parsed, found))
 
     def on_interaction(self, rt: Runtime, payload: dict[str, Any], at: datetime) -> Answer:
