@@ -21,6 +21,7 @@ from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.release.model import (
+    FORM_CALLBACK_ID,
     MAX_APPLICATION,
     MAX_NOTES,
     MAX_SUMMARY,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
-CALLBACK_ID = "release_create"
 
 
 def _releases(rt: Runtime) -> ReleaseStore:
@@ -176,7 +176,7 @@ def release_modal(applications: tuple[str, ...]) -> dict[str, Any]:
 
     return {
         "type": "modal",
-        "callback_id": CALLBACK_ID,
+        "callback_id": FORM_CALLBACK_ID,
         "title": {"type": "plain_text", "text": "Announce a release"},
         "submit": {"type": "plain_text", "text": "Announce"},
         "blocks": [

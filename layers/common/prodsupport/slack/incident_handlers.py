@@ -19,8 +19,6 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Incident, Severity, Source
 from prodsupport.incident.next_update import parse_next_update_field
-from prodsupport.postmortem import github_messages, github_tracking
-from prodsupport.postmortem.flows import resolve_incident
 from prodsupport.slack.commands import (
     Declare,
     Help,
@@ -60,6 +58,8 @@ def _help(rt: Runtime, command: SlashCommand, parsed: Help) -> Answer:
 
 
 def _list(rt: Runtime, command: SlashCommand, parsed: ListIncidents) -> Answer:
+    from prodsupport.postmortem import github_messages, github_tracking
+
     listed = msg.incident_list(rt.store.open_incidents(), command.at)
     if rt.settings.github_repo:
         github = github_messages.open_work(*github_tracking.open_entries(rt.table), command.at)
@@ -99,6 +99,8 @@ def _post_status(rt: Runtime, command: SlashCommand, parsed: StatusUpdate, incid
 
 
 def _resolve(rt: Runtime, command: SlashCommand, parsed: Resolve, incident: Incident) -> str:
+    from prodsupport.postmortem.flows import resolve_incident
+
     resolve_incident(rt, incident, parsed.text, command.user_id, command.at)
     return f"{incident.id} resolved."
 
@@ -207,6 +209,8 @@ def _details_submitted(
 def _resolve_submitted(
     rt: Runtime, incident: Incident, callback_id: str, values: dict[str, Any], user: str, at: datetime
 ) -> None:
+    from prodsupport.postmortem.flows import resolve_incident
+
     resolution = str(values.get("resolution") or "")
     if not resolution:
         raise UserError("The resolution is missing.")

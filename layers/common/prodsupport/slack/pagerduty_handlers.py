@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from prodsupport.incident.model import Incident
-from prodsupport.pagerduty import flows as pagerduty_flow
 from prodsupport.slack.commands import LinkPagerDuty
 from prodsupport.slack.requests import SlashCommand
 
@@ -15,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def _link(rt: Runtime, command: SlashCommand, parsed: LinkPagerDuty, incident: Incident) -> str:
+    from prodsupport.pagerduty import flows as pagerduty_flow
+
     return pagerduty_flow.link(rt, incident, parsed.pagerduty_id, parsed.url, command.user_id, command.at)
 
 

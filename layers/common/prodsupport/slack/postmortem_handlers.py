@@ -6,8 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prodsupport.incident.model import Incident
-from prodsupport.postmortem import flows as postmortem_flow
-from prodsupport.postmortem import github_messages
 from prodsupport.postmortem.model import AddActionItem, PostmortemCheckpoint
 from prodsupport.slack.requests import SlashCommand
 
@@ -19,15 +17,22 @@ FORM_PREFIX = "postmortem_"
 
 
 def _checkpoint(rt: Runtime, command: SlashCommand, parsed: PostmortemCheckpoint, incident: Incident) -> str:
+    from prodsupport.postmortem import flows as postmortem_flow
+
     return postmortem_flow.checkpoint(rt, incident, parsed, command.user_id, command.at)
 
 
 def _action_item(rt: Runtime, command: SlashCommand, parsed: AddActionItem, incident: Incident) -> str:
+    from prodsupport.postmortem import flows as postmortem_flow
+
     return postmortem_flow.action_item(rt, incident, parsed, command.user_id, command.at)
 
 
 def _button(rt: Runtime, incident: Incident, kind: str, payload: dict[str, Any], at: datetime) -> None:
     """`incident_postmortem_<kind>` on the draft or pull request message: a form to fill, or the held checkpoint."""
+    from prodsupport.postmortem import flows as postmortem_flow
+    from prodsupport.postmortem import github_messages
+
     kind = kind.removeprefix(FORM_PREFIX)
     user = str((payload.get("user") or {}).get("id") or "")
     if kind in ("schedule", "share"):
@@ -43,6 +48,8 @@ def _button(rt: Runtime, incident: Incident, kind: str, payload: dict[str, Any],
 def _submitted(
     rt: Runtime, incident: Incident, callback_id: str, values: dict[str, Any], user: str, at: datetime
 ) -> None:
+    from prodsupport.postmortem import flows as postmortem_flow
+
     postmortem_flow.submit_modal(rt, incident, callback_id.removeprefix(FORM_PREFIX), values, user, at)
 
 

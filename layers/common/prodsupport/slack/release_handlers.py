@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 from slack_sdk.errors import SlackApiError
 
 from prodsupport.core.errors import UserError
-from prodsupport.release import flows as release_flow
 from prodsupport.release.model import (
+    FORM_CALLBACK_ID,
     RELEASE_USAGE,
     Announce,
     CancelRelease,
@@ -31,6 +31,8 @@ logger = Logger(child=True)
 
 
 def _on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
+    from prodsupport.release import flows as release_flow
+
     try:
         parsed = parse_release(command.text, rt.settings.applications)
     except ReleaseInputError as exc:
@@ -58,6 +60,8 @@ def _on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
 
 
 def _open_form(rt: Runtime, trigger_id: str) -> dict[str, Any] | None:
+    from prodsupport.release import flows as release_flow
+
     try:
         rt.slack.views_open(trigger_id=trigger_id, view=release_flow.release_modal(rt.settings.applications))
     except SlackApiError as exc:
@@ -67,9 +71,11 @@ def _open_form(rt: Runtime, trigger_id: str) -> dict[str, Any] | None:
 
 
 def _submitted(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
+    from prodsupport.release import flows as release_flow
+
     release_flow.submit_modal(rt, values, user, at)
 
 
 def register(router: Router) -> None:
     router.command("/release", _on_command)
-    router.view(release_flow.CALLBACK_ID, _submitted)
+    router.view(FORM_CALLBACK_ID, _submitted)

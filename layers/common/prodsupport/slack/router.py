@@ -6,6 +6,9 @@ view submissions by `callback_id`, shortcuts by `callback_id`, events by type. A
 `UserError` for anything the person must change; the router answers it once: an ephemeral reply to a
 command, the form's error to a submission, an ephemeral message to a click. Slack refusing `views.open`
 for a trigger that expired or was used is told to the person, not failed.
+
+Every route is registered at once, but a handler module imports its domain's use cases inside the handler, so
+a container's first request loads only the domain it needs (cold start).
 """
 
 from __future__ import annotations
