@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from prodsupport.github.client import GitHubClient, GitHubError
-from prodsupport_local.recording_github import RecordingGitHubApi
+from prodsupport_local.fakes.recording_github import RecordingGitHubApi
 
 REF = "/repos/o/r/git/ref/heads/main"
 

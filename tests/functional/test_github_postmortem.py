@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from builders import github_headers
 
 from prodsupport import runtime
 from prodsupport.incident.model import PostmortemState, Sla
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.recording_github import RecordingGitHubApi
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_github import RecordingGitHubApi
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 REPO = "department-of-veterans-affairs/va.gov-team-sensitive"
 BRANCH = "postmortem/inc-2026-0001"
@@ -85,13 +84,9 @@ def webhook(
     signature: str | None = None,
 ) -> HttpResponse:
     raw = json.dumps(body).encode()
-    digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    headers = {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": signature if signature is not None else f"sha256={digest}",
-    }
+    headers = github_headers(raw, event, delivery=delivery, secret=secret)
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
     assert isinstance(stack.clock, VirtualClock)
     stack.clock.set(at)
     return stack.request("POST", "/github/webhook", headers, raw)
@@ -185,7 +180,7 @@ def test_given_github_down_when_resolved_then_the_thread_says_so_and_a_resolve_s
     declare_and_resolve(send)
     assert github.pulls(REPO) == []
     assert any("did not take the post-mortem pull request" in c.args["text"] for c in updates(slack))
-    github.clear_faults()
+    github.faults.clear()
     from prodsupport.postmortem import flows as postmortem_flow
 
     rt = runtime.current()
@@ -345,8 +340,7 @@ def test_given_an_unknown_event_type_then_it_is_answered_2xx_and_ignored(
 
 def test_given_a_signed_body_that_is_not_json_then_400(github_stack: LocalStack) -> None:
     raw = b"not json"
-    digest = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": f"sha256={digest}"}
+    headers = github_headers(raw, "pull_request", delivery="d-1")
     assert github_stack.request("POST", "/github/webhook", headers, raw).status == 400
 
 

@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from slack_sdk import WebClient
 
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.server import LocalServer
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.server import LocalServer
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.fakes.base import Fault
+from prodsupport_local.fakes.ses_gate import SEND_EMAIL_PATH
 
 SENDER = str(DEFAULT_SETTINGS["email_sender"])
 
@@ -143,7 +145,39 @@ def test_a_fault_that_does_not_parse_is_refused_with_the_reason_and_nothing_is_q
 
     assert status == 400
     assert answer["error"].startswith(reason)
-    assert stack.ses_gate._faults == []
+    assert stack.ses_gate.faults.pending() == []
+
+
+def test_the_ses_gate_records_each_call_with_what_ses_did(stack: LocalStack) -> None:
+    stack.ses_gate.add_fault(SEND_EMAIL_PATH, Fault(status=429, error="TooManyRequestsException", after_calls=1))
+    ses = boto3.client("sesv2", endpoint_url=stack.ses_gate.root_url, config=Config(retries={"total_max_attempts": 1}))
+
+    send(ses, "first")
+    with pytest.raises(ses.exceptions.TooManyRequestsException):
+        send(ses, "second")
+
+    assert [call.status for call in stack.ses_gate.calls_to(SEND_EMAIL_PATH)] == [200, 429]
+    assert [email.subject for email in stack.sent_emails()] == ["first"]
+
+
+def test_an_ses_answer_held_late_sends_the_email_before_the_caller_gives_up(stack: LocalStack) -> None:
+    stack.ses_gate.add_fault(SEND_EMAIL_PATH, Fault(answer_late_seconds=30))
+    impatient = Config(retries={"total_max_attempts": 1}, read_timeout=0.5)
+    ses = boto3.client("sesv2", endpoint_url=stack.ses_gate.root_url, config=impatient)
+
+    with pytest.raises(ReadTimeoutError):
+        send(ses, "held")
+
+    assert stack.ses_gate.wait_for_calls(1, timeout=5)
+    assert [email.subject for email in stack.sent_emails()] == ["held"]
+
+
+def send(ses: Any, subject: str) -> None:
+    ses.send_email(
+        FromEmailAddress=SENDER,
+        Destination={"ToAddresses": ["alex@example.gov"]},
+        Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": "b"}}}},
+    )
 
 
 def test_a_github_fault_answers_the_next_request_of_its_path_and_the_one_after_goes_through(

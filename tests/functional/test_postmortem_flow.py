@@ -14,10 +14,10 @@ from icalendar import Calendar
 
 from prodsupport import runtime
 from prodsupport.incident.model import Sla
-from prodsupport_local import cli
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.cli import main as cli
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 CHANNEL = DEFAULT_SETTINGS["channel_id"]
 DECLARED = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # Wed 1:00 PM EST, the eve of Thanksgiving

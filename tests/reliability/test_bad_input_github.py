@@ -6,18 +6,16 @@ request exists, so a body that happens to name it reaches the code that changes 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from builders import github_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 
 REPO = "o/r"
 PROPERTY = settings(
@@ -65,16 +63,6 @@ issues = st.fixed_dictionaries(
 )
 
 
-def _signed(body: bytes, event: str) -> dict[str, str]:
-    digest = hmac.new(b"local-github-secret", body, hashlib.sha256).hexdigest()
-    return {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": f"sha256={digest}",
-        "Content-Type": "application/json",
-    }
-
-
 @PROPERTY
 @given(event=st.sampled_from(["pull_request", "issues", "push", ""]), body=pulls | issues | json_values)
 def test_a_signed_github_webhook_of_any_shape_is_never_a_500(
@@ -91,6 +79,6 @@ def test_a_signed_github_webhook_of_any_shape_is_never_a_500(
     assert isinstance(clock, VirtualClock)
     clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC) + timedelta(minutes=1))
     raw = json.dumps(body).encode()
-    response = stack.request("POST", "/github/webhook", _signed(raw, event), raw)
+    response = stack.request("POST", "/github/webhook", github_headers(raw, event), raw)
     assert response.status in {200, 202, 400}, response
     assert stack.failures == []

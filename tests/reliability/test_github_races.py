@@ -19,7 +19,7 @@ from prodsupport.core.settings import Settings
 from prodsupport.github.client import GitHubClient, GitHubSession
 from prodsupport.postmortem import github_pr as postmortem_pr
 from prodsupport.runtime import Runtime
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 
 REPO = "o/r"
 PUBLISHERS = 2
@@ -58,7 +58,7 @@ def test_two_resolves_publishing_at_once_make_one_branch_file_and_pull_request(
     stack.github.fail_next("/repos/", status=403, times=100)
     send(datetime(2026, 11, 25, 18, 0, tzinfo=UTC), text="critical Pre-check-in fails")
     send(datetime(2026, 11, 25, 20, 0, tzinfo=UTC), text="INC-2026-0001 resolve Rolled back")
-    stack.github.clear_faults()
+    stack.github.faults.clear()
     assert stack.github.pulls(REPO) == []
     clock = stack.clock
     assert isinstance(clock, VirtualClock)

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
@@ -24,7 +24,7 @@ from deliveries import (
     slack_headers,
 )
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 NAMESPACE = "Prodsupport/prodsupport-local"  # the template's Prodsupport/${AWS::StackName}, as the local stack names it
 

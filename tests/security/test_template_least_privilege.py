@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from deployed import as_list, deployed, resources_of
 
-from prodsupport_local.cfn import ScheduleEvent, SqsEvent, load_template
+from prodsupport_local.emulator.cfn import ScheduleEvent, SqsEvent, load_template
 
 TEMPLATE = load_template()
 DEPLOYED = deployed()

@@ -15,7 +15,8 @@ from prodsupport.incident.model import Incident, Severity, Source
 from prodsupport.postmortem import github_report as report
 from prodsupport.postmortem.github_messages import no_mention
 from prodsupport.postmortem.github_webhook import verify_signature
-from prodsupport.slack.commands import AddActionItem, parse_incident
+from prodsupport.postmortem.model import AddActionItem
+from prodsupport.slack.commands import parse_incident
 
 AT = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 BODY = b'{"action":"closed"}'

@@ -18,13 +18,10 @@ effect, and an SLA run only does what the schedule would do this minute.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -32,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from prodsupport_local.emulator.signing import pagerduty_headers, slack_headers
 
 SAM = ".venv-tools/bin/sam"
 HTTP_TIMEOUT_SECONDS = 10
@@ -62,20 +61,12 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
-def _slack_headers(secret: str, body: bytes) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest}",
-    }
-
-
 def check_url_verification(target: Target) -> str:
     challenge = f"smoke-{uuid.uuid4().hex}"
     body = json.dumps({"type": "url_verification", "token": "smoke", "challenge": challenge}).encode()
-    status, answer = _post(f"{target.api_url}/slack/events", body, _slack_headers(target.slack_signing_secret, body))
+    status, answer = _post(
+        f"{target.api_url}/slack/events", body, slack_headers(target.slack_signing_secret, datetime.now(UTC), body)
+    )
     if status != 200 or challenge not in answer:
         raise SmokeFailure(f"signed url_verification: expected 200 with the challenge, got {status} {answer[:200]!r}")
     return "signed Slack url_verification answered 200 with its challenge"
@@ -100,8 +91,7 @@ def check_pagerduty_ping(target: Target) -> str:
         "data": {"message": "Hello from your friend Pagey!", "type": "ping"},
     }
     body = json.dumps({"event": event}).encode()
-    digest = hmac.new(target.pagerduty_webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-PagerDuty-Signature": f"v1={digest}"}
+    headers = pagerduty_headers(target.pagerduty_webhook_secret, body, webhook_id=f"smoke-{uuid.uuid4().hex}")
     status, answer = _post(f"{target.api_url}/pagerduty/webhook", body, headers)
     if not 200 <= status < 300:
         raise SmokeFailure(f"signed PagerDuty ping: expected 2xx, got {status} {answer[:200]!r}")
@@ -199,9 +189,9 @@ def deployed_target(stack_name: str, region: str | None) -> Target:
 def run_local(out: Any = None) -> int:
     """The checks against the local stack served on a free port, as `make run` serves it."""
     from prodsupport.core.clock import system_clock
-    from prodsupport_local.aws import LocalSecrets
-    from prodsupport_local.server import LocalServer
-    from prodsupport_local.stack import LocalStack
+    from prodsupport_local.emulator.aws import LocalSecrets
+    from prodsupport_local.emulator.server import LocalServer
+    from prodsupport_local.emulator.stack import LocalStack
 
     secrets = LocalSecrets()
     # The handlers log and print their metrics to stdout, as Lambda's runtime would; here stdout is the report.

@@ -14,17 +14,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prodsupport.core.timefmt import parse_iso
-from prodsupport_local.table_cli import CliError, add_table_argument, load_incident, table_runtime
+from prodsupport_local.cli.table import CliError, add_table_argument, instant, load_incident, table_runtime
 
 PARTS = ("both", "text", "html")
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not ISO 8601 with a zone, like 2026-11-30T14:00:00Z") from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     preview.add_argument("--part", choices=PARTS, default="both", help="which body to print (default: both)")
     preview.add_argument("--html-out", type=Path, metavar="FILE", help="also write the HTML body to FILE")
     preview.add_argument(
-        "--at", type=_instant, default=None, metavar="ISO", help="render as if sent at this instant (default: now)"
+        "--at", type=instant, default=None, metavar="ISO", help="render as if sent at this instant (default: now)"
     )
     add_table_argument(preview)
     preview.set_defaults(func=preview_main)

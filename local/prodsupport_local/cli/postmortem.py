@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from prodsupport_local.table_cli import CliError, add_table_argument, load_incident
+from prodsupport_local.cli.table import CliError, add_table_argument, load_incident
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,5 @@
-"""What the table-reading subcommands share: the `--table` option, a runtime on it, one incident by id.
+"""What the table-reading subcommands share: the `--table` option, a runtime on it, one incident by id, and
+the `--at`/`--as-of` instant.
 
 They read through boto3 with the deployment's PRODSUPPORT_* settings; AWS_ENDPOINT_URL points them at a
 local emulation (`prodsupport run` prints its endpoint and table).
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import datetime
 
 from prodsupport.core.clock import system_clock
 from prodsupport.core.settings import PREFIX, Settings, SettingsError
+from prodsupport.core.timefmt import parse_iso
 from prodsupport.incident.model import Incident
 from prodsupport.runtime import Runtime
 
@@ -21,6 +24,14 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def instant(text: str) -> datetime:
+    """An argparse type: an ISO 8601 instant with its zone."""
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ISO 8601 with a zone, like 2026-11-30T14:00:00Z") from None
 
 
 def add_table_argument(parser: argparse.ArgumentParser) -> None:

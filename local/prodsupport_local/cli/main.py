@@ -11,9 +11,10 @@ import argparse
 from collections.abc import Sequence
 from types import ModuleType
 
-from prodsupport_local import email_cli, postmortem_cli, replay, report_cli, server, smoke
+from prodsupport_local.cli import email, postmortem, report, smoke
+from prodsupport_local.emulator import replay, server
 
-COMMANDS: tuple[ModuleType, ...] = (replay, server, report_cli, email_cli, postmortem_cli, smoke)
+COMMANDS: tuple[ModuleType, ...] = (replay, server, report, email, postmortem, smoke)
 
 
 def build_parser() -> argparse.ArgumentParser:

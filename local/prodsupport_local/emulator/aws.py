@@ -36,7 +36,7 @@ from unittest import mock
 import boto3
 
 from prodsupport.core.settings import PREFIX, env_from_config
-from prodsupport_local.cfn import Queue, Template, TemplateError, load_template, resolve
+from prodsupport_local.emulator.cfn import Queue, Template, TemplateError, load_template, resolve
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"

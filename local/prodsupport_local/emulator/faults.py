@@ -1,7 +1,7 @@
 """`POST /_local/faults`: a fault for Slack, PagerDuty, SES or GitHub, injected into a running `prodsupport run`.
 
 The body is one JSON object; the fault is queued on the stand-in through the same
-:class:`~prodsupport_local.local_server.Fault` the tests use, and hits the next ``count`` matching calls::
+:class:`~prodsupport_local.fakes.base.Fault` the tests use, and hits the next ``count`` matching calls::
 
     {"dependency": "slack", "target": "chat.postMessage", "status": 503, "count": 2}
     {"dependency": "slack", "target": "chat.postMessage", "retry_after": 12}
@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from prodsupport_local.local_server import Fault
-from prodsupport_local.ses_gate import SEND_EMAIL_PATH
+from prodsupport_local.fakes.base import Fault
+from prodsupport_local.fakes.ses_gate import SEND_EMAIL_PATH
 
 PATH = "/_local/faults"
 MAX_DELAY_SECONDS = 900.0  # a Lambda's longest timeout: longer proves nothing more

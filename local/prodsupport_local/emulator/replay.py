@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import sys
@@ -30,13 +28,14 @@ from urllib.parse import urlencode
 
 from prodsupport.core.settings import Settings, SettingsError, env_from_config
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport_local import faults
-from prodsupport_local.aws import LocalSecrets, SentEmail
-from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
-from prodsupport_local.local_logs import show_local_logs
-from prodsupport_local.recording_github import GitHubCall
-from prodsupport_local.recording_slack import SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
+from prodsupport_local.emulator import faults
+from prodsupport_local.emulator.aws import LocalSecrets, SentEmail
+from prodsupport_local.emulator.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.emulator.local_logs import show_local_logs
+from prodsupport_local.emulator.signing import github_headers, pagerduty_headers, slack_headers
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_github import GitHubCall
+from prodsupport_local.fakes.recording_slack import SlackCall
 
 ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "github", "github_fault", "fault", "tick")
 ROUTES = {
@@ -46,10 +45,7 @@ ROUTES = {
     "pagerduty": "/pagerduty/webhook",
     "github": "/github/webhook",
 }
-GITHUB_USER_AGENT = "GitHub-Hookshot/prodsupport-replay"
 GITHUB_FAULT_KEYS = {"path": str, "method": str, "status": int, "retry_after": int, "times": int, "carry_out": bool}
-SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-PAGERDUTY_USER_AGENT = "PagerDuty-Webhook/V3.0"
 # Settings a scenario may not change: they point the functions at the local stack itself.
 STACK_SETTINGS = frozenset(
     {
@@ -187,48 +183,23 @@ class Replay:
 
 def build_request(step: Step, secrets: LocalSecrets) -> tuple[str, str, dict[str, str], bytes]:
     """The HTTP request the real sender would make for this step, signed at the step's time."""
-    timestamp = str(int(step.at.timestamp()))
     if step.action == "pagerduty":
         body = _compact(step.payload).encode()
-        digest = hmac.new(secrets.pagerduty_webhook_secrets[0].encode(), body, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": PAGERDUTY_USER_AGENT,
-            "X-PagerDuty-Signature": f"v1={digest}",
-            "X-Webhook-Id": str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"line-{step.line}")),
-        }
+        webhook_id = str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"line-{step.line}"))
+        headers = pagerduty_headers(secrets.pagerduty_webhook_secrets[0], body, webhook_id)
     elif step.action == "github":
         body = _compact(step.payload).encode()
-        digest = hmac.new(secrets.github_webhook_secrets[0].encode(), body, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": GITHUB_USER_AGENT,
-            "X-GitHub-Event": _github_event(step.payload),
-            "X-GitHub-Delivery": str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"github-line-{step.line}")),
-            "X-Hub-Signature-256": f"sha256={digest}",
-        }
+        delivery = str(uuid.uuid5(_WEBHOOK_ID_NAMESPACE, f"github-line-{step.line}"))
+        headers = github_headers(secrets.github_webhook_secrets[0], body, _github_event(step.payload), delivery)
     else:
         if step.action == "slack_event":
-            body, content_type = _compact(step.payload).encode(), "application/json"
+            body = _compact(step.payload).encode()
         elif step.action == "slack_command":
             body = urlencode({k: _form_value(v) for k, v in step.payload.items()}).encode()
-            content_type = "application/x-www-form-urlencoded"
         else:
             body = urlencode({"payload": _compact(step.payload)}).encode()
-            content_type = "application/x-www-form-urlencoded"
-        headers = {
-            "Content-Type": content_type,
-            "User-Agent": SLACK_USER_AGENT,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(secrets.slack_signing_secret, timestamp, body),
-        }
+        headers = slack_headers(secrets.slack_signing_secret, step.at, body)
     return "POST", ROUTES[step.action], _override(headers, step.headers), body
-
-
-def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's v0 request signature: `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>`."""
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def format_effect(effect: Mapping[str, Any]) -> str:

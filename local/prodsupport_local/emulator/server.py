@@ -30,14 +30,14 @@ from typing import Any, cast
 
 from prodsupport.core.clock import system_clock
 from prodsupport.core.settings import PREFIX, SettingsError
-from prodsupport_local import faults
-from prodsupport_local.aws import REGION
-from prodsupport_local.cfn import DEFAULT_TEMPLATE, load_template
-from prodsupport_local.local_logs import show_local_logs
-from prodsupport_local.replay import SETTING_NAMES
-from prodsupport_local.stack import LocalStack, RealSlack
+from prodsupport_local.emulator import faults
+from prodsupport_local.emulator.aws import REGION
+from prodsupport_local.emulator.cfn import DEFAULT_TEMPLATE, load_template
+from prodsupport_local.emulator.local_logs import show_local_logs
+from prodsupport_local.emulator.replay import SETTING_NAMES
+from prodsupport_local.emulator.stack import LocalStack, RealSlack
 
-log = logging.getLogger("prodsupport_local.server")
+log = logging.getLogger("prodsupport_local.emulator.server")
 DRAIN_INTERVAL_SECONDS = 1.0
 MAX_BODY_BYTES = 1_000_000
 # socketserver's default listen backlog is 5: a burst of 40 connections (Slack and PagerDuty retries, a
@@ -182,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         owner.after_request()
 
     def _inject_fault(self, owner: LocalServer, body: bytes) -> None:
-        """The local stack's own endpoint, not one of the template's routes: see prodsupport_local.faults."""
+        """The local stack's own endpoint, not one of the template's routes: see prodsupport_local.emulator.faults."""
         if self.command != "POST":
             self._send_json(405, {"error": f"{faults.PATH} takes POST"})
             return

@@ -1,89 +1,29 @@
-"""template.yaml as data: a YAML loader that knows CloudFormation's short tags, and typed accessors.
+"""template.yaml as data: parsed by cfn-lint's CloudFormation YAML decoder, with typed accessors.
 
 The local stack, the tests and the replay tool build everything (tables, queues, routes, schedules, handler
 locations) from the template rather than from a second description of it, so the two cannot drift apart.
-Short tags become their long forms (`!Ref X` -> `{"Ref": "X"}`, `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`),
-exactly what CloudFormation itself sees after parsing.
+cfn-lint (which `make test` runs on the same file) turns short tags into their long forms (`!Ref X` ->
+`{"Ref": "X"}`, `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`), exactly what CloudFormation itself sees
+after parsing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
+from cfnlint.decode import cfn_yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
-
-_FN_TAGS = (
-    "Base64",
-    "Cidr",
-    "FindInMap",
-    "GetAZs",
-    "ImportValue",
-    "Join",
-    "Select",
-    "Split",
-    "Sub",
-    "Transform",
-    "If",
-    "Not",
-    "Equals",
-    "And",
-    "Or",
-)
 
 
 class TemplateError(ValueError):
     """The template has a shape this tool does not understand; the message names the resource."""
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation's short-form intrinsic functions.
-
-    Like CloudFormation, it reads unquoted dates as strings (`2026-11-27` stays text), so a value looks the
-    same here as in the deployed stack.
-    """
-
-
-def _node_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", node.start_mark)
-
-
-def _function(name: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict[str, Any]]:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        return {name: _node_value(loader, node)}
-
-    return construct
-
-
-def _get_att(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    value = _node_value(loader, node)
-    if isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [resource, attribute]}
-    return {"Fn::GetAtt": value}
-
-
-CloudFormationLoader.add_constructor("!Ref", _function("Ref"))
-CloudFormationLoader.add_constructor("!Condition", _function("Condition"))
-CloudFormationLoader.add_constructor("!GetAtt", _get_att)
-for _tag in _FN_TAGS:
-    CloudFormationLoader.add_constructor(f"!{_tag}", _function(f"Fn::{_tag}"))
-CloudFormationLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(frozen=True)
@@ -257,10 +197,24 @@ class Template:
 def load_template(path: Path | str = DEFAULT_TEMPLATE, *, code_root: Path | None = None) -> Template:
     """Parse a template; `code_root` overrides where CodeUri paths start (a test's copy of the template)."""
     template_path = Path(path)
-    body = yaml.load(template_path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
-    if not isinstance(body, dict):
+    body = cfn_yaml.load(str(template_path))
+    if not isinstance(body, dict) or not body:
         raise TemplateError(f"{template_path} is not a YAML mapping")
-    return Template(template_path, body, code_root)
+    return Template(template_path, _plain(body), code_root)
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint's nodes as plain dicts, lists and strings (they carry marks, and cannot cross to a spawned
+    process); an unquoted date (`2026-11-27`) as text, as CloudFormation reads it, not YAML's date."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _int_or_none(value: Any) -> int | None:

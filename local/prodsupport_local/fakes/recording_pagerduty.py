@@ -16,15 +16,13 @@ PagerDuty's shape, ``{"error": {"message": ..., "code": ...}}``.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 WEB_URL = "https://example.pagerduty.com"
 API_URL = "https://api.pagerduty.com"
@@ -72,7 +70,7 @@ class _OnCall:
     end: str | None
 
 
-class RecordingPagerDutyApi(LocalServer):
+class RecordingPagerDutyApi(FakeApi[PagerDutyCall]):
     """A PagerDuty REST API v2 on ``127.0.0.1`` that records every request; see the module docstring."""
 
     label = "recording-pagerduty"
@@ -81,9 +79,6 @@ class RecordingPagerDutyApi(LocalServer):
         """``token``, when given, is the only API key accepted; otherwise any ``Token token=...`` is."""
         super().__init__()
         self._token = token
-        self._lock = threading.RLock()
-        self.calls: list[PagerDutyCall] = []
-        self._faults: list[tuple[str, Fault]] = []
         self._oncalls: list[_OnCall] = []
         self._users: dict[str, dict[str, Any]] = {}
 
@@ -103,32 +98,6 @@ class RecordingPagerDutyApi(LocalServer):
         """Every recorded request whose path starts with ``path_prefix``, failed attempts included."""
         with self._lock:
             return [call for call in self.calls if call.path.startswith(path_prefix)]
-
-    def clear(self) -> None:
-        """Forget recorded requests and pending faults; on-calls and users are kept."""
-        with self._lock:
-            self.calls.clear()
-            self._faults.clear()
-
-    def fail_next(
-        self,
-        path_prefix: str,
-        *,
-        status: int | None = None,
-        retry_after: int | None = None,
-        hang_seconds: float = 0.0,
-        times: int = 1,
-        drop: bool = False,
-    ) -> None:
-        """Make the next ``times`` requests whose path starts with ``path_prefix`` fail, as
-        :class:`~prodsupport_local.local_server.Fault` describes (``status`` alone answers a PagerDuty error
-        body; a hang alone is then answered as usual)."""
-        self.add_fault(path_prefix, Fault(status, retry_after, hang_seconds, drop=drop, remaining=times))
-
-    def add_fault(self, path_prefix: str, fault: Fault) -> None:
-        """Queue ``fault`` for the next requests whose path starts with ``path_prefix``."""
-        with self._lock:
-            self._faults.append((path_prefix, fault))
 
     def set_oncall(
         self,
@@ -160,29 +129,20 @@ class RecordingPagerDutyApi(LocalServer):
 
     def _answer(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer | None:
         call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0)
-        with self._lock:
-            self.calls.append(call)
-            fault = self._take_fault(path)
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            self._finish(call, _error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"))
-            return None
-        if fault is not None and not fault.processes_call:
-            answer = _fault_answer(fault)
-        elif not self._authorized(authorization):
-            answer = _error(HTTPStatus.UNAUTHORIZED)
-        else:
-            with self._lock:
-                answer = self._route(method, path, query)
-        self._finish(call, answer)
-        return None if fault is not None and fault.drop else answer
+        self._record(call)
+        return self.answer_with(
+            self.faults.take(path),
+            process=lambda: self._processed(method, path, query, authorization),
+            refuse=_fault_answer,
+            record=lambda answer: self._finish(call, answer),
+            stopped=_error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"),
+        )
 
-    def _take_fault(self, path: str) -> Fault | None:
-        for index, (prefix, fault) in enumerate(self._faults):
-            if path.startswith(prefix):
-                if fault.take():
-                    del self._faults[index]
-                return fault
-        return None
+    def _processed(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer:
+        if not self._authorized(authorization):
+            return _error(HTTPStatus.UNAUTHORIZED)
+        with self._lock:
+            return self._route(method, path, query)
 
     def _authorized(self, authorization: str) -> bool:
         scheme, _, credentials = authorization.partition(" ")
@@ -256,46 +216,23 @@ class RecordingPagerDutyApi(LocalServer):
         return _Answer(HTTPStatus.OK, {"user": user})
 
 
-class _PagerDutyRequestHandler(BaseHTTPRequestHandler):
+class _PagerDutyRequestHandler(FakeHandler):
     server_version = "RecordingPagerDutyApi/1"
 
     @property
     def _api(self) -> RecordingPagerDutyApi:
         return cast(RecordingPagerDutyApi, cast(ApiServer, self.server).api)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the recording is the log."""
-
-    def _handle(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > 0:
-            self.rfile.read(length)
+    def handle_call(self) -> None:
+        self.read_body()
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        answer = self._api._answer(method, url.path, query, self.headers.get("Authorization", ""))
+        answer = self._api._answer(self.command, url.path, query, self.headers.get("Authorization", ""))
         if answer is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         body = json.dumps(answer.body).encode()
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in answer.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout while we hung)
+        self.send_answer(answer.status, body, (("Content-Type", "application/json; charset=utf-8"), *answer.headers))
 
 
 def _error(status: int, message: str | None = None, code: int | None = None) -> _Answer:

@@ -11,9 +11,8 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from prodsupport.core.timefmt import parse_iso
 from prodsupport.sla import compliance
-from prodsupport_local.table_cli import CliError, add_table_argument, table_runtime
+from prodsupport_local.cli.table import CliError, add_table_argument, instant, table_runtime
 
 
 def _day(text: str) -> date:
@@ -21,13 +20,6 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not ISO 8601 with a zone, like 2026-11-30T14:00:00Z") from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_table_argument(parser)
     parser.add_argument(
         "--as-of",
-        type=_instant,
+        type=instant,
         default=None,
         metavar="ISO",
         help="judge clocks still running as of this instant (default: now), e.g. to reproduce a weekly post",

@@ -32,16 +32,16 @@ from prodsupport import runtime
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
-from prodsupport_local.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
-from prodsupport_local.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
-from prodsupport_local.faults import FaultRequest
-from prodsupport_local.lambdas import Handler, Lambdas
-from prodsupport_local.recording_github import RecordingGitHubApi
-from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.schedule import fires
-from prodsupport_local.ses_gate import SesFaultGate
+from prodsupport_local.emulator.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
+from prodsupport_local.emulator.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
+from prodsupport_local.emulator.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template
+from prodsupport_local.emulator.faults import FaultRequest
+from prodsupport_local.emulator.lambdas import Handler, Lambdas
+from prodsupport_local.emulator.schedule import fires
+from prodsupport_local.fakes.recording_github import RecordingGitHubApi
+from prodsupport_local.fakes.recording_pagerduty import RecordingPagerDutyApi
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
+from prodsupport_local.fakes.ses_gate import SesFaultGate
 
 log = logging.getLogger("prodsupport_local")
 
@@ -389,6 +389,27 @@ class LocalStack:
                     if isinstance(event, SqsEvent):
                         delivered += self._drain_queue(function.logical_id, event)
         return delivered
+
+    def next_batch(self, logical_id: str) -> dict[str, Any]:
+        """The SQS event the queue's next delivery would carry, its messages left visible for a later drain.
+
+        For an invocation run outside `drain` (in a process of its own, killed as Lambda kills one): Lambda
+        would see them again once their visibility timeout passed; here they are visible again at once.
+        """
+        sqs = self.aws.client("sqs")
+        queue_url = self.aws.queue_url(logical_id)
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        for message in messages:
+            receipt = message["ReceiptHandle"]
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        queue_arn = self.aws.queue_arn(logical_id)
+        return {"Records": [self._sqs_record(message, queue_arn) for message in messages]}
 
     def queue_depth(self, logical_id: str) -> int:
         """Messages in a queue, visible or in flight (read from its attributes, so nothing is received)."""

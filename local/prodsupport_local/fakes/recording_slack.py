@@ -27,18 +27,16 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BPRODSUPPORT"
@@ -105,10 +103,11 @@ class _Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class RecordingSlackApi(LocalServer):
+class RecordingSlackApi(FakeApi[SlackCall]):
     """A Slack Web API on ``127.0.0.1`` that records every call; see the module docstring."""
 
     label = "recording-slack"
+    exact_fault_targets = True
 
     def __init__(
         self,
@@ -120,9 +119,6 @@ class RecordingSlackApi(LocalServer):
         super().__init__()
         self._ts_clock = ts_clock or _wall_clock
         self._echo = echo
-        self._lock = threading.RLock()
-        self.calls: list[SlackCall] = []
-        self._faults: dict[str, list[Fault]] = {}
         self._post_count = 0
         self._ephemeral_count = 0
         self._view_count = 0
@@ -189,42 +185,6 @@ class RecordingSlackApi(LocalServer):
         with self._lock:
             return [call for call in self.calls if call.method in _POST_METHODS and call.ok]
 
-    def clear(self) -> None:
-        """Forget recorded calls and pending faults; the ``ts`` count, users, messages and views are kept."""
-        with self._lock:
-            self.calls.clear()
-            self._faults.clear()
-
-    def fail_next(
-        self,
-        method: str,
-        *,
-        status: int | None = None,
-        retry_after: int | None = None,
-        hang_seconds: float = 0.0,
-        answer_late_seconds: float = 0.0,
-        times: int = 1,
-        error: str | None = None,
-        drop: bool = False,
-    ) -> None:
-        """Make the next ``times`` calls to ``method`` fail (faults queue up in the order they are added), as
-        :class:`~prodsupport_local.local_server.Fault` describes: a hang alone is then processed normally
-        (like Slack, which posts even when the client has given up); ``drop`` posts and never answers;
-        ``answer_late_seconds`` posts at once and answers that much later (a client that gave up meanwhile
-        cannot know the post is in the channel).
-
-        Failed attempts are recorded in ``calls`` with the answer they got; ``posts()`` has successes only.
-        """
-        fault = Fault(
-            status, retry_after, hang_seconds, error, drop, remaining=times, answer_late_seconds=answer_late_seconds
-        )
-        self.add_fault(method, fault)
-
-    def add_fault(self, method: str, fault: Fault) -> None:
-        """Queue ``fault`` for the next calls to ``method``."""
-        with self._lock:
-            self._faults.setdefault(method, []).append(fault)
-
     def set_user(
         self,
         user_id: str,
@@ -254,8 +214,7 @@ class RecordingSlackApi(LocalServer):
         except ValueError:
             args = {"raw": body.decode("utf-8", errors="replace")}
         call = SlackCall(method="response_url", args={**args, "path": path}, response={"ok": True})
-        with self._lock:
-            self.calls.append(call)
+        self._record(call)
 
     def redirect_download(self, file_id: str, location: str) -> None:
         """Answer the file's download address with a 302 to ``location`` (a CDN hop, or a hostile one)."""
@@ -272,33 +231,18 @@ class RecordingSlackApi(LocalServer):
 
     def _answer_api_call(self, method: str, args: _Args, token: str | None) -> _Answer | None:
         call = SlackCall(method=method, args=args, response={}, status=0)
-        with self._lock:
-            self.calls.append(call)
-            fault = self._take_fault(method)
-        if fault is not None and fault.answers_late:
-            with self._lock:
-                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
-            self._finish(call, answer)
-            return None if self._stopping.wait(fault.answer_late_seconds) else answer
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            self._finish(call, _Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}))
-            return None
-        if fault is not None and not fault.processes_call:
-            answer = _fault_answer(fault)
-        else:
-            with self._lock:
-                answer = _Answer(HTTPStatus.OK, self._process(method, args, token))
-        self._finish(call, answer)
-        return None if fault is not None and fault.drop else answer
+        self._record(call)
+        return self.answer_with(
+            self.faults.take(method),
+            process=lambda: self._processed(method, args, token),
+            refuse=_fault_answer,
+            record=lambda answer: self._finish(call, answer),
+            stopped=_Answer(HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "server_stopped"}),
+        )
 
-    def _take_fault(self, method: str) -> Fault | None:
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        if fault.take():
-            queue.pop(0)
-        return fault
+    def _processed(self, method: str, args: _Args, token: str | None) -> _Answer:
+        with self._lock:
+            return _Answer(HTTPStatus.OK, self._process(method, args, token))
 
     def _process(self, method: str, args: _Args, token: str | None) -> _Response:
         if not token:
@@ -543,25 +487,16 @@ class RecordingSlackApi(LocalServer):
         return self._users.get(user_id) or _user_object(user_id, email=None, status_text="", status_emoji="")
 
 
-class _SlackRequestHandler(BaseHTTPRequestHandler):
+class _SlackRequestHandler(FakeHandler):
     server_version = "RecordingSlackApi/1"
 
     @property
     def _api(self) -> RecordingSlackApi:
         return cast(RecordingSlackApi, cast(ApiServer, self.server).api)
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the recording is the log."""
-
-    def _handle(self) -> None:
+    def handle_call(self) -> None:
         url = urlsplit(self.path)
-        body = self._read_body()
+        body = self.read_body()
         if url.path.startswith("/response/"):
             self._api._respond(url.path, body)
             self._send_text(HTTPStatus.OK, "ok")
@@ -599,13 +534,9 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
         args.pop("token", None)
         answer = self._api._answer_api_call(method, _decode_json_strings(args), token)
         if answer is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         self._send_json(answer)
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _send_json(self, answer: _Answer) -> None:
         body = json.dumps(answer.body).encode()
@@ -615,16 +546,7 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
         self._send(status, text.encode(), "text/plain; charset=utf-8", ())
 
     def _send(self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...]) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout while we hung)
+        self.send_answer(status, body, (("Content-Type", content_type), *headers))
 
 
 def _echo_line(call: SlackCall) -> str | None:

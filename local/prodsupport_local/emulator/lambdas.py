@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from prodsupport_local.cfn import Function, Template
+from prodsupport_local.emulator.cfn import Function, Template
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"

@@ -1,33 +1,44 @@
 """SES with injectable faults: a loopback hop in front of moto's SES v2 endpoint.
 
 Every call is forwarded to moto unchanged (moto keeps what was sent, so `LocalStack.sent_emails` is still
-the record) unless a :class:`~prodsupport_local.local_server.Fault` is queued for its path, the same fault
+the record) unless a :class:`~prodsupport_local.fakes.base.Fault` is queued for its path, the same fault
 the recording Slack and PagerDuty APIs take. The functions reach it through boto3's per-service endpoint
 variable, `AWS_ENDPOINT_URL_SESV2`. For SES a fault's ``error`` names the error code (`MessageRejected`,
-`TooManyRequestsException`, …); ``drop`` sends the email and closes the connection without an answer.
+`TooManyRequestsException`, …); ``drop`` sends the email and closes the connection without an answer;
+``answer_late_seconds`` sends it and holds the answer back (a sender killed meanwhile never learns it was sent).
+Every call is recorded in ``calls`` with what SES did, so a test counts the sender's attempts.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
 FORWARD_TIMEOUT_SECONDS = 30
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 type _Reply = tuple[int, list[tuple[str, str]], bytes]
+_STOPPED: _Reply = (0, [], b"")
 
 
-class SesFaultGate(LocalServer):
+@dataclass(frozen=True)
+class SesCall:
+    """One call that reached the gate and what SES did with it (``status`` 0: the server stopped first)."""
+
+    method: str
+    path: str
+    status: int
+
+
+class SesFaultGate(FakeApi[SesCall]):
     """Forwards SES v2 calls to `upstream()` (moto's endpoint), failing those a queued fault names."""
 
     label = "ses-fault-gate"
@@ -35,40 +46,24 @@ class SesFaultGate(LocalServer):
     def __init__(self, upstream: Callable[[], str]) -> None:
         super().__init__()
         self._upstream = upstream
-        self._lock = threading.Lock()
-        self._faults: list[tuple[str, Fault]] = []
 
     def _make_server(self) -> ApiServer:
         return ApiServer(self, _GateHandler)
 
-    def add_fault(self, path_prefix: str, fault: Fault) -> None:
-        """Queue ``fault`` for the next calls whose path starts with ``path_prefix`` (SendEmail: SEND_EMAIL_PATH)."""
+    def calls_to(self, path_prefix: str = SEND_EMAIL_PATH) -> list[SesCall]:
+        """The recorded calls whose path starts with ``path_prefix`` (default: SendEmail's)."""
         with self._lock:
-            self._faults.append((path_prefix, fault))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for index, (prefix, fault) in enumerate(self._faults):
-                if path.startswith(prefix):
-                    if fault.take():
-                        del self._faults[index]
-                    return fault
-        return None
+            return [call for call in self.calls if call.path.startswith(path_prefix)]
 
     def _answer(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply | None:
         """The reply to send, or None to close the connection unanswered."""
-        fault = self._take_fault(path)
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            return None
-        if fault is not None and not fault.processes_call:
-            reply = _fault_reply(fault)
-        else:
-            reply = self._forward(method, path, headers, body)
-        return None if fault is not None and fault.drop else reply
+        return self.answer_with(
+            self.faults.take(path),
+            process=lambda: self._forward(method, path, headers, body),
+            refuse=_fault_reply,
+            record=lambda reply: self._record(SesCall(method, path, reply[0])),
+            stopped=_STOPPED,
+        )
 
     def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> _Reply:
         upstream = urlsplit(self._upstream())
@@ -93,36 +88,14 @@ def _fault_reply(fault: Fault) -> _Reply:
     return int(status), headers, json.dumps({"message": f"injected fault: {code}"}).encode()
 
 
-class _GateHandler(BaseHTTPRequestHandler):
+class _GateHandler(FakeHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: moto keeps what was sent."""
-
-    def _handle(self) -> None:
+    def handle_call(self) -> None:
         gate = cast(SesFaultGate, cast(ApiServer, self.server).api)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        reply = gate._answer(self.command, self.path, list(self.headers.items()), body)
+        reply = gate._answer(self.command, self.path, list(self.headers.items()), self.read_body())
         if reply is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         status, headers, data = reply
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_answer(status, data, headers)

@@ -20,14 +20,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodsupport_local.local_server import ApiServer, Fault, LocalServer
+from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
 WEB_URL = "https://github.com"
 API_URL = "https://api.github.com"
@@ -52,17 +50,6 @@ class GitHubCall:
 
 
 @dataclass(frozen=True)
-class _QueuedFault:
-    """A shared :class:`Fault` plus what only GitHub's stand-in needs: the HTTP method it is for, and
-    ``carry_out``, the request taking effect before the fault answers."""
-
-    path_prefix: str
-    method: str | None
-    carry_out: bool
-    fault: Fault
-
-
-@dataclass(frozen=True)
 class _Answer:
     status: int
     body: Any
@@ -81,7 +68,7 @@ class _Repo:
     commits: int = 0
 
 
-class RecordingGitHubApi(LocalServer):
+class RecordingGitHubApi(FakeApi[GitHubCall]):
     """A GitHub REST API on ``127.0.0.1`` that records every request; see the module docstring."""
 
     label = "recording-github"
@@ -93,9 +80,6 @@ class RecordingGitHubApi(LocalServer):
         self._echo = echo
         self._token = token
         self._base_branch = base_branch
-        self._lock = threading.RLock()
-        self.calls: list[GitHubCall] = []
-        self._faults: list[_QueuedFault] = []
         self._repos: dict[str, _Repo] = {}
 
     def _make_server(self) -> ApiServer:
@@ -127,71 +111,26 @@ class RecordingGitHubApi(LocalServer):
         with self._lock:
             return [dict(issue) for issue in self._repo(repo).issues]
 
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def fail_next(
-        self,
-        path_prefix: str,
-        *,
-        method: str | None = None,
-        status: int | None = None,
-        retry_after: int | None = None,
-        hang_seconds: float = 0.0,
-        carry_out: bool = False,
-        times: int = 1,
-        drop: bool = False,
-    ) -> None:
-        """Make the next ``times`` requests (of ``method``, if given) whose path starts with the prefix fail.
-
-        ``retry_after`` answers ``status`` (default 429) with a ``Retry-After`` header; ``status`` alone that
-        status; nothing at all 500. ``hang_seconds`` holds the answer back first (alone: then answered as
-        usual); ``drop`` closes the connection instead of answering, as
-        :class:`~prodsupport_local.local_server.Fault` describes. ``carry_out`` does what was asked before
-        failing, as a gateway timeout after the work does.
-        """
-        fault = Fault(status, retry_after, hang_seconds, drop=drop, remaining=times)
-        self.add_fault(path_prefix, fault, method=method, carry_out=carry_out)
-
-    def add_fault(self, path_prefix: str, fault: Fault, *, method: str | None = None, carry_out: bool = False) -> None:
-        """Queue ``fault`` for the next requests (of ``method``, if given) whose path starts with the prefix."""
-        with self._lock:
-            self._faults.append(_QueuedFault(path_prefix, method.upper() if method else None, carry_out, fault))
-
     # -- request handling (called from server threads) -------------------------------------------------------
 
     def _answer(
         self, method: str, path: str, query: dict[str, list[str]], body: Any, authorization: str
     ) -> _Answer | None:
         call = GitHubCall(method=method, path=path, query=query, body=body)
-        with self._lock:
-            self.calls.append(call)
-            queued = self._take_fault(method, path)
-        fault = queued.fault if queued is not None else None
-        if fault is not None and fault.hang_seconds > 0 and self._stopping.wait(fault.hang_seconds):
-            self._finish(call, _error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"))
-            return None
-        if not self._authorized(authorization):
-            answer = _error(HTTPStatus.UNAUTHORIZED, "Bad credentials")
-        elif queued is not None and fault is not None and not fault.processes_call:
-            if queued.carry_out:
-                with self._lock:
-                    self._route(method, path, query, body)
-            answer = _fault_answer(fault)
-        else:
-            with self._lock:
-                answer = self._route(method, path, query, body)
-        self._finish(call, answer)
-        return None if fault is not None and fault.drop else answer
+        self._record(call)
+        return self.answer_with(
+            self.faults.take(path, method),
+            process=lambda: self._processed(method, path, query, body, authorization),
+            refuse=_fault_answer,
+            record=lambda answer: self._finish(call, answer),
+            stopped=_error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"),
+        )
 
-    def _take_fault(self, method: str, path: str) -> _QueuedFault | None:
-        for index, queued in enumerate(self._faults):
-            if path.startswith(queued.path_prefix) and queued.method in (None, method):
-                if queued.fault.take():
-                    del self._faults[index]
-                return queued
-        return None
+    def _processed(self, method: str, path: str, query: dict[str, list[str]], body: Any, authorization: str) -> _Answer:
+        if not self._authorized(authorization):
+            return _error(HTTPStatus.UNAUTHORIZED, "Bad credentials")
+        with self._lock:
+            return self._route(method, path, query, body)
 
     def _authorized(self, authorization: str) -> bool:
         scheme, _, token = authorization.partition(" ")
@@ -358,52 +297,27 @@ class RecordingGitHubApi(LocalServer):
         return number
 
 
-class _GitHubRequestHandler(BaseHTTPRequestHandler):
+class _GitHubRequestHandler(FakeHandler):
     server_version = "RecordingGitHubApi/1"
 
     @property
     def _api(self) -> RecordingGitHubApi:
         return cast(RecordingGitHubApi, cast(ApiServer, self.server).api)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the recording is the log."""
-
-    def _handle(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
+    def handle_call(self) -> None:
+        raw = self.read_body()
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        answer = self._api._answer(method, url.path, query, body, self.headers.get("Authorization", ""))
+        answer = self._api._answer(self.command, url.path, query, body, self.headers.get("Authorization", ""))
         if answer is None:
-            self.close_connection = True
+            self.close_unanswered()
             return
         data = json.dumps(answer.body).encode()
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in answer.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        self.send_answer(answer.status, data, (("Content-Type", "application/json; charset=utf-8"), *answer.headers))
 
 
 def _error(status: int, message: str | None = None) -> _Answer:
