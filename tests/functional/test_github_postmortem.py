@@ -258,6 +258,38 @@ def test_given_the_pull_request_merged_then_the_postmortem_is_shared_and_the_lin
     assert incident.postmortem.url in broadcast.args["text"]
 
 
+def broadcasts(slack: RecordingSlackApi) -> list[SlackCall]:
+    return [c for c in slack.posts() if c.args.get("reply_broadcast") in (True, "true", "1")]
+
+
+def test_given_slack_failing_when_the_merge_is_delivered_and_redelivered_then_the_link_is_broadcast_once(
+    github_stack: LocalStack, send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    declare_and_resolve(send)
+    slack.fail_next("chat.postMessage", status=500, times=3)
+    delivery = str(uuid.uuid4())
+    webhook(github_stack, "pull_request", closed_pull(), delivery=delivery)
+    webhook(github_stack, "pull_request", closed_pull(), delivery=delivery)  # GitHub's redelivery
+    github_stack.drain()
+    assert webhook(github_stack, "pull_request", closed_pull()).status == 202  # redelivered by hand, a new id
+    assert len(broadcasts(slack)) == 1
+
+
+def test_given_slack_failing_when_an_issue_closed_is_delivered_and_redelivered_then_the_thread_is_told_once(
+    github_stack: LocalStack, send: Callable[..., HttpResponse], slack: RecordingSlackApi, github: RecordingGitHubApi
+) -> None:
+    declare_and_resolve(send)
+    reply(send(LATER, text=f"{INC} action Add a pre-check-in probe"))
+    [issue] = github.issues(REPO)
+    body = {"action": "closed", "issue": issue, "repository": {"full_name": REPO}, "sender": {"login": "dev"}}
+    slack.fail_next("chat.postMessage", status=500, times=3)
+    webhook(github_stack, "issues", body)
+    github_stack.drain()
+    assert webhook(github_stack, "issues", body).status == 202  # redelivered by hand, a new id
+    closed = [c for c in updates(slack) if c.args["metadata"]["event_payload"].get("closed")]
+    assert len(closed) == 1
+
+
 def test_given_the_pull_request_closed_unmerged_then_the_thread_is_told_and_nothing_is_shared(
     github_stack: LocalStack, send: Callable[..., HttpResponse], slack: RecordingSlackApi
 ) -> None:

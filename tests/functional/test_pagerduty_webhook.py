@@ -376,9 +376,49 @@ def test_resolved_in_pagerduty_resolves_the_incident(stack: LocalStack) -> None:
     trigger(stack)
     deliver_pagerduty(stack, pagerduty_event("incident.resolved", OPENED + timedelta(hours=1)))
     assert stored().status is Status.RESOLVED
-    assert payloads_of(stack.slack, "incident_resolved") == [
-        {"incident_id": "INC-2026-0001", "ended_at": "2026-03-10T15:00:00Z"}
+    assert [(p["incident_id"], p["ended_at"]) for p in payloads_of(stack.slack, "incident_resolved")] == [
+        ("INC-2026-0001", "2026-03-10T15:00:00Z")
     ]
+
+
+def test_a_resolve_whose_slack_post_fails_posts_resolved_once_and_drafts_the_postmortem(stack: LocalStack) -> None:
+    trigger(stack)
+    body = pagerduty_event("incident.resolved", OPENED + timedelta(hours=1))
+    stack.slack.fail_next("chat.postMessage", status=500, times=3)
+    deliver_pagerduty(stack, body, "wh-resolved")
+    deliver_pagerduty(stack, body, "wh-resolved")  # PagerDuty's retry, had the first failed
+    stack.drain()
+    assert len(payloads_of(stack.slack, "incident_resolved")) == 1
+    assert [p["state"] for p in payloads_of(stack.slack, "postmortem_update")] == ["drafted"]
+
+
+def test_a_pagerduty_retry_after_a_failed_draft_upload_drafts_the_postmortem_once(stack: LocalStack) -> None:
+    trigger(stack)
+    body = pagerduty_event("incident.resolved", OPENED + timedelta(hours=1))
+    stack.slack.fail_next("files.completeUploadExternal", status=500, times=3)  # every attempt slack_sdk makes
+    assert deliver_pagerduty(stack, body, "wh-resolved").status == 500
+    assert isinstance(stack.clock, VirtualClock)
+    stack.clock.advance(timedelta(minutes=1))  # PagerDuty's retry
+    raw = json.dumps(body).encode()
+    again = deliver_pagerduty(stack, raw, headers=pagerduty_headers(raw, webhook_id="wh-resolved"))
+    assert json.loads(again.body)["status"] == "resolved"
+    assert len([call for call in stack.slack.calls_to("files.completeUploadExternal") if call.ok]) == 1
+    assert len(payloads_of(stack.slack, "incident_resolved")) == 1
+    assert [p["state"] for p in payloads_of(stack.slack, "postmortem_update")] == ["drafted"]
+    assert not [
+        p for p in payloads_of(stack.slack, "incident_updated") if p.get("pagerduty_event") == "incident.resolved"
+    ]
+
+
+def test_resolved_in_pagerduty_after_slack_is_noted_as_well_and_not_resolved_again(
+    stack: LocalStack, signed_slack_request: Callable[..., Any]
+) -> None:
+    trigger(stack)
+    slash(stack, signed_slack_request, "INC-2026-0001 resolve rolled back", OPENED + timedelta(minutes=30))
+    deliver_pagerduty(stack, pagerduty_event("incident.resolved", OPENED + timedelta(hours=1)))
+    assert len(payloads_of(stack.slack, "incident_resolved")) == 1
+    noted = [p for p in payloads_of(stack.slack, "incident_updated") if p.get("pagerduty_event") == "incident.resolved"]
+    assert len(noted) == 1
 
 
 def test_reopened_in_pagerduty_opens_the_incident_again(stack: LocalStack) -> None:

@@ -424,8 +424,9 @@ def post_status(
 def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> tuple[Incident, bool]:
     """Resolve once: the check is inside the conditional write, so two resolves racing post one message.
 
-    Says whether this call resolved it; resolving an incident that is already resolved changes nothing,
-    and the caller (postmortem.flows.resolve_incident) decides what is still owed.
+    Says whether this call resolved it. Resolving an incident that is already resolved repairs its "resolved"
+    post, looked for in the thread before it is posted again (a failed first attempt may have lost it); the
+    caller (postmortem.flows.resolve_incident) decides what else is still owed.
     """
     resolved_now: list[bool] = []
 
@@ -442,5 +443,12 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
 
     saved = _change(rt, incident, change, user, at)
     if resolved_now[0]:
-        _send(rt, msg.resolved(saved, user))
+        deliver(rt, msg.resolved(saved, user))
+    elif saved.ended_at is not None:  # a record resolved without its time has no post to repair
+        deliver(rt, msg.resolved(saved, _resolver(saved)), look_first=True)
     return saved, resolved_now[0]
+
+
+def _resolver(incident: Incident) -> str:
+    """Who resolved it, as the timeline says, so a repaired "resolved" post is the one first meant."""
+    return next((entry.actor for entry in reversed(incident.timeline) if entry.kind == "resolved"), "")

@@ -131,6 +131,9 @@ class PagerDutyLink:
 
 @dataclass
 class Postmortem:
+    """`draft_pending_since` is when a resolve began posting the draft; it is cleared once the file and the
+    drafted message are in the thread, so a draft a failed resolve never posted is still owed."""
+
     state: PostmortemState
     drafted_at: datetime
     scheduled_for: datetime | None = None
@@ -138,6 +141,7 @@ class Postmortem:
     url: str = ""
     pull_request: PullRequest | None = None
     action_items: list[ActionItem] = field(default_factory=list)
+    draft_pending_since: datetime | None = None
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -151,6 +155,8 @@ class Postmortem:
             record["pull_request"] = self.pull_request.to_record()
         if self.action_items:
             record["action_items"] = [item.to_record() for item in self.action_items]
+        if self.draft_pending_since is not None:
+            record["draft_pending_since"] = to_iso(self.draft_pending_since)
         return record
 
     @classmethod
@@ -163,6 +169,7 @@ class Postmortem:
             url=record.get("url", ""),
             pull_request=PullRequest.from_record(record["pull_request"]) if record.get("pull_request") else None,
             action_items=[ActionItem.from_record(item) for item in record.get("action_items") or []],
+            draft_pending_since=_opt_time(record.get("draft_pending_since")),
         )
 
 

@@ -165,6 +165,8 @@ def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) 
         kwargs["blocks"] = message.blocks
     if message.thread_ts:
         kwargs["thread_ts"] = message.thread_ts
+    if message.broadcast:
+        kwargs["reply_broadcast"] = True
     if message.event_type:
         payload = dict(message.payload)
         if message.effect_id:

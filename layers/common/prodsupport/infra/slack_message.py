@@ -16,7 +16,7 @@ class SlackMessage:
 
     `effect_id` names the logical effect (the same for every attempt, in every invocation), so a post
     whose outcome is unknown can be found in its thread instead of being posted twice; only thread
-    replies (with `thread_ts`) carry one.
+    replies (with `thread_ts`) carry one. `broadcast` also shows the reply in the channel.
     """
 
     channel: str
@@ -26,6 +26,7 @@ class SlackMessage:
     event_type: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     effect_id: str | None = None
+    broadcast: bool = False
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -36,6 +37,7 @@ class SlackMessage:
             "event_type": self.event_type,
             "payload": self.payload,
             "effect_id": self.effect_id,
+            "broadcast": self.broadcast,
         }
 
     @classmethod
@@ -48,4 +50,5 @@ class SlackMessage:
             event_type=record.get("event_type"),
             payload=dict(record.get("payload") or {}),
             effect_id=record.get("effect_id"),
+            broadcast=bool(record.get("broadcast")),
         )

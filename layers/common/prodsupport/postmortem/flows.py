@@ -7,7 +7,8 @@ invitation email, the `postmortem_update` message. State is written before anyth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -22,6 +23,7 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
 from prodsupport.infra.blocks import input_block, text_input
+from prodsupport.infra.outbox import deliver
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.postmortem import model as postmortem
@@ -35,21 +37,26 @@ SCHEDULE_USAGE = (
     "`/incident {id} postmortem scheduled <YYYY-MM-DD HH:MM> @user:tier3 @user:service name@agency.gov:client`"
 )
 ICS_CONTENT_TYPE = "text/calendar; method=REQUEST"
+# Longer than the function timeout: a resolve still uploading the draft is not raced by a second one.
+DRAFT_LEASE = timedelta(seconds=15)
 
 
 # --- starting -------------------------------------------------------------------------------------------
 
 
 def owed(incident: Incident) -> bool:
-    """A resolved incident whose required post-mortem was never started (a failed resolve left it so)."""
-    return incident.postmortem is None and postmortem.required(incident)
+    """A resolved incident whose required post-mortem was never started, or whose draft never reached the
+    thread (a failed resolve left it so)."""
+    if incident.postmortem is None:
+        return postmortem.required(incident)
+    return incident.postmortem.draft_pending_since is not None
 
 
 def resolve_incident(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> Incident:
     """Resolving, from Slack or PagerDuty: the incident's transition, then its post-mortem when one is owed.
 
     Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
-    post-mortem never started) and otherwise says it is already resolved.
+    "resolved" post, its post-mortem or the draft's post) and otherwise says it is already resolved.
     """
     saved, resolved_now = incident_flow.resolve(rt, incident, text, user, at)
     if not resolved_now and not owed(saved):
@@ -72,16 +79,27 @@ def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
 
 
 def _start(rt: Runtime, incident: Incident, at: datetime) -> Incident:
-    def change(current: Incident) -> bool:
-        if current.postmortem is not None:
+    """Start the post-mortem, or take over a draft still unposted once its poster's lease ran out (a resolve
+    racing one still uploading leaves the draft to it, so the thread gets one file)."""
+    now = rt.clock()
+
+    def change(current: Incident) -> bool | None:
+        """False: a draft just started; True: an unposted draft taken over; None: nothing to post."""
+        if current.postmortem is None:
+            postmortem.start(current, rt.policy, at)
+            assert current.postmortem is not None
+            current.postmortem.draft_pending_since = now
             return False
-        postmortem.start(current, rt.policy, at)
+        since = current.postmortem.draft_pending_since
+        if since is None or now - since < DRAFT_LEASE:
+            return None
+        current.postmortem.draft_pending_since = now
         return True
 
-    saved, started = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
-    if started:
-        return _publish_draft(rt, saved, at)
-    return saved
+    saved, repair = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    if repair is None:
+        return saved
+    return _publish_draft(rt, saved, at, repair=repair)
 
 
 def _thread_link(rt: Runtime, incident: Incident) -> str:
@@ -94,9 +112,10 @@ def _thread_link(rt: Runtime, incident: Incident) -> str:
     return str(response["permalink"])
 
 
-def _publish_draft(rt: Runtime, incident: Incident, at: datetime) -> Incident:
-    """The draft as a Markdown file in the thread, then the message that carries the checkpoints; with
-    GitHub configured, then the pull request that holds the report in the VA's post-mortems folder."""
+def _publish_draft(rt: Runtime, incident: Incident, at: datetime, *, repair: bool) -> Incident:
+    """The draft as a Markdown file in the thread, then the message that carries the checkpoints (looked for
+    first when repairing); only then is the draft recorded as posted. With GitHub configured, then the pull
+    request that holds the report in the VA's post-mortems folder."""
     thread_link = _thread_link(rt, incident)
     rt.slack.files_upload_v2(
         channel=incident.channel_id,
@@ -105,12 +124,18 @@ def _publish_draft(rt: Runtime, incident: Incident, at: datetime) -> Incident:
         title=f"Post-mortem draft: {incident.id}",
         content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=thread_link),
     )
-    post(rt.slack, drafted_message(incident))
+    deliver(rt, drafted_message(incident), look_first=repair)
+
+    def posted(current: Incident) -> None:
+        if current.postmortem is not None:
+            current.postmortem.draft_pending_since = None
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, posted)
     if not rt.settings.github_repo:
-        return incident
+        return saved
     from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
 
-    return postmortem_pr.publish(rt, incident, at, thread_link=thread_link)
+    return postmortem_pr.publish(rt, saved, at, thread_link=thread_link)
 
 
 def action_item(rt: Runtime, incident: Incident, command: AddActionItem, user: str, at: datetime) -> str:
@@ -185,7 +210,7 @@ def drafted_message(incident: Incident) -> SlackMessage:
             ],
         },
     ]
-    return _update(incident, text, blocks=blocks)
+    return replace(_update(incident, text, blocks=blocks), effect_id=f"{incident.id}/postmortem_drafted")
 
 
 def _who(attendee: Attendee) -> str:

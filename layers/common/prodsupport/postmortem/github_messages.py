@@ -145,7 +145,8 @@ def action_item_closed(incident: Incident, item: ActionItem, sender: str) -> Sla
         f":white_check_mark: Action item {item.key} of *{incident.id}* is closed in GitHub by {esc(sender)}: "
         f"<{esc(item.issue_url)}|#{item.issue_number}> {esc(item.description)}."
     )
-    return _update(incident, text, action_item=item.key, issue=item.issue_url, closed=True)
+    message = _update(incident, text, action_item=item.key, issue=item.issue_url, closed=True)
+    return replace(message, effect_id=f"{incident.id}/action_item_closed/{item.key}")
 
 
 def pull_request_closed(incident: Incident, sender: str) -> SlackMessage:
@@ -167,7 +168,8 @@ def shared_by_merge(incident: Incident, sender: str, zone: ZoneInfo) -> SlackMes
         f":page_facing_up: The post-mortem for *{incident.id}* {esc(incident.title)} is shared: its pull request "
         f"was merged by {esc(sender)}, {verdict}: <{esc(incident.postmortem.url)}>"
     )
-    return _update(incident, text, url=incident.postmortem.url, merged=True)
+    message = _update(incident, text, url=incident.postmortem.url, merged=True)
+    return replace(message, effect_id=f"{incident.id}/postmortem_shared", broadcast=True)
 
 
 def action_item_reminder(item: OpenItem, now: datetime) -> SlackMessage:

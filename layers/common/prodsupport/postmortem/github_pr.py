@@ -20,6 +20,7 @@ from prodsupport.core.errors import UserError
 from prodsupport.github.client import GitHubError, GitHubSession, contents_path
 from prodsupport.github.model import ActionItem, ActionType, ClosedIssue, ClosedPullRequest, PullRequest
 from prodsupport.incident.model import INCIDENT_ID_RE, Incident, PostmortemState
+from prodsupport.infra.outbox import deliver
 from prodsupport.infra.slack_api import post
 from prodsupport.postmortem import github_messages as messages
 from prodsupport.postmortem import github_report as report
@@ -330,17 +331,13 @@ def on_pull_request_closed(rt: Runtime, pull: ClosedPullRequest, at: datetime) -
         return True
 
     saved, shared = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
-    if shared:
-        tracking.forget_pull(rt.table, saved.id)
-        message = messages.shared_by_merge(saved, pull.sender, rt.policy.calendar.zone)
-        rt.slack.chat_postMessage(
-            channel=message.channel,
-            thread_ts=message.thread_ts,
-            reply_broadcast=True,
-            text=message.text,
-            metadata={"event_type": message.event_type, "event_payload": message.payload},
-        )
-    return shared
+    if not shared and (saved.postmortem is None or saved.postmortem.url != url):
+        return False  # shared by hand meanwhile: this merge has nothing to say
+    # Shared by this merge already: a redelivery, after a first handling that failed past the write,
+    # finishes what it left undone, and finds the post in the thread if it was made.
+    tracking.forget_pull(rt.table, saved.id)
+    deliver(rt, messages.shared_by_merge(saved, pull.sender, rt.policy.calendar.zone), look_first=not shared)
+    return True
 
 
 def _incident_for_branch(rt: Runtime, branch: str) -> Incident | None:
@@ -375,15 +372,15 @@ def on_issue_closed(rt: Runtime, issue: ClosedIssue, at: datetime) -> bool:
             current.note(at, "action_item_closed", f"github:{issue.sender}", f"{key}: #{issue.number} closed")
             return True
 
+        # Closed already: a redelivery finishes what a first handling that failed past the write left undone,
+        # and finds its post in the thread if it was made.
         saved, closed = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
-        if not closed:
-            return False
         tracking.forget_item(rt.table, incident_id, key)
         try:
             update_report(rt, saved)
         except GitHubError:
             logger.exception("could not mark the action item closed in the report", incident_id=incident_id)
-        post(rt.slack, messages.action_item_closed(saved, _item(saved, key), issue.sender))
+        deliver(rt, messages.action_item_closed(saved, _item(saved, key), issue.sender), look_first=not closed)
         return True
     return False
 
