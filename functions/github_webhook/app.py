@@ -12,14 +12,16 @@ import base64
 import binascii
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
+from prodsupport.infra import metrics as business_metrics
 from prodsupport.postmortem import github_webhook as webhook
 
 logger = Logger()
+metrics = Metrics()
 app = APIGatewayHttpResolver()
 
 
@@ -41,6 +43,7 @@ def _raw_body() -> bytes | None:
 
 @app.post("/github/webhook")
 def github_webhook() -> Response[str]:
+    business_metrics.count("GitHubWebhooks")  # every delivery, so the flush is never empty (as PagerDuty's)
     body = _raw_body()
     if body is None:
         return _text(400, "body is not valid base64")
@@ -53,6 +56,7 @@ def github_webhook() -> Response[str]:
     signature = webhook.header(headers, webhook.SIGNATURE_HEADER)
     if not webhook.verify_signature(webhook.webhook_secrets(rt), signature, body):
         logger.warning("rejected a GitHub webhook with a missing or bad signature", signed=bool(signature))
+        business_metrics.count("SignatureRejections")
         return _text(401, "invalid GitHub signature (X-Hub-Signature-256)")
     try:
         status, answer = webhook.handle(rt, body, headers)
@@ -61,6 +65,7 @@ def github_webhook() -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

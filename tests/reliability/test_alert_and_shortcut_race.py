@@ -30,6 +30,7 @@ SLOW_SLACK_SECONDS = 1.5
 def configured(stack: LocalStack) -> LocalStack:
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
+    stack.slack.admit("U0ENG")  # a channel member: only members attach a declaration to an existing incident
     return stack
 
 

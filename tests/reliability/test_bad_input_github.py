@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from builders import github_headers
+from builders import github_headers, table_items
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -82,3 +82,27 @@ def test_a_signed_github_webhook_of_any_shape_is_never_a_500(
     response = stack.request("POST", "/github/webhook", github_headers(raw, event), raw)
     assert response.status in {200, 202, 400}, response
     assert stack.failures == []
+
+
+def _delivered(stack: LocalStack, raw: bytes) -> Any:
+    stack.reset({**DEFAULT_SETTINGS, "github_repo": REPO})
+    return stack.request("POST", "/github/webhook", github_headers(raw, "pull_request"), raw)
+
+
+def test_a_signed_github_webhook_nested_past_the_bound_is_a_400_naming_the_depth(stack: LocalStack) -> None:
+    response = _delivered(stack, b"[" * 100_000 + b"]" * 100_000)
+
+    assert response.status == 400, response
+    assert b"nested deeper" in response.body
+    assert stack.failures == []
+
+
+def test_a_signed_github_webhook_holding_a_lone_surrogate_is_a_400_and_writes_nothing(stack: LocalStack) -> None:
+    raw = b'{"action": "closed", "pull_request": {"number": 1, "merged": true}, "sender": {"login": "\\ud800"}}'
+
+    response = _delivered(stack, raw)
+
+    assert response.status == 400, response
+    assert b"surrogate" in response.body
+    assert stack.failures == []
+    assert table_items(stack) == []

@@ -186,6 +186,36 @@ def test_a_message_shortcut_on_a_message_ts_that_is_no_timestamp_is_400(
     assert state(configured) == before
 
 
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"attachments": ["Kiosks down"]}, b"payload.message.attachments[]"),
+        ({"attachments": {"title": "Kiosks down"}}, b"payload.message.attachments"),
+        ({"text": ["Kiosks down"]}, b"payload.message.text"),
+    ],
+    ids=["attachment-not-an-object", "attachments-not-a-list", "text-not-a-string"],
+)
+def test_a_message_shortcut_on_a_message_of_the_wrong_shape_is_400_naming_the_field(
+    configured: LocalStack, message: dict[str, object], field: bytes
+) -> None:
+    before = state(configured)
+    payload = {
+        "type": "message_action",
+        "callback_id": "declare_incident",
+        "trigger_id": "1.2.abc",
+        "user": {"id": "U0ONCALL"},
+        "channel": {"id": CHANNEL},
+        "message": {"type": "message", "ts": "1795788300.000100", **message},
+    }
+
+    response = post_slack(configured, "/slack/interactions", interaction(payload))
+
+    assert response.status == 400
+    assert field in response.body
+    assert configured.slack.calls_to("views.open") == []
+    assert state(configured) == before
+
+
 def test_the_shortcut_where_the_bot_cannot_post_answers_in_a_modal(configured: LocalStack) -> None:
     # GIVEN the shortcut used in a DM, where chat.postEphemeral answers channel_not_found
     slack = configured.slack

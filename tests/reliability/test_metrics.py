@@ -78,6 +78,24 @@ def test_a_bad_pagerduty_signature_is_counted_as_the_alarm_reads_it(
     assert values(emitted(capsys), "SignatureRejections") == [(1.0, {"service": "prodsupport"})]
 
 
+def test_a_bad_github_signature_is_counted_as_the_alarm_reads_it(
+    configured: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured.configure({**SETTINGS, "github_repo": "o/r"})
+    capsys.readouterr()
+    body = b'{"action": "closed"}'
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "D1",
+        "X-Hub-Signature-256": "sha256=" + "0" * 64,
+        "Content-Type": "application/json",
+    }
+
+    assert configured.request("POST", "/github/webhook", headers, body).status == 401
+
+    assert values(emitted(capsys), "SignatureRejections") == [(1.0, {"service": "prodsupport"})]
+
+
 def test_slack_requests_are_counted_by_kind(configured: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Declared" in answer_text(slack_command(configured, "critical Kiosks cannot check Veterans in"))
 

@@ -175,6 +175,44 @@ def test_a_non_member_submitting_an_incident_form_gets_the_refusal_in_the_form(d
     assert incident_items(deployment) == before
 
 
+def shortcut_declaration(stack: LocalStack, *, user: str) -> dict[str, object]:
+    """The message shortcut's form, submitted on the alert's message that already has an incident."""
+    view = {
+        "callback_id": "declare_incident",
+        "private_metadata": json.dumps({"source": "message_shortcut", "message_ts": alert(WEDNESDAY_10_ET)["ts"]}),
+        "blocks": [{"block_id": "title"}],
+        "state": {
+            "values": {
+                "title": {"input": {"type": "plain_text_input", "value": "checkout 5xx"}},
+                "severity": {"input": {"type": "static_select", "selected_option": {"value": "minor"}}},
+            }
+        },
+    }
+    response = slack_interaction(stack, {"type": "view_submission", "user": {"id": user}, "view": view})
+    assert response.status == 200, response
+    return json.loads(response.body) if response.body else {}
+
+
+def test_a_non_member_declaring_an_existing_incident_by_shortcut_is_refused_and_it_is_not_the_slack_ack(
+    deployment: LocalStack,
+) -> None:
+    before = incident_items(deployment)
+
+    answer = shortcut_declaration(deployment, user=OUTSIDER)
+
+    assert answer["response_action"] == "errors"
+    assert str(answer["errors"]["title"]).startswith(f"Only members of <#{CHANNEL}>")  # type: ignore[index]
+    assert incident_items(deployment) == before
+    assert deployment.slack.posts() == []
+    assert stored(deployment).deadlines[Sla.SLACK_ACK].pending
+
+
+def test_a_member_declaring_an_existing_incident_by_shortcut_acknowledges_it(deployment: LocalStack) -> None:
+    shortcut_declaration(deployment, user=MEMBER)
+
+    assert stored(deployment).deadlines[Sla.SLACK_ACK].met_at is not None
+
+
 @pytest.mark.parametrize("text", ["list", "help"])
 def test_reading_is_open_to_a_non_member_anywhere(deployment: LocalStack, text: str) -> None:
     answer = command_from(deployment, text, user=OUTSIDER, channel=DM)

@@ -39,6 +39,7 @@ MAX_TITLE = 150
 # Longer than a declaration can take (Lambda timeout) plus Slack's retries of it (after 1 and 5 minutes).
 CLAIM_HOLD = timedelta(minutes=10)
 DECLARATION_TEXT = "Declared the incident from this message"
+type Refusal = Callable[[Incident], str | None]  # why the declaring person may not change this incident, or None
 
 
 def _send(rt: Runtime, message: SlackMessage) -> str:
@@ -122,16 +123,21 @@ def declare_in_thread(
     at: datetime,
     applications: list[str] | None = None,
     summary: str = "",
+    may_change: Refusal | None = None,
 ) -> None:
     """A declaration on an existing message (an alert, or the message shortcut): that message is the root.
 
     One incident per message, however many declare it at once: the first to claim the message declares it
     (takes the id, posts the card); any other declaration attaches to that incident, and a person's counts
     as the Slack ack, as their reply in the thread would. A re-delivered alert repairs only a missing card.
+    Attaching is changing that incident, so a person who may not change it is refused (`may_change`, the
+    Slack surface's membership check, says why) before anything is written; declaring a new incident stays
+    open to anyone in the channel.
     """
     channel = rt.settings.channel_id
     claimant = f"{source.value}:{declared_by}"
     existing = rt.store.get(channel, thread_ts)
+    _refuse_attaching(existing, declared_by, may_change)
     owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
@@ -149,7 +155,17 @@ def declare_in_thread(
     if owner == claimant and existing is not None:
         _ensure_card(rt, existing)
     if declared_by:
+        # the incident may have been stored since the first look
+        _refuse_attaching(existing or rt.store.get(channel, thread_ts), declared_by, may_change)
         _acknowledge(rt, Reply(channel, thread_ts, at, declared_by, DECLARATION_TEXT))
+
+
+def _refuse_attaching(incident: Incident | None, declared_by: str, may_change: Refusal | None) -> None:
+    if incident is None or not declared_by or may_change is None:
+        return
+    refused = may_change(incident)
+    if refused:
+        raise UserError(refused)
 
 
 def _declare_claimed(

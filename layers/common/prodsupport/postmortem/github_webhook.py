@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.core import inbound_json
 from prodsupport.github.model import ClosedIssue, ClosedPullRequest
 
 if TYPE_CHECKING:
@@ -68,9 +69,9 @@ def handle(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tuple[int, s
     if not delivery:
         raise BadWebhook(f"{DELIVERY_HEADER} is missing")
     try:
-        payload = json.loads(body)
-    except ValueError:
-        raise BadWebhook("the body is not JSON") from None
+        payload = inbound_json.loads(body)
+    except inbound_json.BadJson as exc:
+        raise BadWebhook(f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise BadWebhook("the body is not a JSON object")
     if event == "ping":

@@ -19,6 +19,7 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Incident, Severity, Source
 from prodsupport.incident.next_update import parse_next_update_field
+from prodsupport.slack import authorization
 from prodsupport.slack.commands import (
     Declare,
     Help,
@@ -163,6 +164,7 @@ def _declare_submitted(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
             at=at,
             applications=apps,
             summary=summary,
+            may_change=lambda incident: authorization.refusal(rt, incident, user),
         )
         return
     incident_flow.declare_new_thread(
