@@ -3,7 +3,7 @@ incident's Slack ack exactly once, whatever the interleaving.
 
 Two Runtimes (two Lambda containers) on two threads; events hold each one at the exact step where the other
 must run, so every run takes the interleaving named in the test. The sequential case (the reply's delivery
-finishes before the alert's starts) is tests/functional/test_slack_events.py.
+finishes before the alert's starts) is tests/functional/incident/test_slack_events.py.
 """
 
 from __future__ import annotations

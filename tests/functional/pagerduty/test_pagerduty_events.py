@@ -13,7 +13,7 @@ from prodsupport.pagerduty import webhook as pagerduty
 from prodsupport_local.emulator.aws import LocalSecrets
 from prodsupport_local.emulator.stack import LocalStack
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 SAMPLES = sorted(path.name for path in EVENTS.glob("pagerduty_*.json"))
 TRIGGERED = "pagerduty_incident_triggered.json"
 FUNCTION = "PagerDutyWebhookFunction"

@@ -28,7 +28,7 @@ SETTINGS = {
 }
 WEDNESDAY_10_ET = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wed 11/25/2026 10:00 AM EST, business hours
 SATURDAY_10_ET = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 Signer = Callable[..., Any]
 

@@ -10,7 +10,7 @@ import pytest
 from prodsupport.core.timefmt import from_epoch, parse_iso
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
-EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
+EVENTS = sorted((Path(__file__).resolve().parents[3] / "events").glob("*.json"))
 FUNCTIONS = {
     "slack_": "SlackEventsFunction",
     "pagerduty_": "PagerDutyWebhookFunction",

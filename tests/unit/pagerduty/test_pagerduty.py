@@ -21,7 +21,7 @@ from prodsupport.pagerduty.webhook import (
     verify_signature,
 )
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 BODY = b'{"event":{"id":"E1","event_type":"incident.triggered"}}'
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-LAYER = Path(__file__).parents[2] / "layers" / "common"
+LAYER = Path(__file__).parents[3] / "layers" / "common"
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)")
 
 

@@ -14,7 +14,7 @@ from prodsupport.core.calendar import CalendarConfig, PlaybookCalendar
 
 ET = ZoneInfo("America/New_York")
 DAY_AFTER_THANKSGIVING = date(2026, 11, 27)
-LAYER = Path(__file__).resolve().parents[2] / "layers" / "common"
+LAYER = Path(__file__).resolve().parents[3] / "layers" / "common"
 
 
 def et(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
