@@ -49,10 +49,21 @@ class TimedInvocation:
     log: str
 
 
-def invoke_with_timeout(stack: LocalStack, logical_id: str, event: dict[str, Any], *, now: datetime) -> TimedInvocation:
-    """Run the handler in a child process; kill it when the template's Timeout for the function runs out."""
+def invoke_with_timeout(
+    stack: LocalStack,
+    logical_id: str,
+    event: dict[str, Any],
+    *,
+    now: datetime,
+    timeout_seconds: float | None = None,
+) -> TimedInvocation:
+    """Run the handler in a child process; kill it when the template's Timeout for the function runs out.
+
+    `timeout_seconds` kills it sooner instead, as an out-of-memory or a crash would at any moment; the
+    handler still believes it has its full Timeout.
+    """
     function = stack.lambdas.functions[logical_id]
-    timeout = float(function.timeout or 3)
+    timeout = timeout_seconds if timeout_seconds is not None else float(function.timeout or 3)
     with tempfile.TemporaryDirectory(prefix="timed-invoke-") as tmp:
         work = Path(tmp)
         request = work / "request.json"

@@ -1,0 +1,186 @@
+"""A checker run killed between claiming a notice and posting it: the notice is neither lost nor repeated.
+
+Issue 13: "a reminder is marked sent only once it is posted". The claim leaves the notice pending on the
+incident; a run that dies before clearing it (out of memory, a crash, Lambda's kill) leaves it to a later
+run once its lease is over, which looks in the thread first. The killed runs are the real handler in its
+own process (prodsupport_local.timed_invoke), killed while Slack holds its answer back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from deliveries import (
+    CHANNEL,
+    SETTINGS,
+    WEDNESDAY_10_ET,
+    alert,
+    checker_run,
+    clock_of,
+    posts_of,
+    reply,
+    slack_event,
+    stored,
+)
+
+from prodsupport.core.timefmt import to_iso
+from prodsupport.incident.model import Incident, PendingNotice, Sla
+from prodsupport.incident.policy import NOTICE_LEASE
+from prodsupport.infra import runtime
+from prodsupport_local.cfn import load_template
+from prodsupport_local.stack import LocalStack
+from prodsupport_local.timed_invoke import TimedInvocation, invoke_with_timeout
+
+REMINDER_AT = WEDNESDAY_10_ET + timedelta(minutes=10)
+# Slack holds each answer back longer than the client's 2 s timeout; the run is killed after the claim, while
+# the post (or the look in the thread that follows it) is still waiting, and before either could end.
+HELD_SECONDS = 8.0
+KILLED_AFTER_SECONDS = 4.0
+
+
+@pytest.fixture
+def configured(stack: LocalStack) -> LocalStack:
+    stack.configure(SETTINGS)
+    clock_of(stack).set(WEDNESDAY_10_ET)
+    return stack
+
+
+def declare_by_alert(stack: LocalStack) -> str:
+    root = alert(clock_of(stack)())
+    assert slack_event(stack, root, "Ev0ALERT").status == 200
+    return str(root["ts"])
+
+
+def killed_checker_run(stack: LocalStack, at: datetime) -> TimedInvocation:
+    clock_of(stack).set(at)
+    return invoke_with_timeout(
+        stack, "SlaCheckerFunction", {"time": to_iso(at), "job": "sla"}, now=at, timeout_seconds=KILLED_AFTER_SECONDS
+    )
+
+
+def assert_killed_holding_the_claim(run: TimedInvocation, thread_ts: str) -> None:
+    assert run.killed, run.log
+    incident = stored(thread_ts)
+    assert incident.deadlines[Sla.SLACK_ACK].reminded == [5]
+    assert [(n.kind, n.claimed_at) for n in incident.pending_notices] == [("reminder", REMINDER_AT)]
+
+
+def save_with_pending_reminder(thread_ts: str, claimed_at: datetime) -> Incident:
+    """What a run killed after its claim leaves behind: the reminder marked, and pending."""
+    rt = runtime.current()
+    incident = stored(thread_ts)
+    deadline = incident.deadlines[Sla.SLACK_ACK]
+    deadline.reminded.append(5)
+    incident.pending_notices.append(PendingNotice(Sla.SLACK_ACK, "reminder", deadline.due, 5, claimed_at))
+    return rt.store.save(incident)
+
+
+def test_the_notice_lease_outlasts_the_checkers_timeout() -> None:
+    timeout = load_template().body["Resources"]["SlaCheckerFunction"]["Properties"]["Timeout"]
+    assert timedelta(seconds=int(timeout)) < NOTICE_LEASE
+
+
+def test_a_reminder_claimed_by_a_run_killed_before_its_post_is_posted_once_after_the_lease(
+    configured: LocalStack,
+) -> None:
+    # GIVEN a run killed after claiming the reminder, while Slack held back a post it did not make
+    thread_ts = declare_by_alert(configured)
+    configured.slack.fail_next("chat.postMessage", status=503, hang_seconds=HELD_SECONDS)
+    configured.slack.fail_next("conversations.replies", status=503, hang_seconds=HELD_SECONDS)
+    killed = killed_checker_run(configured, REMINDER_AT)
+    assert_killed_holding_the_claim(killed, thread_ts)
+    assert posts_of(configured.slack, "sla_reminder") == []
+
+    # WHEN the runs after the lease come
+    runs = [checker_run(configured, REMINDER_AT + NOTICE_LEASE + timedelta(minutes=n)) for n in range(2)]
+
+    # THEN the reminder is posted once, and no longer pending
+    assert [run["reminders"] for run in runs] == [1, 0]
+    assert len(posts_of(configured.slack, "sla_reminder")) == 1
+    assert stored(thread_ts).pending_notices == []
+
+
+def test_a_reminder_posted_by_a_run_killed_before_slack_answered_is_found_and_not_posted_again(
+    configured: LocalStack,
+) -> None:
+    # GIVEN a run killed after Slack posted the reminder but before Slack answered (and before a look could)
+    thread_ts = declare_by_alert(configured)
+    configured.slack.fail_next("chat.postMessage", answer_late_seconds=HELD_SECONDS)
+    configured.slack.fail_next("conversations.replies", hang_seconds=HELD_SECONDS)
+    killed = killed_checker_run(configured, REMINDER_AT)
+    assert_killed_holding_the_claim(killed, thread_ts)
+    assert len(posts_of(configured.slack, "sla_reminder")) == 1
+
+    # WHEN the run after the lease comes
+    checker_run(configured, REMINDER_AT + NOTICE_LEASE)
+
+    # THEN it finds the reminder in the thread, posts nothing more, and marks it sent
+    assert len(posts_of(configured.slack, "sla_reminder")) == 1
+    assert stored(thread_ts).pending_notices == []
+
+
+def test_a_run_marks_its_reminder_sent_with_one_more_write_and_the_next_run_posts_nothing(
+    configured: LocalStack,
+) -> None:
+    # GIVEN an incident owed its reminder
+    thread_ts = declare_by_alert(configured)
+    version = stored(thread_ts).version
+
+    # WHEN the checker runs, and again a minute later
+    first = checker_run(configured, REMINDER_AT)
+    after_first = stored(thread_ts)
+    second = checker_run(configured, REMINDER_AT + timedelta(minutes=1))
+
+    # THEN the first run wrote twice (the claim, then "sent"), and the reminder was posted once
+    assert after_first.version == version + 2
+    assert after_first.pending_notices == []
+    assert (first["reminders"], second["reminders"]) == (1, 0)
+    assert len(posts_of(configured.slack, "sla_reminder")) == 1
+
+
+def test_a_pending_reminder_within_its_lease_is_left_to_the_run_that_claimed_it(configured: LocalStack) -> None:
+    # GIVEN a reminder claimed a minute ago and still pending (its run may still be posting it)
+    thread_ts = declare_by_alert(configured)
+    save_with_pending_reminder(thread_ts, REMINDER_AT)
+
+    # WHEN the next run comes before the lease is over
+    run = checker_run(configured, REMINDER_AT + timedelta(minutes=1))
+
+    # THEN it posts nothing and leaves the notice pending
+    assert run["reminders"] == 0
+    assert posts_of(configured.slack, "sla_reminder") == []
+    assert len(stored(thread_ts).pending_notices) == 1
+
+
+def test_a_pending_reminder_whose_deadline_was_met_meanwhile_is_cleared_unposted(configured: LocalStack) -> None:
+    # GIVEN a reminder left pending by a dead run, and the on-call replied since
+    thread_ts = declare_by_alert(configured)
+    save_with_pending_reminder(thread_ts, REMINDER_AT)
+    clock_of(configured).set(REMINDER_AT + timedelta(minutes=2))
+    assert slack_event(configured, reply(thread_ts, clock_of(configured)()), "Ev0REPLY").status == 200
+
+    # WHEN the run after the lease comes
+    checker_run(configured, REMINDER_AT + NOTICE_LEASE)
+
+    # THEN the stale reminder is not posted, and no longer pending
+    assert posts_of(configured.slack, "sla_reminder") == []
+    assert stored(thread_ts).pending_notices == []
+
+
+def test_a_pending_notice_keeps_the_incident_on_the_due_index_until_it_is_cleared(configured: LocalStack) -> None:
+    # GIVEN an incident whose only deadline is met, but with a notice left pending by a dead run
+    thread_ts = declare_by_alert(configured)
+    save_with_pending_reminder(thread_ts, REMINDER_AT)
+    store = runtime.current().store
+    store.mutate(CHANNEL, thread_ts, lambda i: i.meet(Sla.SLACK_ACK, REMINDER_AT))
+    lease_over = REMINDER_AT + NOTICE_LEASE
+
+    # WHEN the due index is read at the end of the lease, and again after the run that clears it
+    due_before = [i.thread_ts for i in store.due(lease_over)]
+    checker_run(configured, lease_over)
+    due_after = [i.thread_ts for i in store.due(lease_over + timedelta(days=30))]
+
+    # THEN it was due until the notice was cleared, and then left the index
+    assert due_before == [thread_ts]
+    assert due_after == []
