@@ -9,6 +9,7 @@ own process (prodsupport_local.timed_invoke), killed while Slack holds its answe
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pytest
 from deliveries import (
@@ -26,13 +27,15 @@ from deliveries import (
 
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, PendingNotice, Sla
-from prodsupport.incident.policy import NOTICE_LEASE
+from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
 from prodsupport.infra import runtime
 from prodsupport_local.cfn import load_template
+from prodsupport_local.processes import Invoke, run_together
 from prodsupport_local.stack import LocalStack
 from prodsupport_local.timed_invoke import TimedInvocation, invoke_with_timeout
 
 REMINDER_AT = WEDNESDAY_10_ET + timedelta(minutes=10)
+BREACH_AT = WEDNESDAY_10_ET + timedelta(minutes=15)
 # Slack holds each answer back longer than the client's 2 s timeout; the run is killed after the claim, while
 # the post (or the look in the thread that follows it) is still waiting, and before either could end.
 HELD_SECONDS = 8.0
@@ -66,13 +69,14 @@ def assert_killed_holding_the_claim(run: TimedInvocation, thread_ts: str) -> Non
     assert [(n.kind, n.claimed_at) for n in incident.pending_notices] == [("reminder", REMINDER_AT)]
 
 
-def save_with_pending_reminder(thread_ts: str, claimed_at: datetime) -> Incident:
-    """What a run killed after its claim leaves behind: the reminder marked, and pending."""
+def left_by_a_dead_run(thread_ts: str, kind: Literal["reminder", "breach"], claimed_at: datetime) -> Incident:
+    """What a run killed after its claim leaves behind: the Slack ack's reminder or breach marked, and pending."""
     rt = runtime.current()
     incident = stored(thread_ts)
     deadline = incident.deadlines[Sla.SLACK_ACK]
-    deadline.reminded.append(5)
-    incident.pending_notices.append(PendingNotice(Sla.SLACK_ACK, "reminder", deadline.due, 5, claimed_at))
+    lead = 5 if kind == "reminder" else 0
+    rt.policy.apply(incident, SlaAction(kind, Sla.SLACK_ACK, deadline.due, lead), claimed_at)
+    incident.pending_notices.append(PendingNotice(Sla.SLACK_ACK, kind, deadline.due, lead, claimed_at))
     return rt.store.save(incident)
 
 
@@ -142,7 +146,7 @@ def test_a_run_marks_its_reminder_sent_with_one_more_write_and_the_next_run_post
 def test_a_pending_reminder_within_its_lease_is_left_to_the_run_that_claimed_it(configured: LocalStack) -> None:
     # GIVEN a reminder claimed a minute ago and still pending (its run may still be posting it)
     thread_ts = declare_by_alert(configured)
-    save_with_pending_reminder(thread_ts, REMINDER_AT)
+    left_by_a_dead_run(thread_ts, "reminder", REMINDER_AT)
 
     # WHEN the next run comes before the lease is over
     run = checker_run(configured, REMINDER_AT + timedelta(minutes=1))
@@ -156,7 +160,7 @@ def test_a_pending_reminder_within_its_lease_is_left_to_the_run_that_claimed_it(
 def test_a_pending_reminder_whose_deadline_was_met_meanwhile_is_cleared_unposted(configured: LocalStack) -> None:
     # GIVEN a reminder left pending by a dead run, and the on-call replied since
     thread_ts = declare_by_alert(configured)
-    save_with_pending_reminder(thread_ts, REMINDER_AT)
+    left_by_a_dead_run(thread_ts, "reminder", REMINDER_AT)
     clock_of(configured).set(REMINDER_AT + timedelta(minutes=2))
     assert slack_event(configured, reply(thread_ts, clock_of(configured)()), "Ev0REPLY").status == 200
 
@@ -171,7 +175,7 @@ def test_a_pending_reminder_whose_deadline_was_met_meanwhile_is_cleared_unposted
 def test_a_pending_notice_keeps_the_incident_on_the_due_index_until_it_is_cleared(configured: LocalStack) -> None:
     # GIVEN an incident whose only deadline is met, but with a notice left pending by a dead run
     thread_ts = declare_by_alert(configured)
-    save_with_pending_reminder(thread_ts, REMINDER_AT)
+    left_by_a_dead_run(thread_ts, "reminder", REMINDER_AT)
     store = runtime.current().store
     store.mutate(CHANNEL, thread_ts, lambda i: i.meet(Sla.SLACK_ACK, REMINDER_AT))
     lease_over = REMINDER_AT + NOTICE_LEASE
@@ -184,3 +188,37 @@ def test_a_pending_notice_keeps_the_incident_on_the_due_index_until_it_is_cleare
     # THEN it was due until the notice was cleared, and then left the index
     assert due_before == [thread_ts]
     assert due_after == []
+
+
+def test_a_breach_left_pending_by_a_dead_run_is_posted_once_after_the_lease(configured: LocalStack) -> None:
+    # GIVEN a breach claimed by a run that died before posting it: nothing else is owed on the incident
+    thread_ts = declare_by_alert(configured)
+    left_by_a_dead_run(thread_ts, "breach", BREACH_AT)
+
+    # WHEN the runs after the lease come
+    runs = [checker_run(configured, BREACH_AT + NOTICE_LEASE + timedelta(minutes=n)) for n in range(2)]
+
+    # THEN the breach is posted once, and on the timeline once
+    assert [run["breaches"] for run in runs] == [1, 0]
+    assert len(posts_of(configured.slack, "sla_breached")) == 1
+    incident = stored(thread_ts)
+    assert incident.pending_notices == []
+    assert [e.kind for e in incident.timeline].count("sla_breached") == 1
+
+
+def test_two_runs_in_separate_processes_taking_over_a_pending_notice_post_it_once(configured: LocalStack) -> None:
+    # GIVEN a breach left pending by a dead run
+    thread_ts = declare_by_alert(configured)
+    left_by_a_dead_run(thread_ts, "breach", BREACH_AT)
+    after_lease = BREACH_AT + NOTICE_LEASE
+    clock_of(configured).set(after_lease)
+    run = Invoke("SlaCheckerFunction", {"time": to_iso(after_lease), "job": "sla"}, after_lease)
+
+    # WHEN two checker invocations after the lease race, in two containers at once
+    outcomes = run_together(configured, [run, run])
+
+    # THEN one of them took it over: the breach is posted once
+    assert [outcome.error for outcome in outcomes] == ["", ""]
+    assert sorted(outcome.result["breaches"] for outcome in outcomes) == [0, 1]
+    assert len(posts_of(configured.slack, "sla_breached")) == 1
+    assert stored(thread_ts).pending_notices == []
