@@ -29,6 +29,7 @@ from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, PendingNotice, Sla
 from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
 from prodsupport.infra import runtime
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS
 from prodsupport_local.cfn import load_template
 from prodsupport_local.processes import Invoke, run_together
 from prodsupport_local.stack import LocalStack
@@ -40,6 +41,7 @@ BREACH_AT = WEDNESDAY_10_ET + timedelta(minutes=15)
 # the post (or the look in the thread that follows it) is still waiting, and before either could end.
 HELD_SECONDS = 8.0
 KILLED_AFTER_SECONDS = 4.0
+LATE = TIMEOUT_SECONDS + 0.5
 
 
 @pytest.fixture
@@ -221,4 +223,26 @@ def test_two_runs_in_separate_processes_taking_over_a_pending_notice_post_it_onc
     assert [outcome.error for outcome in outcomes] == ["", ""]
     assert sorted(outcome.result["breaches"] for outcome in outcomes) == [0, 1]
     assert len(posts_of(configured.slack, "sla_breached")) == 1
+    assert stored(thread_ts).pending_notices == []
+
+
+def test_a_reminder_slack_may_have_posted_that_the_outbox_cannot_take_stays_pending_and_is_not_repeated(
+    configured: LocalStack,
+) -> None:
+    # GIVEN Slack posts the reminder but answers late, its thread cannot be read, and the outbox queue is gone
+    thread_ts = declare_by_alert(configured)
+    configured.slack.fail_next("chat.postMessage", answer_late_seconds=LATE)
+    configured.slack.fail_next("conversations.replies", status=503, times=3)
+    sqs = configured.aws.client("sqs")
+    sqs.delete_queue(QueueUrl=runtime.current().settings.outbox_queue_url)
+
+    # WHEN the checker runs, again a minute later, and again after the lease
+    runs = [checker_run(configured, at) for at in (REMINDER_AT, REMINDER_AT + timedelta(minutes=1))]
+    still_pending = stored(thread_ts).pending_notices
+    checker_run(configured, REMINDER_AT + NOTICE_LEASE)
+
+    # THEN the claim was kept (not given back to be posted blind), and the run after the lease found the post
+    assert [run["failures"] for run in runs] == [1, 0]
+    assert [n.kind for n in still_pending] == ["reminder"]
+    assert len(posts_of(configured.slack, "sla_reminder")) == 1
     assert stored(thread_ts).pending_notices == []

@@ -6,7 +6,8 @@ read, and only the run whose write won posts. Once the notice is in Slack (or ow
 conditional write clears the pending notice: that is "marked sent". A post that fails for sure gives the
 claim back in that same write, so the next run tries again rather than the reminder being lost; a post that
 cannot finish in the function's time, or whose outcome is unknown (Slack answered too late), goes to the
-outbox, which posts it once — so a slow Slack gets one reminder, not one a minute.
+outbox, which posts it once — so a slow Slack gets one reminder, not one a minute. Such a post that the
+outbox cannot take either is not given back (it may be in the thread): it stays pending, as below.
 
 A run that dies between the two writes (out of memory, a crash, Lambda's kill) leaves its notice pending.
 Its lease (`NOTICE_LEASE`, longer than the function's Timeout) runs on the wall clock, as the run's own
@@ -34,8 +35,8 @@ from prodsupport.incident.model import Incident, PendingNotice
 from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
 from prodsupport.incident.store import MAX_ATTEMPTS, ConflictError
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.outbox import deliver
-from prodsupport.infra.slack_api import TIMEOUT_SECONDS, post
+from prodsupport.infra.outbox import hand_over
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS, Deferred, SlackMessage, post
 from prodsupport.roster.oncall import oncall_user
 from prodsupport.roster.out_of_office import email_owner
 from prodsupport.sla import messages as sla_messages
@@ -124,7 +125,10 @@ def _check(
             continue
         try:
             notice = sla_messages.notice(saved, claim.action, people.escalation, now)
-            posted = deliver(rt, notice.thread, look_first=claim.taken_over)
+            posted = _deliver(rt, notice.thread, look_first=claim.taken_over)
+        except LeftPending as exc:
+            unsent, failure = claims[index + 1 :], exc
+            break
         except Exception as exc:
             unsent, failure = claims[index:], exc
             break
@@ -137,6 +141,26 @@ def _check(
     _settle(rt, saved, settled, unsent)
     if failure is not None:
         raise failure
+
+
+class LeftPending(Exception):
+    """A post whose outcome is unknown could not be handed to the outbox either. It may be in the thread, so
+    it is neither given back (the next claim would post it blind) nor marked sent: it stays pending, and a
+    run after the lease looks for it before posting."""
+
+
+def _deliver(rt: Runtime, message: SlackMessage, *, look_first: bool) -> bool:
+    """Post now, or hand to the outbox (then False: the outbox owns it), as `outbox.deliver` does, but a
+    failed hand-over is told apart from a post that failed for sure."""
+    try:
+        post(rt.slack, message, look_first=look_first)
+    except Deferred as deferred:
+        try:
+            hand_over(rt, message, deferred)
+        except Exception as exc:
+            raise LeftPending(f"{message.effect_id} could not be handed to the outbox ({deferred})") from exc
+        return False
+    return True
 
 
 def _claim(
