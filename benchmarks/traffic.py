@@ -72,10 +72,16 @@ class Traffic:
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
+        self.admit_people()
         self._ids = count(1)
         self._moment = START
         self._email_incident_id: str | None = None
         self._emails_on_incident = 0
+
+    def admit_people(self) -> None:
+        """The events are invoked directly, not through the local API Gateway that admits whoever acts, so the
+        people who change incidents are made members of the channel, as they are in a real team."""
+        self.stack.slack.set_members(CHANNEL, [ONCALL, PM, ADMIN])
 
     # -- time and ids ----------------------------------------------------------------------------------------
 

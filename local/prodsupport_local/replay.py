@@ -52,6 +52,8 @@ STACK_SETTINGS = frozenset(
         "pagerduty_api_url",
         "slack_secret_name",
         "pagerduty_secret_name",
+        "outbox_queue_url",
+        "ses_configuration_set",
     }
 )
 SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - STACK_SETTINGS

@@ -70,6 +70,8 @@ def step(**item: Any) -> Step:
         ([json.dumps({"at": AT, "tick": {}}), json.dumps({"config": {}})], "line 2: a config line must be"),
         ([json.dumps({"config": {"nonsense": 1}})], "line 1: unknown setting 'nonsense'"),
         ([json.dumps({"config": {"table_name": "x"}})], "line 1: 'table_name' is set by the local stack"),
+        ([json.dumps({"config": {"outbox_queue_url": "x"}})], "line 1: 'outbox_queue_url' is set by the local stack"),
+        ([json.dumps({"config": {"ses_configuration_set": "x"}})], "line 1: 'ses_configuration_set' is set by the"),
         ([json.dumps({"config": {"stakeholders": ["not-an-email"]}})], "line 1: 'not-an-email' is not an email"),
         (
             [json.dumps({"at": "2026-11-27T15:00:00Z", "tick": {}}), "", json.dumps({"at": AT, "tick": {}})],
