@@ -34,7 +34,7 @@ from prodsupport.infra import runtime
 from prodsupport.infra.dynamo import serialize
 from prodsupport.infra.runtime import Runtime
 from prodsupport.sla import checker
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 ET = ZoneInfo("America/New_York")
 FIRST_RUN = datetime(2026, 5, 13, 10, 30, tzinfo=ET).astimezone(UTC)  # a Wednesday in business hours

@@ -45,7 +45,7 @@ from traffic import (
     functions_quiet,
 )
 
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 GOALS = {SLACK_EVENTS: 1.5, PAGERDUTY: 1.3, CHECKER: 1.6, EMAIL_SENDER: 1.6}
 

@@ -18,7 +18,7 @@ import sys
 from probes import Prober
 from traffic import FUNCTIONS, SETTINGS, START, WARM_RUN, functions_quiet
 
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 LAMBDA_MEMORY_MB = 512
 

@@ -19,7 +19,7 @@ from typing import Any
 from traffic import CHECKER, EMAIL_SENDER, PAGERDUTY, REPO_ROOT, SLACK_EVENTS, Recipe, Traffic
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 PROBE = Path(__file__).with_name("cold_start_probe.py")
 LAYER = REPO_ROOT / "layers" / "common"

@@ -25,7 +25,7 @@ from typing import Any
 from traffic import IGNORED, RECIPES, SETTINGS, START, THREAD_REPLY_THAT_ACKS, Recipe, Traffic, functions_quiet
 
 from prodsupport.infra import runtime
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 SERVICES = ("dynamodb", "secretsmanager", "sqs", "sesv2")
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})

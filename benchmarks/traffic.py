@@ -14,8 +14,6 @@ virtual clock in this process, the probe's runtime clock in a fresh interpreter.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -30,9 +28,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.apigw import http_api_event
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import http_api_event
+from prodsupport_local.emulator.signing import pagerduty_headers, slack_headers
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -111,7 +109,7 @@ class Traffic:
             "event_time": int(at.timestamp()),
             "event": event,
         }
-        return self._slack_request("/slack/events", json.dumps(payload).encode(), "application/json")
+        return self._slack_request("/slack/events", json.dumps(payload).encode())
 
     def slash_command(self, command: str, text: str, user: str) -> dict[str, Any]:
         form = {
@@ -123,17 +121,11 @@ class Traffic:
             "team_id": "T0VA",
         }
         body = urlencode(form).encode()
-        return self._slack_request("/slack/commands", body, "application/x-www-form-urlencoded")
+        return self._slack_request("/slack/commands", body)
 
-    def _slack_request(self, path: str, body: bytes, content_type: str) -> dict[str, Any]:
+    def _slack_request(self, path: str, body: bytes) -> dict[str, Any]:
         signed_at = self.stack.clock()
-        timestamp = str(int(signed_at.timestamp()))
-        headers = {
-            "Content-Type": content_type,
-            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(self.stack.aws.secrets.slack_signing_secret, timestamp, body),
-        }
+        headers = slack_headers(self.stack.aws.secrets.slack_signing_secret, signed_at, body)
         return self._http(path, headers, body, signed_at)
 
     def _http(self, path: str, headers: dict[str, str], body: bytes, at: datetime) -> dict[str, Any]:
@@ -175,13 +167,8 @@ class Traffic:
         )
         sample["event"].update(id=f"01BENCH{self.next_id():018d}", event_type=event_type, occurred_at=to_iso(at))
         body = json.dumps(sample, separators=(",", ":")).encode()
-        secret = self.stack.aws.secrets.pagerduty_webhook_secrets[0].encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "PagerDuty-Webhook/V3.0",
-            "X-PagerDuty-Signature": "v1=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
-            "X-Webhook-Id": f"bench-webhook-{self.next_id()}",
-        }
+        secret = self.stack.aws.secrets.pagerduty_webhook_secrets[0]
+        headers = pagerduty_headers(secret, body, f"bench-webhook-{self.next_id()}")
         return self._http("/pagerduty/webhook", headers, body, at)
 
     # -- SQS -------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from probes import Prober
 from traffic import FUNCTIONS, REPRESENTATIVE, SETTINGS, START, functions_quiet
 
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 WARM_UP = 10
 CHUNK = 50

@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import pytest
+from builders import slack_headers
 
 from prodsupport.infra import runtime
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -96,14 +96,8 @@ def _signed_slack_request(
         raw = json.dumps(body, separators=(",", ":")).encode()
     else:
         raw = body.encode() if isinstance(body, str) else body
-    timestamp = str(int(ts.timestamp()) if isinstance(ts, datetime) else ts)
-    content_type = "application/json" if raw.lstrip().startswith(b"{") else "application/x-www-form-urlencoded"
-    headers = {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": slack_signature(secret, timestamp, raw),
-    }
-    return SignedRequest(headers, raw)
+    at = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
+    return SignedRequest(slack_headers(raw, at, secret=secret), raw)
 
 
 @pytest.fixture

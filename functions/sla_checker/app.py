@@ -46,7 +46,12 @@ def scheduled_job(event: Any) -> tuple[str, datetime]:
 def _check_slas(now: datetime) -> dict[str, Any]:
     from prodsupport.sla import checker
 
-    report = checker.run(runtime.current(), now)
+    rt = runtime.current()
+    report = checker.run(rt, now)
+    if rt.settings.github_repo:
+        from prodsupport.github import postmortem_pr
+
+        postmortem_pr.remind_action_items(rt, now)
     metrics.add_metric(name="SlaIncidentsChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="SlaRemindersPosted", unit=MetricUnit.Count, value=report.reminders)
     metrics.add_metric(name="SlaBreachesPosted", unit=MetricUnit.Count, value=report.breaches)

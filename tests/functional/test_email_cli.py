@@ -9,8 +9,8 @@ import pytest
 
 from prodsupport.incident.model import Severity, Source
 from prodsupport.infra import runtime
-from prodsupport_local import cli
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.cli import main as cli
+from prodsupport_local.emulator.stack import LocalStack
 
 OPENED = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)  # Sun 11/22/2026 11:30 PM EST
 INVITE = (

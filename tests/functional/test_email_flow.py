@@ -21,10 +21,10 @@ from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, Sla
 from prodsupport.infra import runtime
 from prodsupport.roster import out_of_office
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 CHANNEL = DEFAULT_SETTINGS["channel_id"]
 SENDER = DEFAULT_SETTINGS["email_sender"]

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from prodsupport.core.timefmt import from_epoch, parse_iso
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 FUNCTIONS = {
     "slack_": "SlackEventsFunction",
     "pagerduty_": "PagerDutyWebhookFunction",
+    "github_": "GitHubWebhookFunction",
     "sla_checker_": "SlaCheckerFunction",
     "email_sender_": "EmailSenderFunction",
 }

@@ -1,4 +1,4 @@
-"""`POST /_local/faults` puts a Slack, PagerDuty or SES fault into a running `prodsupport run` (issue 13,
+"""`POST /_local/faults` puts a Slack, PagerDuty, SES or GitHub fault into a running `prodsupport run` (issue 13,
 finding 11): the fault is queued on the same stand-in mechanism the tests use and hits the next calls.
 """
 
@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from slack_sdk import WebClient
 
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.server import LocalServer
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.server import LocalServer
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.fakes.base import Fault
+from prodsupport_local.fakes.ses_gate import SEND_EMAIL_PATH
 
 SENDER = str(DEFAULT_SETTINGS["email_sender"])
 
@@ -128,7 +130,7 @@ def test_a_slack_drop_posts_the_message_but_never_answers(stack: LocalStack) -> 
 @pytest.mark.parametrize(
     ("spec", "reason"),
     [
-        ({"dependency": "smtp"}, "`dependency` must be slack, pagerduty or ses"),
+        ({"dependency": "smtp"}, "`dependency` must be slack, pagerduty, ses or github"),
         ({"dependency": "slack"}, "`target` must be a Slack Web API method"),
         ({"dependency": "ses", "status": 99}, "`status` must be a whole number from 100 to 599"),
         ({"dependency": "ses", "count": 0}, "`count` must be a whole number from 1 to 1000"),
@@ -143,4 +145,57 @@ def test_a_fault_that_does_not_parse_is_refused_with_the_reason_and_nothing_is_q
 
     assert status == 400
     assert answer["error"].startswith(reason)
-    assert stack.ses_gate._faults == []
+    assert stack.ses_gate.faults.pending() == []
+
+
+def test_the_ses_gate_records_each_call_with_what_ses_did(stack: LocalStack) -> None:
+    stack.ses_gate.add_fault(SEND_EMAIL_PATH, Fault(status=429, error="TooManyRequestsException", after_calls=1))
+    ses = boto3.client("sesv2", endpoint_url=stack.ses_gate.root_url, config=Config(retries={"total_max_attempts": 1}))
+
+    send(ses, "first")
+    with pytest.raises(ses.exceptions.TooManyRequestsException):
+        send(ses, "second")
+
+    assert [call.status for call in stack.ses_gate.calls_to(SEND_EMAIL_PATH)] == [200, 429]
+    assert [email.subject for email in stack.sent_emails()] == ["first"]
+
+
+def test_an_ses_answer_held_late_sends_the_email_before_the_caller_gives_up(stack: LocalStack) -> None:
+    stack.ses_gate.add_fault(SEND_EMAIL_PATH, Fault(answer_late_seconds=30))
+    impatient = Config(retries={"total_max_attempts": 1}, read_timeout=0.5)
+    ses = boto3.client("sesv2", endpoint_url=stack.ses_gate.root_url, config=impatient)
+
+    with pytest.raises(ReadTimeoutError):
+        send(ses, "held")
+
+    assert stack.ses_gate.wait_for_calls(1, timeout=5)
+    assert [email.subject for email in stack.sent_emails()] == ["held"]
+
+
+def send(ses: Any, subject: str) -> None:
+    ses.send_email(
+        FromEmailAddress=SENDER,
+        Destination={"ToAddresses": ["alex@example.gov"]},
+        Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": "b"}}}},
+    )
+
+
+def test_a_github_fault_answers_the_next_request_of_its_path_and_the_one_after_goes_through(
+    running: LocalServer, stack: LocalStack
+) -> None:
+    status, answer = inject(running, {"dependency": "github", "target": "/repos/o/r/pulls", "status": 502})
+    token = stack.aws.secrets.github_token
+    pulls = urllib.request.Request(  # noqa: S310 - loopback stand-in
+        f"{stack.github.base_url}/repos/o/r/pulls", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    answers = []
+    for _ in range(2):
+        try:
+            with urllib.request.urlopen(pulls, timeout=10) as reply:  # noqa: S310 - loopback stand-in
+                answers.append(reply.status)
+        except urllib.error.HTTPError as failed:
+            answers.append(failed.code)
+
+    assert (status, answer["queued"]["dependency"]) == (201, "github")
+    assert answers == [502, 200]

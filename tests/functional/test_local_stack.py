@@ -18,9 +18,9 @@ import pytest
 
 from prodsupport.core.settings import Settings
 from prodsupport.infra import runtime
-from prodsupport_local.cfn import HttpApiEvent, load_template
-from prodsupport_local.server import LocalServer, cli_environment
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.cfn import HttpApiEvent, load_template
+from prodsupport_local.emulator.server import LocalServer, cli_environment
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 TEMPLATE = load_template()
 MONDAY_NINE_ET = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)

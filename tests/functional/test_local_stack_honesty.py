@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.server import LocalServer
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.server import LocalServer
+from prodsupport_local.emulator.stack import LocalStack
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 BURST = 48
 # Linux drops the SYN of a connection that finds the listen backlog full and the client resends it after
@@ -28,7 +28,7 @@ logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: 
 {setup}
 from aws_lambda_powertools import Logger
 Logger(service="prodsupport")
-logging.getLogger("prodsupport_local.server").info("POST /slack/commands 500")
+logging.getLogger("prodsupport_local.emulator.server").info("POST /slack/commands 500")
 """
 
 
@@ -49,11 +49,11 @@ def test_powertools_filter_for_prodsupport_hides_lines_sent_through_the_root_han
 
 def test_local_stack_lines_stay_visible_after_a_handler_has_loaded() -> None:
     shown = stderr_of(
-        "from prodsupport_local.local_logs import show_local_logs\n"
+        "from prodsupport_local.emulator.local_logs import show_local_logs\n"
         'show_local_logs(logging.INFO, "%(name)s: %(message)s")'
     )
 
-    assert "prodsupport_local.server: POST /slack/commands 500" in shown.splitlines()
+    assert "prodsupport_local.emulator.server: POST /slack/commands 500" in shown.splitlines()
 
 
 def answered_at_once(host: str, port: int, count: int) -> list[bytes]:

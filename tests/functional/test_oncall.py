@@ -8,8 +8,8 @@ import pytest
 
 from prodsupport.infra import runtime
 from prodsupport.roster.oncall import oncall_user
-from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
+from prodsupport_local.fakes.recording_pagerduty import RecordingPagerDutyApi
 
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 POLICY = "PEP0CHK1"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from prodsupport.pagerduty import webhook as pagerduty
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.stack import LocalStack
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = sorted(path.name for path in EVENTS.glob("pagerduty_*.json"))

@@ -14,10 +14,10 @@ from icalendar import Calendar
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
-from prodsupport_local import cli
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.cli import main as cli
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 CHANNEL = DEFAULT_SETTINGS["channel_id"]
 DECLARED = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # Wed 1:00 PM EST, the eve of Thanksgiving
@@ -49,7 +49,8 @@ def updates(slack: RecordingSlackApi) -> list[SlackCall]:
 
 
 def payload(call: SlackCall) -> dict[str, Any]:
-    return dict(call.args["metadata"]["event_payload"])
+    """What the message says; its effect id is delivery bookkeeping."""
+    return {k: v for k, v in call.args["metadata"]["event_payload"].items() if k != "effect_id"}
 
 
 def declare_and_resolve(send: Callable[..., HttpResponse], severity: str = "critical") -> None:
@@ -113,6 +114,46 @@ def test_given_a_critical_incident_when_resolved_then_drafted_is_posted_with_the
     assert payload(drafted) == {"incident_id": INC, "state": "drafted", "due": SCHEDULING_DUE}
     actions = [element["action_id"] for element in drafted.args["blocks"][1]["elements"]]
     assert actions == ["incident_postmortem_schedule", "incident_postmortem_held", "incident_postmortem_share"]
+
+
+def test_given_the_draft_upload_failed_when_resolved_again_then_the_draft_is_posted_once(
+    send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    reply(send(DECLARED, text="critical Pre-check-in fails at every clinic"))
+    slack.fail_next("files.completeUploadExternal", status=500, times=3)  # every attempt slack_sdk makes
+    assert send(RESOLVED, text=f"{INC} resolve Rolled back the release").status == 500
+
+    again = reply(send(RESOLVED + timedelta(minutes=1), text=f"{INC} resolve Rolled back the release"))
+
+    assert "already resolved" not in again
+    assert len([call for call in slack.calls_to("files.completeUploadExternal") if call.ok]) == 1
+    assert [payload(call)["state"] for call in updates(slack)] == ["drafted"]
+    assert len([c for c in slack.posts() if c.args["metadata"]["event_type"] == "incident_resolved"]) == 1
+
+
+def test_given_a_draft_being_posted_when_resolved_again_at_once_then_the_draft_is_left_to_its_poster(
+    send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    reply(send(DECLARED, text="critical Pre-check-in fails at every clinic"))
+    slack.fail_next("files.completeUploadExternal", status=500, times=3)
+    send(RESOLVED, text=f"{INC} resolve Rolled back the release")  # its lease still holds 5 s later
+
+    reply(send(RESOLVED + timedelta(seconds=5), text=f"{INC} resolve Rolled back the release"))
+
+    assert len(slack.calls_to("files.completeUploadExternal")) == 3
+    assert updates(slack) == []
+
+
+def test_given_a_posted_draft_when_resolved_again_then_it_is_already_resolved_and_nothing_is_posted_twice(
+    send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    declare_and_resolve(send)
+
+    again = reply(send(RESOLVED + timedelta(minutes=1), text=f"{INC} resolve Rolled back the release"))
+
+    assert "already resolved" in again
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+    assert len(updates(slack)) == 1
 
 
 def test_given_a_major_incident_when_resolved_then_no_post_mortem_starts(

@@ -24,8 +24,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 
-from prodsupport_local.recording_pagerduty import RecordingPagerDutyApi
-from prodsupport_local.recording_slack import RecordingSlackApi
+from prodsupport_local.fakes.base import Fault
+from prodsupport_local.fakes.recording_pagerduty import RecordingPagerDutyApi
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 TOKEN = "xoxb-test"
 PD_TOKEN = "pd-test-key"
@@ -484,3 +485,25 @@ def test_pagerduty_hang_exercises_the_client_timeout(pagerduty: RecordingPagerDu
 
     [attempt] = pagerduty.calls_to("/oncalls")
     assert attempt.status == 0
+
+
+def test_a_fault_after_calls_lets_that_many_calls_through_first(pagerduty: RecordingPagerDutyApi) -> None:
+    pagerduty.set_oncall("PEP1", "PUANA", "ana@example.com", "Ana Oncall")
+    pagerduty.add_fault("/oncalls", Fault(status=503, after_calls=1))
+
+    statuses = [pd_get(pagerduty, "/oncalls")[0] for _ in range(3)]
+
+    assert statuses == [200, 503, 200]
+
+
+def test_a_slack_fault_hits_its_method_only_and_a_pagerduty_fault_every_path_under_its_prefix(
+    slack: RecordingSlackApi, client: WebClient, pagerduty: RecordingPagerDutyApi
+) -> None:
+    slack.fail_next("chat.post", error="internal_error")
+    pagerduty.fail_next("/users", status=503)
+
+    posted = client.chat_postMessage(channel="C1", text="hi")
+    refused, _, _ = pd_get(pagerduty, "/users/PNOBODY")
+
+    assert posted["ok"] is True
+    assert refused == 503

@@ -18,9 +18,9 @@ import pytest
 from prodsupport.infra import runtime
 from prodsupport.release.model import Release, ReleaseStatus
 from prodsupport.release.store import ReleaseSlotTaken, ReleaseStore
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 CHANNEL = DEFAULT_SETTINGS["channel_id"]
 ANNA, PAT, ADMIN, STRANGER = "U0ANNA", "U0PAT", "U0ADMIN", "U0STRANGER"

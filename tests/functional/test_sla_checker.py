@@ -13,9 +13,9 @@ import pytest
 
 from prodsupport.incident.model import Incident, Severity, Sla, Source
 from prodsupport.infra import runtime
-from prodsupport_local import cli
-from prodsupport_local.recording_slack import RecordingSlackApi, SlackCall
-from prodsupport_local.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.cli import main as cli
+from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi, SlackCall
 
 CHANNEL = DEFAULT_SETTINGS["channel_id"]
 SETTINGS = {

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.recording_slack import RecordingSlackApi
-from prodsupport_local.stack import LocalStack, VirtualClock
+from prodsupport_local.emulator.stack import LocalStack, VirtualClock
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 Signer = Callable[..., Any]
 CHANNEL = "C0PRODSUP"

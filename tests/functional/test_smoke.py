@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prodsupport_local.smoke import Target, run_checks
+from prodsupport_local.cli.smoke import Target, run_checks
 
 PRODSUPPORT = Path(sys.executable).with_name("prodsupport")
 

@@ -8,7 +8,7 @@ from prodsupport.incident.model import Incident, Severity, Sla, Source, Status
 from prodsupport.incident.store import Reply
 from prodsupport.infra import runtime
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 OPENED = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
 

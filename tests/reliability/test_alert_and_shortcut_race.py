@@ -13,12 +13,12 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from deliveries import CHANNEL, SETTINGS, WEDNESDAY_10_ET, alert, clock_of, event_body, posts_of, slack_headers
+from builders import CHANNEL, SETTINGS, WEDNESDAY_10_ET, alert, clock_of, event_body, posts_of, slack_headers
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
-from prodsupport_local.processes import Call, run_together
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.processes import Call, run_together
+from prodsupport_local.emulator.stack import LocalStack
 
 ALERT = alert(WEDNESDAY_10_ET)
 ALERT_TS = str(ALERT["ts"])
@@ -30,6 +30,7 @@ SLOW_SLACK_SECONDS = 1.5
 def configured(stack: LocalStack) -> LocalStack:
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
+    stack.slack.admit("U0ENG")  # a channel member: only members attach a declaration to an existing incident
     return stack
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, state, stored
+from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, state, stored
 
 from prodsupport.infra import runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 FIRED = "Triggered: check-in API 5xx rate above 5%"
 RECOVERED = "[Recovered] check-in API 5xx rate above 5%"

@@ -13,11 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, slack_command, state
+from builders import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, slack_command, state
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 INC = "INC-2026-0001"
 PROPERTY = settings(

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
-from deliveries import (
+from builders import (
     CHANNEL,
     SECRETS,
     SETTINGS,
@@ -31,9 +31,9 @@ from deliveries import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodsupport_local.apigw import HttpResponse
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.apigw import HttpResponse
+from prodsupport_local.emulator.signing import slack_signature
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_ROUTES = ("/slack/events", "/slack/commands", "/slack/interactions")
 ALL_ROUTES = (*SLACK_ROUTES, "/pagerduty/webhook")

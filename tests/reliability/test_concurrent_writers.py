@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
+from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
 
 from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso
@@ -23,8 +23,8 @@ from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.store import IncidentStore
 from prodsupport.infra.runtime import Runtime
 from prodsupport.sla import checker
-from prodsupport_local.processes import Invoke, run_together
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.processes import Invoke, run_together
+from prodsupport_local.emulator.stack import LocalStack
 
 WRITERS = 2
 

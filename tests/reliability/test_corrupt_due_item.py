@@ -7,10 +7,10 @@ import logging
 from datetime import timedelta
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, checker_run, clock_of, posts_of, slack_event
+from builders import SETTINGS, WEDNESDAY_10_ET, alert, checker_run, clock_of, posts_of, slack_event
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 CORRUPT_PK = "THREAD#C0PRODSUP#1795000000.000100"
 

@@ -15,14 +15,14 @@ import json
 from datetime import timedelta
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     answer_text,
     clock_of,
+    deliver_pagerduty,
     event_body,
-    pagerduty,
     pagerduty_body,
     post_slack,
     posts_of,
@@ -34,7 +34,7 @@ from deliveries import (
 )
 
 from prodsupport.infra import runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five
 SLACK_SECOND_RETRY = timedelta(minutes=1)
@@ -138,15 +138,15 @@ def test_a_pagerduty_resend_while_the_first_is_in_flight_is_503_then_a_duplicate
     runtime.current().dedupe.claim("pagerduty-webhook", "wh-1", WEDNESDAY_10_ET)
 
     clock_of(configured).advance(timedelta(seconds=5))  # PagerDuty's retry after its five-second timeout
-    during = pagerduty(configured, body, "wh-1")
+    during = deliver_pagerduty(configured, body, "wh-1")
     assert (during.status, json.loads(during.body)["status"]) == (503, "in flight")
     assert configured.slack.calls == []
 
     runtime.current().dedupe.release("pagerduty-webhook", "wh-1")  # the first delivery failed
     clock_of(configured).advance(timedelta(seconds=30))
-    retried = pagerduty(configured, body, "wh-1")
+    retried = deliver_pagerduty(configured, body, "wh-1")
     clock_of(configured).advance(timedelta(minutes=1))
-    repeated = pagerduty(configured, body, "wh-1")
+    repeated = deliver_pagerduty(configured, body, "wh-1")
 
     assert (retried.status, json.loads(retried.body)["status"]) == (202, "opened")
     assert (repeated.status, json.loads(repeated.body)["status"]) == (202, "duplicate")

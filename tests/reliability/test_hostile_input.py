@@ -11,22 +11,22 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from deliveries import (
+from builders import (
     CHANNEL,
     SECRETS,
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     clock_of,
-    pagerduty,
+    deliver_pagerduty,
     pagerduty_body,
     post_slack,
     slack_event,
     state,
 )
 
-from prodsupport_local.replay import slack_signature
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.signing import slack_signature
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_ROUTES = ("/slack/events", "/slack/commands", "/slack/interactions")
 DEEP = b"[" * 10_000 + b"]" * 10_000
@@ -81,7 +81,9 @@ def test_json_nested_10000_deep_is_400_on_every_json_route(configured: LocalStac
     before = state(configured)
 
     response = (
-        pagerduty(configured, body, "wh-deep") if route == "/pagerduty/webhook" else post_slack(configured, route, body)
+        deliver_pagerduty(configured, body, "wh-deep")
+        if route == "/pagerduty/webhook"
+        else post_slack(configured, route, body)
     )
 
     assert response.status == 400
@@ -98,7 +100,7 @@ def test_a_pagerduty_time_outside_2000_to_2099_is_400_not_retried(configured: Lo
     body = json.loads(pagerduty_body("incident.triggered", WEDNESDAY_10_ET, event_id="01PDTIME"))
     body["event"]["occurred_at"] = occurred_at
 
-    response = pagerduty(configured, json.dumps(body).encode(), "wh-time")
+    response = deliver_pagerduty(configured, json.dumps(body).encode(), "wh-time")
 
     # THEN a 4xx, which PagerDuty does not retry, naming the field
     assert response.status == 400
@@ -116,7 +118,7 @@ def test_a_lone_surrogate_in_a_pagerduty_title_is_400(configured: LocalStack, su
     body = pagerduty_body("incident.triggered", WEDNESDAY_10_ET, event_id="01PDSUR")
     body = body.replace(b"Check-In API", b"Check-In " + surrogate)
 
-    response = pagerduty(configured, body, "wh-sur")
+    response = deliver_pagerduty(configured, body, "wh-sur")
 
     assert response.status == 400
     assert state(configured) == before
@@ -181,6 +183,36 @@ def test_a_message_shortcut_on_a_message_ts_that_is_no_timestamp_is_400(
 
     assert response.status == 400
     assert b"payload.message.ts" in response.body
+    assert state(configured) == before
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"attachments": ["Kiosks down"]}, b"payload.message.attachments[]"),
+        ({"attachments": {"title": "Kiosks down"}}, b"payload.message.attachments"),
+        ({"text": ["Kiosks down"]}, b"payload.message.text"),
+    ],
+    ids=["attachment-not-an-object", "attachments-not-a-list", "text-not-a-string"],
+)
+def test_a_message_shortcut_on_a_message_of_the_wrong_shape_is_400_naming_the_field(
+    configured: LocalStack, message: dict[str, object], field: bytes
+) -> None:
+    before = state(configured)
+    payload = {
+        "type": "message_action",
+        "callback_id": "declare_incident",
+        "trigger_id": "1.2.abc",
+        "user": {"id": "U0ONCALL"},
+        "channel": {"id": CHANNEL},
+        "message": {"type": "message", "ts": "1795788300.000100", **message},
+    }
+
+    response = post_slack(configured, "/slack/interactions", interaction(payload))
+
+    assert response.status == 400
+    assert field in response.body
+    assert configured.slack.calls_to("views.open") == []
     assert state(configured) == before
 
 

@@ -3,22 +3,24 @@
 Issue 13: "a reminder is marked sent only once it is posted". The claim leaves the notice pending on the
 incident; a run that dies before clearing it (out of memory, a crash, Lambda's kill) leaves it to a later
 run once its lease is over, which looks in the thread first. The killed runs are the real handler in its
-own process (prodsupport_local.timed_invoke), killed while Slack holds its answer back.
+own process (prodsupport_local.emulator.processes), ended from outside once its post has reached Slack and
+while Slack holds the answer back.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Literal
 
 import pytest
-from deliveries import (
+from builders import (
     CHANNEL,
     SETTINGS,
     WEDNESDAY_10_ET,
-    alert,
     checker_run,
     clock_of,
+    declare_by_alert,
     posts_of,
     reply,
     slack_event,
@@ -30,17 +32,17 @@ from prodsupport.incident.model import Incident, PendingNotice, Sla
 from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
 from prodsupport.infra import runtime
 from prodsupport.infra.slack_api import TIMEOUT_SECONDS
-from prodsupport_local.cfn import load_template
-from prodsupport_local.processes import Invoke, run_together
-from prodsupport_local.stack import LocalStack
-from prodsupport_local.timed_invoke import TimedInvocation, invoke_with_timeout
+from prodsupport_local.emulator.cfn import load_template
+from prodsupport_local.emulator.processes import Invoke, Outcome, run_together, start
+from prodsupport_local.emulator.stack import LocalStack
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
 REMINDER_AT = WEDNESDAY_10_ET + timedelta(minutes=10)
 BREACH_AT = WEDNESDAY_10_ET + timedelta(minutes=15)
-# Slack holds each answer back longer than the client's 2 s timeout; the run is killed after the claim, while
-# the post (or the look in the thread that follows it) is still waiting, and before either could end.
-HELD_SECONDS = 8.0
-KILLED_AFTER_SECONDS = 4.0
+# Slack holds the post's answer back longer than the run lives: it is killed as soon as the post reaches Slack.
+HELD_SECONDS = 5.0
+# Harness time allowed for the run's process to reach its post (not business time).
+POST_REACHED_WITHIN_SECONDS = 30.0
 LATE = TIMEOUT_SECONDS + 0.5
 
 
@@ -51,20 +53,36 @@ def configured(stack: LocalStack) -> LocalStack:
     return stack
 
 
-def declare_by_alert(stack: LocalStack) -> str:
-    root = alert(clock_of(stack)())
-    assert slack_event(stack, root, "Ev0ALERT").status == 200
-    return str(root["ts"])
-
-
-def killed_checker_run(stack: LocalStack, at: datetime) -> TimedInvocation:
+def killed_while_posting(stack: LocalStack, at: datetime) -> Outcome:
+    """The checker in its own process, ended from outside (as an out-of-memory kill or a crash ends a run at
+    any moment) once its reminder post has reached Slack, before Slack answers."""
     clock_of(stack).set(at)
-    return invoke_with_timeout(
-        stack, "SlaCheckerFunction", {"time": to_iso(at), "job": "sla"}, now=at, timeout_seconds=KILLED_AFTER_SECONDS
-    )
+    with start(stack, [Invoke("SlaCheckerFunction", {"time": to_iso(at), "job": "sla"}, at)]) as running:
+        assert reminder_post_reached(stack.slack), "the run never posted its reminder"
+        running.kill()
+        [outcome] = running.outcomes()
+    return outcome
 
 
-def assert_killed_holding_the_claim(run: TimedInvocation, thread_ts: str) -> None:
+def reminder_post_reached(slack: RecordingSlackApi) -> bool:
+    """Wait until Slack has received the reminder post (it records a call when it arrives, before answering)."""
+    give_up = time.monotonic() + POST_REACHED_WITHIN_SECONDS
+    seen = 0
+    while True:
+        calls = list(slack.calls)
+        if any(is_reminder_post(call.method, call.args) for call in calls[seen:]):
+            return True
+        seen = len(calls)
+        if not slack.wait_for_calls(seen + 1, timeout=max(0.0, give_up - time.monotonic())):
+            return False
+
+
+def is_reminder_post(method: str, args: dict[str, object]) -> bool:
+    metadata = args.get("metadata")
+    return method == "chat.postMessage" and isinstance(metadata, dict) and metadata.get("event_type") == "sla_reminder"
+
+
+def assert_killed_holding_the_claim(run: Outcome, thread_ts: str) -> None:
     assert run.killed, run.log
     incident = stored(thread_ts)
     assert incident.deadlines[Sla.SLACK_ACK].reminded == [5]
@@ -93,8 +111,7 @@ def test_a_reminder_claimed_by_a_run_killed_before_its_post_is_posted_once_after
     # GIVEN a run killed after claiming the reminder, while Slack held back a post it did not make
     thread_ts = declare_by_alert(configured)
     configured.slack.fail_next("chat.postMessage", status=503, hang_seconds=HELD_SECONDS)
-    configured.slack.fail_next("conversations.replies", status=503, hang_seconds=HELD_SECONDS)
-    killed = killed_checker_run(configured, REMINDER_AT)
+    killed = killed_while_posting(configured, REMINDER_AT)
     assert_killed_holding_the_claim(killed, thread_ts)
     assert posts_of(configured.slack, "sla_reminder") == []
 
@@ -110,11 +127,10 @@ def test_a_reminder_claimed_by_a_run_killed_before_its_post_is_posted_once_after
 def test_a_reminder_posted_by_a_run_killed_before_slack_answered_is_found_and_not_posted_again(
     configured: LocalStack,
 ) -> None:
-    # GIVEN a run killed after Slack posted the reminder but before Slack answered (and before a look could)
+    # GIVEN a run killed after Slack posted the reminder, before Slack answered
     thread_ts = declare_by_alert(configured)
     configured.slack.fail_next("chat.postMessage", answer_late_seconds=HELD_SECONDS)
-    configured.slack.fail_next("conversations.replies", hang_seconds=HELD_SECONDS)
-    killed = killed_checker_run(configured, REMINDER_AT)
+    killed = killed_while_posting(configured, REMINDER_AT)
     assert_killed_holding_the_claim(killed, thread_ts)
     assert len(posts_of(configured.slack, "sla_reminder")) == 1
 

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
@@ -24,7 +24,7 @@ from deliveries import (
     slack_headers,
 )
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 NAMESPACE = "Prodsupport/prodsupport-local"  # the template's Prodsupport/${AWS::StackName}, as the local stack names it
 
@@ -75,6 +75,24 @@ def test_a_bad_pagerduty_signature_is_counted_as_the_alarm_reads_it(
     answer = configured.request("POST", "/pagerduty/webhook", pagerduty_headers(body, "W1", secret="wrong"), body)
 
     assert answer.status == 401
+    assert values(emitted(capsys), "SignatureRejections") == [(1.0, {"service": "prodsupport"})]
+
+
+def test_a_bad_github_signature_is_counted_as_the_alarm_reads_it(
+    configured: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured.configure({**SETTINGS, "github_repo": "o/r"})
+    capsys.readouterr()
+    body = b'{"action": "closed"}'
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "D1",
+        "X-Hub-Signature-256": "sha256=" + "0" * 64,
+        "Content-Type": "application/json",
+    }
+
+    assert configured.request("POST", "/github/webhook", headers, body).status == 401
+
     assert values(emitted(capsys), "SignatureRejections") == [(1.0, {"service": "prodsupport"})]
 
 

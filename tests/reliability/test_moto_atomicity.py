@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from prodsupport_local.aws import REGION
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.aws import REGION
+from prodsupport_local.emulator.stack import LocalStack
 
 # Without the serializing lock, 16 writers made a round with two winners in 2 of 3 runs; 8 or 12 rarely did.
 WRITERS = 16

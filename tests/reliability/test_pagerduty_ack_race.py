@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     answer_text,
     checker_run,
     clock_of,
-    pagerduty,
+    deliver_pagerduty,
     pagerduty_body,
     pagerduty_headers,
     posts_of,
@@ -29,8 +29,8 @@ from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
 from prodsupport.pagerduty import flows as pagerduty_flow
 from prodsupport.pagerduty import links as pagerduty_links
-from prodsupport_local.processes import Call, run_together
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.processes import Call, run_together
+from prodsupport_local.emulator.stack import LocalStack
 
 PD_ID = "Q0RACE01"
 TRIGGERED_AT = WEDNESDAY_10_ET
@@ -92,7 +92,7 @@ def test_an_acknowledgement_racing_its_trigger_meets_the_pagerduty_clock(
 def test_an_acknowledgement_is_not_kept_as_early_once_its_incident_is_linked(configured: LocalStack) -> None:
     # GIVEN the trigger has opened and linked the incident
     body = pagerduty_body("incident.triggered", TRIGGERED_AT, event_id="EV-trigger", pd_id=PD_ID)
-    assert pagerduty(configured, body, "WH-trigger").status == 202
+    assert deliver_pagerduty(configured, body, "WH-trigger").status == 202
 
     # WHEN an acknowledgement that found no link a moment ago tries to keep itself for later
     noted = pagerduty_links.note_early_ack(runtime.current().table, PD_ID, ACKED_AT, "Ana Oncall", timedelta(days=1))
@@ -114,7 +114,7 @@ def test_an_acknowledgement_arriving_while_a_person_links_the_incident_meets_the
 
     # WHEN PagerDuty's acknowledgement arrives, and then the link command saves the link
     body = pagerduty_body("incident.acknowledged", ACKED_AT, event_id="EV-ack", pd_id=PD_ID)
-    assert pagerduty(configured, body, "WH-ack").status == 202
+    assert deliver_pagerduty(configured, body, "WH-ack").status == 202
     pagerduty_flow.link(rt, incident, PD_ID, "", "U0ONCALL", ACKED_AT + timedelta(seconds=30))
 
     # THEN the acknowledgement met the PagerDuty clock at PagerDuty's time

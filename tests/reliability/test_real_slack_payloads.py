@@ -10,9 +10,9 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, clock_of, post_slack, slack_event, state
+from builders import SETTINGS, WEDNESDAY_10_ET, clock_of, post_slack, slack_event, state
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 # Payload shapes from Slack's Events API reference: channel_created and im_created carry a channel object.
 UNHANDLED_EVENTS = {

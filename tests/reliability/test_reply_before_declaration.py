@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveries import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, reply, stored
+from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, reply, stored
 
 from prodsupport.core.settings import Settings
 from prodsupport.incident import flows as incident_flow
@@ -22,7 +22,7 @@ from prodsupport.incident.model import Incident, Severity, Sla, Source
 from prodsupport.incident.store import IncidentStore, Reply
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.runtime import Runtime
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 WAIT = 10  # seconds; only reached if the code under test deadlocks
 ALERT = alert(WEDNESDAY_10_ET)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
-    alert,
     checker_run,
     clock_of,
+    declare_by_alert,
     posts_of,
     reply,
     slack_event,
@@ -25,7 +25,7 @@ from deliveries import (
 
 from prodsupport.incident.model import Sla
 from prodsupport.infra.slack_api import TIMEOUT_SECONDS
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 
 @pytest.fixture
@@ -33,12 +33,6 @@ def configured(stack: LocalStack) -> LocalStack:
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
     return stack
-
-
-def declare_by_alert(stack: LocalStack) -> str:
-    root = alert(clock_of(stack)())
-    assert slack_event(stack, root, "Ev0ALERT").status == 200
-    return str(root["ts"])
 
 
 def test_a_rate_limited_declaration_is_retried_after_retry_after_and_posted_once(configured: LocalStack) -> None:

@@ -3,7 +3,7 @@
 Issue 13, findings 2 and 3. Slack answering after the client's timeout (but posting) used to repeat the
 ack on every Slack retry and the reminder on every checker run; a Retry-After longer than the time left
 was slept until Lambda killed the function, losing the post. The timed tests run the real handler in its
-own process (prodsupport_local.timed_invoke) and kill it at the template's Timeout, as Lambda does.
+own process (prodsupport_local.emulator.processes) and kill it at the template's Timeout, as Lambda does.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from deliveries import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     checker_run,
     clock_of,
+    declare_by_alert,
     event_body,
     posts_of,
     reply,
@@ -31,9 +32,8 @@ from prodsupport.incident.model import Sla
 from prodsupport.infra import runtime
 from prodsupport.infra.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
 from prodsupport.sla import checker
-from prodsupport_local.apigw import http_api_event
-from prodsupport_local.stack import LocalStack
-from prodsupport_local.timed_invoke import TimedInvocation, invoke_with_timeout
+from prodsupport_local.emulator.processes import Call, Invoke, Outcome, run
+from prodsupport_local.emulator.stack import LocalStack
 
 LATE = TIMEOUT_SECONDS + 0.5
 SLACK_RETRIES = 3
@@ -46,29 +46,16 @@ def configured(stack: LocalStack) -> LocalStack:
     return stack
 
 
-def declare_by_alert(stack: LocalStack) -> str:
-    root = alert(clock_of(stack)())
-    assert slack_event(stack, root, "Ev0ALERT").status == 200
-    return str(root["ts"])
-
-
-def timed_reply(stack: LocalStack, thread_ts: str, at: datetime, **headers: str) -> TimedInvocation:
+def timed_reply(stack: LocalStack, thread_ts: str, at: datetime, **headers: str) -> Outcome:
     """The reply's delivery, handled by SlackEventsFunction in its own process under its Timeout."""
-    body = event_body(reply(thread_ts, at), "Ev0REPLY", clock_of(stack)())
-    event = http_api_event(
-        "POST",
-        "/slack/events",
-        slack_headers(body, clock_of(stack)(), **headers),
-        body,
-        clock_of(stack)(),
-        route_key="POST /slack/events",
-    )
-    return invoke_with_timeout(stack, "SlackEventsFunction", event, now=clock_of(stack)())
+    now = clock_of(stack)()
+    body = event_body(reply(thread_ts, at), "Ev0REPLY", now)
+    return run(stack, Call("POST", "/slack/events", body, now, slack_headers(body, now, **headers)))
 
 
-def timed_checker_run(stack: LocalStack, at: datetime) -> TimedInvocation:
+def timed_checker_run(stack: LocalStack, at: datetime) -> Outcome:
     clock_of(stack).set(at)
-    return invoke_with_timeout(stack, "SlaCheckerFunction", {"time": to_iso(at), "job": "sla"}, now=at)
+    return run(stack, Invoke("SlaCheckerFunction", {"time": to_iso(at), "job": "sla"}, at))
 
 
 def outbox_depth(stack: LocalStack) -> int:
@@ -155,7 +142,7 @@ def test_a_slow_ack_under_the_lambda_timeout_finishes_in_time_and_is_posted_once
     handled = timed_reply(configured, thread_ts, acked_at)
 
     # THEN it answered within its Timeout with the ack recorded and the message handed to the outbox
-    assert not handled.killed, handled.log
+    assert not handled.killed, handled.error
     assert handled.result["statusCode"] == 200
     assert stored(thread_ts).deadlines[Sla.SLACK_ACK].met_at == acked_at
     assert outbox_depth(configured) == 1
@@ -174,7 +161,7 @@ def test_a_retry_after_longer_than_the_time_left_does_not_block_until_the_kill(c
     handled = timed_reply(configured, thread_ts, clock_of(configured)())
 
     # THEN it does not sleep the Retry-After: it answers in time, and the ack message is posted from the outbox
-    assert not handled.killed, handled.log
+    assert not handled.killed, handled.error
     assert handled.elapsed_seconds < handled.timeout_seconds / 2
     assert json.loads(handled.result["body"] or "{}") == {}
     assert posts_of(configured.slack, "incident_acknowledged") == []
@@ -194,7 +181,7 @@ def test_a_checker_run_rate_limited_twice_finishes_in_time_and_loses_no_reminder
     run = timed_checker_run(configured, WEDNESDAY_10_ET + timedelta(minutes=10))
 
     # THEN it neither slept 24 s nor was killed; both reminders are posted once, from the outbox
-    assert not run.killed, run.log
+    assert not run.killed, run.error
     assert run.elapsed_seconds < 5
     assert outbox_depth(configured) == 2
     configured.drain()

@@ -13,7 +13,7 @@ import os
 from functools import cache
 from typing import Any
 
-from prodsupport_local.cfn import load_template
+from prodsupport_local.emulator.cfn import load_template
 
 PARAMETERS = {
     "ChannelId": "C0PRODSUP",

@@ -7,9 +7,9 @@ The .ics stakeholder import shared by a non-admin is covered in tests/functional
 from __future__ import annotations
 
 import pytest
-from inbound import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command, table_items
+from builders import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command_answer, table_items
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 OUTSIDER = "U0EVE"
 ADMIN_ONLY = {
@@ -30,9 +30,9 @@ def deployment(stack: LocalStack) -> LocalStack:
     """An incident declared by the on-call and a release announced by the PM, with a stakeholder list."""
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
-    assert "Declared" in command(stack, "major Kiosks down")["text"]
-    command(stack, "Check-In Experience 2026-12-30 Kiosk update", user="U0PM", name="/release")
-    command(stack, "stakeholders add weekly-sync@example.gov", user="U0ADMIN", name="/prodsupport")
+    assert "Declared" in command_answer(stack, "major Kiosks down")["text"]
+    command_answer(stack, "Check-In Experience 2026-12-30 Kiosk update", user="U0PM", name="/release")
+    command_answer(stack, "stakeholders add weekly-sync@example.gov", user="U0ADMIN", name="/prodsupport")
     return stack
 
 
@@ -48,7 +48,7 @@ def snapshot(stack: LocalStack) -> tuple[list[dict[str, object]], int, int]:
 def test_an_outsider_is_refused_and_nothing_changes(deployment: LocalStack, name: str, text: str) -> None:
     before = snapshot(deployment)
 
-    answer = command(deployment, text, user=OUTSIDER, name=name)
+    answer = command_answer(deployment, text, user=OUTSIDER, name=name)
 
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("Only ")
@@ -57,6 +57,6 @@ def test_an_outsider_is_refused_and_nothing_changes(deployment: LocalStack, name
 
 @pytest.mark.parametrize(("name", "text"), ADMIN_ONLY.values(), ids=ADMIN_ONLY.keys())
 def test_an_admin_is_not_refused(deployment: LocalStack, name: str, text: str) -> None:
-    answer = command(deployment, text, user="U0ADMIN", name=name)
+    answer = command_answer(deployment, text, user="U0ADMIN", name=name)
 
     assert not answer.get("text", "").startswith("Only ")

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
+from builders import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command_answer
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inbound import INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command
 
 from prodsupport.core.rendering import one_line
 from prodsupport.email.requests import EmailRequest
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 HEADERS = ["Content-Type", "Date", "From", "MIME-Version", "Subject", "To"]
 INJECTION = st.lists(
@@ -75,11 +75,11 @@ def test_a_multi_line_application_name_from_slack_reaches_ses_as_one_subject_lin
     # GIVEN a critical incident whose application was set with a line break and a Bcc header after it
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
-    command(stack, "critical Kiosks down")
-    command(stack, f"{INC} apps Check-In\nBcc: attacker@example.com")
+    command_answer(stack, "critical Kiosks down")
+    command_answer(stack, f"{INC} apps Check-In\nBcc: attacker@example.com")
 
     # WHEN the PM sends the stakeholder email
-    command(stack, f"{INC} email", user="U0PM")
+    command_answer(stack, f"{INC} email", user="U0PM")
     stack.drain()
 
     # THEN SES got one message with only the service's headers, to the stakeholders only

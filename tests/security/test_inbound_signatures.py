@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from inbound import (
+from builders import (
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
@@ -23,7 +23,7 @@ from inbound import (
     table_items,
 )
 
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_BODIES = {
     "/slack/events": json.dumps(

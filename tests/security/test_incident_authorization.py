@@ -11,21 +11,21 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from inbound import (
+from builders import (
     CHANNEL,
     INC,
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     clock_of,
-    event,
-    interaction,
+    slack_event,
     slack_headers,
+    slack_interaction,
     table_items,
 )
 
 from prodsupport.incident.model import Incident, Sla
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 MEMBER = "U0ONCALL"
 OUTSIDER = "U0EVE"
@@ -37,7 +37,7 @@ def deployment(stack: LocalStack) -> LocalStack:
     """An alert-declared incident, not yet acknowledged, in a channel whose members are the on-call and PM."""
     stack.configure(SETTINGS)
     clock_of(stack).set(WEDNESDAY_10_ET)
-    assert event(stack, alert(WEDNESDAY_10_ET), "Ev0ALERT").status == 200
+    assert slack_event(stack, alert(WEDNESDAY_10_ET), "Ev0ALERT").status == 200
     stack.slack.set_members(CHANNEL, ["U0PM", MEMBER, "UBOT"])
     stack.slack.clear()
     return stack
@@ -135,7 +135,7 @@ def test_a_non_member_clicking_a_card_button_is_refused_ephemerally_and_no_form_
 ) -> None:
     before = incident_items(deployment)
 
-    assert interaction(deployment, resolve_click(deployment, response_url=True)).status == 200
+    assert slack_interaction(deployment, resolve_click(deployment, response_url=True)).status == 200
 
     [refusal] = deployment.slack.calls_to("response_url")
     assert (refusal.args["response_type"], refusal.args["replace_original"]) == ("ephemeral", False)
@@ -150,7 +150,7 @@ def test_a_refused_click_without_a_response_url_is_still_answered_and_changes_no
     """chat.postEphemeral cannot reach someone outside the channel (Slack: user_not_in_channel)."""
     before = incident_items(deployment)
 
-    assert interaction(deployment, resolve_click(deployment, response_url=False)).status == 200
+    assert slack_interaction(deployment, resolve_click(deployment, response_url=False)).status == 200
 
     assert [call.response.get("error") for call in deployment.slack.calls_to("chat.postEphemeral")] == [
         "user_not_in_channel"
@@ -167,12 +167,50 @@ def test_a_non_member_submitting_an_incident_form_gets_the_refusal_in_the_form(d
         "state": {"values": {"resolution": {"input": {"type": "plain_text_input", "value": "x"}}}},
     }
 
-    response = interaction(deployment, {"type": "view_submission", "user": {"id": OUTSIDER}, "view": view})
+    response = slack_interaction(deployment, {"type": "view_submission", "user": {"id": OUTSIDER}, "view": view})
 
     answer = json.loads(response.body)
     assert answer["response_action"] == "errors"
     assert answer["errors"]["resolution"].startswith("Only members of")
     assert incident_items(deployment) == before
+
+
+def shortcut_declaration(stack: LocalStack, *, user: str) -> dict[str, object]:
+    """The message shortcut's form, submitted on the alert's message that already has an incident."""
+    view = {
+        "callback_id": "declare_incident",
+        "private_metadata": json.dumps({"source": "message_shortcut", "message_ts": alert(WEDNESDAY_10_ET)["ts"]}),
+        "blocks": [{"block_id": "title"}],
+        "state": {
+            "values": {
+                "title": {"input": {"type": "plain_text_input", "value": "checkout 5xx"}},
+                "severity": {"input": {"type": "static_select", "selected_option": {"value": "minor"}}},
+            }
+        },
+    }
+    response = slack_interaction(stack, {"type": "view_submission", "user": {"id": user}, "view": view})
+    assert response.status == 200, response
+    return json.loads(response.body) if response.body else {}
+
+
+def test_a_non_member_declaring_an_existing_incident_by_shortcut_is_refused_and_it_is_not_the_slack_ack(
+    deployment: LocalStack,
+) -> None:
+    before = incident_items(deployment)
+
+    answer = shortcut_declaration(deployment, user=OUTSIDER)
+
+    assert answer["response_action"] == "errors"
+    assert str(answer["errors"]["title"]).startswith(f"Only members of <#{CHANNEL}>")  # type: ignore[index]
+    assert incident_items(deployment) == before
+    assert deployment.slack.posts() == []
+    assert stored(deployment).deadlines[Sla.SLACK_ACK].pending
+
+
+def test_a_member_declaring_an_existing_incident_by_shortcut_acknowledges_it(deployment: LocalStack) -> None:
+    shortcut_declaration(deployment, user=MEMBER)
+
+    assert stored(deployment).deadlines[Sla.SLACK_ACK].met_at is not None
 
 
 @pytest.mark.parametrize("text", ["list", "help"])
@@ -213,7 +251,56 @@ def test_a_response_url_outside_slack_is_never_called(deployment: LocalStack) ->
     payload = resolve_click(deployment, response_url=False)
     payload["response_url"] = "http://169.254.169.254/latest/meta-data/"
 
-    assert interaction(deployment, payload).status == 200
+    assert slack_interaction(deployment, payload).status == 200
 
     assert deployment.slack.calls_to("response_url") == []
     assert [call.args["user"] for call in deployment.slack.calls_to("chat.postEphemeral")] == [OUTSIDER]
+
+
+def github_issues_filed(stack: LocalStack) -> list[object]:
+    return [call for call in stack.github.calls_to("POST", "/repos/") if call.path.endswith("/issues")]
+
+
+def test_a_non_member_filing_an_action_item_by_command_is_refused_and_no_issue_is_filed(
+    deployment: LocalStack,
+) -> None:
+    deployment.configure({**SETTINGS, "github_repo": "department-of-veterans-affairs/checkin-postmortems"})
+    before = incident_items(deployment)
+
+    answer = command_from(deployment, f"{INC} action add a probe type detect", user=OUTSIDER, channel=CHANNEL)
+
+    assert str(answer["text"]).startswith(f"Only members of <#{CHANNEL}>")
+    assert github_issues_filed(deployment) == []
+    assert incident_items(deployment) == before
+
+
+def test_a_non_member_clicking_add_action_item_is_refused_and_no_form_opens(deployment: LocalStack) -> None:
+    deployment.configure({**SETTINGS, "github_repo": "department-of-veterans-affairs/checkin-postmortems"})
+    click = resolve_click(deployment, response_url=True)
+    click["actions"] = [{"action_id": "incident_postmortem_action", "block_id": "postmortem_actions", "value": INC}]
+
+    assert slack_interaction(deployment, click).status == 200
+
+    [refusal] = deployment.slack.calls_to("response_url")
+    assert refusal.args["text"].startswith(f"Only members of <#{CHANNEL}>")
+    assert deployment.slack.calls_to("views.open") == []
+
+
+def test_a_non_member_submitting_the_action_item_form_gets_the_refusal_and_no_issue_is_filed(
+    deployment: LocalStack,
+) -> None:
+    deployment.configure({**SETTINGS, "github_repo": "department-of-veterans-affairs/checkin-postmortems"})
+    before = incident_items(deployment)
+    view = {
+        "callback_id": "postmortem_action",
+        "private_metadata": INC,
+        "blocks": [{"block_id": "description"}],
+        "state": {"values": {"description": {"value": {"type": "plain_text_input", "value": "add a probe"}}}},
+    }
+
+    response = slack_interaction(deployment, {"type": "view_submission", "user": {"id": OUTSIDER}, "view": view})
+
+    answer = json.loads(response.body)
+    assert answer["errors"]["description"].startswith("Only members of")
+    assert github_issues_filed(deployment) == []
+    assert incident_items(deployment) == before

@@ -12,12 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from inbound import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, event
+from builders import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, slack_event
 from slack_sdk import WebClient
 
 from prodsupport.infra import runtime
-from prodsupport_local.aws import LocalSecrets
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.aws import LocalSecrets
+from prodsupport_local.emulator.stack import LocalStack
 
 INVITE = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Example//Calendar//EN\r\nBEGIN:VEVENT\r\nUID:weekly-sync\r\n"
@@ -77,7 +77,7 @@ def share_invite(stack: LocalStack) -> Callable[[Callable[[str], str]], None]:
         own_url = str(client.files_info(file=file_id)["file"]["url_private_download"])
         stack.slack.redirect_download(file_id, redirect_to(own_url))
         shared = {"type": "file_shared", "channel_id": CHANNEL, "file_id": file_id, "user_id": "U0ADMIN"}
-        assert event(stack, shared, f"Ev-{file_id}").status == 200
+        assert slack_event(stack, shared, f"Ev-{file_id}").status == 200
 
     return share
 

@@ -1,7 +1,7 @@
 """Text people type is echoed into the channel escaped: a title, summary, status, resolution, application
 name or release summary can never ping @channel, mention someone or hide a link behind other words.
 
-Property-based: any text made of ordinary words and Slack's control sequences goes through each command
+Property-based: any text made of ordinary words and Slack's control sequences goes through each command_answer
 that echoes it, and no bot post in the channel (its text or its blocks) carries a control sequence the
 person typed. PagerDuty titles are covered by tests/functional/test_pagerduty_webhook.py.
 """
@@ -13,12 +13,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from builders import SETTINGS, WEDNESDAY_10_ET, channel_posts, clock_of, command_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inbound import SETTINGS, WEDNESDAY_10_ET, channel_posts, clock_of, command
 
 from prodsupport.slack.requests import escape_mrkdwn
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 # Sequences Slack acts on in mrkdwn, none of which the bot itself ever writes.
 CONTROL = ["<!channel>", "<!here>", "<!everyone>", "<@U0EVE>", "<https://evil.example|click here>", "<#C0OTHER>"]
@@ -62,7 +62,7 @@ def declared(stack: LocalStack) -> LocalStack:
 def declare(stack: LocalStack, title: str = "Kiosks down") -> str:
     """A fresh incident for each example (one resolve each); returns its id."""
     clock_of(stack).advance(timedelta(minutes=1))
-    declared_id = re.search(r"INC-\d{4}-\d{4}", command(stack, f"major {title}")["text"])
+    declared_id = re.search(r"INC-\d{4}-\d{4}", command_answer(stack, f"major {title}")["text"])
     assert declared_id is not None
     return declared_id.group(0)
 
@@ -74,7 +74,7 @@ def test_text_set_on_an_incident_is_echoed_escaped(declared: LocalStack, verb: s
     incident_id = declare(declared)
     before = len(declared.slack.posts())
 
-    command(declared, ECHOING[verb].format(id=incident_id, text=as_typed(text)))
+    command_answer(declared, ECHOING[verb].format(id=incident_id, text=as_typed(text)))
 
     assert len(declared.slack.posts()) > before, "the command posted nothing, so the check would prove nothing"
     assert_no_control_sequence(declared)
@@ -93,6 +93,6 @@ def test_a_declared_title_is_echoed_escaped_on_the_card(declared: LocalStack, te
 def test_a_release_summary_is_echoed_escaped(declared: LocalStack, text: str) -> None:
     clock_of(declared).advance(timedelta(minutes=1))
 
-    command(declared, f"Check-In Experience 2026-12-30 {as_typed(text)}", name="/release")
+    command_answer(declared, f"Check-In Experience 2026-12-30 {as_typed(text)}", name="/release")
 
     assert_no_control_sequence(declared)

@@ -9,23 +9,23 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from inbound import (
+from builders import (
     INC,
     SECRETS,
     SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     clock_of,
-    command,
+    command_answer,
     command_body,
-    event,
     pagerduty_body,
     pagerduty_headers,
+    slack_event,
     slack_headers,
 )
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport_local.stack import LocalStack
+from prodsupport_local.emulator.stack import LocalStack
 
 SECRET_VALUES = (
     SECRETS.slack_signing_secret,
@@ -37,10 +37,10 @@ SECRET_VALUES = (
 
 def declare_and_ack_with_slack_failing_once(stack: LocalStack) -> None:
     stack.slack.fail_next("chat.postMessage", status=500)
-    event(stack, alert(WEDNESDAY_10_ET), "Ev1")
+    slack_event(stack, alert(WEDNESDAY_10_ET), "Ev1")
     stack.slack.fail_next("chat.postMessage", status=500, times=3)
     reply = {"type": "message", "channel": "C0PRODSUP", "user": "U0ONCALL", "text": "on it"}
-    event(
+    slack_event(
         stack,
         {**reply, "ts": f"{int(WEDNESDAY_10_ET.timestamp())}.000200", "thread_ts": alert(WEDNESDAY_10_ET)["ts"]},
         "Ev2",
@@ -63,8 +63,8 @@ def pagerduty_trigger_with_oncall_lookup_failing(stack: LocalStack) -> None:
 
 
 def checker_and_email_with_slack_refusing(stack: LocalStack) -> None:
-    command(stack, "critical Kiosks down")
-    command(stack, f"{INC} email", user="U0PM")
+    command_answer(stack, "critical Kiosks down")
+    command_answer(stack, f"{INC} email", user="U0PM")
     stack.slack.fail_next("chat.postMessage", error="invalid_auth", times=2)
     stack.drain()
     at = WEDNESDAY_10_ET + timedelta(hours=20)

@@ -12,7 +12,7 @@ import pytest
 from deployed import as_list, deployed, physical_name, resources_of
 
 from prodsupport.email.sender import CLAIM_EXPIRY
-from prodsupport_local.cfn import load_template
+from prodsupport_local.emulator.cfn import load_template
 
 DEPLOYED = deployed()
 ALARMS = resources_of(DEPLOYED, "AWS::CloudWatch::Alarm")

@@ -7,6 +7,7 @@ service chose, so a change that loosens one fails here with the reason.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from deployed import as_list, deployed, resources_of
 
-from prodsupport_local.cfn import ScheduleEvent, SqsEvent, load_template
+from prodsupport_local.emulator.cfn import ScheduleEvent, SqsEvent, load_template
 
 TEMPLATE = load_template()
 DEPLOYED = deployed()
@@ -139,21 +140,26 @@ def readable_secrets(function: str) -> set[str]:
 
 def test_secrets_are_readable_only_by_name_and_secrets_managers_six_character_suffix() -> None:
     arns = set().union(*(readable_secrets(function) for function in FUNCTIONS))
-    assert arns == {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}
+    assert arns == {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????", "${GitHubSecretName}-??????"}
 
 
 @pytest.mark.parametrize(
     ("function", "secrets"),
     [
-        ("SlackEventsFunction", {"${SlackSecretName}-??????"}),
-        ("PagerDutyWebhookFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
+        ("SlackEventsFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
+        (
+            "PagerDutyWebhookFunction",
+            {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????", "${GitHubSecretName}-??????"},
+        ),
+        ("GitHubWebhookFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
         ("SlaCheckerFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
         ("EmailSenderFunction", {"${SlackSecretName}-??????"}),
     ],
 )
 def test_each_function_reads_only_the_secrets_its_code_uses(function: str, secrets: set[str]) -> None:
     # Slack paths never read PagerDuty's webhook secrets or API token: only the webhook and the on-call
-    # lookup of the SLA checker do.
+    # lookup of the SLA checker do. The GitHub token is read where a resolve opens the post-mortem's pull
+    # request (Slack, and PagerDuty's resolve) and by the GitHub webhook.
     assert readable_secrets(function) == secrets
 
 
@@ -161,8 +167,81 @@ def test_table_queries_are_scoped_to_the_tables_own_indexes() -> None:
     queriers = {function for function in FUNCTIONS if "dynamodb:Query" in actions(role_of(function))}
     assert queriers == set(FUNCTIONS) - {"SlackOutboxFunction"}  # the outbox only posts: no table at all
     for function in queriers:
-        indexes = {text_of(r) for r in granted_resources(role_of(function), "dynamodb:Query")}
+        indexes = {
+            text_of(r)
+            for s in statements(role_of(function))
+            if "dynamodb:Query" in as_list(s["Action"]) and "Condition" not in s
+            for r in as_list(s["Resource"])
+        }
         assert indexes == {f"${{IncidentsTable.Arn}}/index/{name}" for name in ("due", "open", "opened")}
+
+
+def partitions_the_code_queries_without_an_index() -> set[str]:
+    """The `:pk` of every base-table Query in the package, read from the source, so the grant follows the code.
+
+    A query with `index=` reads a GSI (granted by index ARN); one without reads the table, which IAM allows
+    only in the partitions listed as LeadingKeys. `:pk` is a module constant, given inline or in a `vals` dict
+    built earlier in the same function.
+    """
+    found: set[str] = set()
+    for source in LAYER.rglob("*.py"):
+        tree = ast.parse(source.read_text())
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            dicts = {
+                node.target.id: node.value
+                for node in ast.walk(function)
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                if isinstance(node.value, ast.Dict)
+            } | {
+                node.targets[0].id: node.value
+                for node in ast.walk(function)
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                if isinstance(node.value, ast.Dict)
+            }
+            for call in ast.walk(function):
+                if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+                    continue
+                keywords = {k.arg: k.value for k in call.keywords}
+                if call.func.attr != "query" or "key_condition" not in keywords or "index" in keywords:
+                    continue
+                vals = keywords["vals"]
+                vals = dicts[vals.id] if isinstance(vals, ast.Name) else vals
+                assert isinstance(vals, ast.Dict), f"{source}:{call.lineno}: vals not readable"
+                [pk] = [
+                    v
+                    for k, v in zip(vals.keys, vals.values, strict=True)
+                    if isinstance(k, ast.Constant) and k.value == ":pk"
+                ]
+                value = constants[pk.id] if isinstance(pk, ast.Name) else ast.literal_eval(pk)
+                found.add(str(value))
+    return found
+
+
+def test_the_code_queries_the_table_itself_in_the_github_and_releases_partitions() -> None:
+    assert partitions_the_code_queries_without_an_index() == {"GITHUB", "RELEASES"}
+
+
+def test_the_table_itself_is_queried_only_in_the_partitions_the_code_queries_by_who_reads_them() -> None:
+    readers = {}
+    for function in FUNCTIONS:
+        for s in statements(role_of(function)):
+            if "dynamodb:Query" in as_list(s["Action"]) and "Condition" in s:
+                readers[function] = (as_list(s["Resource"]), s["Condition"])
+    # `/incident list` and release commands; the report, reminders and the release digest and day
+    assert set(readers) == {"SlackEventsFunction", "SlaCheckerFunction"}
+    partitions = sorted(partitions_the_code_queries_without_an_index())
+    for resources, condition in readers.values():
+        assert [text_of(r) for r in resources] == ["IncidentsTable.Arn"]
+        assert condition == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": partitions}}
 
 
 def test_each_queue_is_polled_only_by_its_own_consumer() -> None:

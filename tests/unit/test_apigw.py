@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from prodsupport_local.apigw import event_body, gateway_error, http_api_event, lambda_response
+from prodsupport_local.emulator.apigw import event_body, gateway_error, http_api_event, lambda_response
 
 NOW = datetime(2026, 11, 27, 14, 5, 0, 123000, tzinfo=UTC)
 FORM = b"command=%2Fincident&text=critical+Check-in+down&user_id=U1"

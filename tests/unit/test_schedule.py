@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prodsupport_local.schedule import ScheduleExpressionError, fires
+from prodsupport_local.emulator.schedule import ScheduleExpressionError, fires
 
 ET = "America/New_York"
 

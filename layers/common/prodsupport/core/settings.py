@@ -15,6 +15,7 @@ from datetime import date, time, timedelta
 from typing import Any, get_type_hints
 
 PREFIX = "PRODSUPPORT_"
+GITHUB_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
@@ -67,6 +68,15 @@ class Settings:
     pagerduty_escalation_policy_id: str = ""
     pagerduty_critical_priorities: tuple[str, ...] = ("P1",)
     pagerduty_critical_urgencies: tuple[str, ...] = ("high",)
+    team_name: str = "Check-In Experience"
+    github_repo: str = ""
+    github_base_branch: str = "main"
+    github_postmortem_path: str = "Postmortems"
+    github_action_label: str = "postmortem-action-item"
+    github_secret_name: str = "prodsupport/github"  # noqa: S105 - a name, not a secret
+    github_api_url: str = "https://api.github.com"
+    github_retry_budget_seconds: float = 6.0
+    action_item_reminder_days: int = 30
     pagerduty_service_ids: tuple[str, ...] = ()
     oncall_cache_seconds: int = 300
     secrets_max_age_seconds: int = 300
@@ -104,6 +114,10 @@ class Settings:
                 raise SettingsError(f"PRODSUPPORT_ALERT_RECOVERY_PATTERNS: {pattern!r} is not a regex: {exc}") from None
         if self.business_day_start >= self.business_day_end:
             raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
+        if self.github_repo and not GITHUB_REPO_RE.match(self.github_repo):
+            raise SettingsError(f"PRODSUPPORT_GITHUB_REPO must be owner/name, got {self.github_repo!r}")
+        if ".." in self.github_postmortem_path.split("/") or self.github_postmortem_path.startswith("/"):
+            raise SettingsError("PRODSUPPORT_GITHUB_POSTMORTEM_PATH must be a folder inside the repository")
 
     @property
     def ack_business(self) -> timedelta:

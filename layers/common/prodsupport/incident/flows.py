@@ -30,6 +30,7 @@ from prodsupport.slack import authorization
 from prodsupport.slack.commands import (
     INCIDENT_USAGE,
     PRODSUPPORT_USAGE,
+    AddActionItem,
     CommandError,
     Declare,
     Help,
@@ -163,10 +164,13 @@ def declare_in_thread(
     One incident per message, however many declare it at once: the first to claim the message declares it
     (takes the id, posts the card); any other declaration attaches to that incident, and a person's counts
     as the Slack ack, as their reply in the thread would. A re-delivered alert repairs only a missing card.
+    Attaching is changing that incident, so a person who may not change it is refused before anything is
+    written; declaring a new incident stays open to anyone in the channel.
     """
     channel = rt.settings.channel_id
     claimant = f"{source.value}:{declared_by}"
     existing = rt.store.get(channel, thread_ts)
+    _refuse_attaching(rt, existing, declared_by)
     owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
@@ -184,7 +188,16 @@ def declare_in_thread(
     if owner == claimant and existing is not None:
         _ensure_card(rt, existing)
     if declared_by:
+        _refuse_attaching(rt, existing or rt.store.get(channel, thread_ts), declared_by)  # stored since the look
         _acknowledge(rt, Reply(channel, thread_ts, at, declared_by, DECLARATION_TEXT))
+
+
+def _refuse_attaching(rt: Runtime, incident: Incident | None, declared_by: str) -> None:
+    if incident is None or not declared_by:
+        return
+    refused = authorization.refusal(rt, incident, declared_by)
+    if refused:
+        raise CommandError(refused)
 
 
 def _declare_claimed(
@@ -420,7 +433,13 @@ def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentComm
         case Help():
             return ephemeral(parsed.text)
         case ListIncidents():
-            return ephemeral(msg.incident_list(rt.store.open_incidents(), command.at))
+            listed = msg.incident_list(rt.store.open_incidents(), command.at)
+            if rt.settings.github_repo:
+                from prodsupport.github import messages, tracking
+
+                github = messages.open_work(*tracking.open_entries(rt.table), command.at)
+                listed = f"{listed}\n{github}" if github else listed
+            return ephemeral(listed)
         case Declare():
             incident = declare_new_thread(
                 rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
@@ -473,6 +492,10 @@ def _incident_change(
             from prodsupport.postmortem import flows as postmortem_flow
 
             return ephemeral(postmortem_flow.checkpoint(rt, found, parsed, user, at))
+        case AddActionItem():
+            from prodsupport.postmortem import flows as postmortem_flow
+
+            return ephemeral(postmortem_flow.action_item(rt, found, parsed, user, at))
     raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
@@ -559,7 +582,8 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
     """Resolve once: the check is inside the conditional write, so two resolves racing post one message.
 
     Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
-    post-mortem never started) and otherwise says it is already resolved.
+    "resolved" post, looked for in the thread before it is posted again; its post-mortem) and otherwise says
+    it is already resolved.
     """
     from prodsupport.postmortem import flows as postmortem_flow
 
@@ -578,10 +602,18 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
 
     saved = _change(rt, incident, change, user, at)
     if resolved_now[0]:
-        _send(rt, msg.resolved(saved, user))
-    elif not postmortem_flow.owed(saved):
-        raise CommandError(f"{incident.id} is already resolved.")
+        deliver(rt, msg.resolved(saved, user))
+    else:
+        if saved.ended_at is not None:  # a record resolved without its time has no post to repair
+            deliver(rt, msg.resolved(saved, _resolver(saved)), look_first=True)
+        if not postmortem_flow.owed(saved):
+            raise CommandError(f"{incident.id} is already resolved.")
     return postmortem_flow.on_resolved(rt, saved, at)
+
+
+def _resolver(incident: Incident) -> str:
+    """Who resolved it, as the timeline says, so a repaired "resolved" post is the one first meant."""
+    return next((entry.actor for entry in reversed(incident.timeline) if entry.kind == "resolved"), "")
 
 
 # --- the roster ---------------------------------------------------------------------------------------

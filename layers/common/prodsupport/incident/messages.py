@@ -182,6 +182,7 @@ def resolved(incident: Incident, by: str) -> SlackMessage:
         ),
         event_type="incident_resolved",
         payload={"incident_id": incident.id, "ended_at": to_iso(incident.ended_at)},
+        effect_id=f"{incident.id}/resolved/{to_iso(incident.ended_at)}",  # a reopened incident resolves anew
     )
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.github.model import ActionItem, PullRequest
 
 Window = Literal["business", "after_hours"]
 
@@ -128,20 +129,33 @@ class PagerDutyLink:
 
 @dataclass
 class Postmortem:
+    """`draft_pending_since` is when a resolve began posting the draft; it is cleared once the file and the
+    drafted message are in the thread, so a draft a failed resolve never posted is still owed."""
+
     state: PostmortemState
     drafted_at: datetime
     scheduled_for: datetime | None = None
     attendees: list[str] = field(default_factory=list)
     url: str = ""
+    pull_request: PullRequest | None = None
+    action_items: list[ActionItem] = field(default_factory=list)
+    draft_pending_since: datetime | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "state": self.state.value,
             "drafted_at": to_iso(self.drafted_at),
             "scheduled_for": _opt_iso(self.scheduled_for),
             "attendees": list(self.attendees),
             "url": self.url,
         }
+        if self.pull_request is not None:
+            record["pull_request"] = self.pull_request.to_record()
+        if self.action_items:
+            record["action_items"] = [item.to_record() for item in self.action_items]
+        if self.draft_pending_since is not None:
+            record["draft_pending_since"] = to_iso(self.draft_pending_since)
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Postmortem:
@@ -151,6 +165,9 @@ class Postmortem:
             scheduled_for=_opt_time(record.get("scheduled_for")),
             attendees=list(record.get("attendees") or []),
             url=record.get("url", ""),
+            pull_request=PullRequest.from_record(record["pull_request"]) if record.get("pull_request") else None,
+            action_items=[ActionItem.from_record(item) for item in record.get("action_items") or []],
+            draft_pending_since=_opt_time(record.get("draft_pending_since")),
         )
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from slack_sdk import WebClient
 
+    from prodsupport.github.client import GitHubClient
     from prodsupport.incident.policy import SlaPolicy
     from prodsupport.incident.store import IncidentStore
     from prodsupport.infra.dedupe import Deduplicator
@@ -131,6 +132,24 @@ class Runtime:
             base_url=self.settings.slack_api_url,
             backoff_seconds=self.settings.slack_retry_backoff_seconds,
             budget=self.budget,
+        )
+
+    @property
+    def github_secret(self) -> dict[str, Any]:
+        """`{"token", "webhook_secrets": [...]}`, read through the cache like the Slack secret, for rotation."""
+        return self.secret(self.settings.github_secret_name)
+
+    @cached_property
+    def github(self) -> GitHubClient | None:
+        """None when no repository is configured: post-mortems then stay drafts in Slack, as before."""
+        if not self.settings.github_repo:
+            return None
+        from prodsupport.github.client import GitHubClient
+
+        return GitHubClient(
+            token=str(self.github_secret["token"]),
+            api_url=self.settings.github_api_url,
+            budget_seconds=self.settings.github_retry_budget_seconds,
         )
 
 

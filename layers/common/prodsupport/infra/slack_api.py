@@ -164,7 +164,7 @@ class SlackMessage:
 
     `effect_id` names the logical effect (the same for every attempt, in every invocation), so a post
     whose outcome is unknown can be found in its thread instead of being posted twice; only thread
-    replies (with `thread_ts`) carry one.
+    replies (with `thread_ts`) carry one. `broadcast` also shows the reply in the channel.
     """
 
     channel: str
@@ -174,6 +174,7 @@ class SlackMessage:
     event_type: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     effect_id: str | None = None
+    broadcast: bool = False
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -184,6 +185,7 @@ class SlackMessage:
             "event_type": self.event_type,
             "payload": self.payload,
             "effect_id": self.effect_id,
+            "broadcast": self.broadcast,
         }
 
     @classmethod
@@ -196,6 +198,7 @@ class SlackMessage:
             event_type=record.get("event_type"),
             payload=dict(record.get("payload") or {}),
             effect_id=record.get("effect_id"),
+            broadcast=bool(record.get("broadcast")),
         )
 
 
@@ -212,6 +215,8 @@ def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) 
         kwargs["blocks"] = message.blocks
     if message.thread_ts:
         kwargs["thread_ts"] = message.thread_ts
+    if message.broadcast:
+        kwargs["reply_broadcast"] = True
     if message.event_type:
         payload = dict(message.payload)
         if message.effect_id:

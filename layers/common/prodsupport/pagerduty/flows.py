@@ -296,19 +296,26 @@ def on_priority_updated(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident)
 
 
 def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
-    """Resolving in PagerDuty resolves the incident the way `/incident <id> resolve` does, post-mortem included."""
+    """Resolving in PagerDuty resolves the incident the way `/incident <id> resolve` does, post-mortem included.
+
+    An incident already resolved goes through the same resolve, which repairs what a failed first handling
+    left undone (PagerDuty retries that delivery); only one resolved elsewhere first is noted "as well".
+    """
+    from prodsupport.incident import flows as incident_flow
+
     incident = _linked(rt, pd.id)
     if incident is None:
         return _not_linked(event, pd)
-    if incident.is_open:
-        from prodsupport.incident import flows as incident_flow
-
-        try:
-            incident_flow.resolve(rt, incident, f"Resolved in PagerDuty by {event.agent_name}", "", event.occurred_at)
-        except CommandError:
-            logger.info("incident was resolved meanwhile", incident_id=incident.id)
-        else:
+    resolution = f"Resolved in PagerDuty by {event.agent_name}"
+    by_this_event = incident.ended_at == event.occurred_at and incident.resolution == resolution
+    try:
+        incident_flow.resolve(rt, incident, resolution, "", event.occurred_at)
+    except CommandError:
+        if by_this_event:
             return "resolved"
+        logger.info("incident was resolved already", incident_id=incident.id)
+    else:
+        return "resolved"
 
     def text(link: str) -> str:
         return f":large_green_circle: PagerDuty {link} resolved by {esc(event.agent_name)} as well."

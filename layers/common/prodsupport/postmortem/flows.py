@@ -7,7 +7,8 @@ invitation email, the `postmortem_update` message. State is written before anyth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -17,10 +18,11 @@ from prodsupport.email.requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
 from prodsupport.infra.blocks import input_block, text_input
+from prodsupport.infra.outbox import deliver
 from prodsupport.infra.slack_api import SlackMessage, post
 from prodsupport.postmortem import model as postmortem
 from prodsupport.postmortem.model import ROLE_LABEL, Attendee
-from prodsupport.slack.commands import CommandError, PostmortemCheckpoint, parse_incident
+from prodsupport.slack.commands import AddActionItem, CommandError, PostmortemCheckpoint, parse_incident
 from prodsupport.slack.markup import escape_placeholders
 from prodsupport.slack.requests import escape_mrkdwn as esc
 
@@ -32,34 +34,57 @@ SCHEDULE_USAGE = (
     "`/incident {id} postmortem scheduled <YYYY-MM-DD HH:MM> @user:tier3 @user:service name@agency.gov:client`"
 )
 ICS_CONTENT_TYPE = "text/calendar; method=REQUEST"
+# Longer than the function timeout: a resolve still uploading the draft is not raced by a second one.
+DRAFT_LEASE = timedelta(seconds=15)
 
 
 # --- starting -------------------------------------------------------------------------------------------
 
 
 def owed(incident: Incident) -> bool:
-    """A resolved incident whose required post-mortem was never started (a failed resolve left it so)."""
-    return incident.postmortem is None and postmortem.required(incident)
+    """A resolved incident whose required post-mortem was never started, or whose draft never reached the
+    thread (a failed resolve left it so)."""
+    if incident.postmortem is None:
+        return postmortem.required(incident)
+    return incident.postmortem.draft_pending_since is not None
 
 
 def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
-    """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started."""
+    """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started.
+
+    With GitHub configured, a resolve seen again finishes what a failed first one left: the pull request.
+    """
     if not owed(incident):
+        if incident.postmortem is not None and rt.settings.github_repo and incident.postmortem.pull_request is None:
+            from prodsupport.github import postmortem_pr
+
+            return postmortem_pr.publish(rt, incident, at, thread_link=_thread_link(rt, incident))
         return incident
     return _start(rt, incident, at)
 
 
 def _start(rt: Runtime, incident: Incident, at: datetime) -> Incident:
-    def change(current: Incident) -> bool:
-        if current.postmortem is not None:
+    """Start the post-mortem, or take over a draft still unposted once its poster's lease ran out (a resolve
+    racing one still uploading leaves the draft to it, so the thread gets one file)."""
+    now = rt.clock()
+
+    def change(current: Incident) -> bool | None:
+        """False: a draft just started; True: an unposted draft taken over; None: nothing to post."""
+        if current.postmortem is None:
+            postmortem.start(current, rt.policy, at)
+            assert current.postmortem is not None
+            current.postmortem.draft_pending_since = now
             return False
-        postmortem.start(current, rt.policy, at)
+        since = current.postmortem.draft_pending_since
+        if since is None or now - since < DRAFT_LEASE:
+            return None
+        current.postmortem.draft_pending_since = now
         return True
 
-    saved, started = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
-    if started:
-        _publish_draft(rt, saved)
-    return saved
+    saved, repair = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    if repair is None:
+        return saved
+    return _publish_draft(rt, saved, at, repair=repair)
 
 
 def _thread_link(rt: Runtime, incident: Incident) -> str:
@@ -74,16 +99,46 @@ def _thread_link(rt: Runtime, incident: Incident) -> str:
     return str(response["permalink"])
 
 
-def _publish_draft(rt: Runtime, incident: Incident) -> None:
-    """The draft as a Markdown file in the thread, then the message that carries the checkpoints."""
+def _publish_draft(rt: Runtime, incident: Incident, at: datetime, *, repair: bool) -> Incident:
+    """The draft as a Markdown file in the thread, then the message that carries the checkpoints (looked for
+    first when repairing); only then is the draft recorded as posted. With GitHub configured, then the pull
+    request that holds the report in the VA's post-mortems folder."""
+    thread_link = _thread_link(rt, incident)
     rt.slack.files_upload_v2(
         channel=incident.channel_id,
         thread_ts=incident.thread_ts,
         filename=postmortem.draft_filename(incident),
         title=f"Post-mortem draft: {incident.id}",
-        content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=_thread_link(rt, incident)),
+        content=postmortem.render_draft(incident, rt.policy.calendar, thread_link=thread_link),
     )
-    post(rt.slack, drafted_message(incident))
+    deliver(rt, drafted_message(incident), look_first=repair)
+
+    def posted(current: Incident) -> None:
+        if current.postmortem is not None:
+            current.postmortem.draft_pending_since = None
+
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, posted)
+    if not rt.settings.github_repo:
+        return saved
+    from prodsupport.github import postmortem_pr
+
+    return postmortem_pr.publish(rt, saved, at, thread_link=thread_link)
+
+
+def action_item(rt: Runtime, incident: Incident, command: AddActionItem, user: str, at: datetime) -> str:
+    """`/incident <id> action …`: the item becomes a GitHub issue and a row of the report's table."""
+    from prodsupport.github import postmortem_pr
+
+    return postmortem_pr.add_action_item(
+        rt,
+        incident,
+        command.description,
+        command.type,
+        command.team,
+        user,
+        at,
+        thread_link=_thread_link(rt, incident),
+    )
 
 
 # --- the messages ---------------------------------------------------------------------------------------
@@ -142,7 +197,7 @@ def drafted_message(incident: Incident) -> SlackMessage:
             ],
         },
     ]
-    return _update(incident, text, blocks=blocks)
+    return replace(_update(incident, text, blocks=blocks), effect_id=f"{incident.id}/postmortem_drafted")
 
 
 def _who(attendee: Attendee) -> str:
@@ -371,6 +426,10 @@ def _share(rt: Runtime, incident: Incident, url: str, user: str, at: datetime) -
         postmortem.share(current, url, user, at)
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    if rt.settings.github_repo:
+        from prodsupport.github import tracking
+
+        tracking.forget_pull(rt.table, saved.id)  # shared by hand: its pull request is no longer open work
     message = shared_message(saved, user)
     rt.slack.chat_postMessage(
         channel=message.channel,
@@ -414,6 +473,10 @@ def on_button(rt: Runtime, incident: Incident, kind: str, trigger_id: str, user:
     """`incident_postmortem_<kind>` on the draft message: a form to fill, or the held checkpoint at once."""
     if kind in ("schedule", "share"):
         rt.slack.views_open(trigger_id=trigger_id, view=modal(incident, kind))
+    elif kind == "action":
+        from prodsupport.github import messages
+
+        rt.slack.views_open(trigger_id=trigger_id, view=messages.action_item_modal(incident))
     elif kind == "held":
         try:
             checkpoint(rt, incident, PostmortemCheckpoint(incident.id, "held"), user, at)
@@ -427,6 +490,13 @@ def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, A
         text = f"{incident.id} postmortem scheduled {values.get('when') or ''} {values.get('attendees') or ''}"
     elif kind == "share":
         text = f"{incident.id} postmortem shared {values.get('url') or ''}"
+    elif kind == "action":
+        options = " ".join(f"{name} {values[name]}" for name in ("type", "team") if values.get(name))
+        command = parse_incident(f"{incident.id} action {values.get('description') or ''} {options}")
+        if not isinstance(command, AddActionItem):
+            raise CommandError("Expected an action item.")
+        action_item(rt, incident, command, user, at)
+        return
     else:
         raise CommandError("This form is not one prodsupport knows; close it and use the buttons again.")
     command = parse_incident(text)

@@ -206,13 +206,14 @@ def hold(incident: Incident, user: str, at: datetime) -> Postmortem:
     return postmortem
 
 
-def share(incident: Incident, url: str, user: str, at: datetime) -> Postmortem:
+def share(incident: Incident, url: str, user: str, at: datetime, *, require_held: bool = True) -> Postmortem:
+    """`require_held` is off for a merged pull request: its reviewers decided the document is done."""
     postmortem = _current(incident)
     if not _URL_RE.match(url):
         raise CommandError(f"`{url}` is not a link; give the post-mortem document's https:// URL.")
     if postmortem.state is PostmortemState.SHARED:
         raise CommandError(f"The post-mortem of {incident.id} was already shared: {postmortem.url}")
-    if postmortem.state is not PostmortemState.HELD:
+    if require_held and postmortem.state is not PostmortemState.HELD:
         raise CommandError(
             f"The post-mortem session of {incident.id} has not been held yet; "
             f"run `/incident {incident.id} postmortem held` after the session, then share the document."

@@ -337,4 +337,9 @@ def post_weekly(rt: Runtime, now: datetime) -> None:
         if not first:
             return
         report = build(rt.store.opened_between(start, end), start, end, now)
-        post(rt.slack, weekly_message(report, rt.settings.channel_id))
+        message = weekly_message(report, rt.settings.channel_id)
+        if rt.settings.github_repo:
+            from prodsupport.github import messages, tracking
+
+            message = messages.with_open_items(message, tracking.open_entries(rt.table)[1], now)
+        post(rt.slack, message)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from prodsupport.core.settings import EMAIL_RE
+from prodsupport.github.model import ACTION_TYPES, ActionType
 from prodsupport.incident.model import Severity
 from prodsupport.slack.markup import plain_text
 from prodsupport.slack.requests import link, user_id
@@ -23,6 +24,8 @@ NEXT_RE = re.compile(r"\s+next\s+(?:(\d+)\s*(m|min|mins|h|hr|hrs|hours?)|(\d{1,2
 LOOSE_NEXT_RE = re.compile(r"\s+next\s+\d\S*\s*$", re.IGNORECASE)  # a promise that did not parse
 MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
 MAX_PROMISE = timedelta(days=7)
+ACTION_TYPE_RE = re.compile(r"(?:^|\s+)type\s+(\S+)\s*$", re.IGNORECASE)
+ACTION_TEAM_RE = re.compile(r"(?:^|\s+)team\s+(\S.*?)\s*$", re.IGNORECASE)
 
 INCIDENT_USAGE = """\
 `/incident` opens the declare form. Or:
@@ -34,7 +37,9 @@ INCIDENT_USAGE = """\
 • `/incident <id> link <PagerDuty incident id or URL>`
 • `/incident <id> email` sends the stakeholder email now (PM, backup or admin)
 • `/incident <id> postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>` · `postmortem held` · \
-`postmortem shared <url>` · `postmortem needed` (admins: asks for one on any incident)"""
+`postmortem shared <url>` · `postmortem needed` (admins: asks for one on any incident)
+• `/incident <id> action <description> [type prevent|detect|mitigate|process] [team <name>]` files a post-mortem \
+action item as a GitHub issue"""
 
 PRODSUPPORT_USAGE = """\
 Admins only:
@@ -139,6 +144,14 @@ class PostmortemCheckpoint:
 
 
 @dataclass(frozen=True)
+class AddActionItem:
+    incident_id: str
+    description: str
+    type: ActionType | None = None
+    team: str = ""
+
+
+@dataclass(frozen=True)
 class RosterChange:
     action: Literal["pm", "backup", "ooo", "stakeholders_add", "stakeholders_remove", "stakeholders_list", "help"]
     user_id: str = ""
@@ -159,6 +172,7 @@ IncidentCommand = (
     | LinkPagerDuty
     | SendEmail
     | PostmortemCheckpoint
+    | AddActionItem
 )
 
 
@@ -263,6 +277,8 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             return SendEmail(incident_id)
         case "postmortem":
             return _parse_postmortem(incident_id, rest)
+        case "action":
+            return _parse_action(incident_id, rest)
     raise CommandError(f"`{verb}` is not something I can do to an incident.\n{INCIDENT_USAGE}")
 
 
@@ -305,6 +321,29 @@ def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
             raise CommandError(f"`{words[1]}` is not a date a post-mortem can be held on. Usage: {usage}")
         return PostmortemCheckpoint(incident_id, "scheduled", scheduled_for=when, attendees=tuple(words[3:]))
     raise CommandError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
+
+
+def _parse_action(incident_id: str, rest: str) -> AddActionItem:
+    """`<description> [type <t>] [team <name>]`: the options trail the description, in either order."""
+    usage = f"`/incident {incident_id} action <description> [type prevent|detect|mitigate|process] [team <name>]`"
+    text = _require(rest, "The action item", usage)
+    kind: ActionType | None = None
+    team = ""
+    while True:
+        type_match = ACTION_TYPE_RE.search(text) if kind is None else None
+        team_match = ACTION_TEAM_RE.search(text) if not team else None
+        if type_match:
+            word = type_match.group(1).lower()
+            if word not in ACTION_TYPES:
+                raise CommandError(f"`{word}` is not an action item type. Usage: {usage}")
+            kind, text = cast(ActionType, word), text[: type_match.start()].rstrip()
+        elif team_match:
+            team, text = team_match.group(1).strip(), text[: team_match.start()].rstrip()
+        else:
+            break
+    if not text.strip():
+        raise CommandError(f"The action item's description is missing. Usage: {usage}")
+    return AddActionItem(incident_id, text.strip(), kind, team)
 
 
 def parse_prodsupport(text: str) -> RosterChange:

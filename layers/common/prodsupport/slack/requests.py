@@ -166,6 +166,11 @@ def _check_interaction_shape(payload: dict[str, Any]) -> None:
         value = message.get(name)
         if value is not None and (not isinstance(value, str) or not TS_RE.match(value)):
             raise BadRequest(f"'payload.message.{name}' must be a Slack timestamp like \"1764230400.000100\"")
+    _expect(message.get("text"), str, "payload.message.text", "a string")
+    attachments = message.get("attachments")  # a shortcut's title is read from them, as an alert's is
+    _expect(attachments, list, "payload.message.attachments", "a list")
+    for attachment in attachments or []:
+        _expect(attachment, dict, "payload.message.attachments[]", "a JSON object", nullable=False)
     view = payload.get("view") or {}
     for name in ("callback_id", "private_metadata", "id", "hash"):
         _expect(view.get(name), str, f"payload.view.{name}", "a string")

@@ -1,0 +1,69 @@
+"""`prodsupport report`: the playbook compliance report for any period, read from the incidents table.
+
+The same report the weekly job posts to the channel, for the incidents opened in [--from, --to) (ET
+midnights; --to is exclusive, so a Monday-to-Monday range is one week). It reads the table through boto3:
+set AWS_ENDPOINT_URL to read a local emulation instead of AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+
+from prodsupport.sla import compliance
+from prodsupport_local.cli.table import CliError, add_table_argument, instant, table_runtime
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="print the playbook compliance report for a period (md, csv or json)",
+        description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--from", dest="start", type=_day, required=True, metavar="DATE", help="first day, YYYY-MM-DD (ET)"
+    )
+    parser.add_argument(
+        "--to", dest="stop", type=_day, required=True, metavar="DATE", help="day after the last, YYYY-MM-DD (ET)"
+    )
+    parser.add_argument("--format", choices=compliance.FORMATS, default="md", help="default: md")
+    add_table_argument(parser)
+    parser.add_argument(
+        "--as-of",
+        type=instant,
+        default=None,
+        metavar="ISO",
+        help="judge clocks still running as of this instant (default: now), e.g. to reproduce a weekly post",
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Exit 0 with the report on stdout, 2 for bad arguments, 1 when the table cannot be read."""
+    if args.stop <= args.start:
+        print(f"--to ({args.stop}) must be after --from ({args.start}); --to is exclusive", file=sys.stderr)
+        return 2
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        rt = table_runtime(args.table)
+    except CliError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+    start, end = compliance.local_days(rt.policy.calendar, args.start, args.stop)
+    try:
+        incidents = rt.store.opened_between(start, end)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
+        return 1
+    report = compliance.build(incidents, start, end, args.as_of or datetime.now(UTC))
+    sys.stdout.write(compliance.render(report, args.format))
+    return 0
