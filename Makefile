@@ -55,9 +55,11 @@ $(CHECKOV_STAMP):
 run: $(DEV_STAMP)
 	$(VENV)/bin/prodsupport run
 
+# lint-imports: imports only point down, no cycles, pure models (contracts in pyproject.toml).
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy
@@ -86,4 +88,4 @@ build: $(TOOLS_STAMP)
 	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml
 
 clean:
-	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

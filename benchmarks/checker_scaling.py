@@ -28,11 +28,11 @@ from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from prodsupport import runtime
 from prodsupport.incident.model import Incident, Severity, Sla, Source, Status
 from prodsupport.incident.store import INCIDENT, thread_pk
-from prodsupport.infra import runtime
 from prodsupport.infra.dynamo import serialize
-from prodsupport.infra.runtime import Runtime
+from prodsupport.runtime import Runtime
 from prodsupport.sla import checker
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 

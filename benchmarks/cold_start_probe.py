@@ -73,7 +73,7 @@ def load(spec: dict[str, Any]) -> ModuleType:
 
 def build_clients(spec: dict[str, Any]) -> None:
     """The runtime's own constructors, so the probe builds exactly what a first request would."""
-    from prodsupport.infra import runtime
+    from prodsupport import runtime
 
     rt = runtime.current()
     for name in spec["builds"]:
@@ -85,6 +85,7 @@ def build_clients(spec: dict[str, Any]) -> None:
                 token="xoxb-cold-start-probe",  # noqa: S106 - not a secret
                 base_url=rt.settings.slack_api_url,
                 backoff_seconds=rt.settings.slack_retry_backoff_seconds,
+                budget=rt.budget,
             )
         elif name == "secrets":
             rt._secrets  # Powertools' provider on the runtime's Secrets Manager client  # noqa: B018
@@ -148,7 +149,7 @@ def main() -> None:
     event_ms = []
     clock = EventClock()
     if events:
-        from prodsupport.infra import runtime
+        from prodsupport import runtime
 
         runtime.current().clock = clock
     for index, item in enumerate(events):

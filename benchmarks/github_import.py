@@ -1,4 +1,4 @@
-"""What the GitHub path adds to a cold start: the import of `prodsupport.github.postmortem_pr`, timed in a fresh
+"""What the GitHub path adds to a cold start: the import of `prodsupport.postmortem.github_pr`, timed in a fresh
 interpreter after everything a resolve already loads (the Slack function, the flows, boto3 and botocore's urllib3).
 
     .venv/bin/python benchmarks/github_import.py [--runs 5]
@@ -22,7 +22,7 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.postmortem import flows as postmortem_flow
 from prodsupport.incident import store
 start = time.perf_counter()
-import prodsupport.github.postmortem_pr
+import prodsupport.postmortem.github_pr
 print((time.perf_counter() - start) * 1000)
 """
 

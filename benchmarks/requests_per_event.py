@@ -24,7 +24,7 @@ from typing import Any
 
 from traffic import IGNORED, RECIPES, SETTINGS, START, THREAD_REPLY_THAT_ACKS, Recipe, Traffic, functions_quiet
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 
 SERVICES = ("dynamodb", "secretsmanager", "sqs", "sesv2")

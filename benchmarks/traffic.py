@@ -230,7 +230,7 @@ class Traffic:
         return alert
 
     def incident_id(self, alert: dict[str, Any]) -> str:
-        from prodsupport.infra import runtime
+        from prodsupport import runtime
 
         incident = runtime.current().store.get(CHANNEL, alert["ts"])
         if incident is None:

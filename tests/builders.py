@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident
-from prodsupport.infra import runtime
 from prodsupport_local.emulator import signing
 from prodsupport_local.emulator.apigw import HttpResponse
 from prodsupport_local.emulator.aws import LocalSecrets

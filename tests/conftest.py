@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from builders import slack_headers
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.emulator.aws import LocalSecrets
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_slack import RecordingSlackApi

@@ -1,9 +1,9 @@
 """GitHub webhooks: `POST /github/webhook` (pull_request and issues events of the post-mortem repository).
 
-Thin: verify `X-Hub-Signature-256` on the raw body, hand the delivery to prodsupport.github.webhook, shape the
-answer. A function of its own, not a route on the Slack one: it reads the GitHub secret (the token and the
-webhook secrets) and the Slack one needs no GitHub access at all on its hottest paths, so each keeps the
-narrower policy; and a flood of GitHub deliveries cannot take the Slack function's concurrency.
+Thin: verify `X-Hub-Signature-256` on the raw body, hand the delivery to prodsupport.postmortem.github_webhook,
+shape the answer. A function of its own, not a route on the Slack one: it reads the GitHub secret (the token and the
+webhook secrets) and the Slack one needs no GitHub access at all on its hottest paths, so each keeps the narrower
+policy; and a flood of GitHub deliveries cannot take the Slack function's concurrency.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport.github import webhook
+from prodsupport import runtime
 from prodsupport.infra import metrics as business_metrics
-from prodsupport.infra import runtime
+from prodsupport.postmortem import github_webhook as webhook
 
 logger = Logger()
 metrics = Metrics()

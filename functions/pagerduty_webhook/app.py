@@ -17,8 +17,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import runtime
 from prodsupport.infra import metrics as business_metrics
-from prodsupport.infra import runtime
 from prodsupport.pagerduty import webhook as pagerduty
 
 logger = Logger()

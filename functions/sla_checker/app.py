@@ -14,8 +14,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.infra import runtime
 
 logger = Logger()
 metrics = Metrics()
@@ -49,7 +49,7 @@ def _check_slas(now: datetime) -> dict[str, Any]:
     rt = runtime.current()
     report = checker.run(rt, now)
     if rt.settings.github_repo:
-        from prodsupport.github import postmortem_pr
+        from prodsupport.postmortem import github_pr as postmortem_pr
 
         postmortem_pr.remind_action_items(rt, now)
     metrics.add_metric(name="SlaIncidentsChecked", unit=MetricUnit.Count, value=report.checked)

@@ -1,6 +1,6 @@
 """Slack's three request URLs: Events API, slash commands, interactivity.
 
-Thin: verify, parse, hand to one use case in prodsupport.incident.flows, shape the reply. Slack waits
+Thin: verify, parse, hand to the router in prodsupport.slack (one use case per request), shape the reply. Slack waits
 three seconds, so nothing here does more than the one change and its one or two posts.
 """
 
@@ -13,8 +13,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import runtime
 from prodsupport.infra import metrics as business_metrics
-from prodsupport.infra import runtime
 from prodsupport.slack import requests as slack_requests
 from prodsupport.slack.requests import BadRequest
 

@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prodsupport import runtime
 from prodsupport.infra import metrics as business_metrics
-from prodsupport.infra import runtime
 
 logger = Logger()
 metrics = Metrics()

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import pytest
 from builders import CHANNEL, SETTINGS, WEDNESDAY_10_ET, alert, clock_of, event_body, posts_of, slack_headers
 
+from prodsupport import runtime
 from prodsupport.incident.model import Sla
-from prodsupport.infra import runtime
 from prodsupport_local.emulator.processes import Call, run_together
 from prodsupport_local.emulator.stack import LocalStack
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, state, stored
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.emulator.stack import LocalStack
 
 FIRED = "Triggered: check-in API 5xx rate above 5%"

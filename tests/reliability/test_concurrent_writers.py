@@ -21,7 +21,7 @@ from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.store import IncidentStore
-from prodsupport.infra.runtime import Runtime
+from prodsupport.runtime import Runtime
 from prodsupport.sla import checker
 from prodsupport_local.emulator.processes import Invoke, run_together
 from prodsupport_local.emulator.stack import LocalStack

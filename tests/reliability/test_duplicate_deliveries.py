@@ -4,9 +4,9 @@ an event is lost.
 A delivery claims its id with a short lease. A repeat during the lease is answered 503 (both senders retry
 it), because the first delivery may still fail; after the lease a repeat is a duplicate and does nothing.
 Related cases proven elsewhere: an SQS redelivery sends no second email and a duplicate in one batch sends
-one (tests/functional/test_email_flow.py); the same PagerDuty event from two subscriptions has one effect
-(tests/functional/test_pagerduty_webhook.py); a thread reply that arrives before its alert still
-acknowledges it (tests/functional/test_slack_events.py).
+one (tests/functional/email/test_email_flow.py); the same PagerDuty event from two subscriptions has one effect
+(tests/functional/pagerduty/test_pagerduty_webhook.py); a thread reply that arrives before its alert still
+acknowledges it (tests/functional/incident/test_slack_events.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from builders import (
     table_items,
 )
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from prodsupport import runtime
 from prodsupport.core.settings import Settings
-from prodsupport.github import postmortem_pr
 from prodsupport.github.client import GitHubClient, GitHubSession
-from prodsupport.infra import runtime
-from prodsupport.infra.runtime import Runtime
+from prodsupport.postmortem import github_pr as postmortem_pr
+from prodsupport.runtime import Runtime
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, LocalStack, VirtualClock
 
 REPO = "o/r"

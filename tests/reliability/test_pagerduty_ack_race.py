@@ -25,8 +25,8 @@ from builders import (
     slack_command,
 )
 
+from prodsupport import runtime
 from prodsupport.incident.model import Sla
-from prodsupport.infra import runtime
 from prodsupport.pagerduty import flows as pagerduty_flow
 from prodsupport.pagerduty import links as pagerduty_links
 from prodsupport_local.emulator.processes import Call, run_together

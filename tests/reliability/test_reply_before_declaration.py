@@ -3,7 +3,7 @@ incident's Slack ack exactly once, whatever the interleaving.
 
 Two Runtimes (two Lambda containers) on two threads; events hold each one at the exact step where the other
 must run, so every run takes the interleaving named in the test. The sequential case (the reply's delivery
-finishes before the alert's starts) is tests/functional/test_slack_events.py.
+finishes before the alert's starts) is tests/functional/incident/test_slack_events.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.model import Incident, Severity, Sla, Source
 from prodsupport.incident.store import IncidentStore, Reply
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.runtime import Runtime
+from prodsupport.runtime import Runtime
 from prodsupport_local.emulator.stack import LocalStack
 
 WAIT = 10  # seconds; only reached if the code under test deadlocks

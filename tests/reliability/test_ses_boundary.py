@@ -16,9 +16,9 @@ from typing import Any
 
 from builders import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email.sender import CLAIM_EXPIRY
-from prodsupport.infra import runtime
 from prodsupport_local.emulator.processes import Invoke, start
 from prodsupport_local.emulator.stack import LocalStack
 from prodsupport_local.fakes.base import Fault

@@ -2,7 +2,7 @@
 
 SES v2 is reached by the real boto3 client through the local stack's SES fault gate; moto has no throttling,
 so a fault queued on the gate answers as throttled SES does (HTTP 429, TooManyRequestsException). Related cases
-proven elsewhere (tests/functional/test_email_flow.py): SES unreachable (connection refused) then recovering
+proven elsewhere (tests/functional/email/test_email_flow.py): SES unreachable (connection refused) then recovering
 sends once; SES unreachable five times leaves the request in the dead-letter queue; a permanent MessageRejected
 (unverified sender, moto's own check) is recorded, told in the thread and not retried.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from builders import SETTINGS, WEDNESDAY_10_ET, answer_text, clock_of, posts_of, slack_command
 
+from prodsupport import runtime
 from prodsupport.incident.model import Sla
-from prodsupport.infra import runtime
 from prodsupport_local.emulator.stack import LocalStack
 from prodsupport_local.fakes.base import Fault
 from prodsupport_local.fakes.ses_gate import SEND_EMAIL_PATH

@@ -2,8 +2,8 @@
 
 The recording Slack API injects the fault; the real slack_sdk WebClient, with the retry handlers the
 runtime configures, meets it. Related cases proven elsewhere: a 500 on the declaration is retried and
-posted once (tests/functional/test_slack_events.py), Slack down through every retry loses nothing
-(same file), an SLA reminder whose post failed is posted by the next run (tests/functional/test_sla_checker.py).
+posted once (tests/functional/incident/test_slack_events.py), Slack down through every retry loses nothing
+(same file), an SLA reminder whose post failed is posted by the next run (tests/functional/sla/test_sla_checker.py).
 """
 
 from __future__ import annotations

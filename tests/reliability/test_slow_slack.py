@@ -27,9 +27,9 @@ from builders import (
     stored,
 )
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Sla
-from prodsupport.infra import runtime
 from prodsupport.infra.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
 from prodsupport.sla import checker
 from prodsupport_local.emulator.processes import Call, Invoke, Outcome, run

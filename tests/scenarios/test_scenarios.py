@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport.pagerduty.webhook import verify_signature
 from prodsupport_local.cli import main as cli
 from prodsupport_local.emulator.aws import LocalSecrets

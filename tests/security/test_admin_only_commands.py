@@ -1,7 +1,7 @@
 """Commands reserved to admins (or to the PM and backup) are refused to everyone else, with an ephemeral
 answer naming who may, and change nothing: no item written, nothing queued, nothing posted.
 
-The .ics stakeholder import shared by a non-admin is covered in tests/functional/test_email_flow.py.
+The .ics stakeholder import shared by a non-admin is covered in tests/functional/email/test_email_flow.py.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ message SES sends has exactly the headers the service writes, each on one line.
 
 Property-based on the one gate every email passes (EmailRequest and its MIME), then once end to end from a
 multi-line Slack command to the raw message moto's SES accepted. The flattening rule itself is unit-tested
-in tests/unit/test_email_requests.py and tests/unit/test_stakeholder_email.py.
+in tests/unit/email/test_email_requests.py and tests/unit/email/test_stakeholder_email.py.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def incident_items(stack: LocalStack) -> list[dict[str, object]]:
 
 
 def stored(stack: LocalStack) -> Incident:
-    from prodsupport.infra import runtime
+    from prodsupport import runtime
 
     incident = runtime.current().store.get_by_id(INC)
     assert incident is not None

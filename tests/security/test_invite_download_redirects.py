@@ -15,7 +15,7 @@ import pytest
 from builders import CHANNEL, SETTINGS, WEDNESDAY_10_ET, clock_of, slack_event
 from slack_sdk import WebClient
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.emulator.aws import LocalSecrets
 from prodsupport_local.emulator.stack import LocalStack
 

@@ -3,7 +3,7 @@ name or release summary can never ping @channel, mention someone or hide a link 
 
 Property-based: any text made of ordinary words and Slack's control sequences goes through each command_answer
 that echoes it, and no bot post in the channel (its text or its blocks) carries a control sequence the
-person typed. PagerDuty titles are covered by tests/functional/test_pagerduty_webhook.py.
+person typed. PagerDuty titles are covered by tests/functional/pagerduty/test_pagerduty_webhook.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from builders import SETTINGS, WEDNESDAY_10_ET, channel_posts, clock_of, command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodsupport.slack.requests import escape_mrkdwn
+from prodsupport.core.mrkdwn import escape_mrkdwn
 from prodsupport_local.emulator.stack import LocalStack
 
 # Sequences Slack acts on in mrkdwn, none of which the bot itself ever writes.

@@ -73,9 +73,9 @@ def import_main(args: argparse.Namespace) -> int:
     """Exit 0 with what was imported, 2 for an unreadable invite or bad settings, 1 when the table fails."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from prodsupport.core.errors import UserError
     from prodsupport.email.flows import import_invite
     from prodsupport.roster.invite import InviteError, addresses
-    from prodsupport.slack.commands import CommandError
 
     try:
         data = args.invite.read_bytes()
@@ -94,7 +94,7 @@ def import_main(args: argparse.Namespace) -> int:
     except CliError as exc:
         print(f"{exc} (or use --dry-run)" if not args.table else exc, file=sys.stderr)
         return exc.exit_code
-    except (BotoCoreError, ClientError, CommandError) as exc:
+    except (BotoCoreError, ClientError, UserError) as exc:
         print(f"cannot update the stakeholder list in {args.table}: {exc}", file=sys.stderr)
         return 1
     print(f"{len(found)} address(es) on the invite, {len(added)} new; the stakeholder list now has {total}.")

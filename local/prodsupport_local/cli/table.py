@@ -15,7 +15,7 @@ from prodsupport.core.clock import system_clock
 from prodsupport.core.settings import PREFIX, Settings, SettingsError
 from prodsupport.core.timefmt import parse_iso
 from prodsupport.incident.model import Incident
-from prodsupport.infra.runtime import Runtime
+from prodsupport.runtime import Runtime
 
 
 class CliError(Exception):

@@ -36,7 +36,7 @@ from multiprocessing.process import BaseProcess
 from threading import BrokenBarrierError
 from typing import Any
 
-from prodsupport.infra import runtime
+from prodsupport import runtime
 from prodsupport_local.emulator.apigw import (
     INTERNAL_SERVER_ERROR,
     HttpResponse,

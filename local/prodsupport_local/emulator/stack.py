@@ -28,10 +28,10 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
 
+from prodsupport import runtime
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso
-from prodsupport.infra import runtime
 from prodsupport_local.emulator.apigw import Headers, HttpResponse, gateway_error, http_api_event, lambda_response
 from prodsupport_local.emulator.aws import REGION, EmulatedAws, LocalSecrets, SentEmail
 from prodsupport_local.emulator.cfn import HttpApiEvent, ScheduleEvent, SqsEvent, Template, load_template

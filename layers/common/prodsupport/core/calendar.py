@@ -55,8 +55,8 @@ def _federal_holidays(year: int) -> Mapping[date, str]:
     2028 observed); keeping only this year's dates makes the result independent of which year the
     package files it under.
     """
-    import holidays
-    from holidays.constants import GOVERNMENT, PUBLIC
+    import holidays  # noqa: PLC0415 - cold start: loaded by the first calendar question, not at import
+    from holidays.constants import GOVERNMENT, PUBLIC  # noqa: PLC0415 - as above
 
     loaded = holidays.country_holidays("US", years=(year, year + 1), categories=(PUBLIC, GOVERNMENT))
     return {day: name for day, name in loaded.items() if day.year == year}

@@ -36,7 +36,7 @@ def environment() -> jinja2.Environment:
     through the `one_line` filter instead. StrictUndefined makes a missing field fail a test rather than
     leave a blank in an email. jinja2 is imported here because most cold starts never render anything.
     """
-    import jinja2
+    import jinja2  # noqa: PLC0415 - cold start: most invocations never render anything
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),

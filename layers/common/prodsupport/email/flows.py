@@ -10,6 +10,7 @@ between leaves a `queued` record that never sends, which the 24-hour clock still
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -18,22 +19,26 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
+from slack_sdk.errors import SlackApiError
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.email.requests import MAX_RECIPIENTS, EmailRequest, enqueue
 from prodsupport.email.stakeholder import render, subject
+from prodsupport.incident.flows import post_status
 from prodsupport.incident.messages import mention
 from prodsupport.incident.model import EmailRecord, Incident
+from prodsupport.incident.next_update import parse_next_update_field
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.roster import out_of_office
 from prodsupport.roster.invite import MAX_INVITE_BYTES, InviteError, addresses
 from prodsupport.roster.store import Roster
-from prodsupport.slack.commands import CommandError, parse_next_update
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 EDITABLE = ("summary", "business_impact", "current_status", "resolution")
@@ -75,7 +80,7 @@ def _allowed_roster(rt: Runtime, user: str) -> Roster:
     roster = rt.roster.load()
     refusal = _refusal(rt, roster, user)
     if refusal:
-        raise CommandError(refusal)
+        raise UserError(refusal)
     return roster
 
 
@@ -117,7 +122,7 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
     except Exception as exc:
         logger.exception("could not queue the stakeholder email", request_id=request.request_id)
         _mark_not_queued(rt, saved, request.request_id, type(exc).__name__)
-        raise CommandError("The stakeholder email could not be queued, so nothing was sent. Please try again.") from exc
+        raise UserError("The stakeholder email could not be queued, so nothing was sent. Please try again.") from exc
     if not queued:
         return f"That stakeholder email for {saved.id} was already queued; it goes out once."
     return (
@@ -206,18 +211,13 @@ def submit_email_modal(rt: Runtime, incident: Incident, values: dict[str, Any], 
     A changed status (or a next-update promise) is a status update like any other, so it goes through
     the status use case: it is posted in the thread and a promise starts its own clock.
     """
-    from prodsupport.incident.flows import post_status
-
     roster = _allowed_roster(rt, user)
     given = {field: str(values.get(field) or "").strip() for field in EDITABLE}
     if not given["summary"]:
-        raise CommandError("The summary is missing: the email starts with it.")
-    next_text = str(values.get("next") or "").strip()
-    _, promise = parse_next_update(f"x next {next_text}") if next_text else ("", None)
-    if next_text and promise is None:
-        raise CommandError("Next update: use 2h, 30m or HH:MM (ET).")
+        raise UserError("The summary is missing: the email starts with it.")
+    promise = parse_next_update_field(str(values.get("next") or ""))
     if promise is not None and not given["current_status"]:
-        raise CommandError("A next-update time needs a current status to go with it.")
+        raise UserError("A next-update time needs a current status to go with it.")
     shown = prefill(incident)
     if given["current_status"] and (given["current_status"] != shown["current_status"] or promise is not None):
         incident = post_status(rt, incident, given["current_status"], promise, user, at)
@@ -252,8 +252,6 @@ def _download(rt: Runtime, file: Mapping[str, Any]) -> bytes:
     urllib follows redirects to any host and carries the Authorization header along, so each hop is checked
     like the first address, and the header is dropped whenever a hop changes host.
     """
-    import urllib.request
-
     allowed = SLACK_FILE_HOSTS | {urlsplit(rt.settings.slack_api_url).netloc}
     url = _checked_download_url(str(file.get("url_private_download") or file.get("url_private") or ""), allowed)
 
@@ -293,7 +291,7 @@ def _merge_stakeholders(rt: Runtime, found: tuple[str, ...]) -> tuple[list[str],
         except ConditionFailed:
             continue
         return added, len(saved.stakeholders)
-    raise CommandError("The stakeholder list kept changing while importing; please share the invite again.")
+    raise UserError("The stakeholder list kept changing while importing; please share the invite again.")
 
 
 def import_invite(rt: Runtime, data: bytes) -> tuple[tuple[str, ...], list[str], int]:
@@ -310,8 +308,6 @@ def on_file_shared(rt: Runtime, event: dict[str, Any]) -> None:
     file_id = str(event.get("file_id") or (event.get("file") or {}).get("id") or "")
     if channel != rt.settings.channel_id or user not in rt.settings.admin_user_ids or not file_id:
         return
-    from slack_sdk.errors import SlackApiError
-
     try:
         file = rt.slack.files_info(file=file_id).get("file") or {}
     except SlackApiError as exc:
@@ -322,7 +318,7 @@ def on_file_shared(rt: Runtime, event: dict[str, Any]) -> None:
     name = str(file.get("name") or file_id)
     try:
         found, added, total = import_invite(rt, _download(rt, file))
-    except (InviteError, CommandError, OSError) as exc:
+    except (InviteError, UserError, OSError) as exc:
         rt.slack.chat_postEphemeral(channel=channel, user=user, text=f"Could not import {esc(name)}: {esc(str(exc))}")
         return
     text = (

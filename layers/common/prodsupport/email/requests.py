@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage, Message
+from email.policy import SMTP
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from prodsupport.core.rendering import one_line
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.infra.dynamo import ConditionFailed
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 KINDS = ("incident", "release", "postmortem_invite")
 BATCH_SIZE = 50  # SES v2 refuses a message with more To+Cc+Bcc addresses than this
@@ -140,10 +144,6 @@ class EmailRequest:
         is the request time: when the person asked to send it. `to` is the batch this message goes to
         (default: every recipient), so nobody is shown an address list their copy was not sent to.
         """
-        from email.message import EmailMessage
-        from email.policy import SMTP
-        from email.utils import format_datetime
-
         _require_one_line("sender", sender)
         message = EmailMessage(policy=SMTP.clone(cte_type="7bit", max_line_length=MAX_LINE))
         message["From"] = sender
@@ -158,8 +158,6 @@ class EmailRequest:
 
 
 def _attach(message: Any, attachment: Attachment) -> None:
-    from email.message import Message
-
     parsed = Message()
     parsed["Content-Type"] = attachment.content_type
     maintype, subtype = parsed.get_content_maintype(), parsed.get_content_subtype()
@@ -193,11 +191,7 @@ def enqueue(rt: Runtime, request: EmailRequest) -> bool:
 
     The item is written first so the sender always finds what it is asked to send. If queueing fails,
     the item is removed again, so a retry of the same request id is queued rather than refused.
-    The storage adapter is imported here, so building a request (the stakeholder email's preview, a
-    test) needs no boto3.
     """
-    from prodsupport.infra.dynamo import ConditionFailed
-
     try:
         rt.table.put(request.to_item(), condition="attribute_not_exists(pk)")
     except ConditionFailed:

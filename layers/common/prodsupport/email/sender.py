@@ -35,17 +35,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
 from prodsupport.incident.model import EmailRecord, Incident, Sla
 from prodsupport.incident.store import IncidentNotFound
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.slack_api import SlackMessage, post
-from prodsupport.slack.requests import escape_mrkdwn as esc
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 
@@ -250,8 +252,6 @@ def _send_raw(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ..
     OutcomeUnknown. The client makes exactly one attempt (runtime.CLIENT_CONFIG), so botocore never
     resends behind this decision.
     """
-    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-
     # No Destination: SES takes a raw message's recipients from its To header, which is the batch, so the
     # two can never disagree (and SES counts each address once against its 50).
     params: dict[str, Any] = {

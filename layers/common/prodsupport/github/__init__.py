@@ -1,5 +1,6 @@
-"""Post-mortems in GitHub: the pull request with the report, action items as issues, and the webhooks back.
+"""GitHub's REST API (`client`) and the values the app keeps of its pull requests and issues (`model`).
 
-Nothing here imports the flows; the flows call in. The REST client is imported only on these paths, so the
-cold start of a function that never talks to GitHub does not pay for it.
+The post-mortem's GitHub work (the pull request with the report, action items as issues, the webhooks back)
+is the post-mortem domain's: `postmortem/github_*.py`. This package imports no domain, so the incident's
+record can hold a pull request without importing the post-mortem.
 """

@@ -85,7 +85,7 @@ class GitHubClient:
 
     @cached_property
     def pool(self) -> urllib3.PoolManager:
-        import urllib3
+        import urllib3  # noqa: PLC0415 - cold start: loaded by the first GitHub call
 
         return urllib3.PoolManager(retries=False)
 
@@ -115,7 +115,7 @@ class GitHubSession:
         self, method: str, path: str, *, body: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None
     ) -> Any:
         """The decoded JSON answer of a 2xx; GitHubError otherwise, after the retries the module allows."""
-        import urllib3
+        import urllib3  # noqa: PLC0415 - cold start: loaded by the first GitHub call
 
         url = self.client.api_url.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
         payload = json.dumps(body).encode() if body is not None else None

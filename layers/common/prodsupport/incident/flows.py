@@ -1,80 +1,45 @@
-"""The incident use cases behind Slack: declare, acknowledge, work and resolve.
+"""The incident use cases: declare, acknowledge, work and resolve.
 
 Each function takes the runtime (settings, store, Slack client, policy) and plain inputs with their
 time, so the same inputs replay to the same effects. State is written before anything is posted, and a
 re-delivered request finds the state already written and repairs only what is missing (a card never
-posted), which is what makes a retry safe.
+posted), which is what makes a retry safe. The Slack surface (prodsupport.slack) parses requests and
+calls these; resolving, which also starts the post-mortem, is the post-mortem package's `resolve_incident`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.core import inbound_json
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn, plain_text
 from prodsupport.core.timefmt import format_et, from_slack_ts, parse_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.alerts import recovered_title, recovering_incident
-from prodsupport.incident.messages import ephemeral
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla, Source, Status
+from prodsupport.incident.next_update import NextUpdate
 from prodsupport.incident.store import Reply
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.outbox import deliver
-from prodsupport.infra.slack_api import SlackMessage, post
-from prodsupport.slack import authorization
-from prodsupport.slack.commands import (
-    INCIDENT_USAGE,
-    PRODSUPPORT_USAGE,
-    AddActionItem,
-    CommandError,
-    Declare,
-    Help,
-    IncidentCommand,
-    LinkPagerDuty,
-    ListIncidents,
-    NextUpdate,
-    OpenDeclareForm,
-    PostmortemCheckpoint,
-    Resolve,
-    RosterChange,
-    SendEmail,
-    SetApplications,
-    SetField,
-    SetSeverity,
-    StatusUpdate,
-    parse_incident,
-    parse_next_update,
-    parse_prodsupport,
-)
-from prodsupport.slack.markup import escape_placeholders, plain_text
-from prodsupport.slack.requests import TS_RE, SlashCommand, escape_mrkdwn
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "channel_topic"}
 CRITICAL_ALERT_RE = re.compile(r"\b(critical|p1|sev ?1)\b", re.IGNORECASE)
 MAX_TITLE = 150
-RESPONSE_URL_HOST = "hooks.slack.com"
 # Longer than a declaration can take (Lambda timeout) plus Slack's retries of it (after 1 and 5 minutes).
 CLAIM_HOLD = timedelta(minutes=10)
 DECLARATION_TEXT = "Declared the incident from this message"
-TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id"})
-# chat.postEphemeral's answers when the bot cannot post where the shortcut was used (a DM, a private channel).
-NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
-OWN_VIEW_CALLBACKS = frozenset(
-    {"declare_incident", "release_create", "incident_status", "incident_details", "incident_resolve", "incident_email"}
-)
-FORM_NOT_OPENED = (
-    "Slack would not open the form: the request expired or was already used. Run the command again, "
-    "or declare at once with `/incident <critical|major|minor> <title>`."
-)
+type Refusal = Callable[[Incident], str | None]  # why the declaring person may not change this incident, or None
 
 
 def _send(rt: Runtime, message: SlackMessage) -> str:
@@ -158,19 +123,21 @@ def declare_in_thread(
     at: datetime,
     applications: list[str] | None = None,
     summary: str = "",
+    may_change: Refusal | None = None,
 ) -> None:
     """A declaration on an existing message (an alert, or the message shortcut): that message is the root.
 
     One incident per message, however many declare it at once: the first to claim the message declares it
     (takes the id, posts the card); any other declaration attaches to that incident, and a person's counts
     as the Slack ack, as their reply in the thread would. A re-delivered alert repairs only a missing card.
-    Attaching is changing that incident, so a person who may not change it is refused before anything is
-    written; declaring a new incident stays open to anyone in the channel.
+    Attaching is changing that incident, so a person who may not change it is refused (`may_change`, the
+    Slack surface's membership check, says why) before anything is written; declaring a new incident stays
+    open to anyone in the channel.
     """
     channel = rt.settings.channel_id
     claimant = f"{source.value}:{declared_by}"
     existing = rt.store.get(channel, thread_ts)
-    _refuse_attaching(rt, existing, declared_by)
+    _refuse_attaching(existing, declared_by, may_change)
     owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
@@ -188,16 +155,17 @@ def declare_in_thread(
     if owner == claimant and existing is not None:
         _ensure_card(rt, existing)
     if declared_by:
-        _refuse_attaching(rt, existing or rt.store.get(channel, thread_ts), declared_by)  # stored since the look
+        # the incident may have been stored since the first look
+        _refuse_attaching(existing or rt.store.get(channel, thread_ts), declared_by, may_change)
         _acknowledge(rt, Reply(channel, thread_ts, at, declared_by, DECLARATION_TEXT))
 
 
-def _refuse_attaching(rt: Runtime, incident: Incident | None, declared_by: str) -> None:
-    if incident is None or not declared_by:
+def _refuse_attaching(incident: Incident | None, declared_by: str, may_change: Refusal | None) -> None:
+    if incident is None or not declared_by or may_change is None:
         return
-    refused = authorization.refusal(rt, incident, declared_by)
+    refused = may_change(incident)
     if refused:
-        raise CommandError(refused)
+        raise UserError(refused)
 
 
 def _declare_claimed(
@@ -279,22 +247,7 @@ def alert_title(event: dict[str, Any]) -> str:
     return plain_text(re.sub(r"[*_~`]", "", first)).strip() or "Alert"
 
 
-# --- events -------------------------------------------------------------------------------------------
-
-
-HANDLED_EVENT_TYPES = frozenset({"message", "reaction_added", "file_shared"})
-
-
-def on_event(rt: Runtime, event: dict[str, Any]) -> None:
-    kind = event.get("type")
-    if kind == "message":
-        on_message(rt, event)
-    elif kind == "reaction_added":
-        on_reaction(rt, event)
-    elif kind == "file_shared":
-        from prodsupport.email import flows as email_flow
-
-        email_flow.on_file_shared(rt, event)
+# --- messages in the channel --------------------------------------------------------------------------
 
 
 def on_message(rt: Runtime, event: dict[str, Any]) -> None:
@@ -394,109 +347,15 @@ def on_reaction(rt: Runtime, event: dict[str, Any]) -> None:
         _send(rt, msg.reaction_does_not_count(saved, str(event.get("user") or "")))
 
 
-# --- commands -----------------------------------------------------------------------------------------
+# --- changes ------------------------------------------------------------------------------------------
 
 
-def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
-    try:
-        if command.command == "/prodsupport":
-            return on_roster_command(rt, command)
-        if command.command == "/release":
-            from prodsupport.release import flows as release_flow
-
-            return release_flow.on_command(rt, command)
-        return on_incident_command(rt, command, parse_incident(command.text))
-    except CommandError as exc:
-        return ephemeral(escape_placeholders(str(exc)))
-    except Exception as exc:
-        if not _form_not_opened(exc):
-            raise
-        return ephemeral(FORM_NOT_OPENED)
-
-
-def _form_not_opened(exc: Exception) -> bool:
-    """Slack refuses views.open for a trigger that expired (after 3 s), was used, or is no trigger at all:
-    the person is told so, instead of the request failing."""
-    from slack_sdk.errors import SlackApiError
-
-    return isinstance(exc, SlackApiError) and exc.response.get("error") in TRIGGER_ERRORS
-
-
-def on_incident_command(rt: Runtime, command: SlashCommand, parsed: IncidentCommand) -> dict[str, Any] | None:
-    match parsed:
-        case OpenDeclareForm():
-            rt.slack.views_open(
-                trigger_id=command.trigger_id,
-                view=msg.declare_modal(applications=rt.settings.applications, metadata={"source": "slash_command"}),
-            )
-            return None
-        case Help():
-            return ephemeral(parsed.text)
-        case ListIncidents():
-            listed = msg.incident_list(rt.store.open_incidents(), command.at)
-            if rt.settings.github_repo:
-                from prodsupport.github import messages, tracking
-
-                github = messages.open_work(*tracking.open_entries(rt.table), command.at)
-                listed = f"{listed}\n{github}" if github else listed
-            return ephemeral(listed)
-        case Declare():
-            incident = declare_new_thread(
-                rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
-            )
-            return ephemeral(f"Declared *{incident.id}* in <#{incident.channel_id}>.")
-    found = _find(rt, getattr(parsed, "incident_id", ""))
-    refused = authorization.refusal(rt, found, command.user_id, from_channel=command.channel_id)
-    if refused:
-        return ephemeral(refused)
-    return _incident_change(rt, parsed, found, command.user_id, command.at)
-
-
-def _find(rt: Runtime, incident_id: str) -> Incident:
+def find(rt: Runtime, incident_id: str) -> Incident:
+    """The incident a person named, or the answer that there is none."""
     incident = rt.store.get_by_id(incident_id)
     if incident is None:
-        raise CommandError(f"There is no incident {incident_id}. `/incident list` shows the open ones.")
+        raise UserError(f"There is no incident {incident_id}. `/incident list` shows the open ones.")
     return incident
-
-
-def _incident_change(
-    rt: Runtime, parsed: IncidentCommand, found: Incident, user: str, at: datetime
-) -> dict[str, Any] | None:
-    incident_id = found.id
-    match parsed:
-        case SetField():
-            label = "Summary" if parsed.field == "summary" else "Business impact"
-            update_field(rt, found, parsed.field, parsed.value, user, at)
-            return ephemeral(f"{label} of {incident_id} updated.")
-        case SetApplications():
-            set_applications(rt, found, list(parsed.applications), user, at)
-            return ephemeral(f"Applications of {incident_id} updated.")
-        case SetSeverity():
-            set_severity(rt, found, parsed.severity, user, at)
-            return ephemeral(f"{incident_id} is now {parsed.severity.value}.")
-        case StatusUpdate():
-            post_status(rt, found, parsed.text, parsed.next_update, user, at)
-            return ephemeral(f"Status of {incident_id} posted in the thread.")
-        case Resolve():
-            resolve(rt, found, parsed.text, user, at)
-            return ephemeral(f"{incident_id} resolved.")
-        case SendEmail():
-            from prodsupport.email import flows as email_flow
-
-            return ephemeral(email_flow.request_email(rt, found, user, at))
-        case LinkPagerDuty():
-            from prodsupport.pagerduty import flows as pagerduty_flow
-
-            return ephemeral(pagerduty_flow.link(rt, found, parsed.pagerduty_id, parsed.url, user, at))
-        case PostmortemCheckpoint():
-            from prodsupport.postmortem import flows as postmortem_flow
-
-            return ephemeral(postmortem_flow.checkpoint(rt, found, parsed, user, at))
-        case AddActionItem():
-            from prodsupport.postmortem import flows as postmortem_flow
-
-            return ephemeral(postmortem_flow.action_item(rt, found, parsed, user, at))
-    raise CommandError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
 def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object], user: str, at: datetime) -> Incident:
@@ -578,15 +437,13 @@ def post_status(
     return saved
 
 
-def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> Incident:
+def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> tuple[Incident, bool]:
     """Resolve once: the check is inside the conditional write, so two resolves racing post one message.
 
-    Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
-    "resolved" post, looked for in the thread before it is posted again; its post-mortem) and otherwise says
-    it is already resolved.
+    Says whether this call resolved it. Resolving an incident that is already resolved repairs its "resolved"
+    post, looked for in the thread before it is posted again (a failed first attempt may have lost it); the
+    caller (postmortem.flows.resolve_incident) decides what else is still owed.
     """
-    from prodsupport.postmortem import flows as postmortem_flow
-
     resolved_now: list[bool] = []
 
     def change(current: Incident) -> None:
@@ -603,273 +460,11 @@ def resolve(rt: Runtime, incident: Incident, text: str, user: str, at: datetime)
     saved = _change(rt, incident, change, user, at)
     if resolved_now[0]:
         deliver(rt, msg.resolved(saved, user))
-    else:
-        if saved.ended_at is not None:  # a record resolved without its time has no post to repair
-            deliver(rt, msg.resolved(saved, _resolver(saved)), look_first=True)
-        if not postmortem_flow.owed(saved):
-            raise CommandError(f"{incident.id} is already resolved.")
-    return postmortem_flow.on_resolved(rt, saved, at)
+    elif saved.ended_at is not None:  # a record resolved without its time has no post to repair
+        deliver(rt, msg.resolved(saved, _resolver(saved)), look_first=True)
+    return saved, resolved_now[0]
 
 
 def _resolver(incident: Incident) -> str:
     """Who resolved it, as the timeline says, so a repaired "resolved" post is the one first meant."""
     return next((entry.actor for entry in reversed(incident.timeline) if entry.kind == "resolved"), "")
-
-
-# --- the roster ---------------------------------------------------------------------------------------
-
-
-def on_roster_command(rt: Runtime, command: SlashCommand) -> dict[str, Any]:
-    if command.user_id not in rt.settings.admin_user_ids:
-        return ephemeral("Only prodsupport admins can change the roster or the stakeholder list.")
-    change = parse_prodsupport(command.text)
-    if change.action == "help":
-        return ephemeral(PRODSUPPORT_USAGE)
-    roster = rt.roster.load()
-    if change.action == "stakeholders_list":
-        listed = "\n".join(f"• {address}" for address in roster.stakeholders) or "The stakeholder list is empty."
-        return ephemeral(listed)
-    try:
-        rt.roster.save(_apply_roster(roster, change))
-    except ConditionFailed:
-        return ephemeral("Someone else changed the roster at the same moment; please run the command again.")
-    return ephemeral(_roster_confirmation(change))
-
-
-def _apply_roster(roster: Any, change: RosterChange) -> Any:
-    match change.action:
-        case "pm":
-            return replace(roster, pm_user_id=change.user_id)
-        case "backup":
-            return replace(roster, backup_pm_user_id=change.user_id)
-        case "ooo":
-            return replace(roster, pm_out_of_office=change.on)
-        case "stakeholders_add":
-            merged = list(roster.stakeholders) + [e for e in change.emails if e not in roster.stakeholders]
-            return replace(roster, stakeholders=tuple(merged))
-    return replace(roster, stakeholders=tuple(e for e in roster.stakeholders if e not in change.emails))
-
-
-def _roster_confirmation(change: RosterChange) -> str:
-    match change.action:
-        case "pm":
-            return f"<@{change.user_id}> is now the PM."
-        case "backup":
-            return f"<@{change.user_id}> is now the backup PM."
-        case "ooo":
-            return "The PM is out of office: the backup owns stakeholder emails." if change.on else "The PM is back."
-        case "stakeholders_add":
-            return f"Added {len(change.emails)} stakeholder(s)."
-    return f"Removed {len(change.emails)} stakeholder(s)."
-
-
-# --- interactions -------------------------------------------------------------------------------------
-
-
-def on_interaction(rt: Runtime, payload: dict[str, Any], at: datetime) -> dict[str, Any] | None:
-    kind = payload.get("type")
-    user = str((payload.get("user") or {}).get("id") or "")
-    try:
-        if kind in ("message_action", "shortcut") and payload.get("callback_id") == "declare_incident":
-            _open_declare_form(rt, payload)
-        elif kind == "block_actions":
-            _on_card_button(rt, payload, at)
-    except Exception as exc:
-        if not _form_not_opened(exc):
-            raise
-        return None
-    if kind == "view_submission":
-        view = payload.get("view") or {}
-        callback_id = str(view.get("callback_id") or "")
-        if callback_id not in OWN_VIEW_CALLBACKS and not callback_id.startswith("postmortem_"):
-            logger.info("ignored a view submission this app did not open", callback_id=callback_id[:80])
-            return None  # Slack closes a view answered with an empty 200; the errors answer is for our forms
-        try:
-            _on_submission(rt, callback_id, view, user, at)
-        except CommandError as exc:
-            return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
-    return None
-
-
-def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
-    metadata = {"source": "slash_command"}
-    title = ""
-    message = payload.get("message")
-    if payload.get("type") == "message_action" and isinstance(message, dict):
-        channel = str((payload.get("channel") or {}).get("id") or "")
-        if channel != rt.settings.channel_id:
-            _tell_declared_elsewhere(rt, payload, channel)
-            return
-        root = str(message.get("thread_ts") or message.get("ts") or "")
-        metadata = {"source": "message_shortcut", "message_ts": root}
-        title = alert_title(message)
-    rt.slack.views_open(
-        trigger_id=str(payload.get("trigger_id") or ""),
-        view=msg.declare_modal(applications=rt.settings.applications, title=title, metadata=metadata),
-    )
-
-
-def _tell_declared_elsewhere(rt: Runtime, payload: dict[str, Any], channel: str) -> None:
-    """Said as an ephemeral where the shortcut was used; where the bot cannot post (a DM, a channel it is not
-    in), Slack answers channel_not_found, so the same words go in a modal on the shortcut's trigger."""
-    from slack_sdk.errors import SlackApiError
-
-    text = f"Incidents are declared in <#{rt.settings.channel_id}>; this message is elsewhere."
-    try:
-        rt.slack.chat_postEphemeral(channel=channel, user=str((payload.get("user") or {}).get("id") or ""), text=text)
-    except SlackApiError as exc:
-        if exc.response.get("error") not in NOT_POSTABLE_ERRORS:
-            raise
-        logger.info("the shortcut's channel cannot be posted to; answering in a modal", error=exc.response["error"])
-        rt.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=msg.notice_modal("Not here", text))
-
-
-def _on_card_button(rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
-    for action in payload.get("actions") or []:
-        kind = str(action.get("action_id") or "").removeprefix("incident_")
-        incident = rt.store.get_by_id(str(action.get("value") or ""))
-        trigger_id = str(payload.get("trigger_id") or "")
-        if incident is None:
-            continue
-        user = str((payload.get("user") or {}).get("id") or "")
-        refused = authorization.refusal(rt, incident, user)
-        if refused:
-            _tell_who_clicked(rt, payload, incident, user, refused)
-            continue
-        if kind in ("status", "details", "resolve"):
-            rt.slack.views_open(trigger_id=trigger_id, view=msg.incident_modal(incident, kind))
-        elif kind == "email":
-            from prodsupport.email import flows as email_flow
-
-            email_flow.open_email_modal(rt, incident, trigger_id, user)
-        elif kind.startswith("postmortem_"):
-            from prodsupport.postmortem import flows as postmortem_flow
-
-            postmortem_flow.on_button(rt, incident, kind.removeprefix("postmortem_"), trigger_id, user, at)
-
-
-def _tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, user: str, text: str) -> None:
-    """An ephemeral answer to the person who clicked, through the click's `response_url`: Slack refuses
-    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused.
-    The refusal is told at most once and never fails the request: nothing was changed either way."""
-    from urllib.parse import urlsplit
-
-    from slack_sdk.errors import SlackApiError
-    from slack_sdk.webhook import WebhookClient
-
-    from prodsupport.infra.slack_api import TIMEOUT_SECONDS
-
-    response_url = str(payload.get("response_url") or "")
-    slack_hosts = {RESPONSE_URL_HOST, urlsplit(rt.settings.slack_api_url).netloc}
-    try:
-        if urlsplit(response_url).netloc in slack_hosts:
-            WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]).send(
-                text=text, response_type="ephemeral", replace_original=False
-            )
-        else:
-            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
-    except (SlackApiError, OSError) as exc:
-        logger.warning("could not tell a refused person why", user=user, error=type(exc).__name__)
-
-
-def _first_block(view: dict[str, Any]) -> str:
-    blocks = view.get("blocks") or [{}]
-    return str(blocks[0].get("block_id") or "title")
-
-
-def form_values(view: dict[str, Any]) -> dict[str, Any]:
-    """Flatten `view.state.values` to {block_id: value}: text, selected option, or selected options."""
-    flat: dict[str, Any] = {}
-    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
-        for element in actions.values():
-            if "selected_options" in element:
-                flat[block_id] = [o["value"] for o in element.get("selected_options") or []]
-            elif "selected_option" in element:
-                flat[block_id] = (element.get("selected_option") or {}).get("value")
-            elif "selected_date" in element:
-                flat[block_id] = element.get("selected_date") or ""
-            else:
-                flat[block_id] = (element.get("value") or "").strip()
-    return flat
-
-
-def _on_submission(rt: Runtime, callback_id: str, view: dict[str, Any], user: str, at: datetime) -> None:
-    values = form_values(view)
-    if callback_id == "declare_incident":
-        _declare_from_form(rt, view, values, user, at)
-        return
-    if callback_id == "release_create":
-        from prodsupport.release import flows as release_flow
-
-        release_flow.submit_modal(rt, values, user, at)
-        return
-    incident = _find(rt, str(view.get("private_metadata") or ""))
-    refused = authorization.refusal(rt, incident, user)
-    if refused:
-        raise CommandError(refused)
-    if callback_id == "incident_status":
-        status = str(values.get("status") or "")
-        if not status:
-            raise CommandError("The status is missing.")
-        next_text = str(values.get("next") or "")
-        _, promise = parse_next_update(f"x next {next_text}") if next_text else ("", None)
-        if next_text and promise is None:
-            raise CommandError("Next update: use 2h, 30m or HH:MM (ET).")
-        post_status(rt, incident, status, promise, user, at)
-    elif callback_id == "incident_details":
-        for field in ("summary", "business_impact"):
-            if values.get(field) and values[field] != getattr(incident, field):
-                incident = update_field(rt, incident, field, str(values[field]), user, at)
-        apps = [a.strip() for a in str(values.get("applications") or "").split(",") if a.strip()]
-        if apps and apps != incident.applications:
-            set_applications(rt, incident, apps, user, at)
-    elif callback_id == "incident_resolve":
-        resolution = str(values.get("resolution") or "")
-        if not resolution:
-            raise CommandError("The resolution is missing.")
-        resolve(rt, incident, resolution, user, at)
-    elif callback_id == "incident_email":
-        from prodsupport.email import flows as email_flow
-
-        email_flow.submit_email_modal(rt, incident, values, user, at)
-    elif callback_id.startswith("postmortem_"):
-        from prodsupport.postmortem import flows as postmortem_flow
-
-        postmortem_flow.submit_modal(rt, incident, callback_id.removeprefix("postmortem_"), values, user, at)
-
-
-def _declare_from_form(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
-    title = str(values.get("title") or "")
-    if not title:
-        raise CommandError("The title is missing.")
-    try:
-        severity = Severity(str(values.get("severity") or "major"))
-    except ValueError:
-        raise CommandError("Severity must be critical, major or minor.") from None
-    apps = [str(a) for a in values.get("applications") or []] or None
-    summary = str(values.get("summary") or "")
-    metadata = _json_object(str(view.get("private_metadata") or "{}"))
-    if metadata.get("source") == "message_shortcut" and metadata.get("message_ts"):
-        if not isinstance(metadata["message_ts"], str) or not TS_RE.match(metadata["message_ts"]):
-            raise CommandError("This form was opened on a message Slack did not identify; declare it again.")
-        declare_in_thread(
-            rt,
-            thread_ts=str(metadata["message_ts"]),
-            title=title,
-            severity=severity,
-            source=Source.MESSAGE_SHORTCUT,
-            declared_by=user,
-            at=at,
-            applications=apps,
-            summary=summary,
-        )
-        return
-    declare_new_thread(rt, title=title, severity=severity, at=at, user=user, applications=apps, summary=summary)
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        parsed = inbound_json.loads(text)
-    except inbound_json.BadJson:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}

@@ -10,12 +10,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+from prodsupport.core.mrkdwn import URL_RE
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
 from prodsupport.infra.blocks import input_block, text_input
-from prodsupport.infra.slack_api import SlackMessage
-from prodsupport.pagerduty.webhook import URL_RE
-from prodsupport.slack.requests import escape_mrkdwn as esc
+from prodsupport.infra.slack_message import SlackMessage
 
 SEVERITY_EMOJI = {
     Severity.CRITICAL: ":red_circle:",
@@ -36,11 +36,6 @@ WINDOW_LABEL = {"business": "business-hours", "after_hours": "after-hours"}
 def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
     """A Slack mention of the user, or words naming the role when nobody is configured for it."""
     return f"<@{user_id}>" if user_id else fallback
-
-
-def ephemeral(text: str) -> dict[str, Any]:
-    """A slash-command answer only the person who typed the command sees."""
-    return {"response_type": "ephemeral", "text": text}
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ replay of the same events yields the same incident.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.github.model import ActionItem, PullRequest
 
 Window = Literal["business", "after_hours"]
+INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)  # what format_incident_id writes
 
 
 class Severity(StrEnum):

@@ -7,6 +7,9 @@ and the alarms of two stacks in one account never mix.
 
 from __future__ import annotations
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 POSTED = {
     "incident_declared": "IncidentsDeclared",
     "incident_acknowledged": "AcksRecorded",
@@ -19,9 +22,6 @@ POSTED = {
 
 
 def count(name: str, value: float = 1) -> None:
-    from aws_lambda_powertools import Metrics
-    from aws_lambda_powertools.metrics import MetricUnit
-
     Metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 

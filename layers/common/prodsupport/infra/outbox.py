@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.infra.slack_api import Deferred, SlackMessage, post
+from prodsupport.infra.slack_api import Deferred, post
+from prodsupport.infra.slack_message import SlackMessage
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 MAX_SQS_DELAY_SECONDS = 900

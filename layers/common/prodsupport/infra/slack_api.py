@@ -16,13 +16,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter, RandomJitter
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
 from prodsupport.infra import metrics
-
-if TYPE_CHECKING:
-    from slack_sdk import WebClient
+from prodsupport.infra.slack_message import SlackMessage
 
 TIMEOUT_SECONDS = 2
 # Kept back from every call for handing the effect to the outbox (one SQS send) and answering.
@@ -63,22 +75,6 @@ class Budget:
 
 
 def make_client(*, token: str, base_url: str, backoff_seconds: float, budget: Budget) -> WebClient:
-    """slack_sdk is imported here, not at the top: the message builders import `SlackMessage` from this
-    module and must stay free of the SDK (docs/design.md#architecture: the domain imports no slack_sdk)."""
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import (
-        ConnectionErrorRetryHandler,
-        RateLimitErrorRetryHandler,
-        ServerErrorRetryHandler,
-    )
-    from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-    from slack_sdk.http_retry.handler import RetryHandler
-    from slack_sdk.http_retry.jitter import Jitter, RandomJitter
-    from slack_sdk.http_retry.request import HttpRequest
-    from slack_sdk.http_retry.response import HttpResponse
-    from slack_sdk.http_retry.state import RetryState
-    from slack_sdk.web import SlackResponse
-
     class NoJitter(Jitter):
         """With a zero backoff (local runs, tests) a retry should not wait at all."""
 
@@ -158,58 +154,12 @@ def _retry_after(response: Any) -> int:
     return 1
 
 
-@dataclass(frozen=True)
-class SlackMessage:
-    """A message as the pure builders describe it; `metadata` is the machine-readable record (docs/design.md).
-
-    `effect_id` names the logical effect (the same for every attempt, in every invocation), so a post
-    whose outcome is unknown can be found in its thread instead of being posted twice; only thread
-    replies (with `thread_ts`) carry one. `broadcast` also shows the reply in the channel.
-    """
-
-    channel: str
-    text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    thread_ts: str | None = None
-    event_type: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    effect_id: str | None = None
-    broadcast: bool = False
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "text": self.text,
-            "blocks": self.blocks,
-            "thread_ts": self.thread_ts,
-            "event_type": self.event_type,
-            "payload": self.payload,
-            "effect_id": self.effect_id,
-            "broadcast": self.broadcast,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> SlackMessage:
-        return cls(
-            channel=str(record["channel"]),
-            text=str(record["text"]),
-            blocks=list(record.get("blocks") or []),
-            thread_ts=record.get("thread_ts"),
-            event_type=record.get("event_type"),
-            payload=dict(record.get("payload") or {}),
-            effect_id=record.get("effect_id"),
-            broadcast=bool(record.get("broadcast")),
-        )
-
-
 def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) -> str:
     """Post and return the message ts. Slack mrkdwn in `text` must already be escaped by the builder.
 
     `look_first` is for a delivery that may already have happened (a retried event, the outbox): the
     thread is searched before the first attempt too. Raises Deferred when the effect must be handed over.
     """
-    from slack_sdk.errors import SlackApiError
-
     kwargs: dict[str, Any] = {"channel": message.channel, "text": message.text}
     if message.blocks:
         kwargs["blocks"] = message.blocks
@@ -248,8 +198,6 @@ def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) 
 
 def _look(client: WebClient, message: SlackMessage) -> str | None:
     """A lookup that cannot answer leaves the outcome unknown: the effect is deferred, never resent blind."""
-    from slack_sdk.errors import SlackApiError
-
     try:
         return find_effect(client, message)
     except (OSError, SlackApiError) as exc:

@@ -17,11 +17,15 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import URL_RE
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source, Status
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.pagerduty import links as pagerduty_links
 from prodsupport.pagerduty import messages as pd_msg
 from prodsupport.pagerduty.webhook import (
@@ -34,7 +38,6 @@ from prodsupport.pagerduty.webhook import (
     STATUS_UPDATE_PUBLISHED,
     TRIGGERED,
     UNACKNOWLEDGED,
-    URL_RE,
     WEBHOOK_ID_HEADER,
     PagerDutyIncident,
     WebhookEvent,
@@ -43,11 +46,11 @@ from prodsupport.pagerduty.webhook import (
     parse_event,
     severity_for,
 )
-from prodsupport.slack.commands import CommandError
-from prodsupport.slack.requests import escape_mrkdwn as esc
+from prodsupport.postmortem.flows import resolve_incident
+from prodsupport.roster.oncall import oncall_user
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 ACTOR = Source.PAGERDUTY.value
@@ -123,8 +126,6 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
         logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
         return "ignored: service not configured"
-    from prodsupport.roster.oncall import oncall_user
-
     settings = rt.settings
     opened_at = event.occurred_at
     incident = rt.policy.new_incident(
@@ -301,16 +302,14 @@ def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
     An incident already resolved goes through the same resolve, which repairs what a failed first handling
     left undone (PagerDuty retries that delivery); only one resolved elsewhere first is noted "as well".
     """
-    from prodsupport.incident import flows as incident_flow
-
     incident = _linked(rt, pd.id)
     if incident is None:
         return _not_linked(event, pd)
     resolution = f"Resolved in PagerDuty by {event.agent_name}"
     by_this_event = incident.ended_at == event.occurred_at and incident.resolution == resolution
     try:
-        incident_flow.resolve(rt, incident, resolution, "", event.occurred_at)
-    except CommandError:
+        resolve_incident(rt, incident, resolution, "", event.occurred_at)
+    except UserError:
         if by_this_event:
             return "resolved"
         logger.info("incident was resolved already", incident_id=incident.id)
@@ -445,16 +444,16 @@ def link(rt: Runtime, incident: Incident, pagerduty_id: str, url: str, user: str
     The PagerDuty ack is due with the Slack ack (see `_track_pagerduty_ack`).
     """
     if not incident.is_open:
-        raise CommandError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
+        raise UserError(f"{incident.id} is resolved; there is no acknowledgement left to track.")
     current_link = incident.pagerduty
     if current_link is not None and current_link.incident_id == pagerduty_id:
         return f"{incident.id} is already linked to PagerDuty {pagerduty_id}."
     if current_link is not None:
-        raise CommandError(f"{incident.id} is already linked to PagerDuty {current_link.incident_id}.")
+        raise UserError(f"{incident.id} is already linked to PagerDuty {current_link.incident_id}.")
     try:
         pagerduty_links.claim(rt.table, incident, pagerduty_id)
     except pagerduty_links.AlreadyLinked as exc:
-        raise CommandError(
+        raise UserError(
             f"PagerDuty {pagerduty_id} is already linked to {exc.incident_id}; its acknowledgement is tracked there."
         ) from None
     safe_url = url if URL_RE.match(url) else ""

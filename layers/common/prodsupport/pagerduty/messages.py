@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Deadline, Incident, Sla
-from prodsupport.infra.slack_api import SlackMessage
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.pagerduty.webhook import PagerDutyIncident, WebhookEvent
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 SOURCE = "pagerduty"
 

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from prodsupport.core import inbound_json
+from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.timefmt import parse_iso
 from prodsupport.incident.model import Severity
 
 SIGNATURE_HEADER = "x-pagerduty-signature"
 WEBHOOK_ID_HEADER = "x-webhook-id"
 SIGNATURE_VERSION = "v1"
-URL_RE = re.compile(r"^https?://[^\s<>|]+$")
 MAX_BODY_BYTES = 256 * 1024  # PagerDuty drops any webhook larger than this, so a larger body is not theirs
 # An event happened now: a time outside these years is not PagerDuty's, and the deadlines computed from it
 # (plus minutes, hours, a day) must stay inside what a datetime can hold.

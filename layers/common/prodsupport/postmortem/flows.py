@@ -12,22 +12,25 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from slack_sdk.errors import SlackApiError
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.mrkdwn import link
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.email.requests import Attachment, EmailRequest, enqueue
+from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.outbox import deliver
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.postmortem import model as postmortem
-from prodsupport.postmortem.model import ROLE_LABEL, Attendee
-from prodsupport.slack.commands import AddActionItem, CommandError, PostmortemCheckpoint, parse_incident
-from prodsupport.slack.markup import escape_placeholders
-from prodsupport.slack.requests import escape_mrkdwn as esc
+from prodsupport.postmortem.model import ROLE_LABEL, AddActionItem, Attendee, PostmortemCheckpoint
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 SCHEDULE_USAGE = (
@@ -49,6 +52,18 @@ def owed(incident: Incident) -> bool:
     return incident.postmortem.draft_pending_since is not None
 
 
+def resolve_incident(rt: Runtime, incident: Incident, text: str, user: str, at: datetime) -> Incident:
+    """Resolving, from Slack or PagerDuty: the incident's transition, then its post-mortem when one is owed.
+
+    Resolving an incident that is already resolved repairs what a failed first attempt left undone (its
+    "resolved" post, its post-mortem or the draft's post) and otherwise says it is already resolved.
+    """
+    saved, resolved_now = incident_flow.resolve(rt, incident, text, user, at)
+    if not resolved_now and not owed(saved):
+        raise UserError(f"{incident.id} is already resolved.")
+    return on_resolved(rt, saved, at)
+
+
 def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
     """After every resolve: a critical incident, or one an admin asked for, gets its post-mortem started.
 
@@ -56,7 +71,7 @@ def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
     """
     if not owed(incident):
         if incident.postmortem is not None and rt.settings.github_repo and incident.postmortem.pull_request is None:
-            from prodsupport.github import postmortem_pr
+            from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
 
             return postmortem_pr.publish(rt, incident, at, thread_link=_thread_link(rt, incident))
         return incident
@@ -89,8 +104,6 @@ def _start(rt: Runtime, incident: Incident, at: datetime) -> Incident:
 
 def _thread_link(rt: Runtime, incident: Incident) -> str:
     """The thread's permalink; without one the draft still names the thread rather than failing the resolve."""
-    from slack_sdk.errors import SlackApiError
-
     try:
         response = rt.slack.chat_getPermalink(channel=incident.channel_id, message_ts=incident.thread_ts)
     except SlackApiError:
@@ -120,14 +133,14 @@ def _publish_draft(rt: Runtime, incident: Incident, at: datetime, *, repair: boo
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, posted)
     if not rt.settings.github_repo:
         return saved
-    from prodsupport.github import postmortem_pr
+    from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
 
     return postmortem_pr.publish(rt, saved, at, thread_link=thread_link)
 
 
 def action_item(rt: Runtime, incident: Incident, command: AddActionItem, user: str, at: datetime) -> str:
     """`/incident <id> action …`: the item becomes a GitHub issue and a row of the report's table."""
-    from prodsupport.github import postmortem_pr
+    from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
 
     return postmortem_pr.add_action_item(
         rt,
@@ -282,7 +295,7 @@ def checkpoint(rt: Runtime, incident: Incident, command: PostmortemCheckpoint, u
 def _mark_needed(rt: Runtime, incident: Incident, user: str, at: datetime) -> str:
     """An admin asks for a post-mortem of a non-critical incident: now if resolved, else on resolve."""
     if user not in rt.settings.admin_user_ids:
-        raise CommandError("Only prodsupport admins can ask for a post-mortem; critical incidents get one anyway.")
+        raise UserError("Only prodsupport admins can ask for a post-mortem; critical incidents get one anyway.")
     if incident.postmortem is not None:
         return f"{incident.id} already has a post-mortem ({incident.postmortem.state.value})."
     if incident.status is Status.RESOLVED:
@@ -314,8 +327,6 @@ def _mark(rt: Runtime, incident: Incident, user: str, at: datetime) -> Incident:
 
 def _emails(rt: Runtime, attendees: tuple[Attendee, ...]) -> tuple[dict[Attendee, str], list[Attendee]]:
     """Each attendee's address: as given, or a Slack user's profile email (users.info, then users.profile.get)."""
-    from slack_sdk.errors import SlackApiError
-
     found: dict[Attendee, str] = {}
     unreachable: list[Attendee] = []
     for attendee in attendees:
@@ -340,7 +351,7 @@ def _emails(rt: Runtime, attendees: tuple[Attendee, ...]) -> tuple[dict[Attendee
 def _schedule(rt: Runtime, incident: Incident, command: PostmortemCheckpoint, user: str, at: datetime) -> str:
     zone = rt.policy.calendar.zone
     if command.scheduled_for is None:
-        raise CommandError(f"The date and time are missing. Usage: {SCHEDULE_USAGE.format(id=incident.id)}")
+        raise UserError(f"The date and time are missing. Usage: {SCHEDULE_USAGE.format(id=incident.id)}")
     attendees = postmortem.parse_attendees(command.attendees)
     when = command.scheduled_for.replace(tzinfo=zone).astimezone(UTC)
     postmortem.check_schedulable(incident, when, at, zone)
@@ -427,7 +438,7 @@ def _share(rt: Runtime, incident: Incident, url: str, user: str, at: datetime) -
 
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
     if rt.settings.github_repo:
-        from prodsupport.github import tracking
+        from prodsupport.postmortem import github_tracking as tracking  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
 
         tracking.forget_pull(rt.table, saved.id)  # shared by hand: its pull request is no longer open work
     message = shared_message(saved, user)
@@ -449,7 +460,7 @@ def _input(block_id: str, label: str, placeholder: str) -> dict[str, Any]:
 
 
 def modal(incident: Incident, kind: str) -> dict[str, Any]:
-    """The draft message's forms; they submit the same text the slash command takes."""
+    """The draft message's forms; their fields are the slash command's arguments, checked by the same rules."""
     if kind == "schedule":
         title = "Schedule post-mortem"
         blocks = [
@@ -469,37 +480,24 @@ def modal(incident: Incident, kind: str) -> dict[str, Any]:
     }
 
 
-def on_button(rt: Runtime, incident: Incident, kind: str, trigger_id: str, user: str, at: datetime) -> None:
-    """`incident_postmortem_<kind>` on the draft message: a form to fill, or the held checkpoint at once."""
-    if kind in ("schedule", "share"):
-        rt.slack.views_open(trigger_id=trigger_id, view=modal(incident, kind))
-    elif kind == "action":
-        from prodsupport.github import messages
-
-        rt.slack.views_open(trigger_id=trigger_id, view=messages.action_item_modal(incident))
-    elif kind == "held":
-        try:
-            checkpoint(rt, incident, PostmortemCheckpoint(incident.id, "held"), user, at)
-        except CommandError as refused:
-            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=escape_placeholders(str(refused)))
-
-
 def submit_modal(rt: Runtime, incident: Incident, kind: str, values: dict[str, Any], user: str, at: datetime) -> None:
-    """A submitted form is parsed as the command it stands for, so both paths accept the same input."""
+    """A submitted form becomes the checkpoint it stands for, read field by field; the rules are the command's."""
     if kind == "schedule":
-        text = f"{incident.id} postmortem scheduled {values.get('when') or ''} {values.get('attendees') or ''}"
+        usage = "`YYYY-MM-DD HH:MM` (ET), e.g. 2026-12-01 14:00"
+        when = str(values.get("when") or "").split()
+        if len(when) != 2:
+            raise UserError(f"The date and time are missing. Usage: {usage}")
+        scheduled_for = postmortem.parse_session_time(when[0], when[1], usage)
+        attendees = tuple(str(values.get("attendees") or "").split())
+        command = PostmortemCheckpoint(incident.id, "scheduled", scheduled_for=scheduled_for, attendees=attendees)
     elif kind == "share":
-        text = f"{incident.id} postmortem shared {values.get('url') or ''}"
+        url = str(values.get("url") or "").split()
+        if not url:
+            raise UserError("The post-mortem link is missing.")
+        command = PostmortemCheckpoint(incident.id, "shared", url=link(url[0]))
     elif kind == "action":
-        options = " ".join(f"{name} {values[name]}" for name in ("type", "team") if values.get(name))
-        command = parse_incident(f"{incident.id} action {values.get('description') or ''} {options}")
-        if not isinstance(command, AddActionItem):
-            raise CommandError("Expected an action item.")
-        action_item(rt, incident, command, user, at)
+        action_item(rt, incident, postmortem.action_item_from_form(incident.id, values), user, at)
         return
     else:
-        raise CommandError("This form is not one prodsupport knows; close it and use the buttons again.")
-    command = parse_incident(text)
-    if not isinstance(command, PostmortemCheckpoint):
-        raise CommandError("Expected a post-mortem checkpoint.")
+        raise UserError("This form is not one prodsupport knows; close it and use the buttons again.")
     checkpoint(rt, incident, command, user, at)

@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.mrkdwn import plain_text, user_id
 from prodsupport.core.rendering import environment, one_line
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import format_et
+from prodsupport.github.model import ACTION_TYPES, ActionType
 from prodsupport.incident.model import Deadline, Incident, Postmortem, PostmortemState, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
-from prodsupport.slack.commands import CommandError
-from prodsupport.slack.requests import escape_mrkdwn as esc
-from prodsupport.slack.requests import user_id
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar
@@ -44,6 +45,7 @@ ROLE_ALIASES: dict[str, Role] = {
 }
 ATTENDEE_HINT = "`@user:tier3`, `@user:service`, `name@agency.gov:client` (a Slack mention or an email address)"
 SESSION_LENGTH = timedelta(hours=1)
+MAX_ACTION_TEXT = 3000  # as any command text: the incident is one DynamoDB item
 MAX_ATTENDEES = 50  # SES refuses a message with more recipients than this
 DRAFT_TEMPLATE = "postmortem.md.j2"
 ACTOR = "prodsupport"
@@ -52,6 +54,52 @@ _ROLE_SUFFIX_RE = re.compile(r"^(?P<who>.+):(?P<role>[A-Za-z0-9-]+)$")
 _MAILTO_RE = re.compile(r"^<mailto:(?P<address>[^|>]+)(?:\|[^>]*)?>$")
 _URL_RE = re.compile(r"^https?://[^\s<>\"|]+$")
 _SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class PostmortemCheckpoint:
+    """One step of the post-mortem a person takes, from the command or the draft's buttons and forms."""
+
+    incident_id: str
+    state: Literal["scheduled", "held", "shared", "needed"]
+    scheduled_for: datetime | None = None  # naive wall-clock time in the zone; the flow localises it
+    attendees: tuple[str, ...] = ()
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class AddActionItem:
+    """A post-mortem action item a person files, which becomes a GitHub issue."""
+
+    incident_id: str
+    description: str
+    type: ActionType | None = None
+    team: str = ""
+
+
+def action_item_from_form(incident_id: str, values: Mapping[str, Any]) -> AddActionItem:
+    """The *Add action item* form's fields, checked as `/incident <id> action` checks its text."""
+    description = plain_text(str(values.get("description") or "").strip())
+    if not description:
+        raise UserError("The action item's description is missing.")
+    if len(description) > MAX_ACTION_TEXT:
+        raise UserError(f"The action item is {len(description)} characters; keep it under {MAX_ACTION_TEXT}.")
+    kind = str(values.get("type") or "").lower()
+    if kind and kind not in ACTION_TYPES:
+        raise UserError(f"`{kind}` is not an action item type: {', '.join(ACTION_TYPES)}.")
+    team = plain_text(str(values.get("team") or "").strip())
+    return AddActionItem(incident_id, description, kind or None, team)
+
+
+def parse_session_time(day: str, clock: str, usage: str) -> datetime:
+    """`YYYY-MM-DD` and `HH:MM` in the configured zone, naive: the flow localises it with the calendar."""
+    try:
+        when = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 - localised by the flow
+    except ValueError:
+        raise UserError(f"`{day} {clock}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
+    if not 2000 <= when.year <= 2999:
+        raise UserError(f"`{day}` is not a date a post-mortem can be held on. Usage: {usage}")
+    return when
 
 
 # --- who attends --------------------------------------------------------------------------------------
@@ -87,7 +135,7 @@ def parse_attendee(token: str) -> Attendee:
     if suffix:
         name = suffix.group("role").lower()
         if name not in ROLE_ALIASES:
-            raise CommandError(f"`{esc(token)}`: `{esc(name)}` is not a role; use tier3, service or client")
+            raise UserError(f"`{esc(token)}`: `{esc(name)}` is not a role; use tier3, service or client")
         role = ROLE_ALIASES[name]
         text = suffix.group("who")
     slack_user = user_id(text)
@@ -97,7 +145,7 @@ def parse_attendee(token: str) -> Attendee:
     address = (mailto.group("address") if mailto else text).lower()
     if EMAIL_RE.match(address):
         return Attendee(email=address, role=role)
-    raise CommandError(f"`{esc(token)}` is not an attendee I can invite; give each as {ATTENDEE_HINT}")
+    raise UserError(f"`{esc(token)}` is not an attendee I can invite; give each as {ATTENDEE_HINT}")
 
 
 def parse_attendees(tokens: Iterable[str]) -> tuple[Attendee, ...]:
@@ -108,9 +156,9 @@ def parse_attendees(tokens: Iterable[str]) -> tuple[Attendee, ...]:
         if attendee not in attendees:
             attendees.append(attendee)
     if not attendees:
-        raise CommandError(f"Who attends? Give the attendees as {ATTENDEE_HINT}")
+        raise UserError(f"Who attends? Give the attendees as {ATTENDEE_HINT}")
     if len(attendees) > MAX_ATTENDEES:
-        raise CommandError(f"{len(attendees)} attendees is more than one invitation can carry ({MAX_ATTENDEES}).")
+        raise UserError(f"{len(attendees)} attendees is more than one invitation can carry ({MAX_ATTENDEES}).")
     return tuple(attendees)
 
 
@@ -161,7 +209,7 @@ def next_due(incident: Incident) -> datetime | None:
 
 def _current(incident: Incident) -> Postmortem:
     if incident.postmortem is None:
-        raise CommandError(
+        raise UserError(
             f"{incident.id} has no post-mortem. One starts when a critical incident is resolved, "
             f"or when an admin runs `/incident {incident.id} postmortem needed`."
         )
@@ -172,9 +220,9 @@ def check_schedulable(incident: Incident, when: datetime, at: datetime, zone: Zo
     """Scheduling again (a new time or new people) is allowed until the session is held."""
     postmortem = _current(incident)
     if postmortem.state not in (PostmortemState.DRAFTED, PostmortemState.SCHEDULED):
-        raise CommandError(f"The post-mortem of {incident.id} was already {postmortem.state.value}; it stays as it is.")
+        raise UserError(f"The post-mortem of {incident.id} was already {postmortem.state.value}; it stays as it is.")
     if when <= at:
-        raise CommandError(f"{format_et(when, zone)} is in the past; give a future date and time (ET).")
+        raise UserError(f"{format_et(when, zone)} is in the past; give a future date and time (ET).")
     return postmortem
 
 
@@ -195,12 +243,12 @@ def schedule(
 def hold(incident: Incident, user: str, at: datetime) -> Postmortem:
     postmortem = _current(incident)
     if postmortem.state is PostmortemState.DRAFTED:
-        raise CommandError(
+        raise UserError(
             f"The post-mortem session of {incident.id} was never scheduled; schedule it first with "
             f"`/incident {incident.id} postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>`."
         )
     if postmortem.state is not PostmortemState.SCHEDULED:
-        raise CommandError(f"The post-mortem of {incident.id} was already {postmortem.state.value}.")
+        raise UserError(f"The post-mortem of {incident.id} was already {postmortem.state.value}.")
     postmortem.state = PostmortemState.HELD
     incident.note(at, "postmortem_held", user, "Post-mortem session held")
     return postmortem
@@ -210,11 +258,11 @@ def share(incident: Incident, url: str, user: str, at: datetime, *, require_held
     """`require_held` is off for a merged pull request: its reviewers decided the document is done."""
     postmortem = _current(incident)
     if not _URL_RE.match(url):
-        raise CommandError(f"`{url}` is not a link; give the post-mortem document's https:// URL.")
+        raise UserError(f"`{url}` is not a link; give the post-mortem document's https:// URL.")
     if postmortem.state is PostmortemState.SHARED:
-        raise CommandError(f"The post-mortem of {incident.id} was already shared: {postmortem.url}")
+        raise UserError(f"The post-mortem of {incident.id} was already shared: {postmortem.url}")
     if require_held and postmortem.state is not PostmortemState.HELD:
-        raise CommandError(
+        raise UserError(
             f"The post-mortem session of {incident.id} has not been held yet; "
             f"run `/incident {incident.id} postmortem held` after the session, then share the document."
         )
@@ -406,7 +454,7 @@ def _ics(
     thread_link: str,
     at: datetime,
 ) -> bytes:
-    from icalendar import Calendar, Event, vCalAddress, vText
+    from icalendar import Calendar, Event, vCalAddress, vText  # noqa: PLC0415 - cold start: only scheduling writes one
 
     assert postmortem.scheduled_for is not None
     calendar = Calendar()

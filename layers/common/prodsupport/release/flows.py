@@ -10,24 +10,22 @@ send it once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.incident.messages import ephemeral
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.email import requests as email_requests
 from prodsupport.infra.blocks import input_block, text_input
-from prodsupport.infra.slack_api import SlackMessage, post
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.release.model import (
+    FORM_CALLBACK_ID,
     MAX_APPLICATION,
     MAX_NOTES,
     MAX_SUMMARY,
-    RELEASE_USAGE,
-    Announce,
-    CancelRelease,
-    ListReleases,
-    OpenReleaseForm,
     Release,
-    ReleaseHelp,
     ReleaseInputError,
     ReleaseStatus,
     check_link,
@@ -36,20 +34,15 @@ from prodsupport.release.model import (
     format_day,
     format_release_id,
     parse_day,
-    parse_release,
     release_email,
 )
 from prodsupport.release.store import ReleaseNotFound, ReleaseNotScheduled, ReleaseSlotTaken, ReleaseStore
-from prodsupport.slack.commands import CommandError
-from prodsupport.slack.requests import SlashCommand
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
-CALLBACK_ID = "release_create"
 
 
 def _releases(rt: Runtime) -> ReleaseStore:
@@ -60,45 +53,7 @@ def _calendar(rt: Runtime) -> PlaybookCalendar:
     return rt.policy.calendar
 
 
-# --- the command and the form ---------------------------------------------------------------------------
-
-
-def on_command(rt: Runtime, command: SlashCommand) -> dict[str, Any] | None:
-    try:
-        parsed = parse_release(command.text, rt.settings.applications)
-    except ReleaseInputError as exc:
-        raise CommandError(str(exc)) from None
-    match parsed:
-        case OpenReleaseForm():
-            return _open_form(rt, command.trigger_id)
-        case ReleaseHelp():
-            return ephemeral(RELEASE_USAGE)
-        case ListReleases():
-            return ephemeral(_list_text(rt, command.at))
-        case CancelRelease():
-            return ephemeral(cancel(rt, parsed.release_id, command.user_id, command.at))
-        case Announce():
-            release, warnings = announce(
-                rt,
-                application=parsed.application,
-                day=parsed.day,
-                summary=parsed.summary,
-                user=command.user_id,
-                at=command.at,
-            )
-            return ephemeral(_confirmation(rt, release, warnings))
-    assert_never(parsed)
-
-
-def _open_form(rt: Runtime, trigger_id: str) -> dict[str, Any] | None:
-    from slack_sdk.errors import SlackApiError
-
-    try:
-        rt.slack.views_open(trigger_id=trigger_id, view=release_modal(rt.settings.applications))
-    except SlackApiError as exc:
-        logger.warning("could not open the release form", error=str(exc.response.get("error")))
-        return ephemeral(f"I couldn't open the release form. Use the text form instead:\n{RELEASE_USAGE}")
-    return None
+# --- the form -----------------------------------------------------------------------------------------
 
 
 def submit_modal(rt: Runtime, values: dict[str, Any], user: str, at: dt.datetime) -> None:
@@ -110,7 +65,7 @@ def submit_modal(rt: Runtime, values: dict[str, Any], user: str, at: dt.datetime
         notes = check_text(str(values.get("notes") or ""), "release notes", MAX_NOTES, required=False)
         link = check_link(str(values.get("link") or ""))
     except ReleaseInputError as exc:
-        raise CommandError(str(exc)) from None
+        raise UserError(str(exc)) from None
     announce(rt, application=application, day=day, summary=summary, notes=notes, link=link, user=user, at=at)
 
 
@@ -134,7 +89,7 @@ def announce(
     calendar = _calendar(rt)
     today = calendar.local(at).date()
     if day < today:
-        raise CommandError(f"{format_day(day)} is in the past; a release needs today's date or a later one.")
+        raise UserError(f"{format_day(day)} is in the past; a release needs today's date or a later one.")
     releases = _releases(rt)
     existing = next(
         (
@@ -159,7 +114,7 @@ def announce(
         try:
             releases.create(release)
         except ReleaseSlotTaken as taken:
-            raise CommandError(
+            raise UserError(
                 f"{taken.release.id} for {taken.release.application} on {format_day(day)} was announced at the same "
                 "moment; run the command again to update it."
             ) from None
@@ -170,7 +125,7 @@ def announce(
                 existing.id, summary=summary, notes=notes or existing.notes, link=link or existing.link
             )
         except (ReleaseNotFound, ReleaseNotScheduled):
-            raise CommandError(f"{existing.id} changed while you were editing it; please try again.") from None
+            raise UserError(f"{existing.id} changed while you were editing it; please try again.") from None
         change = "updated"
     warnings = _warnings(rt, release)
     post(rt.slack, release_scheduled(rt, release, change=change, by=user, warnings=warnings))
@@ -188,13 +143,13 @@ def cancel(rt: Runtime, release_id: str, user: str, at: dt.datetime) -> str:
     releases = _releases(rt)
     release = releases.get(release_id)
     if release is None:
-        raise CommandError(f"There is no release {release_id}. `/release list` shows the scheduled ones.")
+        raise UserError(f"There is no release {release_id}. `/release list` shows the scheduled ones.")
     roster = rt.roster.load()
     allowed = {release.announced_by, roster.pm_user_id, roster.backup_pm_user_id, *rt.settings.admin_user_ids}
     if user not in allowed - {""}:
-        raise CommandError(f"Only whoever announced {release.id}, the PM, the backup PM or an admin can cancel it.")
+        raise UserError(f"Only whoever announced {release.id}, the PM, the backup PM or an admin can cancel it.")
     if release.date < _calendar(rt).local(at).date():
-        raise CommandError(f"{release.id} was dated {format_day(release.date)}; it is past and cannot be cancelled.")
+        raise UserError(f"{release.id} was dated {format_day(release.date)}; it is past and cannot be cancelled.")
     try:
         cancelled = releases.cancel(release_id)
     except ReleaseNotScheduled:
@@ -221,7 +176,7 @@ def release_modal(applications: tuple[str, ...]) -> dict[str, Any]:
 
     return {
         "type": "modal",
-        "callback_id": CALLBACK_ID,
+        "callback_id": FORM_CALLBACK_ID,
         "title": {"type": "plain_text", "text": "Announce a release"},
         "submit": {"type": "plain_text", "text": "Announce"},
         "blocks": [
@@ -301,7 +256,7 @@ def release_scheduled(rt: Runtime, release: Release, *, change: str, by: str, wa
     )
 
 
-def _confirmation(rt: Runtime, release: Release, warnings: list[str]) -> str:
+def confirmation(rt: Runtime, release: Release, warnings: list[str]) -> str:
     where = f"<#{rt.settings.channel_id}>"
     text = f"{release.id}: {esc(release.application)} on {format_day(release.date)}, posted in {where}."
     return "\n".join([text, *(f":warning: {esc(w)}" for w in warnings)])
@@ -317,7 +272,7 @@ def _line(rt: Runtime, release: Release) -> str:
     return line
 
 
-def _list_text(rt: Runtime, now: dt.datetime) -> str:
+def list_text(rt: Runtime, now: dt.datetime) -> str:
     scheduled = [r for r in _releases(rt).dated(_calendar(rt).local(now).date()) if r.status is ReleaseStatus.SCHEDULED]
     if not scheduled:
         return "No releases are scheduled. `/release <application> <YYYY-MM-DD> <summary>` adds one."
@@ -376,8 +331,6 @@ def request_id(release: Release) -> str:
 
 
 def _email(rt: Runtime, release: Release, at: dt.datetime) -> None:
-    from prodsupport.email import requests as email_requests
-
     releases = _releases(rt)
     current = releases.get(release.id)
     if current is None or current.status is not ReleaseStatus.SCHEDULED or current.emailed_at:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from prodsupport.core.mrkdwn import unescape_text
 from prodsupport.core.rendering import environment, one_line
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.slack.requests import unescape_text
 
 if TYPE_CHECKING:
     from prodsupport.core.calendar import PlaybookCalendar
@@ -28,6 +28,7 @@ MAX_SUMMARY = 1000
 MAX_NOTES = 3000
 MAX_LINK = 500
 
+FORM_CALLBACK_ID = "release_create"  # the announce form, routed back by this id
 RELEASE_USAGE = """\
 `/release` (or `/release new`) opens the release form, with room for notes and a link. Or:
 • `/release <application> <YYYY-MM-DD> <summary>` puts a release on the calendar (again for the same \

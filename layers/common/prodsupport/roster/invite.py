@@ -31,7 +31,7 @@ def addresses(data: bytes) -> tuple[str, ...]:
     """Every person's address on the invite's events, organizer first, each once (case-insensitively)."""
     if len(data) > MAX_INVITE_BYTES:
         raise InviteError(f"the file is larger than {MAX_INVITE_BYTES // 1024} KB; an invite is much smaller")
-    from icalendar import Calendar
+    from icalendar import Calendar  # noqa: PLC0415 - cold start: only a shared invite is read
 
     try:
         calendar = Calendar.from_ical(data)

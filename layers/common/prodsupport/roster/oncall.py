@@ -11,15 +11,20 @@ is not configured or not reachable: a reminder naming the fallback beats a remin
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 from weakref import WeakKeyDictionary
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 TIMEOUT_SECONDS = 1.5
@@ -66,8 +71,6 @@ def oncall_user(rt: Runtime, now: datetime) -> str:
 
 
 def _look_up(rt: Runtime, policy_id: str) -> str:
-    from urllib.parse import quote, urlencode
-
     token = _api_token(rt)
     base = rt.settings.pagerduty_api_url.rstrip("/")
     query = urlencode({"escalation_policy_ids[]": policy_id, "earliest": "true"})
@@ -96,8 +99,6 @@ def _level(entry: dict[str, Any]) -> int:
 
 
 def _api_token(rt: Runtime) -> str:
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-
     try:
         token = rt.secret(rt.settings.pagerduty_secret_name).get("api_token")
     except (GetParameterError, TransformParameterError, ValueError) as exc:
@@ -108,9 +109,6 @@ def _api_token(rt: Runtime) -> str:
 
 
 def _get(url: str, token: str) -> dict[str, Any]:
-    import urllib.error
-    import urllib.request
-
     request = urllib.request.Request(  # noqa: S310 - the URL is the configured PagerDuty API, always http(s)
         url, headers={"Authorization": f"Token token={token}", "Accept": ACCEPT}
     )
@@ -129,8 +127,6 @@ def _get(url: str, token: str) -> dict[str, Any]:
 
 
 def _slack_user(rt: Runtime, email: str) -> str:
-    from slack_sdk.errors import SlackApiError, SlackClientError
-
     try:
         response = rt.slack.users_lookupByEmail(email=email)
     except SlackApiError as exc:

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from slack_sdk.errors import SlackApiError
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 OUT_EMOJI = frozenset({":palm_tree:"})
@@ -41,8 +42,6 @@ def email_owner(rt: Runtime) -> str:
     roster = rt.roster.load()
     if roster.pm_out_of_office or not roster.pm_user_id or not roster.backup_pm_user_id:
         return roster.email_owner
-    from slack_sdk.errors import SlackApiError
-
     try:
         profile = rt.slack.users_profile_get(user=roster.pm_user_id).get("profile") or {}
     except (SlackApiError, OSError) as exc:

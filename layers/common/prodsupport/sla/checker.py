@@ -43,7 +43,7 @@ from prodsupport.sla import messages as sla_messages
 from prodsupport.sla.messages import Escalation, SlaNotice
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 # An incident is claimed only when one post can still be attempted and handed over after the claim.

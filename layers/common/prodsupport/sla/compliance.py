@@ -19,15 +19,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from prodsupport.core.calendar import PlaybookCalendar
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import ET, format_et, to_iso
 from prodsupport.incident.messages import SLA_LABEL
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
-from prodsupport.infra.slack_api import SlackMessage
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.sla.messages import duration_text
-from prodsupport.slack.requests import escape_mrkdwn as esc
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 Format = Literal["md", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "csv", "json")
@@ -330,7 +330,7 @@ def weekly_message(report: ComplianceReport, channel: str) -> SlackMessage:
 
 def post_weekly(rt: Runtime, now: datetime) -> None:
     """Post last week's report once, even when the scheduler delivers the run twice."""
-    from prodsupport.infra.slack_api import post
+    from prodsupport.infra.slack_api import post  # noqa: PLC0415 - the report stays SDK-free; posting loads slack_sdk
 
     start, end = last_week(now, rt.policy.calendar)
     with rt.dedupe.once("compliance_report", to_iso(start), now) as first:
@@ -339,7 +339,9 @@ def post_weekly(rt: Runtime, now: datetime) -> None:
         report = build(rt.store.opened_between(start, end), start, end, now)
         message = weekly_message(report, rt.settings.channel_id)
         if rt.settings.github_repo:
-            from prodsupport.github import messages, tracking
+            # Lazy: the report stays SDK-free (github_tracking reads DynamoDB); only the weekly post needs them
+            from prodsupport.postmortem import github_messages as messages  # noqa: PLC0415
+            from prodsupport.postmortem import github_tracking as tracking  # noqa: PLC0415
 
             message = messages.with_open_items(message, tracking.open_entries(rt.table)[1], now)
         post(rt.slack, message)

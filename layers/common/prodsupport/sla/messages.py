@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_et, to_iso
 from prodsupport.incident.messages import SLA_LABEL, WINDOW_LABEL, mention, pagerduty_page
 from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.policy import ACK_SLAS, SlaAction
-from prodsupport.infra.slack_api import SlackMessage
-from prodsupport.slack.requests import escape_mrkdwn as esc
+from prodsupport.infra.slack_message import SlackMessage
 
 OWNER_SLAS = (Sla.STAKEHOLDER_EMAIL, Sla.STATUS_UPDATE)
 """The clocks the PM owns; their reminders are also sent as a direct message, which a thread may not be."""

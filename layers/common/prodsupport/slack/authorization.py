@@ -10,50 +10,21 @@ Reading (`list`, `help`) and declaring stay open to everyone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools import Logger
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from prodsupport.incident.model import Incident
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
-MEMBERS_PAGE_SIZE = 1000  # Slack's maximum for conversations.members
-
-
-@dataclass(frozen=True)
-class _Members:
-    users: frozenset[str]
-    fetched_at: datetime
-
-
-class ChannelMembers:
-    """The members of each incident channel this container has asked about, kept for a TTL."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self._rt = rt
-        self._cache: dict[str, _Members] = {}
-
-    def includes(self, channel_id: str, user_id: str) -> bool:
-        cached = self._fresh(channel_id)
-        if cached is not None and user_id in cached.users:
-            return True
-        return user_id in self._fetch(channel_id).users
-
-    def _fresh(self, channel_id: str) -> _Members | None:
-        cached = self._cache.get(channel_id)
-        ttl = timedelta(seconds=self._rt.settings.member_cache_seconds)
-        if cached is None or self._rt.clock() - cached.fetched_at >= ttl:
-            return None
-        return cached
-
-    def _fetch(self, channel_id: str) -> _Members:
-        users: set[str] = set()
-        for page in self._rt.slack.conversations_members(channel=channel_id, limit=MEMBERS_PAGE_SIZE):
-            users.update(str(member) for member in page.get("members") or [])
-        members = self._cache[channel_id] = _Members(frozenset(users), self._rt.clock())
-        return members
+logger = Logger(child=True)
+RESPONSE_URL_HOST = "hooks.slack.com"
 
 
 def refusal(rt: Runtime, incident: Incident, user_id: str, *, from_channel: str | None = None) -> str | None:
@@ -62,8 +33,6 @@ def refusal(rt: Runtime, incident: Incident, user_id: str, *, from_channel: str 
     `from_channel` is where a slash command was typed; buttons and forms pass None, because they sit on the
     bot's own messages or modals, where the person's membership is what matters.
     """
-    from slack_sdk.errors import SlackApiError
-
     home = incident.channel_id
     allowed_channels = {home, *rt.settings.command_channel_ids}
     if from_channel is not None and from_channel not in allowed_channels:
@@ -76,3 +45,20 @@ def refusal(rt: Runtime, incident: Incident, user_id: str, *, from_channel: str 
     if not member:
         return f"Only members of <#{home}> can change {incident.id}. Join the channel first; nothing was changed."
     return None
+
+
+def tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, user: str, text: str) -> None:
+    """An ephemeral answer to the person who clicked, through the click's `response_url`: Slack refuses
+    chat.postEphemeral to someone outside the channel (`user_not_in_channel`), who is just who is refused.
+    The refusal is told at most once and never fails the request: nothing was changed either way."""
+    response_url = str(payload.get("response_url") or "")
+    slack_hosts = {RESPONSE_URL_HOST, urlsplit(rt.settings.slack_api_url).netloc}
+    try:
+        if urlsplit(response_url).netloc in slack_hosts:
+            WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+        else:
+            rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=text)
+    except (SlackApiError, OSError) as exc:
+        logger.warning("could not tell a refused person why", user=user, error=type(exc).__name__)

@@ -1,6 +1,6 @@
 """The text interface: `/incident`, `/prodsupport` command text parsed into plain values.
 
-Pure: a parse either yields a command or a `CommandError` whose message is the usage the person needs,
+Pure: a parse either yields a command or a `UserError` whose message is the usage the person needs,
 which the handler shows ephemerally. Nothing is changed for text that does not parse.
 """
 
@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from typing import Literal, cast
 
+from prodsupport.core.errors import UserError
+from prodsupport.core.mrkdwn import link, plain_text, user_id
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.github.model import ACTION_TYPES, ActionType
-from prodsupport.incident.model import Severity
-from prodsupport.slack.markup import plain_text
-from prodsupport.slack.requests import link, user_id
+from prodsupport.incident.model import INCIDENT_ID_RE, Severity
+from prodsupport.incident.next_update import NextUpdate, parse_next_update
+from prodsupport.postmortem.model import AddActionItem, PostmortemCheckpoint, parse_session_time
 
-INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)
 PAGERDUTY_URL_RE = re.compile(r"/incidents/([A-Z0-9]+)", re.IGNORECASE)
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{5,}$")
-NEXT_RE = re.compile(r"\s+next\s+(?:(\d+)\s*(m|min|mins|h|hr|hrs|hours?)|(\d{1,2}):(\d{2}))\s*$", re.IGNORECASE)
-LOOSE_NEXT_RE = re.compile(r"\s+next\s+\d\S*\s*$", re.IGNORECASE)  # a promise that did not parse
 MAX_TEXT = 3000  # a field's text; the incident is one DynamoDB item (400 KB), read and written whole
-MAX_PROMISE = timedelta(days=7)
 ACTION_TYPE_RE = re.compile(r"(?:^|\s+)type\s+(\S+)\s*$", re.IGNORECASE)
 ACTION_TEAM_RE = re.compile(r"(?:^|\s+)team\s+(\S.*?)\s*$", re.IGNORECASE)
 
@@ -45,10 +42,6 @@ PRODSUPPORT_USAGE = """\
 Admins only:
 • `/prodsupport pm @user` · `/prodsupport backup @user` · `/prodsupport ooo on|off`
 • `/prodsupport stakeholders add <emails>` · `stakeholders remove <emails>` · `stakeholders list`"""
-
-
-class CommandError(ValueError):
-    """Text that does not parse; the message tells the person what was expected."""
 
 
 @dataclass(frozen=True)
@@ -92,24 +85,6 @@ class SetSeverity:
 
 
 @dataclass(frozen=True)
-class NextUpdate:
-    """A promised next status update: either after a duration or at an ET wall-clock time."""
-
-    after: timedelta | None = None
-    at_local: time | None = None
-
-    def resolve(self, now: datetime, zone_local: datetime) -> datetime:
-        """When the promise falls due, given now and now in ET; a past ET time means tomorrow."""
-        if self.after is not None:
-            return now + self.after
-        assert self.at_local is not None
-        candidate = zone_local.replace(hour=self.at_local.hour, minute=self.at_local.minute, second=0, microsecond=0)
-        if candidate <= zone_local:
-            candidate += timedelta(days=1)
-        return candidate
-
-
-@dataclass(frozen=True)
 class StatusUpdate:
     incident_id: str
     text: str
@@ -132,23 +107,6 @@ class LinkPagerDuty:
 @dataclass(frozen=True)
 class SendEmail:
     incident_id: str
-
-
-@dataclass(frozen=True)
-class PostmortemCheckpoint:
-    incident_id: str
-    state: Literal["scheduled", "held", "shared", "needed"]
-    scheduled_for: datetime | None = None  # naive ET wall-clock time; the flow localises it
-    attendees: tuple[str, ...] = ()
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class AddActionItem:
-    incident_id: str
-    description: str
-    type: ActionType | None = None
-    team: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,39 +138,16 @@ def _severity(word: str) -> Severity:
     try:
         return Severity(word.lower())
     except ValueError:
-        raise CommandError(f"`{word}` is not a severity; expected critical, major or minor") from None
+        raise UserError(f"`{word}` is not a severity; expected critical, major or minor") from None
 
 
 def _require(text: str, what: str, usage: str) -> str:
     """A free-text argument as the person meant it (made plain once here, escaped again wherever echoed)."""
     if not text.strip():
-        raise CommandError(f"{what} is missing. Usage: {usage}")
+        raise UserError(f"{what} is missing. Usage: {usage}")
     if len(text) > MAX_TEXT:
-        raise CommandError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
+        raise UserError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT} (link a document for more).")
     return plain_text(text.strip())
-
-
-def parse_next_update(text: str) -> tuple[str, NextUpdate | None]:
-    """Split a trailing `next 2h` / `next 30m` / `next 14:00` promise off a status text."""
-    match = NEXT_RE.search(text)
-    if not match:
-        if LOOSE_NEXT_RE.search(text):
-            raise CommandError("`next` takes a duration or an ET time: `next 2h`, `next 30m` or `next 14:00`")
-        return text, None
-    body = text[: match.start()].strip()
-    if match.group(1):
-        amount = int(match.group(1))
-        unit = match.group(2).lower()
-        if amount > MAX_PROMISE.days * 24 * 60:
-            raise CommandError("`next` can promise at most 7 days ahead, e.g. `next 2h` or `next 30m`")
-        delta = timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
-        if not timedelta(0) < delta <= MAX_PROMISE:
-            raise CommandError("`next` needs a positive duration of at most 7 days, e.g. `next 2h` or `next 30m`")
-        return body, NextUpdate(after=delta)
-    hour, minute = int(match.group(3)), int(match.group(4))
-    if hour > 23 or minute > 59:
-        raise CommandError(f"`next {hour}:{minute:02d}` is not a time; use HH:MM in ET, e.g. `next 14:00`")
-    return body, NextUpdate(at_local=time(hour, minute))
 
 
 def parse_incident(text: str) -> IncidentCommand:
@@ -228,10 +163,10 @@ def parse_incident(text: str) -> IncidentCommand:
         title = _require(text.split(None, 1)[1] if len(words) > 1 else "", "The title", "`/incident critical <title>`")
         return Declare(Severity(head), title)
     if not INCIDENT_ID_RE.match(words[0]):
-        raise CommandError(f"I didn't understand `{words[0]}`.\n{INCIDENT_USAGE}")
+        raise UserError(f"I didn't understand `{words[0]}`.\n{INCIDENT_USAGE}")
     incident_id = words[0].upper()
     if len(words) < 2:
-        raise CommandError(f"What should I do with {incident_id}?\n{INCIDENT_USAGE}")
+        raise UserError(f"What should I do with {incident_id}?\n{INCIDENT_USAGE}")
     verb = words[1].lower()
     rest = text.split(None, 2)[2] if len(words) > 2 else ""
     return _parse_verb(incident_id, verb, rest)
@@ -252,7 +187,7 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             usage = f"`/incident {incident_id} apps <A, B>`"
             apps = tuple(a.strip() for a in _require(rest, "The applications", usage).split(",") if a.strip())
             if not apps:
-                raise CommandError(f"The applications are missing. Usage: {usage}")
+                raise UserError(f"The applications are missing. Usage: {usage}")
             return SetApplications(incident_id, apps)
         case "severity":
             return SetSeverity(
@@ -279,20 +214,20 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             return _parse_postmortem(incident_id, rest)
         case "action":
             return _parse_action(incident_id, rest)
-    raise CommandError(f"`{verb}` is not something I can do to an incident.\n{INCIDENT_USAGE}")
+    raise UserError(f"`{verb}` is not something I can do to an incident.\n{INCIDENT_USAGE}")
 
 
 def _parse_link(incident_id: str, rest: str) -> LinkPagerDuty:
     usage = f"`/incident {incident_id} link <PagerDuty incident id or URL>`"
     if not rest.strip():
-        raise CommandError(f"The PagerDuty incident is missing. Usage: {usage}")
+        raise UserError(f"The PagerDuty incident is missing. Usage: {usage}")
     target = link(rest.split(maxsplit=1)[0])
     url_match = PAGERDUTY_URL_RE.search(target)
     if url_match:
         return LinkPagerDuty(incident_id, url_match.group(1).upper(), target)
     if PAGERDUTY_ID_RE.match(target.upper()):
         return LinkPagerDuty(incident_id, target.upper(), "")
-    raise CommandError(f"`{target}` is not a PagerDuty incident id or URL. Usage: {usage}")
+    raise UserError(f"`{target}` is not a PagerDuty incident id or URL. Usage: {usage}")
 
 
 def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
@@ -302,25 +237,20 @@ def _parse_postmortem(incident_id: str, rest: str) -> PostmortemCheckpoint:
     )
     words = rest.split()
     if not words:
-        raise CommandError(f"Which checkpoint? Usage: {usage}")
+        raise UserError(f"Which checkpoint? Usage: {usage}")
     state = words[0].lower()
     if state in ("held", "needed"):
         return PostmortemCheckpoint(incident_id, "held" if state == "held" else "needed")
     if state == "shared":
         if len(words) < 2:
-            raise CommandError(f"The post-mortem link is missing. Usage: {usage}")
+            raise UserError(f"The post-mortem link is missing. Usage: {usage}")
         return PostmortemCheckpoint(incident_id, "shared", url=link(words[1]))
     if state == "scheduled":
         if len(words) < 3:
-            raise CommandError(f"The date and time are missing. Usage: {usage}")
-        try:
-            when = datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 - ET, localised by the flow
-        except ValueError:
-            raise CommandError(f"`{words[1]} {words[2]}` is not `YYYY-MM-DD HH:MM` (ET). Usage: {usage}") from None
-        if not 2000 <= when.year <= 2999:
-            raise CommandError(f"`{words[1]}` is not a date a post-mortem can be held on. Usage: {usage}")
+            raise UserError(f"The date and time are missing. Usage: {usage}")
+        when = parse_session_time(words[1], words[2], usage)
         return PostmortemCheckpoint(incident_id, "scheduled", scheduled_for=when, attendees=tuple(words[3:]))
-    raise CommandError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
+    raise UserError(f"`{state}` is not a post-mortem checkpoint. Usage: {usage}")
 
 
 def _parse_action(incident_id: str, rest: str) -> AddActionItem:
@@ -335,14 +265,14 @@ def _parse_action(incident_id: str, rest: str) -> AddActionItem:
         if type_match:
             word = type_match.group(1).lower()
             if word not in ACTION_TYPES:
-                raise CommandError(f"`{word}` is not an action item type. Usage: {usage}")
+                raise UserError(f"`{word}` is not an action item type. Usage: {usage}")
             kind, text = cast(ActionType, word), text[: type_match.start()].rstrip()
         elif team_match:
             team, text = team_match.group(1).strip(), text[: team_match.start()].rstrip()
         else:
             break
     if not text.strip():
-        raise CommandError(f"The action item's description is missing. Usage: {usage}")
+        raise UserError(f"The action item's description is missing. Usage: {usage}")
     return AddActionItem(incident_id, text.strip(), kind, team)
 
 
@@ -354,11 +284,11 @@ def parse_prodsupport(text: str) -> RosterChange:
     if head in ("pm", "backup"):
         user = user_id(words[1]) if len(words) > 1 else None
         if not user:
-            raise CommandError(f"Usage: `/prodsupport {head} @user`")
+            raise UserError(f"Usage: `/prodsupport {head} @user`")
         return RosterChange("pm" if head == "pm" else "backup", user_id=user)
     if head == "ooo":
         if len(words) < 2 or words[1].lower() not in ("on", "off"):
-            raise CommandError("Usage: `/prodsupport ooo on` or `/prodsupport ooo off`")
+            raise UserError("Usage: `/prodsupport ooo on` or `/prodsupport ooo off`")
         return RosterChange("ooo", on=words[1].lower() == "on")
     if head == "stakeholders":
         sub = words[1].lower() if len(words) > 1 else ""
@@ -367,10 +297,10 @@ def parse_prodsupport(text: str) -> RosterChange:
         if sub in ("add", "remove"):
             emails = tuple(_email(token) for token in re.split(r"[\s,;]+", " ".join(words[2:])) if token)
             if not emails:
-                raise CommandError(f"Usage: `/prodsupport stakeholders {sub} <email> [<email>…]`")
+                raise UserError(f"Usage: `/prodsupport stakeholders {sub} <email> [<email>…]`")
             return RosterChange("stakeholders_add" if sub == "add" else "stakeholders_remove", emails=emails)
-        raise CommandError("Usage: `/prodsupport stakeholders add|remove <emails>` or `stakeholders list`")
-    raise CommandError(f"I didn't understand `{words[0]}`.\n{PRODSUPPORT_USAGE}")
+        raise UserError("Usage: `/prodsupport stakeholders add|remove <emails>` or `stakeholders list`")
+    raise UserError(f"I didn't understand `{words[0]}`.\n{PRODSUPPORT_USAGE}")
 
 
 def _email(token: str) -> str:
@@ -379,5 +309,5 @@ def _email(token: str) -> str:
     mailto = re.match(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$", token)
     address = (mailto.group(1) if mailto else token).lower()
     if not EMAIL_RE.match(address):
-        raise CommandError(f"`{token}` is not an email address")
+        raise UserError(f"`{token}` is not an email address")
     return address

@@ -1,4 +1,4 @@
-"""Slack requests (already verified) to use cases: parsing, the time of each, and exactly-once delivery.
+"""Slack requests (already verified) to the router: parsing, the time of each, and exactly-once delivery.
 
 Events carry an `event_id` that Slack re-sends on retry; commands and interactions carry none, so their
 identity is the signed timestamp and body, which makes a replayed request a duplicate too. A repeat that
@@ -14,17 +14,35 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.incident import flows as incident_flow
 from prodsupport.infra.dedupe import DeliveryInFlight
+from prodsupport.slack import (
+    email_handlers,
+    incident_handlers,
+    pagerduty_handlers,
+    postmortem_handlers,
+    release_handlers,
+    roster_handlers,
+)
 from prodsupport.slack import requests as slack_requests
 from prodsupport.slack.requests import BadRequest
+from prodsupport.slack.router import Router
 
 if TYPE_CHECKING:
-    from prodsupport.infra.runtime import Runtime
+    from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 OK = (200, "")
 RETRY_LATER = 503
+ROUTER = Router()
+for _domain in (
+    incident_handlers,
+    email_handlers,
+    postmortem_handlers,
+    pagerduty_handlers,
+    release_handlers,
+    roster_handlers,
+):
+    _domain.register(ROUTER)
 
 
 def _json(value: Any) -> str:
@@ -63,7 +81,7 @@ def handle_events_request(rt: Runtime, body: bytes, headers: dict[str, str]) -> 
     if not isinstance(event, dict) or not isinstance(event_id, str) or not event_id:
         raise BadRequest("event_callback needs an 'event' object and an 'event_id'")
     event_type = event.get("type")
-    if not isinstance(event_type, str) or event_type not in incident_flow.HANDLED_EVENT_TYPES:
+    if not ROUTER.handles_event(event_type):
         # Slack counts any non-2xx against the app and sends every subscribed type (channel_created's
         # `channel` is an object): what this app does not handle is not read, so its shape cannot matter.
         logger.info("ignored an event type this app does not handle", event_type=str(event_type)[:80])
@@ -71,7 +89,7 @@ def handle_events_request(rt: Runtime, body: bytes, headers: dict[str, str]) -> 
     slack_requests.check_event(event)
 
     def handle() -> tuple[int, str]:
-        incident_flow.on_event(rt, event)
+        ROUTER.on_event(rt, event)
         return OK
 
     return _once(rt, "slack", event_id, handle)
@@ -82,7 +100,7 @@ def handle_command_request(rt: Runtime, body: bytes, headers: dict[str, str]) ->
     command = slack_requests.slash_command(body, at)
 
     def handle() -> tuple[int, str]:
-        response = incident_flow.on_command(rt, command)
+        response = ROUTER.on_command(rt, command)
         return (200, _json(response)) if response else OK
 
     return _once(rt, "slack-command", _request_id(headers, body), handle)
@@ -93,7 +111,7 @@ def handle_interaction_request(rt: Runtime, body: bytes, headers: dict[str, str]
     payload = slack_requests.interaction_payload(body)
 
     def handle() -> tuple[int, str]:
-        response = incident_flow.on_interaction(rt, payload, at)
+        response = ROUTER.on_interaction(rt, payload, at)
         return (200, _json(response)) if response else OK
 
     return _once(rt, "slack-interaction", _request_id(headers, body), handle)

@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from slack_sdk.signature import Clock as SlackClock
+from slack_sdk.signature import SignatureVerifier
+
 from prodsupport.core import inbound_json
 from prodsupport.core.timefmt import from_epoch
 
@@ -21,8 +24,6 @@ if TYPE_CHECKING:
     from prodsupport.core.clock import Clock
 
 MAX_BODY_BYTES = 256 * 1024
-USER_RE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
-LINK_RE = re.compile(r"^<(https?://[^|>]+)(?:\|[^>]*)?>$")
 
 
 class BadRequest(ValueError):
@@ -30,13 +31,7 @@ class BadRequest(ValueError):
 
 
 def verify(*, secret: str, headers: dict[str, str], body: bytes, clock: Clock) -> bool:
-    """True only for a request Slack signed within the freshness window.
-
-    slack_sdk is imported here, not at the top: the command parsers and message builders use this
-    module's pure helpers and must stay free of the SDK (docs/design.md#architecture: the domain imports no slack_sdk).
-    """
-    from slack_sdk.signature import Clock as SlackClock
-    from slack_sdk.signature import SignatureVerifier
+    """True only for a request Slack signed within the freshness window."""
 
     class RuntimeClock(SlackClock):
         def now(self) -> float:
@@ -225,28 +220,3 @@ def slash_command(body: bytes, at: datetime) -> SlashCommand:
         trigger_id=fields.get("trigger_id", ""),
         at=at,
     )
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters; anything a person typed is escaped before the bot echoes it."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def unescape_text(text: str) -> str:
-    """What a person typed: Slack sends `&`, `<` and `>` in command text as entities."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def user_id(token: str) -> str | None:
-    """A user as Slack may send it: `<@U123|name>`, `<@U123>`, `@U123` or `U123`."""
-    match = USER_RE.match(token.strip())
-    if not match:
-        return None
-    return match.group(1) or match.group(2)
-
-
-def link(token: str) -> str:
-    """A URL as Slack may send it: `<https://…|label>`, `<https://…>` or bare."""
-    token = token.strip()
-    match = LINK_RE.match(token)
-    return match.group(1) if match else token

@@ -1,0 +1,198 @@
+"""What a handler needs, built lazily on first use and cached for the life of the Lambda container.
+
+Nothing here runs at import time: clients are created after the test's (or replay's) emulated AWS is up,
+and each path pays only for the clients it touches. The replay tool and the tests swap the clock and
+drop the cache between runs; production never does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from prodsupport.core.clock import Clock, system_clock
+from prodsupport.core.settings import Settings
+from prodsupport.infra.slack_api import Budget
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from slack_sdk import WebClient
+
+    from prodsupport.github.client import GitHubClient
+    from prodsupport.incident.policy import SlaPolicy
+    from prodsupport.incident.store import IncidentStore
+    from prodsupport.infra.channel_members import ChannelMembers
+    from prodsupport.infra.dedupe import Deduplicator
+    from prodsupport.infra.dynamo import Table
+    from prodsupport.roster.store import RosterStore
+
+
+class Runtime:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.budget = Budget()
+
+    def begin(self, remaining_millis: int) -> Runtime:
+        """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
+        self.budget.start(remaining_millis)
+        return self
+
+    def client(self, service: str) -> Any:
+        return _boto3_client(service)
+
+    @cached_property
+    def _secrets(self) -> SecretsProvider:
+        """botocore logs every response body at DEBUG, and a GetSecretValue body is the secret: its parser's
+        logger stays above DEBUG, so a DEBUG application log level never writes a secret to the logs."""
+        import logging
+
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        logging.getLogger("botocore.parsers").setLevel(logging.INFO)
+        return SecretsProvider(boto3_client=self.client("secretsmanager"))
+
+    def secret(self, name: str) -> dict[str, Any]:
+        """A JSON secret from Secrets Manager through Powertools, cached for `secrets_max_age_seconds`."""
+        value = self._secrets.get(name, transform="json", max_age=self.settings.secrets_max_age_seconds)
+        if not isinstance(value, dict):
+            raise ValueError(f"secret {name} must hold a JSON object")
+        return value
+
+    @cached_property
+    def table(self) -> Table:
+        from prodsupport.infra.dynamo import Table
+
+        return Table(self.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def policy(self) -> SlaPolicy:
+        from prodsupport.core.calendar import CalendarConfig, PlaybookCalendar
+        from prodsupport.incident.policy import SlaPolicy
+
+        s = self.settings
+        calendar = PlaybookCalendar(
+            CalendarConfig(
+                timezone=s.timezone,
+                day_start=s.business_day_start,
+                day_end=s.business_day_end,
+                extra_holidays=frozenset(s.extra_holidays),
+            )
+        )
+        return SlaPolicy(
+            calendar=calendar,
+            ack_business=s.ack_business,
+            ack_after_hours=s.ack_after_hours,
+            email_within=timedelta(hours=s.email_hours),
+            ack_reminder_leads=s.ack_reminder_minutes,
+            email_reminder_leads=s.email_reminder_minutes,
+            status_reminder_leads=s.status_reminder_minutes,
+            postmortem_reminder_leads=s.postmortem_reminder_minutes,
+            postmortem_schedule_business_days=s.postmortem_schedule_business_days,
+            postmortem_share_business_days=s.postmortem_share_business_days,
+        )
+
+    @cached_property
+    def store(self) -> IncidentStore:
+        from prodsupport.incident.store import IncidentStore
+
+        return IncidentStore(self.table, self.policy)
+
+    @cached_property
+    def dedupe(self) -> Deduplicator:
+        from prodsupport.infra.dedupe import Deduplicator
+
+        return Deduplicator(self.table, timedelta(hours=self.settings.dedupe_ttl_hours))
+
+    @cached_property
+    def roster(self) -> RosterStore:
+        from prodsupport.roster.store import RosterStore
+
+        return RosterStore(self.table, self.settings)
+
+    @cached_property
+    def channel_members(self) -> ChannelMembers:
+        from prodsupport.infra.channel_members import ChannelMembers
+
+        return ChannelMembers(self)
+
+    @property
+    def slack_secret(self) -> dict[str, Any]:
+        """Read through Powertools' cache on every use, so a rotated signing secret is picked up within
+        `secrets_max_age_seconds` instead of at the next cold start."""
+        return self.secret(self.settings.slack_secret_name)
+
+    @cached_property
+    def slack(self) -> WebClient:
+        from prodsupport.infra.slack_api import make_client
+
+        return make_client(
+            token=str(self.slack_secret["bot_token"]),
+            base_url=self.settings.slack_api_url,
+            backoff_seconds=self.settings.slack_retry_backoff_seconds,
+            budget=self.budget,
+        )
+
+    @property
+    def github_secret(self) -> dict[str, Any]:
+        """`{"token", "webhook_secrets": [...]}`, read through the cache like the Slack secret, for rotation."""
+        return self.secret(self.settings.github_secret_name)
+
+    @cached_property
+    def github(self) -> GitHubClient | None:
+        """None when no repository is configured: post-mortems then stay drafts in Slack, as before."""
+        if not self.settings.github_repo:
+            return None
+        from prodsupport.github.client import GitHubClient
+
+        return GitHubClient(
+            token=str(self.github_secret["token"]),
+            api_url=self.settings.github_api_url,
+            budget_seconds=self.settings.github_retry_budget_seconds,
+        )
+
+
+_boto3_clients: dict[str, Any] = {}
+CLIENT_CONFIG: dict[str, dict[str, Any]] = {
+    # One attempt, bounded: a send whose answer was lost must not be repeated by botocore behind the email
+    # sender's at-most-once decision, and a slow SES must not hold a delivery past the function's timeout.
+    "sesv2": {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 10},
+}
+
+
+def _boto3_client(service: str) -> Any:
+    client = _boto3_clients.get(service)
+    if client is None:
+        import boto3
+        from botocore.config import Config
+
+        options = CLIENT_CONFIG.get(service)
+        config = Config(**options) if options else None
+        client = _boto3_clients[service] = boto3.client(service, config=config)
+    return client
+
+
+_runtime: Runtime | None = None
+_clock: Clock = system_clock
+
+
+def current() -> Runtime:
+    global _runtime  # noqa: PLW0603 - the per-container cache is the point
+    if _runtime is None:
+        _runtime = Runtime(Settings.from_env(), _clock)
+    return _runtime
+
+
+def use_clock(clock: Clock) -> None:
+    """Replace the wall clock (replay, tests); takes effect for the next runtime built."""
+    global _clock  # noqa: PLW0603
+    _clock = clock
+    reset()
+
+
+def reset() -> None:
+    """Forget settings, clients and cached secrets, so the next call reads the environment again."""
+    global _runtime  # noqa: PLW0603
+    _runtime = None
+    _boto3_clients.clear()
