@@ -27,10 +27,10 @@ from builders import (
     stored,
 )
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, PendingNotice, Sla
 from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
-from prodsupport.infra import runtime
 from prodsupport.infra.slack_api import TIMEOUT_SECONDS
 from prodsupport_local.emulator.cfn import load_template
 from prodsupport_local.emulator.processes import Invoke, Outcome, run_together, start

@@ -36,7 +36,8 @@ from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
 from prodsupport.incident.store import MAX_ATTEMPTS, ConflictError
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.outbox import hand_over
-from prodsupport.infra.slack_api import TIMEOUT_SECONDS, Deferred, SlackMessage, post
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS, Deferred, post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.roster.oncall import oncall_user
 from prodsupport.roster.out_of_office import email_owner
 from prodsupport.sla import messages as sla_messages
