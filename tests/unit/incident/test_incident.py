@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from prodsupport.incident.model import Incident, Severity, Sla, Source
+from prodsupport.incident.model import Incident, PendingNotice, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 
 POLICY = SlaPolicy()
@@ -86,6 +86,19 @@ def test_the_record_round_trips() -> None:
     incident = open_incident(Source.PAGERDUTY, severity=Severity.CRITICAL, declared_by="")
     incident.note(TUESDAY_10_ET + timedelta(minutes=1), "status", "U0ENG", "Investigating")
     assert Incident.from_record(incident.to_record()) == incident
+
+
+def test_a_pending_notice_round_trips_with_the_record() -> None:
+    incident = open_incident(Source.ALERT_MESSAGE, declared_by="")
+    due = incident.deadlines[Sla.SLACK_ACK].due
+    incident.pending_notices.append(PendingNotice(Sla.SLACK_ACK, "reminder", due, 5, due - timedelta(minutes=5)))
+    assert Incident.from_record(incident.to_record()) == incident
+
+
+def test_an_item_stored_before_pending_notices_existed_reads_as_none_pending() -> None:
+    record = open_incident(Source.ALERT_MESSAGE, declared_by="").to_record()
+    del record["pending_notices"]
+    assert Incident.from_record(record).pending_notices == []
 
 
 def test_stepping_down_from_critical_drops_a_pending_email_clock() -> None:

@@ -205,22 +205,15 @@ def test_marking_reminders_returns_only_the_leads_not_marked_before() -> None:
 def test_unmarking_a_breach_owes_it_again_and_removes_its_note() -> None:
     found = incident()
     found.mark_breached(Sla.SLACK_ACK, LATER)
-    found.unmark(Sla.SLACK_ACK, LATER, (), breach=True)
+    found.unmark(Sla.SLACK_ACK, (), breach=True)
     assert found.deadlines[Sla.SLACK_ACK].pending
     assert all(e.kind != "sla_breached" for e in found.timeline)
-
-
-def test_unmarking_leaves_a_breach_marked_at_another_instant() -> None:
-    found = incident()
-    found.mark_breached(Sla.SLACK_ACK, LATER)
-    found.unmark(Sla.SLACK_ACK, LATER + timedelta(minutes=1), (), breach=True)
-    assert found.deadlines[Sla.SLACK_ACK].breached_at == LATER
 
 
 def test_unmarking_gives_back_only_the_given_reminder_leads() -> None:
     found = incident()
     found.mark_reminded(Sla.SLACK_ACK, [10, 5])
-    found.unmark(Sla.SLACK_ACK, LATER, (5,), breach=False)
+    found.unmark(Sla.SLACK_ACK, (5,), breach=False)
     assert found.deadlines[Sla.SLACK_ACK].reminded == [10]
 
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from prodsupport.incident.model import Incident, Severity, Sla, Source
-from prodsupport.incident.policy import SlaAction, SlaPolicy
+from prodsupport.incident.model import Incident, PendingNotice, Severity, Sla, Source
+from prodsupport.incident.policy import NOTICE_LEASE, SlaAction, SlaPolicy
 
 ET = ZoneInfo("America/New_York")
 
@@ -203,6 +203,28 @@ def test_given_the_reminder_sent_when_asked_then_the_next_check_is_the_due_minut
 def test_given_the_only_deadline_met_when_asked_then_there_is_no_next_check(policy: SlaPolicy) -> None:
     incident = alert(policy, WEDNESDAY_10_ET)
     incident.meet(Sla.SLACK_ACK, et(2026, 5, 13, 10, 2))
+
+    assert policy.next_check(incident) is None
+
+
+def test_given_a_pending_notice_on_an_incident_with_nothing_else_owed_then_it_is_checked_when_its_lease_ends(
+    policy: SlaPolicy,
+) -> None:
+    incident = alert(policy, WEDNESDAY_10_ET)
+    breach_at = et(2026, 5, 13, 10, 15)
+    policy.apply(incident, policy.due_actions(incident, breach_at)[0], breach_at)
+    incident.pending_notices.append(PendingNotice(Sla.SLACK_ACK, "breach", breach_at, 0, breach_at))
+
+    assert policy.next_check(incident) == breach_at + NOTICE_LEASE
+
+
+def test_given_a_pending_notice_cleared_then_the_incident_leaves_the_due_index(policy: SlaPolicy) -> None:
+    incident = alert(policy, WEDNESDAY_10_ET)
+    breach_at = et(2026, 5, 13, 10, 15)
+    policy.apply(incident, policy.due_actions(incident, breach_at)[0], breach_at)
+    incident.pending_notices.append(PendingNotice(Sla.SLACK_ACK, "breach", breach_at, 0, breach_at))
+
+    incident.pending_notices.clear()
 
     assert policy.next_check(incident) is None
 

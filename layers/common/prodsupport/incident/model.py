@@ -220,6 +220,41 @@ class EmailRecord:
         )
 
 
+@dataclass(frozen=True)
+class PendingNotice:
+    """An SLA reminder or breach claimed by a checker run and not yet known to be in Slack.
+
+    Written in the same conditional save as the reminded/breached mark and cleared once the notice is posted
+    (or owned by the outbox), so a run killed in between leaves a trace a later run can finish from:
+    enough to rebuild the action, and when the claim was taken (the lease starts there).
+    """
+
+    sla: Sla
+    kind: Literal["reminder", "breach"]
+    due: datetime
+    lead: int
+    claimed_at: datetime
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "sla": self.sla.value,
+            "kind": self.kind,
+            "due": to_iso(self.due),
+            "lead": self.lead,
+            "claimed_at": to_iso(self.claimed_at),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> PendingNotice:
+        return cls(
+            sla=Sla(record["sla"]),
+            kind="breach" if record["kind"] == "breach" else "reminder",
+            due=parse_iso(record["due"]),
+            lead=int(record.get("lead", 0)),
+            claimed_at=parse_iso(record["claimed_at"]),
+        )
+
+
 @dataclass
 class Incident:
     id: str
@@ -250,6 +285,7 @@ class Incident:
     postmortem: Postmortem | None = None
     emails: list[EmailRecord] = field(default_factory=list)
     postmortem_needed: bool = False
+    pending_notices: list[PendingNotice] = field(default_factory=list)
 
     @property
     def primary_application(self) -> str:
@@ -321,16 +357,18 @@ class Incident:
         deadline.reminded.extend(added)
         return added
 
-    def unmark(self, sla: Sla, at: datetime, leads: tuple[int, ...], *, breach: bool) -> None:
-        """Give back what `mark_breached`/`mark_reminded` marked at `at`, so the clock is owed again; a mark
-        made by someone else since (another instant) stays."""
+    def unmark(self, sla: Sla, leads: tuple[int, ...], *, breach: bool) -> None:
+        """Give back what `mark_breached`/`mark_reminded` marked, so the clock is owed again: the given
+        reminder leads, and for a breach its mark and its timeline entry."""
         deadline = self.deadlines.get(sla)
         if deadline is None:
             return
-        if breach and deadline.breached_at == at:
-            deadline.breached_at = None
+        if breach and deadline.breached_at is not None:
+            breached_at, deadline.breached_at = deadline.breached_at, None
             self.timeline = [
-                e for e in self.timeline if not (e.kind == "sla_breached" and e.at == at and sla.value in e.text)
+                e
+                for e in self.timeline
+                if not (e.kind == "sla_breached" and e.at == breached_at and sla.value in e.text)
             ]
         deadline.reminded = [lead for lead in deadline.reminded if lead not in leads]
 
@@ -464,6 +502,7 @@ class Incident:
             "postmortem": self.postmortem.to_record() if self.postmortem else None,
             "emails": [email.to_record() for email in self.emails],
             "postmortem_needed": self.postmortem_needed,
+            "pending_notices": [notice.to_record() for notice in self.pending_notices],
         }
 
     @classmethod
@@ -497,4 +536,5 @@ class Incident:
             postmortem=Postmortem.from_record(record["postmortem"]) if record.get("postmortem") else None,
             emails=[EmailRecord.from_record(e) for e in record.get("emails") or []],
             postmortem_needed=bool(record.get("postmortem_needed", False)),
+            pending_notices=[PendingNotice.from_record(n) for n in record.get("pending_notices") or []],
         )

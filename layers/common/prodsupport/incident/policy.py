@@ -22,6 +22,9 @@ from prodsupport.incident.model import (
 )
 
 ACK_SLAS = (Sla.SLACK_ACK, Sla.PAGERDUTY_ACK)
+# How long a checker run owns a notice it claimed: longer than the checker's Timeout (60 s in template.yaml),
+# so a notice still pending after it belongs to a run Lambda has killed, and a later run delivers it.
+NOTICE_LEASE = timedelta(minutes=3)
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,12 @@ class SlaPolicy:
         return incident
 
     def next_check(self, incident: Incident) -> datetime | None:
-        """The earliest instant the checker owes this incident something; None takes it off the due index."""
-        moments: list[datetime] = []
+        """The earliest instant the checker owes this incident something; None takes it off the due index.
+
+        A claimed notice not yet known to be posted is owed too: when its lease runs out, so an incident with
+        nothing else pending stays on the index until the notice is delivered.
+        """
+        moments = [notice.claimed_at + NOTICE_LEASE for notice in incident.pending_notices]
         for sla, deadline in incident.pending_deadlines().items():
             moments.extend(
                 deadline.due - timedelta(minutes=lead) for lead in self.leads(sla) if lead not in deadline.reminded

@@ -1,32 +1,43 @@
 """The SLA checker's run: every minute, post what the playbook's clocks owe, exactly once.
 
 Runs overlap and the scheduler retries, so an action is claimed before it is announced: the reminder or
-breach is marked on the incident with a write conditional on the version read, and only the run whose
-write won posts. A post that fails for sure gives the claim back, so the next run tries again rather than
-the reminder being lost; a post that cannot finish in the function's time, or whose outcome is unknown
-(Slack answered too late), keeps the claim and goes to the outbox, which posts it once — so a slow Slack
-gets one reminder, not one a minute. A run stops claiming when too little time is left. Each incident is
-checked in its own try/except: one broken incident is logged with its id and counted, and the others are
-still checked.
+breach is marked on the incident, together with a pending notice, in a write conditional on the version
+read, and only the run whose write won posts. Once the notice is in Slack (or owned by the outbox) a second
+conditional write clears the pending notice: that is "marked sent". A post that fails for sure gives the
+claim back in that same write, so the next run tries again rather than the reminder being lost; a post that
+cannot finish in the function's time, or whose outcome is unknown (Slack answered too late), goes to the
+outbox, which posts it once — so a slow Slack gets one reminder, not one a minute. Such a post that the
+outbox cannot take either is not given back (it may be in the thread): it stays pending, as below.
+
+A run that dies between the two writes (out of memory, a crash, Lambda's kill) leaves its notice pending.
+Its lease (`NOTICE_LEASE`, longer than the function's Timeout) runs on the wall clock, as the run's own
+scheduled time may be minutes old on a retry; once it is over, a later run takes the notice over with the
+same kind of conditional write and delivers it looking in the thread first: the effect id is the same, so
+a post that did land is found, not repeated. A reminder whose deadline was met or has come meanwhile is
+cleared unposted, and a taken-over notice is not sent again as a direct message (that copy is best effort).
+
+A run stops claiming when too little time is left. Each incident is checked in its own try/except: one
+broken incident is logged with its id and counted, and the others are still checked.
 
 The run reads only the sparse "due" index, so its cost follows the open deadlines, never the history.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.incident.model import Incident
-from prodsupport.incident.policy import SlaAction
+from prodsupport.incident.model import Incident, PendingNotice
+from prodsupport.incident.policy import NOTICE_LEASE, SlaAction
 from prodsupport.incident.store import MAX_ATTEMPTS, ConflictError
 from prodsupport.infra.dynamo import ConditionFailed
-from prodsupport.infra.outbox import deliver
-from prodsupport.infra.slack_api import TIMEOUT_SECONDS, post
+from prodsupport.infra.outbox import hand_over
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS, Deferred, post
+from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.roster.oncall import oncall_user
 from prodsupport.roster.out_of_office import email_owner
 from prodsupport.sla import messages as sla_messages
@@ -55,10 +66,13 @@ class CheckReport:
 
 @dataclass(frozen=True)
 class ClaimedAction:
-    """An action this run won, and exactly what it marked, so a failed post can give back only that."""
+    """An action this run won, its pending notice, and exactly what it marked, so a failed post can give back
+    only that; `taken_over` when the notice was left pending by a run that died."""
 
     action: SlaAction
+    pending: PendingNotice
     leads: tuple[int, ...] = ()
+    taken_over: bool = False
 
 
 @dataclass
@@ -98,45 +112,124 @@ def run(rt: Runtime, now: datetime) -> CheckReport:
 def _check(
     rt: Runtime, incident: Incident, now: datetime, horizon: datetime, people: _People, report: CheckReport
 ) -> None:
-    """Claim what this incident is owed, then announce it; give back any claim whose post failed."""
+    """Claim what this incident is owed, announce it, then mark it sent (or give it back) in one more write."""
     claimed = _claim(rt, incident, now, horizon, report)
     if claimed is None:
         return
     saved, claims = claimed
+    settled: list[ClaimedAction] = []
+    unsent: list[ClaimedAction] = []
+    failure: Exception | None = None
     for index, claim in enumerate(claims):
+        if claim.taken_over and _superseded(saved, claim.action, now):
+            settled.append(claim)
+            continue
         try:
             notice = sla_messages.notice(saved, claim.action, people.escalation, now, zone=rt.zone)
-            posted = deliver(rt, notice.thread)
-        except Exception:
-            _give_back(rt, saved, claims[index:], now)
-            raise
+            posted = _deliver(rt, notice.thread, look_first=claim.taken_over)
+        except LeftPending as exc:
+            unsent, failure = claims[index + 1 :], exc
+            break
+        except Exception as exc:
+            unsent, failure = claims[index:], exc
+            break
+        settled.append(claim)
         if not posted:
-            continue  # the outbox owns it now: the claim stands, and the thread gets it once, later
+            continue  # the outbox owns it now, durably: the thread gets it once, later
         _count(report, claim.action, now)
-        if notice.direct_to:
+        if notice.direct_to and not claim.taken_over:
             _post_direct(rt, notice, saved, report)
+    _settle(rt, saved, settled, unsent)
+    if failure is not None:
+        raise failure
+
+
+class LeftPending(Exception):
+    """A post whose outcome is unknown could not be handed to the outbox either. It may be in the thread, so
+    it is neither given back (the next claim would post it blind) nor marked sent: it stays pending, and a
+    run after the lease looks for it before posting."""
+
+
+def _deliver(rt: Runtime, message: SlackMessage, *, look_first: bool) -> bool:
+    """Post now, or hand to the outbox (then False: the outbox owns it), as `outbox.deliver` does, but a
+    failed hand-over is told apart from a post that failed for sure."""
+    try:
+        post(rt.slack, message, look_first=look_first)
+    except Deferred as deferred:
+        try:
+            hand_over(rt, message, deferred)
+        except Exception as exc:
+            raise LeftPending(f"{message.effect_id} could not be handed to the outbox ({deferred})") from exc
+        return False
+    return True
 
 
 def _claim(
     rt: Runtime, incident: Incident, now: datetime, horizon: datetime, report: CheckReport
 ) -> tuple[Incident, list[ClaimedAction]] | None:
-    """Mark the owed actions with a conditional save; a lost race re-reads and owes only what is left."""
+    """Mark the owed actions and their pending notices, and take over notices whose lease ran out, with one
+    conditional save; a lost race re-reads and owes only what is left."""
     current: Incident | None = incident
     for _ in range(MAX_ATTEMPTS):
         if current is None:
             return None
-        actions = rt.policy.due_actions(current, now)
-        if not actions:
+        claimed_at = rt.clock().astimezone(UTC).replace(microsecond=0)  # as stored: seconds
+        claims = _take_over(current, claimed_at)
+        for action in rt.policy.due_actions(current, now):
+            added = rt.policy.apply(current, action, now)
+            pending = PendingNotice(action.sla, action.kind, action.due, action.lead, claimed_at)
+            current.pending_notices.append(pending)
+            claims.append(ClaimedAction(action, pending, added))
+        if not claims:
             _refresh(rt, current, horizon, report)
             return None
-        claims = []
-        for action in actions:
-            claims.append(ClaimedAction(action, rt.policy.apply(current, action, now)))
         try:
             return rt.store.save(current), claims
         except ConditionFailed:
             current = rt.store.get(incident.channel_id, incident.thread_ts)
     raise ConflictError(f"{incident.id} kept changing while its SLA actions were claimed")
+
+
+def _take_over(incident: Incident, claimed_at: datetime) -> list[ClaimedAction]:
+    """Renew the lease of every pending notice whose run must be dead by now, and claim it for this run."""
+    claims = []
+    for index, notice in enumerate(incident.pending_notices):
+        if notice.claimed_at + NOTICE_LEASE > claimed_at:
+            continue
+        renewed = replace(notice, claimed_at=claimed_at)
+        incident.pending_notices[index] = renewed
+        action = SlaAction(notice.kind, notice.sla, notice.due, notice.lead)
+        leads = (notice.lead,) if notice.kind == "reminder" else ()
+        claims.append(ClaimedAction(action, renewed, leads, taken_over=True))
+    return claims
+
+
+def _superseded(incident: Incident, action: SlaAction, now: datetime) -> bool:
+    """A late reminder helps no one once its deadline is met or due (the breach, if any, is what is owed)."""
+    deadline = incident.deadlines.get(action.sla)
+    return action.kind == "reminder" and (deadline is None or not deadline.pending or now >= deadline.due)
+
+
+def _settle(rt: Runtime, incident: Incident, settled: list[ClaimedAction], unsent: list[ClaimedAction]) -> None:
+    """Clear the pending notices of this run's claims, giving back the marks of those not announced.
+
+    The in-memory incident is what the claim saved, so this is one conditional write unless someone changed
+    the incident meanwhile; then it is read again and re-applied. Only notices still as this run claimed them
+    are touched: one whose lease ran out and was taken over belongs to the run that took it.
+    """
+    if not settled and not unsent:
+        return
+    done = {claim.pending for claim in (*settled, *unsent)}
+
+    def settle(current: Incident) -> None:
+        _give_back(current, [claim for claim in unsent if claim.pending in current.pending_notices])
+        current.pending_notices = [notice for notice in current.pending_notices if notice not in done]
+
+    settle(incident)
+    try:
+        rt.store.save(incident)
+    except ConditionFailed:
+        rt.store.mutate(incident.channel_id, incident.thread_ts, settle)
 
 
 def _refresh(rt: Runtime, incident: Incident, horizon: datetime, report: CheckReport) -> None:
@@ -167,14 +260,11 @@ def _post_direct(rt: Runtime, notice: SlaNotice, incident: Incident, report: Che
         logger.exception("direct SLA reminder failed", incident_id=incident.id, user=notice.direct_to)
 
 
-def _give_back(rt: Runtime, incident: Incident, claims: list[ClaimedAction], now: datetime) -> None:
-    """Undo the marks of claims that were not announced, so the next run owes them again."""
-
-    def give_back(current: Incident) -> None:
-        for claim in claims:
-            current.unmark(claim.action.sla, now, claim.leads, breach=claim.action.kind == "breach")
-
-    rt.store.mutate(incident.channel_id, incident.thread_ts, give_back)
+def _give_back(incident: Incident, claims: list[ClaimedAction]) -> None:
+    """Undo the marks of claims that were not announced, so the next run owes them again. A pending breach
+    notice means its claim set `breached_at`, so that mark and its timeline entry are this claim's."""
+    for claim in claims:
+        incident.unmark(claim.action.sla, claim.leads, breach=claim.action.kind == "breach")
 
 
 def _count(report: CheckReport, action: SlaAction, now: datetime) -> None:
