@@ -8,8 +8,6 @@ policy; and a flood of GitHub deliveries cannot take the Slack function's concur
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,6 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
+from prodsupport.infra import apigw
 from prodsupport.infra import metrics as business_metrics
 from prodsupport.postmortem import github_webhook as webhook
 
@@ -25,43 +24,27 @@ metrics = Metrics()
 app = APIGatewayHttpResolver()
 
 
-def _text(status: int, message: str) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=message)
-
-
-def _raw_body() -> bytes | None:
-    """The exact bytes GitHub signed; None when API Gateway's base64 is not base64."""
-    event = app.current_event
-    body = event.body or ""
-    if not event.is_base64_encoded:
-        return body.encode("utf-8")
-    try:
-        return base64.b64decode(body, validate=True)
-    except binascii.Error:
-        return None
-
-
 @app.post("/github/webhook")
 def github_webhook() -> Response[str]:
     business_metrics.count("GitHubWebhooks")  # every delivery, so the flush is never empty (as PagerDuty's)
-    body = _raw_body()
+    body = apigw.raw_body(app.current_event)
     if body is None:
-        return _text(400, "body is not valid base64")
+        return apigw.text(400, apigw.NOT_BASE64)
     if len(body) > webhook.MAX_BODY_BYTES:
-        return _text(413, "body too large")
+        return apigw.text(413, "body too large")
     rt = runtime.current()
     if not rt.settings.github_repo:
-        return _text(404, "GitHub is not configured for this deployment")
+        return apigw.text(404, "GitHub is not configured for this deployment")
     headers = dict(app.current_event.headers)
     signature = webhook.header(headers, webhook.SIGNATURE_HEADER)
     if not webhook.verify_signature(webhook.webhook_secrets(rt), signature, body):
         logger.warning("rejected a GitHub webhook with a missing or bad signature", signed=bool(signature))
         business_metrics.count("SignatureRejections")
-        return _text(401, "invalid GitHub signature (X-Hub-Signature-256)")
+        return apigw.text(401, "invalid GitHub signature (X-Hub-Signature-256)")
     try:
         status, answer = webhook.handle(rt, body, headers)
     except webhook.BadWebhook as exc:
-        return _text(400, str(exc))
+        return apigw.text(400, str(exc))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 
 

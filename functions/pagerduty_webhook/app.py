@@ -8,8 +8,6 @@ event types this service ignores.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -18,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
+from prodsupport.infra import apigw
 from prodsupport.infra import metrics as business_metrics
 from prodsupport.pagerduty import webhook as pagerduty
 
@@ -26,43 +25,27 @@ metrics = Metrics()
 app = APIGatewayHttpResolver()
 
 
-def _text(status: int, message: str) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=message)
-
-
-def _raw_body() -> bytes | None:
-    """The exact bytes PagerDuty signed; None when API Gateway's base64 is not base64."""
-    event = app.current_event
-    body = event.body or ""
-    if not event.is_base64_encoded:
-        return body.encode("utf-8")
-    try:
-        return base64.b64decode(body, validate=True)
-    except binascii.Error:
-        return None
-
-
 @app.post("/pagerduty/webhook")
 def webhook() -> Response[str]:
     from prodsupport.pagerduty import flows as pagerduty_flow
 
     business_metrics.count("PagerDutyWebhooks")
-    body = _raw_body()
+    body = apigw.raw_body(app.current_event)
     if body is None:
-        return _text(400, "body is not valid base64")
+        return apigw.text(400, apigw.NOT_BASE64)
     if len(body) > pagerduty.MAX_BODY_BYTES:
-        return _text(413, "body too large")
+        return apigw.text(413, "body too large")
     rt = runtime.current()
     headers = dict(app.current_event.headers)
     signature = pagerduty.header(headers, pagerduty.SIGNATURE_HEADER)
     if not pagerduty.verify_signature(pagerduty_flow.webhook_secrets(rt), signature, body):
         logger.warning("rejected a PagerDuty webhook with a missing or bad signature", signed=bool(signature))
         business_metrics.count("SignatureRejections")
-        return _text(401, "invalid PagerDuty signature (X-PagerDuty-Signature)")
+        return apigw.text(401, "invalid PagerDuty signature (X-PagerDuty-Signature)")
     try:
         status, answer = pagerduty_flow.handle_webhook(rt, body, headers)
     except pagerduty.BadWebhook as exc:
-        return _text(400, str(exc))
+        return apigw.text(400, str(exc))
     _count_event(answer)
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
+from prodsupport.infra import apigw
 from prodsupport.infra import metrics as business_metrics
 from prodsupport.slack import requests as slack_requests
 from prodsupport.slack.requests import BadRequest
@@ -29,14 +30,9 @@ ROUTE_METRICS = {
 }
 
 
-def _text(status: int, message: str) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=message)
-
-
 def _body() -> bytes:
-    """The raw body Slack signed (API Gateway base64-encodes form posts)."""
-    event = app.current_event
-    return slack_requests.raw_body(event.body, base64_encoded=bool(event.is_base64_encoded))
+    """The raw body Slack signed; the signature middleware has already refused one that is not base64."""
+    return apigw.raw_body(app.current_event) or b""
 
 
 def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -44,20 +40,22 @@ def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMidd
     event = resolver.current_event
     business_metrics.count(ROUTE_METRICS.get(event.path, "SlackOtherRequests"))
     rt = runtime.current()
-    body = _body()
+    body = apigw.raw_body(event)
+    if body is None:
+        return apigw.text(400, apigw.NOT_BASE64)
     if len(body) > slack_requests.MAX_BODY_BYTES:
-        return _text(413, "body too large")
+        return apigw.text(413, "body too large")
     if slack_requests.is_ssl_check(body):
-        return _text(200, "")
+        return apigw.text(200, "")
     secret = str(rt.slack_secret["signing_secret"])
     if not slack_requests.verify(secret=secret, headers=dict(event.headers), body=body, clock=rt.clock):
         logger.warning("rejected a request with a bad or stale Slack signature", path=event.path)
         business_metrics.count("SignatureRejections")
-        return _text(401, "invalid or stale Slack signature")
+        return apigw.text(401, "invalid or stale Slack signature")
     try:
         return next_middleware(resolver)
     except BadRequest as exc:
-        return _text(400, str(exc))
+        return apigw.text(400, str(exc))
 
 
 app.use(middlewares=[verify_signature])

@@ -6,8 +6,6 @@ window is checked against virtual time in a replay and against the wall clock in
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,18 +79,6 @@ def is_ssl_check(body: bytes) -> bool:
         return form_body(body).get("ssl_check") == "1"
     except BadRequest:
         return False
-
-
-def raw_body(body: str | None, *, base64_encoded: bool) -> bytes:
-    """The exact bytes the sender signed, from API Gateway's event: never decoded as text, so a body that is
-    not UTF-8 is refused by the parser rather than crashing here. Invalid base64 gives b"", which no
-    signature matches."""
-    if not base64_encoded:
-        return (body or "").encode()
-    try:
-        return base64.b64decode(body or "", validate=True)
-    except binascii.Error:
-        return b""
 
 
 def request_time(headers: dict[str, str]) -> datetime:
