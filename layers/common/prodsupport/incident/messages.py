@@ -15,7 +15,7 @@ from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
-from prodsupport.infra.blocks import input_block, text_input
+from prodsupport.infra.blocks import actions, button, input_block, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
 
 SEVERITY_EMOJI = {
@@ -39,22 +39,6 @@ def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
     return f"<@{user_id}>" if user_id else fallback
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
-
-
 def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) -> SlackMessage:
     """The incident card: the thread root for a declared incident, or the bot's first reply to an alert."""
     ack = incident.deadlines[Sla.SLACK_ACK]
@@ -69,18 +53,17 @@ def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) 
     if incident.pagerduty and incident.pagerduty.url:
         facts.append(f"*PagerDuty:* {pagerduty_page(incident.pagerduty)}")
     blocks = [
-        _section(header),
-        _section("\n".join(facts)),
-        {
-            "type": "actions",
-            "block_id": "incident_actions",
-            "elements": [
-                _button("Post status", "incident_status", incident.id),
-                _button("Edit details", "incident_details", incident.id),
-                _button("Stakeholder email", "incident_email", incident.id),
-                _button("Resolve", "incident_resolve", incident.id, "primary"),
+        section(header),
+        section("\n".join(facts)),
+        actions(
+            "incident_actions",
+            [
+                button("Post status", "incident_status", incident.id),
+                button("Edit details", "incident_details", incident.id),
+                button("Stakeholder email", "incident_email", incident.id),
+                button("Resolve", "incident_resolve", incident.id, "primary"),
             ],
-        },
+        ),
     ]
     return SlackMessage(
         channel=incident.channel_id,
@@ -263,7 +246,7 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": title[:24]},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+        "blocks": [section(text[:3000])],
     }
 
 

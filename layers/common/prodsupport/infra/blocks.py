@@ -1,7 +1,8 @@
-"""Block Kit pieces every form is made of, built one way.
+"""Block Kit pieces every message and form is made of, built one way.
 
-Slack rejects a whole view over one malformed block, so the input shapes live in one place and every
-modal (declare, email, post-mortem, release) uses them. Pure dictionaries: no slack_sdk at import time.
+Slack rejects a whole message or view over one malformed block, so the shapes live in one place and every
+card, post-mortem message and modal (declare, email, post-mortem, release) uses them. Pure dictionaries: no
+slack_sdk at import time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,23 @@ type Block = dict[str, Any]
 
 def plain_text(text: str) -> Block:
     return {"type": "plain_text", "text": text}
+
+
+def section(mrkdwn: str) -> Block:
+    """A text section; the text is Slack mrkdwn the caller has already escaped."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    """A button whose click arrives as `action_id` with `value` (an incident id)."""
+    block: Block = {"type": "button", "text": plain_text(text), "action_id": action_id, "value": value}
+    if style:
+        block["style"] = style
+    return block
+
+
+def actions(block_id: str, elements: list[Block]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": elements}
 
 
 def text_input(

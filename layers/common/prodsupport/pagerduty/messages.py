@@ -15,6 +15,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Deadline, Incident, Sla
+from prodsupport.infra.blocks import section
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.pagerduty.webhook import PagerDutyIncident, WebhookEvent
 
@@ -47,14 +48,14 @@ def thread_root(incident: Incident, pd: PagerDutyIncident, oncall_user_id: str, 
         f"*On call:* {msg.mention(oncall_user_id)} — acknowledge in PagerDuty *and* post in this thread "
         f"by {format_local(ack.due, zone)}"
     )
-    section = {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+    pagerduty_facts = section("\n".join(lines))
     payload = {
         **card.payload,
         "source": SOURCE,
         "pagerduty_incident_id": pd.id,
         "pagerduty_ack_due": to_iso(ack.due),
     }
-    return replace(card, blocks=[*card.blocks[:2], section, *card.blocks[2:]], payload=payload)
+    return replace(card, blocks=[*card.blocks[:2], pagerduty_facts, *card.blocks[2:]], payload=payload)
 
 
 def acknowledged(incident: Incident, deadline: Deadline, agent: str, *, zone: ZoneInfo) -> SlackMessage:

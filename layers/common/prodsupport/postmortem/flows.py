@@ -23,7 +23,7 @@ from prodsupport.email.requests import Attachment, EmailRequest, enqueue
 from prodsupport.incident import flows as incident_flow
 from prodsupport.incident.messages import incident_updated, mention
 from prodsupport.incident.model import Incident, Sla, Status
-from prodsupport.infra.blocks import input_block, text_input
+from prodsupport.infra.blocks import actions, button, input_block, section, text_input
 from prodsupport.infra.outbox import deliver
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -177,15 +177,7 @@ def _update(incident: Incident, text: str, *, blocks: list[dict[str, Any]] | Non
 
 
 def _button(text: str, kind: str, incident: Incident, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": f"incident_postmortem_{kind}",
-        "value": incident.id,
-    }
-    if style:
-        button["style"] = style
-    return button
+    return button(text, f"incident_postmortem_{kind}", incident.id, style)
 
 
 def drafted_message(incident: Incident, *, zone: ZoneInfo) -> SlackMessage:
@@ -199,17 +191,16 @@ def drafted_message(incident: Incident, *, zone: ZoneInfo) -> SlackMessage:
         f"and share the document in Slack by *{format_local(shared, zone)}*.\n"
         f"{esc(SCHEDULE_USAGE.format(id=incident.id))}"
     )
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {
-            "type": "actions",
-            "block_id": "postmortem_actions",
-            "elements": [
+    blocks = [
+        section(text),
+        actions(
+            "postmortem_actions",
+            [
                 _button("Schedule session", "schedule", incident, "primary"),
                 _button("Session held", "held", incident),
                 _button("Share document", "share", incident),
             ],
-        },
+        ),
     ]
     return replace(_update(incident, text, blocks=blocks), effect_id=f"{incident.id}/postmortem_drafted")
 

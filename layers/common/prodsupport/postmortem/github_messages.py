@@ -17,7 +17,7 @@ from prodsupport.core.rendering import one_line
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.github.model import ACTION_TYPES, ActionItem
 from prodsupport.incident.model import Incident, Sla
-from prodsupport.infra.blocks import input_block, plain_text, text_input
+from prodsupport.infra.blocks import actions, button, input_block, plain_text, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.postmortem import model as postmortem
 from prodsupport.postmortem.github_tracking import OpenItem, OpenPull
@@ -63,20 +63,9 @@ def pull_request_opened(incident: Incident) -> SlackMessage:
         f"Action items: `/incident {incident.id} action <description> [type prevent|detect|mitigate|process] "
         f"[team <name>]`."
     )
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {
-            "type": "actions",
-            "block_id": "postmortem_github",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": plain_text("Add action item"),
-                    "action_id": "incident_postmortem_action",
-                    "value": incident.id,
-                }
-            ],
-        },
+    blocks = [
+        section(text),
+        actions("postmortem_github", [button("Add action item", "incident_postmortem_action", incident.id)]),
     ]
     return replace(_update(incident, text, pull_request=pull.url), blocks=blocks)
 
@@ -217,6 +206,6 @@ def with_open_items(report: SlackMessage, items: list[OpenItem], now: datetime) 
     return replace(
         report,
         text=f"{report.text} {line}",
-        blocks=[*report.blocks, {"type": "section", "text": {"type": "mrkdwn", "text": f":clipboard: {line}"}}],
+        blocks=[*report.blocks, section(f":clipboard: {line}")],
         payload={**report.payload, "open_action_items": len(items), "oldest_action_item_days": oldest},
     )
