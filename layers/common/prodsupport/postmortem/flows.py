@@ -28,6 +28,7 @@ from prodsupport.infra.outbox import deliver
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.postmortem import model as postmortem
+from prodsupport.postmortem.messages import update
 from prodsupport.postmortem.model import ROLE_LABEL, AddActionItem, Attendee, PostmortemCheckpoint
 
 if TYPE_CHECKING:
@@ -158,24 +159,6 @@ def action_item(rt: Runtime, incident: Incident, command: AddActionItem, user: s
 # --- the messages ---------------------------------------------------------------------------------------
 
 
-def _update(incident: Incident, text: str, *, blocks: list[dict[str, Any]] | None = None, **extra: Any) -> SlackMessage:
-    """A `postmortem_update` in the thread: state and the next checkpoint's due, per docs/design.md#message-metadata."""
-    assert incident.postmortem is not None
-    payload: dict[str, Any] = {"incident_id": incident.id, "state": incident.postmortem.state.value}
-    due = postmortem.next_due(incident)
-    if due is not None:
-        payload["due"] = to_iso(due)
-    payload.update(extra)
-    return SlackMessage(
-        channel=incident.channel_id,
-        thread_ts=incident.thread_ts,
-        text=text,
-        blocks=blocks or [],
-        event_type="postmortem_update",
-        payload=payload,
-    )
-
-
 def _button(text: str, kind: str, incident: Incident, style: str | None = None) -> dict[str, Any]:
     return button(text, f"incident_postmortem_{kind}", incident.id, style)
 
@@ -202,7 +185,7 @@ def drafted_message(incident: Incident, *, zone: ZoneInfo) -> SlackMessage:
             ],
         ),
     ]
-    return replace(_update(incident, text, blocks=blocks), effect_id=f"{incident.id}/postmortem_drafted")
+    return replace(update(incident, text, blocks=blocks), effect_id=f"{incident.id}/postmortem_drafted")
 
 
 def _who(attendee: Attendee) -> str:
@@ -247,7 +230,7 @@ def scheduled_message(
         f"After the session: `/incident {incident.id} postmortem held`; "
         f"share the document by {format_local(shared, zone)}."
     )
-    return _update(
+    return update(
         incident,
         "\n".join(lines),
         scheduled_for=to_iso(incident.postmortem.scheduled_for),
@@ -262,7 +245,7 @@ def held_message(incident: Incident, user: str, *, zone: ZoneInfo) -> SlackMessa
         f"Share the document in Slack by *{format_local(shared, zone)}*: "
         f"`/incident {incident.id} postmortem shared &lt;url&gt;`."
     )
-    return _update(incident, text)
+    return update(incident, text)
 
 
 def shared_message(incident: Incident, user: str, *, zone: ZoneInfo) -> SlackMessage:
@@ -273,7 +256,7 @@ def shared_message(incident: Incident, user: str, *, zone: ZoneInfo) -> SlackMes
         f":page_facing_up: The post-mortem for *{incident.id}* {esc(incident.title)} is shared by {mention(user)}, "
         f"{verdict}: <{esc(incident.postmortem.url)}>"
     )
-    return _update(incident, text, url=incident.postmortem.url)
+    return update(incident, text, url=incident.postmortem.url)
 
 
 # --- checkpoints ----------------------------------------------------------------------------------------

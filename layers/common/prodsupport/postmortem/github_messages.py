@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.rendering import one_line
-from prodsupport.core.timefmt import format_local, to_iso
+from prodsupport.core.timefmt import format_local
 from prodsupport.github.model import ACTION_TYPES, ActionItem
 from prodsupport.incident.model import Incident, Sla
 from prodsupport.infra.blocks import actions, button, input_block, plain_text, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
-from prodsupport.postmortem import model as postmortem
 from prodsupport.postmortem.github_tracking import OpenItem, OpenPull
+from prodsupport.postmortem.messages import update
 
 DAY = timedelta(days=1)
 
@@ -37,22 +37,6 @@ def no_mention(text: str) -> str:
     return one_line(text).replace("@", "@\u200b")
 
 
-def _update(incident: Incident, text: str, **extra: Any) -> SlackMessage:
-    assert incident.postmortem is not None
-    payload: dict[str, Any] = {"incident_id": incident.id, "state": incident.postmortem.state.value}
-    due = postmortem.next_due(incident)
-    if due is not None:
-        payload["due"] = to_iso(due)
-    payload.update(extra)
-    return SlackMessage(
-        channel=incident.channel_id,
-        thread_ts=incident.thread_ts,
-        text=text,
-        event_type="postmortem_update",
-        payload=payload,
-    )
-
-
 def pull_request_opened(incident: Incident) -> SlackMessage:
     assert incident.postmortem is not None and incident.postmortem.pull_request is not None
     pull = incident.postmortem.pull_request
@@ -67,7 +51,7 @@ def pull_request_opened(incident: Incident) -> SlackMessage:
         section(text),
         actions("postmortem_github", [button("Add action item", "incident_postmortem_action", incident.id)]),
     ]
-    return replace(_update(incident, text, pull_request=pull.url), blocks=blocks)
+    return replace(update(incident, text, pull_request=pull.url), blocks=blocks)
 
 
 def action_item_modal(incident: Incident) -> dict[str, Any]:
@@ -94,7 +78,7 @@ def pull_request_failed(incident: Incident) -> SlackMessage:
         f":warning: GitHub did not take the post-mortem pull request of *{incident.id}*; the draft above is "
         f"complete. It is opened with the first action item (`/incident {incident.id} action …`)."
     )
-    return _update(incident, text)
+    return update(incident, text)
 
 
 def pull_request_body(incident: Incident, thread_link: str) -> str:
@@ -126,7 +110,7 @@ def action_item_filed(incident: Incident, item: ActionItem, user: str, *, in_rep
         f":clipboard: Action item {item.key} of *{incident.id}* by <@{user}>: {esc(item.description)} — "
         f"<{esc(item.issue_url)}|#{item.issue_number}> {where}."
     )
-    return _update(incident, text, action_item=item.key, issue=item.issue_url)
+    return update(incident, text, action_item=item.key, issue=item.issue_url)
 
 
 def action_item_closed(incident: Incident, item: ActionItem, sender: str) -> SlackMessage:
@@ -134,7 +118,7 @@ def action_item_closed(incident: Incident, item: ActionItem, sender: str) -> Sla
         f":white_check_mark: Action item {item.key} of *{incident.id}* is closed in GitHub by {esc(sender)}: "
         f"<{esc(item.issue_url)}|#{item.issue_number}> {esc(item.description)}."
     )
-    message = _update(incident, text, action_item=item.key, issue=item.issue_url, closed=True)
+    message = update(incident, text, action_item=item.key, issue=item.issue_url, closed=True)
     return replace(message, effect_id=f"{incident.id}/action_item_closed/{item.key}")
 
 
@@ -146,7 +130,7 @@ def pull_request_closed(incident: Incident, sender: str) -> SlackMessage:
         f"closed without merging by {esc(sender)}. The post-mortem is not shared; reopen and merge it, or share "
         f"another document with `/incident {incident.id} postmortem shared <url>`."
     )
-    return _update(incident, text, pull_request=pull.url, merged=False)
+    return update(incident, text, pull_request=pull.url, merged=False)
 
 
 def shared_by_merge(incident: Incident, sender: str, zone: ZoneInfo) -> SlackMessage:
@@ -157,7 +141,7 @@ def shared_by_merge(incident: Incident, sender: str, zone: ZoneInfo) -> SlackMes
         f":page_facing_up: The post-mortem for *{incident.id}* {esc(incident.title)} is shared: its pull request "
         f"was merged by {esc(sender)}, {verdict}: <{esc(incident.postmortem.url)}>"
     )
-    message = _update(incident, text, url=incident.postmortem.url, merged=True)
+    message = update(incident, text, url=incident.postmortem.url, merged=True)
     return replace(message, effect_id=f"{incident.id}/postmortem_shared", broadcast=True)
 
 
