@@ -57,6 +57,7 @@ def _check_slas(now: datetime) -> dict[str, Any]:
     metrics.add_metric(name="SlaBreachesPosted", unit=MetricUnit.Count, value=report.breaches)
     metrics.add_metric(name="SlaIncidentFailures", unit=MetricUnit.Count, value=report.failures)
     metrics.add_metric(name="SlaDirectMessageFailures", unit=MetricUnit.Count, value=report.direct_message_failures)
+    metrics.add_metric(name="TeamConfigErrors", unit=MetricUnit.Count, value=report.team_errors)
     for lag in report.lag_seconds:
         metrics.add_metric(name="SlaNoticeLag", unit=MetricUnit.Seconds, value=lag)
     return {
@@ -68,10 +69,33 @@ def _check_slas(now: datetime) -> dict[str, Any]:
     }
 
 
+class TeamJobsFailed(RuntimeError):
+    """A scheduled job failed for some teams after every team was given its turn."""
+
+
 def _run(job: str, now: datetime) -> dict[str, Any]:
-    rt = runtime.current()
     if job == "sla":
         return _check_slas(now)
+    failed: list[str] = []
+    for team, view in runtime.current().all_teams():
+        try:
+            if isinstance(view, Exception):
+                raise view
+            _run_for_team(job, view, now)
+        except Exception:
+            # Dispatch's scheduled jobs: one team's failure is logged and counted, the next team still runs.
+            logger.exception("a scheduled job failed for one team", job=job, team=team)
+            if isinstance(view, Exception):
+                metrics.add_metric(name="TeamConfigErrors", unit=MetricUnit.Count, value=1)
+            failed.append(team)
+    if failed:
+        # Failing the run has the scheduler retry it; the teams that were served are not served twice (their
+        # jobs are once per period), so only the failed teams' are tried again.
+        raise TeamJobsFailed(f"{job} failed for team(s) {', '.join(failed)}")
+    return {}
+
+
+def _run_for_team(job: str, rt: runtime.Runtime, now: datetime) -> None:
     if job == "compliance_report":
         from prodsupport.sla import compliance
 
@@ -83,7 +107,6 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
             release_flow.weekly_digest(rt, now)
         else:
             release_flow.release_day(rt, now)
-    return {}
 
 
 @metrics.log_metrics

@@ -3,6 +3,11 @@
 Nothing here runs at import time: clients are created after the test's (or replay's) emulated AWS is up,
 and each path pays only for the clients it touches. The replay tool and the tests swap the clock and
 drop the cache between runs; production never does.
+
+A deployment of several teams (`settings.teams`) gives each team a view of the runtime (`for_team`,
+`for_channel`, `for_service`): the same clients, table and caches, with the team's settings, calendar and
+policy, roster and id prefix. The runtime itself is the default team's view. Domain code takes whichever view
+its edge chose and reads `rt.settings` as it always did.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
-from prodsupport.core.settings import Settings
+from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID, Settings, Team
 from prodsupport.infra.slack_api import Budget
 
 if TYPE_CHECKING:
@@ -29,11 +34,88 @@ if TYPE_CHECKING:
     from prodsupport.roster.store import RosterStore
 
 
+class TeamUnavailable(LookupError):
+    """An item or a request of a team this deployment cannot serve: a team no longer configured, or one whose
+    configuration did not validate (the message says which and why)."""
+
+
 class Runtime:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, *, team: Team | None = None, root: Runtime | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
-        self.budget = Budget()
+        self.team = team
+        self._root = root
+        self.budget: Budget = root.budget if root is not None else Budget()
+        self._views: dict[str, Runtime] = {}
+
+    # --- teams ----------------------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Runtime:
+        """The default team's view, which holds the deployment's settings (every team) and the shared clients."""
+        return self._root or self
+
+    @property
+    def team_id(self) -> str:
+        return self.team.id if self.team is not None else DEFAULT_TEAM_ID
+
+    @property
+    def id_prefix(self) -> str:
+        """`INC` for the default team, so a deployment's existing ids continue; each other team its own."""
+        return self.team.id_prefix if self.team is not None else DEFAULT_ID_PREFIX
+
+    @property
+    def several_teams(self) -> bool:
+        return bool(self.root.settings.teams)
+
+    def for_team(self, team_id: str) -> Runtime:
+        """The view of a team by id; "" (an item from before teams) is the default team's."""
+        root = self.root
+        if team_id in ("", DEFAULT_TEAM_ID):
+            return root
+        view = root._views.get(team_id)
+        if view is None:
+            team = root.settings.team_by_id.get(team_id)
+            if team is None:
+                raise TeamUnavailable(f"team {team_id!r} is not configured in this deployment")
+            if team.error:
+                raise TeamUnavailable(f"team {team_id!r} has a bad configuration: {team.error}")
+            view = root._views[team_id] = Runtime(team.settings, root.clock, team=team, root=root)
+        return view
+
+    def for_channel(self, channel_id: str) -> Runtime | None:
+        """The view of the team that owns a channel (its `channel_id` or a `command_channel_ids`); None when
+        several teams share this deployment and none owns it. A single team owns every channel, as before."""
+        for team in self.root.settings.teams:
+            if channel_id in (team.settings.channel_id, *team.settings.command_channel_ids):
+                return self.for_team(team.id)
+        root = self.root
+        if not root.several_teams or channel_id in (root.settings.channel_id, *root.settings.command_channel_ids):
+            return root
+        return None
+
+    def for_service(self, service_id: str) -> Runtime:
+        """The view of the team whose PagerDuty service this is; any other service is the default team's, whose
+        own `pagerduty_service_ids` then decides, as it did before teams."""
+        for team in self.root.settings.teams:
+            if service_id and service_id in team.settings.pagerduty_service_ids:
+                return self.for_team(team.id)
+        return self.root
+
+    def all_teams(self) -> list[tuple[str, Runtime | TeamUnavailable]]:
+        """Every team's view for a scheduled job, the default team first; a team that cannot be served is
+        given as its error, for the job to log and count while the other teams go on."""
+        views: list[tuple[str, Runtime | TeamUnavailable]] = [(DEFAULT_TEAM_ID, self.root)]
+        for team in self.root.settings.teams:
+            try:
+                views.append((team.id, self.for_team(team.id)))
+            except TeamUnavailable as exc:
+                views.append((team.id, exc))
+        return views
+
+    # --- shared clients --------------------------------------------------------------------------------------
 
     def begin(self, remaining_millis: int) -> Runtime:
         """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
@@ -47,6 +129,8 @@ class Runtime:
     def _secrets(self) -> SecretsProvider:
         """botocore logs every response body at DEBUG, and a GetSecretValue body is the secret: its parser's
         logger stays above DEBUG, so a DEBUG application log level never writes a secret to the logs."""
+        if self._root is not None:
+            return self._root._secrets
         import logging
 
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -63,6 +147,8 @@ class Runtime:
 
     @cached_property
     def table(self) -> Table:
+        if self._root is not None:
+            return self._root.table
         from prodsupport.infra.dynamo import Table
 
         return Table(self.client("dynamodb"), self.settings.table_name)
@@ -108,6 +194,8 @@ class Runtime:
 
     @cached_property
     def dedupe(self) -> Deduplicator:
+        if self._root is not None:
+            return self._root.dedupe
         from prodsupport.infra.dedupe import Deduplicator
 
         return Deduplicator(self.table, timedelta(hours=self.settings.dedupe_ttl_hours))
@@ -116,10 +204,12 @@ class Runtime:
     def roster(self) -> RosterStore:
         from prodsupport.roster.store import RosterStore
 
-        return RosterStore(self.table, self.settings)
+        return RosterStore(self.table, self.settings, self.team_id)
 
     @cached_property
     def channel_members(self) -> ChannelMembers:
+        if self._root is not None:
+            return self._root.channel_members
         from prodsupport.infra.channel_members import ChannelMembers
 
         return ChannelMembers(self)
@@ -139,6 +229,7 @@ class Runtime:
             base_url=self.settings.slack_api_url,
             backoff_seconds=self.settings.slack_retry_backoff_seconds,
             budget=self.budget,
+            team=self.team_id if self.several_teams else None,
         )
 
     @property
@@ -151,6 +242,8 @@ class Runtime:
         """None when no repository is configured: post-mortems then stay drafts in Slack, as before."""
         if not self.settings.github_repo:
             return None
+        if self._root is not None and self._root.github is not None:
+            return self._root.github
         from prodsupport.github.client import GitHubClient
 
         return GitHubClient(
@@ -187,7 +280,7 @@ _clock: Clock = system_clock
 def current() -> Runtime:
     global _runtime  # noqa: PLW0603 - the per-container cache is the point
     if _runtime is None:
-        _runtime = Runtime(Settings.from_env(), _clock)
+        _runtime = Runtime(Settings.from_env(lenient_teams=True), _clock)
     return _runtime
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields, replace
 from datetime import date, time, timedelta
 from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "PRODSUPPORT_"
 GITHUB_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
@@ -20,7 +21,74 @@ EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the environment variable."""
+    """A setting is missing or malformed; the message names the environment variable (or the team's field)."""
+
+
+DEFAULT_TEAM_ID = "default"
+DEFAULT_ID_PREFIX = "INC"
+TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+ID_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
+RESERVED_PREFIXES = frozenset({DEFAULT_ID_PREFIX, "REL"})  # the default team's incidents and the releases
+# What a team may set for itself (its playbook); every other setting is the deployment's (its table, queues,
+# secrets, API urls), shared by all teams. tests/unit/core/test_teams.py keeps every setting in one of the two.
+TEAM_SCOPED = frozenset(
+    {
+        "channel_id",
+        "command_channel_ids",
+        "pm_user_id",
+        "backup_pm_user_id",
+        "pm_out_of_office",
+        "oncall_user_id",
+        "stakeholders",
+        "alert_bot_ids",
+        "alert_recovery_patterns",
+        "admin_user_ids",
+        "applications",
+        "extra_holidays",
+        "timezone",
+        "business_day_start",
+        "business_day_end",
+        "ack_minutes_business",
+        "ack_minutes_after_hours",
+        "email_hours",
+        "ack_reminder_minutes",
+        "email_reminder_minutes",
+        "status_reminder_minutes",
+        "postmortem_reminder_minutes",
+        "postmortem_schedule_business_days",
+        "postmortem_share_business_days",
+        "release_notice_days",
+        "release_digest_weeks",
+        "pagerduty_escalation_policy_id",
+        "pagerduty_critical_priorities",
+        "pagerduty_critical_urgencies",
+        "pagerduty_service_ids",
+        "team_name",
+        "github_repo",
+        "github_base_branch",
+        "github_postmortem_path",
+        "github_action_label",
+        "action_item_reminder_days",
+    }
+)
+# Team-scoped keys a team does not take from the default team: they say what the team owns, and two teams
+# cannot own the same channel or PagerDuty service.
+OWNED_KEYS = ("channel_id", "command_channel_ids", "pagerduty_service_ids")
+TEAM_KEYS = frozenset({"id", "id_prefix"}) | TEAM_SCOPED
+
+
+@dataclass(frozen=True)
+class Team:
+    """One team's playbook: the default settings with the team's own team-scoped values.
+
+    `error` is set for a team whose object did not validate when teams are loaded leniently (a Lambda's cold
+    start): that team's channel and items are refused with the error, and every other team keeps working.
+    """
+
+    id: str
+    id_prefix: str
+    settings: Settings
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,13 +148,19 @@ class Settings:
     pagerduty_service_ids: tuple[str, ...] = ()
     oncall_cache_seconds: int = 300
     secrets_max_age_seconds: int = 300
+    teams: tuple[Team, ...] = ()  # more teams than the default one (the top-level keys); see `load_teams`
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, lenient_teams: bool = False) -> Settings:
+        """`lenient_teams`: a team object that does not validate is kept with its `error` instead of failing
+        the load, so one team's bad playbook never stops the others (errors in what routes to a team, its
+        id, prefix, channel or services, still fail the load: nobody could tell whose they are)."""
         env = os.environ if environ is None else environ
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name == "teams":
+                continue
             var = PREFIX + f.name.upper()
             raw = env.get(var)
             if raw is None or not raw.strip():
@@ -99,25 +173,40 @@ class Settings:
                 raise SettingsError(f"{var} is malformed: {exc}") from None
         settings = cls(**values)
         settings.validate()
-        return settings
+        raw_teams = env.get(PREFIX + "TEAMS")
+        if raw_teams is None or not raw_teams.strip():
+            return settings
+        return replace(settings, teams=load_teams(raw_teams, settings, lenient=lenient_teams))
 
-    def validate(self) -> None:
-        for address in (*self.stakeholders, *([self.email_sender] if self.email_sender else [])):
+    def validate(self, name: Callable[[str], str] | None = None) -> None:
+        """`name` says how a key is named in the message: its variable, or a team's field (`teams[1].timezone`)."""
+        named = name or (lambda key: PREFIX + key.upper())
+        for address in self.stakeholders:
             if not EMAIL_RE.match(address):
-                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
+                raise SettingsError(f"{address!r} is not an email address ({named('stakeholders')})")
+        if self.email_sender and not EMAIL_RE.match(self.email_sender):
+            raise SettingsError(f"{self.email_sender!r} is not an email address ({named('email_sender')})")
         if not self.applications:
-            raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
+            raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise SettingsError(f"PRODSUPPORT_ALERT_RECOVERY_PATTERNS: {pattern!r} is not a regex: {exc}") from None
+                raise SettingsError(f"{named('alert_recovery_patterns')}: {pattern!r} is not a regex: {exc}") from None
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"{named('timezone')}: {self.timezone!r} is not an IANA time zone") from None
         if self.business_day_start >= self.business_day_end:
-            raise SettingsError("PRODSUPPORT_BUSINESS_DAY_START must be before PRODSUPPORT_BUSINESS_DAY_END")
+            raise SettingsError(f"{named('business_day_start')} must be before {named('business_day_end')}")
         if self.github_repo and not GITHUB_REPO_RE.match(self.github_repo):
-            raise SettingsError(f"PRODSUPPORT_GITHUB_REPO must be owner/name, got {self.github_repo!r}")
+            raise SettingsError(f"{named('github_repo')} must be owner/name, got {self.github_repo!r}")
         if ".." in self.github_postmortem_path.split("/") or self.github_postmortem_path.startswith("/"):
-            raise SettingsError("PRODSUPPORT_GITHUB_POSTMORTEM_PATH must be a folder inside the repository")
+            raise SettingsError(f"{named('github_postmortem_path')} must be a folder inside the repository")
+
+    @property
+    def team_by_id(self) -> dict[str, Team]:
+        return {team.id: team for team in self.teams}
 
     @property
     def ack_business(self) -> timedelta:
@@ -179,15 +268,113 @@ def _parse(hint: Any, raw: str) -> Any:
     raise ValueError(f"unsupported setting type {hint!r}")
 
 
+def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[Team, ...]:
+    """`PRODSUPPORT_TEAMS`: a JSON list of team objects, each field parsed as its setting is (`_parse`).
+
+    A team is the default team's settings with its own values of the team-scoped keys, except what it owns
+    (`OWNED_KEYS`), which starts empty. An error names the field: `teams[1].business_day_start: expected HH:MM`.
+    """
+    try:
+        objects = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"PRODSUPPORT_TEAMS is not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(objects, list):
+        raise SettingsError("PRODSUPPORT_TEAMS must be a JSON list of team objects")
+    hints = get_type_hints(Settings)
+    owners = _Owners(default)
+    teams: list[Team] = []
+    for index, obj in enumerate(objects):
+        where = f"teams[{index}]"
+        if not isinstance(obj, dict):
+            raise SettingsError(f"{where} must be a JSON object")
+        team_id, prefix = _team_identity(where, obj)
+        owners.claim(where, team_id, prefix, obj)
+        owned: dict[str, Any] = {key: "" if hints[key] is str else () for key in OWNED_KEYS}
+        try:
+            settings = replace(default, teams=(), **{**owned, **_team_values(where, obj, hints)})
+            settings.validate(name=_field_namer(where))
+        except SettingsError as exc:
+            if not lenient:
+                raise
+            broken = replace(default, teams=(), **{**owned, "channel_id": str(obj["channel_id"])})
+            teams.append(Team(team_id, prefix, broken, error=str(exc)))
+            continue
+        teams.append(Team(team_id, prefix, settings))
+    return tuple(teams)
+
+
+def _field_namer(where: str) -> Callable[[str], str]:
+    return lambda key: f"{where}.{key}"
+
+
+def _team_identity(where: str, obj: Mapping[str, Any]) -> tuple[str, str]:
+    team_id, prefix, channel = obj.get("id"), obj.get("id_prefix"), obj.get("channel_id")
+    if not isinstance(team_id, str) or not TEAM_ID_RE.match(team_id) or team_id == DEFAULT_TEAM_ID:
+        raise SettingsError(f"{where}.id: expected lowercase letters, digits and '-' (not {DEFAULT_TEAM_ID!r})")
+    if not isinstance(prefix, str) or not ID_PREFIX_RE.match(prefix) or prefix in RESERVED_PREFIXES:
+        raise SettingsError(f"{where}.id_prefix: expected 2 to 6 capital letters other than INC and REL")
+    if not isinstance(channel, str) or not channel.strip():
+        raise SettingsError(f"{where}.channel_id: every team needs its channel")
+    return team_id, prefix
+
+
+class _Owners:
+    """Ids, prefixes, channels and PagerDuty services each belong to one team: they are what routes to it."""
+
+    def __init__(self, default: Settings) -> None:
+        self.seen: dict[str, set[str]] = {
+            "id": {DEFAULT_TEAM_ID},
+            "id_prefix": set(RESERVED_PREFIXES),
+            "channel_id": {default.channel_id, *default.command_channel_ids},
+            "pagerduty_service_ids": set(default.pagerduty_service_ids),
+        }
+
+    def claim(self, where: str, team_id: str, prefix: str, obj: Mapping[str, Any]) -> None:
+        channels = [str(obj["channel_id"]), *_strings(obj.get("command_channel_ids"))]
+        wanted = {
+            "id": [team_id],
+            "id_prefix": [prefix],
+            "channel_id": channels,
+            "pagerduty_service_ids": _strings(obj.get("pagerduty_service_ids")),
+        }
+        for key, values in wanted.items():
+            for value in values:
+                if value in self.seen[key]:
+                    raise SettingsError(f"{where}.{key}: {value!r} already belongs to another team")
+                self.seen[key].add(value)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return _split(value) if isinstance(value, str) else []
+
+
+def _team_values(where: str, obj: Mapping[str, Any], hints: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in ("id", "id_prefix"):
+            continue
+        if key not in TEAM_SCOPED:
+            raise SettingsError(f"{where}.{key}: not a team setting (the deployment's, or unknown)")
+        if isinstance(value, dict) or value is None:
+            raise SettingsError(f"{where}.{key}: expected a value as its setting takes, got {value!r}")
+        try:
+            values[key] = _parse(hints[key], _setting_text(value))
+        except ValueError as exc:
+            raise SettingsError(f"{where}.{key}: {exc}") from None
+    return values
+
+
+def _setting_text(value: Any) -> str:
+    """A JSON value as its environment variable would hold it, so one parser reads both."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return json.dumps([item if isinstance(item, dict) else str(item) for item in value])
+    return str(value)
+
+
 def env_from_config(config: Mapping[str, Any]) -> dict[str, str]:
     """The environment variables for a settings mapping (a replay `config` line, a test's overrides)."""
-    env: dict[str, str] = {}
-    for key, value in config.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, list | tuple):
-            text = json.dumps([str(item) for item in value])
-        else:
-            text = str(value)
-        env[PREFIX + key.upper()] = text
-    return env
+    return {PREFIX + key.upper(): _setting_text(value) for key, value in config.items()}

@@ -62,7 +62,7 @@ def _new_incident(
     applications: list[str] | None = None,
     acknowledged_at: datetime | None = None,
 ) -> Incident:
-    sequence = rt.store.next_sequence("INC", rt.policy.incident_year(opened_at))
+    sequence = rt.store.next_sequence(rt.id_prefix, rt.policy.incident_year(opened_at))
     return rt.policy.new_incident(
         sequence=sequence,
         title=title[:MAX_TITLE],
@@ -75,6 +75,8 @@ def _new_incident(
         applications=applications or [rt.settings.applications[0]],
         owner=rt.roster.load().email_owner,
         acknowledged_at=acknowledged_at,
+        team=rt.team_id,
+        id_prefix=rt.id_prefix,
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.github.model import ActionItem, PullRequest
 
@@ -64,9 +65,10 @@ class PostmortemState(StrEnum):
     SHARED = "shared"
 
 
-def format_incident_id(year: int, sequence: int) -> str:
-    """`INC-<year of the opening date in the configured zone>-<4-digit sequence>` (docs/design.md#identifiers)."""
-    return f"INC-{year}-{sequence:04d}"
+def format_incident_id(year: int, sequence: int, prefix: str = DEFAULT_ID_PREFIX) -> str:
+    """`<team prefix>-<year of the opening date in the team's zone>-<4-digit sequence>`; the default team's
+    prefix is `INC` (docs/design.md#identifiers)."""
+    return f"{prefix}-{year}-{sequence:04d}"
 
 
 def _opt_time(value: str | None) -> datetime | None:
@@ -286,6 +288,7 @@ class Incident:
     emails: list[EmailRecord] = field(default_factory=list)
     postmortem_needed: bool = False
     pending_notices: list[PendingNotice] = field(default_factory=list)
+    team: str = DEFAULT_TEAM_ID  # an item written before teams has none: it is the default team's
 
     @property
     def primary_application(self) -> str:
@@ -503,6 +506,7 @@ class Incident:
             "emails": [email.to_record() for email in self.emails],
             "postmortem_needed": self.postmortem_needed,
             "pending_notices": [notice.to_record() for notice in self.pending_notices],
+            "team": self.team,
         }
 
     @classmethod
@@ -537,4 +541,5 @@ class Incident:
             emails=[EmailRecord.from_record(e) for e in record.get("emails") or []],
             postmortem_needed=bool(record.get("postmortem_needed", False)),
             pending_notices=[PendingNotice.from_record(n) for n in record.get("pending_notices") or []],
+            team=str(record.get("team") or DEFAULT_TEAM_ID),
         )

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from prodsupport.core.calendar import PlaybookCalendar
+from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID
 from prodsupport.incident.model import (
     Deadline,
     Incident,
@@ -97,8 +98,10 @@ class SlaPolicy:
         applications: list[str],
         owner: str,
         acknowledged_at: datetime | None = None,
+        team: str = DEFAULT_TEAM_ID,
+        id_prefix: str = DEFAULT_ID_PREFIX,
     ) -> Incident:
-        """Open an incident with its clocks started.
+        """Open an incident with its clocks started, its id in its team's sequence (`id_prefix`).
 
         A human declaring the incident has acknowledged it by the playbook's definition (creating the
         thread is a message post), so their declaration meets the Slack ack at `acknowledged_at` (the
@@ -106,7 +109,7 @@ class SlaPolicy:
         """
         ack_due = self.ack_due(opened_at)
         incident = Incident(
-            id=format_incident_id(self.incident_year(opened_at), sequence),
+            id=format_incident_id(self.incident_year(opened_at), sequence, id_prefix),
             title=title,
             severity=severity,
             source=source,
@@ -118,6 +121,7 @@ class SlaPolicy:
             applications=applications,
             owner=owner,
             deadlines={Sla.SLACK_ACK: Deadline(due=ack_due)},
+            team=team,
         )
         if source is Source.PAGERDUTY:
             incident.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=ack_due)

@@ -58,7 +58,8 @@ class IncidentStore:
         self.policy = policy
 
     def next_sequence(self, kind: str, year: int) -> int:
-        """Atomic per-year counter behind `INC-<year>-<seq>` and `REL-<year>-<seq>` ids."""
+        """Atomic per-year counter behind `INC-<year>-<seq>` and `REL-<year>-<seq>` ids; each team counts under
+        its own prefix (`CHK-<year>-<seq>`), so the default team's `INC` counter goes on where it was."""
         item = self.table.update(
             f"COUNTER#{kind}#{year}",
             "COUNTER",

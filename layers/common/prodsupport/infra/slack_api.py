@@ -74,7 +74,12 @@ class Budget:
         return self.seconds_left() - RESERVE_SECONDS
 
 
-def make_client(*, token: str, base_url: str, backoff_seconds: float, budget: Budget) -> WebClient:
+def make_client(
+    *, token: str, base_url: str, backoff_seconds: float, budget: Budget, team: str | None = None
+) -> WebClient:
+    """`team`: a deployment of several teams names the team in every message's metadata it posts or updates
+    (docs/design.md#message-metadata); a single-team deployment passes None and posts what it always did."""
+
     class NoJitter(Jitter):
         """With a zero backoff (local runs, tests) a retry should not wait at all."""
 
@@ -120,6 +125,8 @@ def make_client(*, token: str, base_url: str, backoff_seconds: float, budget: Bu
             if usable < MIN_CALL_SECONDS:
                 raise Deferred(f"no time left for {api_method}")
             self.timeout = int(min(TIMEOUT_SECONDS, usable)) or 1
+            if team is not None:
+                kwargs = _with_team(kwargs, team)
             return super().api_call(api_method, **kwargs)
 
     jitter = RandomJitter() if backoff_seconds > 0 else NoJitter()
@@ -134,6 +141,19 @@ def make_client(*, token: str, base_url: str, backoff_seconds: float, budget: Bu
             ConnectionErrors(max_retry_count=2, interval_calculator=interval),
         ],
     )
+
+
+def _with_team(kwargs: dict[str, Any], team: str) -> dict[str, Any]:
+    """The call's JSON body with `team` in its metadata's event payload (a payload naming a team keeps it)."""
+    body = kwargs.get("json")
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(metadata, dict):
+        return kwargs
+    payload = metadata.get("event_payload")
+    if not isinstance(payload, dict) or "team" in payload:
+        return kwargs
+    stamped = {**metadata, "event_payload": {**payload, "team": team}}
+    return {**kwargs, "json": {**body, "metadata": stamped}}
 
 
 def _carries_effect_id(request: Any) -> bool:

@@ -129,7 +129,7 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     settings = rt.settings
     opened_at = event.occurred_at
     incident = rt.policy.new_incident(
-        sequence=rt.store.next_sequence("INC", rt.policy.incident_year(opened_at)),
+        sequence=rt.store.next_sequence(rt.id_prefix, rt.policy.incident_year(opened_at)),
         title=pd.title[:MAX_TITLE],
         severity=_severity(rt, pd),
         source=Source.PAGERDUTY,
@@ -139,6 +139,8 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
         declared_by="",
         applications=[settings.applications[0]] if settings.applications else [],
         owner=rt.roster.load().email_owner,
+        team=rt.team_id,
+        id_prefix=rt.id_prefix,
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
     early = _apply_early_ack(rt, incident, pd.id)

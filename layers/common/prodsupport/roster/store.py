@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from prodsupport.core.settings import Settings
+from prodsupport.core.settings import DEFAULT_TEAM_ID, Settings
 from prodsupport.infra.dynamo import Table
 
 
@@ -33,11 +33,18 @@ class Roster:
 
 @dataclass
 class RosterStore:
+    """One roster per team; the default team's keeps the key it had before teams, so it is read as it was."""
+
     table: Table
     settings: Settings
+    team: str = DEFAULT_TEAM_ID
+
+    @property
+    def _sk(self) -> str:
+        return "ROSTER" if self.team == DEFAULT_TEAM_ID else f"ROSTER#{self.team}"
 
     def load(self) -> Roster:
-        item = self.table.get("CONFIG", "ROSTER")
+        item = self.table.get("CONFIG", self._sk)
         if not item:
             return Roster(
                 pm_user_id=self.settings.pm_user_id,
@@ -58,7 +65,8 @@ class RosterStore:
         new = replace(roster, version=roster.version + 1)
         item = {
             "pk": "CONFIG",
-            "sk": "ROSTER",
+            "sk": self._sk,
+            "team": self.team,
             "pm_user_id": new.pm_user_id,
             "backup_pm_user_id": new.backup_pm_user_id,
             "pm_out_of_office": new.pm_out_of_office,

@@ -61,6 +61,7 @@ class CheckReport:
     refreshed: int = 0
     failures: int = 0
     direct_message_failures: int = 0
+    team_errors: int = 0
     lag_seconds: list[float] = field(default_factory=list)
 
 
@@ -88,10 +89,22 @@ class _People:
 
 
 def run(rt: Runtime, now: datetime) -> CheckReport:
-    """Look ahead by the largest reminder lead, so a lead configured after a save is still honoured."""
+    """Look ahead by the largest reminder lead, so a lead configured after a save is still honoured.
+
+    One query reads what is due for every team (the widest lead of all); each incident is then checked with
+    its own team's view (`Incident.team`), within its team's lead. An incident of a team that cannot be served
+    (removed from the configuration, or its configuration does not validate) is logged and counted
+    (`TeamConfigErrors`, alarmed) and skipped: the other teams' incidents are still checked.
+    """
     report = CheckReport()
-    people = _People(rt, now)
-    horizon = now + rt.policy.largest_lead
+    teams: dict[str, tuple[Runtime, _People] | None] = {}
+    for team_id, view in rt.all_teams():
+        if isinstance(view, Exception):
+            _team_unavailable(report, team_id, view)
+            teams[team_id] = None
+        else:
+            teams[team_id] = (view, _People(view, now))
+    horizon = now + max(entry[0].policy.largest_lead for entry in teams.values() if entry is not None)
 
     def corrupt(key: str) -> None:
         report.failures += 1
@@ -101,12 +114,26 @@ def run(rt: Runtime, now: datetime) -> CheckReport:
             logger.warning("out of time: the next run checks the incidents left", incident_id=incident.id)
             break
         report.checked += 1
+        team = teams.get(incident.team)
+        if team is None:
+            if incident.team not in teams:
+                _team_unavailable(report, incident.team, LookupError("not configured in this deployment"))
+                teams[incident.team] = None
+            report.failures += 1
+            logger.error("skipped an incident of a team that cannot be served", incident_id=incident.id)
+            continue
+        view, people = team
         try:
-            _check(rt, incident, now, horizon, people, report)
+            _check(view, incident, now, now + view.policy.largest_lead, people, report)
         except Exception:
             report.failures += 1
             logger.exception("SLA check failed for an incident", incident_id=incident.id)
     return report
+
+
+def _team_unavailable(report: CheckReport, team_id: str, error: Exception) -> None:
+    report.team_errors += 1
+    logger.error("a team cannot be served: its incidents are skipped", team=team_id, error=str(error))
 
 
 def _check(

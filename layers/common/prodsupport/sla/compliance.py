@@ -349,14 +349,16 @@ def weekly_message(report: ComplianceReport, channel: str) -> SlackMessage:
 
 
 def post_weekly(rt: Runtime, now: datetime) -> None:
-    """Post last week's report once, even when the scheduler delivers the run twice."""
+    """Post last week's report of the team's incidents once, even when the scheduler delivers the run twice."""
     from prodsupport.infra.slack_api import post  # noqa: PLC0415 - the report stays SDK-free; posting loads slack_sdk
 
     start, end = last_week(now, rt.policy.calendar)
-    with rt.dedupe.once("compliance_report", to_iso(start), now) as first:
+    period = to_iso(start) if rt.team is None else f"{to_iso(start)}#{rt.team_id}"
+    with rt.dedupe.once("compliance_report", period, now) as first:
         if not first:
             return
-        report = build(rt.store.opened_between(start, end), start, end, now, rt.zone)
+        incidents = [i for i in rt.store.opened_between(start, end) if i.team == rt.team_id]
+        report = build(incidents, start, end, now, rt.zone)
         message = weekly_message(report, rt.settings.channel_id)
         if rt.settings.github_repo:
             # Lazy: the report stays SDK-free (github_tracking reads DynamoDB); only the weekly post needs them

@@ -32,7 +32,7 @@ from prodsupport.slack.commands import (
     StatusUpdate,
 )
 from prodsupport.slack.requests import TS_RE, SlashCommand
-from prodsupport.slack.router import Answer, ephemeral
+from prodsupport.slack.router import Answer, ephemeral, team_metadata
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -49,7 +49,9 @@ NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_arch
 def _open_form(rt: Runtime, command: SlashCommand, parsed: OpenDeclareForm) -> Answer:
     rt.slack.views_open(
         trigger_id=command.trigger_id,
-        view=msg.declare_modal(applications=rt.settings.applications, metadata={"source": "slash_command"}),
+        view=msg.declare_modal(
+            applications=rt.settings.applications, metadata={"source": "slash_command", **team_metadata(rt)}
+        ),
     )
     return None
 
@@ -110,7 +112,7 @@ def _resolve(rt: Runtime, command: SlashCommand, parsed: Resolve, incident: Inci
 
 
 def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
-    metadata = {"source": "slash_command"}
+    metadata = {"source": "slash_command", **team_metadata(rt)}
     title = ""
     message = payload.get("message")
     if payload.get("type") == "message_action" and isinstance(message, dict):
@@ -119,7 +121,7 @@ def _open_declare_form(rt: Runtime, payload: dict[str, Any]) -> None:
             _tell_declared_elsewhere(rt, payload, channel)
             return
         root = str(message.get("thread_ts") or message.get("ts") or "")
-        metadata = {"source": "message_shortcut", "message_ts": root}
+        metadata = {"source": "message_shortcut", "message_ts": root, **team_metadata(rt)}
         title = incident_flow.alert_title(message)
     rt.slack.views_open(
         trigger_id=str(payload.get("trigger_id") or ""),

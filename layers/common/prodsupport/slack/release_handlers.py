@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -21,7 +22,7 @@ from prodsupport.release.model import (
     parse_release,
 )
 from prodsupport.slack.requests import SlashCommand
-from prodsupport.slack.router import ephemeral
+from prodsupport.slack.router import ephemeral, team_metadata
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
@@ -63,7 +64,10 @@ def _open_form(rt: Runtime, trigger_id: str) -> dict[str, Any] | None:
     from prodsupport.release import flows as release_flow
 
     try:
-        rt.slack.views_open(trigger_id=trigger_id, view=release_flow.release_modal(rt.settings.applications))
+        view = release_flow.release_modal(rt.settings.applications)
+        if team_metadata(rt):
+            view["private_metadata"] = json.dumps(team_metadata(rt))
+        rt.slack.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         logger.warning("could not open the release form", error=str(exc.response.get("error")))
         return ephemeral(f"I couldn't open the release form. Use the text form instead:\n{RELEASE_USAGE}")

@@ -2,7 +2,9 @@
 where a refusal becomes an answer.
 
 Commands are routed by slash command (and `/incident`'s parsed verb), block actions by `action_id` prefix,
-view submissions by `callback_id`, shortcuts by `callback_id`, events by type. A handler raises
+view submissions by `callback_id`, shortcuts by `callback_id`, events by type. With several teams, the router
+also chooses whose playbook handles a request (docs/design.md#teams): an event's or a command's channel, an
+incident's own team for anything naming an incident, the form's `team` for a submission. A handler raises
 `UserError` for anything the person must change; the router answers it once: an ephemeral reply to a
 command, the form's error to a submission, an ephemeral message to a click. Slack refusing `views.open`
 for a trigger that expired or was used is told to the person, not failed.
@@ -13,6 +15,7 @@ a container's first request loads only the domain it needs (cold start).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +28,7 @@ from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_placeholders
 from prodsupport.incident.flows import find
 from prodsupport.incident.model import Incident
+from prodsupport.runtime import TeamUnavailable
 from prodsupport.slack import authorization
 from prodsupport.slack.commands import INCIDENT_USAGE, IncidentCommand, parse_incident
 from prodsupport.slack.requests import SlashCommand
@@ -90,6 +94,57 @@ def _lookup[H](table: dict[str, H], key: str) -> H | None:
     return table[max(prefixes, key=len)] if prefixes else None
 
 
+def no_team_here(channel_id: str) -> str:
+    return (
+        f"No team runs its playbook in <#{channel_id}>: run this in your team's incident channel. Nothing was changed."
+    )
+
+
+def team_metadata(rt: Runtime) -> dict[str, str]:
+    """Put in a form's `private_metadata`, so its submission is handled by the team that opened it."""
+    return {"team": rt.team_id} if rt.several_teams else {}
+
+
+def _channel_team(rt: Runtime, channel_id: str) -> Runtime:
+    """The team view for a command typed in `channel_id`; a UserError when no team owns it or its team's
+    configuration is bad."""
+    view = rt.for_channel(channel_id)
+    if view is None:
+        raise UserError(no_team_here(channel_id))
+    if view.team is not None and view.team.error:
+        raise UserError(f"This channel's team configuration is invalid ({view.team.error}); tell an admin.")
+    return view
+
+
+def _event_channel(event: dict[str, Any]) -> str:
+    """Where an event happened: a message's `channel`, a reaction's `item.channel`, a file's `channel_id`."""
+    item = event.get("item")
+    channel = event.get("channel") or (item.get("channel") if isinstance(item, dict) else None)
+    return str(channel or event.get("channel_id") or "")
+
+
+def _form_team(rt: Runtime, view: dict[str, Any]) -> Runtime:
+    try:
+        metadata = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        return rt
+    team = metadata.get("team") if isinstance(metadata, dict) else None
+    if not isinstance(team, str):
+        return rt
+    try:
+        return rt.for_team(team)
+    except TeamUnavailable as exc:
+        raise UserError(str(exc)) from None
+
+
+def _incident_team(rt: Runtime, incident: Incident) -> Runtime:
+    """Whatever names an incident is handled with its team's playbook, wherever it was typed or clicked."""
+    try:
+        return rt.for_team(incident.team)
+    except TeamUnavailable as exc:
+        raise UserError(f"{incident.id} cannot be changed now: {exc}. Nothing was changed.") from None
+
+
 def _unavailable() -> NoReturn:
     raise UserError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
@@ -144,14 +199,24 @@ class Router:
         return isinstance(kind, str) and kind in self.events
 
     def on_event(self, rt: Runtime, event: dict[str, Any]) -> None:
+        """An event is its channel's team's; one in a channel no team owns is not for this app."""
         handler = self.events.get(str(event.get("type")))
-        if handler is not None:
-            handler(rt, event)
+        if handler is None:
+            return
+        try:
+            view = rt.for_channel(_event_channel(event))
+        except TeamUnavailable as exc:
+            logger.warning("ignored an event of a team that cannot be served", error=str(exc))
+            return
+        if view is not None:
+            handler(view, event)
 
     def on_command(self, rt: Runtime, command: SlashCommand) -> Answer:
         try:
-            handler = self.commands.get(command.command, self._on_incident_command)
-            return handler(rt, command)
+            handler = self.commands.get(command.command)
+            if handler is None:
+                return self._on_incident_command(rt, command)
+            return handler(_channel_team(rt, command.channel_id), command)
         except UserError as exc:
             return ephemeral(escape_placeholders(str(exc)))
         except SlackApiError as exc:
@@ -163,9 +228,10 @@ class Router:
         parsed: IncidentCommand = parse_incident(command.text)
         plain = self.incident_commands.get(type(parsed))
         if plain is not None:
-            return plain(rt, command, parsed)
+            return plain(_channel_team(rt, command.channel_id), command, parsed)
         verb = self.incident_verbs.get(type(parsed))
         found = find(rt, getattr(parsed, "incident_id", ""))
+        rt = _incident_team(rt, found)
         refused = authorization.refusal(rt, found, command.user_id, from_channel=command.channel_id)
         if refused:
             return ephemeral(refused)
@@ -178,8 +244,9 @@ class Router:
         try:
             if kind in ("message_action", "shortcut"):
                 shortcut = self.shortcuts.get(str(payload.get("callback_id") or ""))
+                channel = str((payload.get("channel") or {}).get("id") or "")
                 if shortcut is not None:
-                    shortcut(rt, payload)
+                    shortcut(rt.for_channel(channel) or rt.root, payload)
             elif kind == "block_actions":
                 self._on_actions(rt, payload, at)
         except SlackApiError as exc:
@@ -202,17 +269,24 @@ class Router:
             if incident is None:
                 continue
             user = str((payload.get("user") or {}).get("id") or "")
-            refused = authorization.refusal(rt, incident, user)
+            try:
+                team = _incident_team(rt, incident)
+            except UserError as exc:
+                authorization.tell_who_clicked(rt, payload, incident, user, str(exc))
+                continue
+            refused = authorization.refusal(team, incident, user)
             if refused:
-                authorization.tell_who_clicked(rt, payload, incident, user, refused)
+                authorization.tell_who_clicked(team, payload, incident, user, refused)
                 continue
             if routed is None:
                 continue
             kind, handler = routed
             try:
-                handler(rt, incident, kind, payload, at)
+                handler(team, incident, kind, payload, at)
             except UserError as exc:
-                rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=escape_placeholders(str(exc)))
+                team.slack.chat_postEphemeral(
+                    channel=incident.channel_id, user=user, text=escape_placeholders(str(exc))
+                )
 
     def _on_submission(self, rt: Runtime, payload: dict[str, Any], at: datetime) -> Answer:
         view = payload.get("view") or {}
@@ -226,13 +300,14 @@ class Router:
         try:
             values = form_values(view)
             if plain is not None:
-                plain(rt, view, values, user, at)
+                plain(_form_team(rt, view), view, values, user, at)
             elif about_incident is not None:
                 incident = find(rt, str(view.get("private_metadata") or ""))
-                refused = authorization.refusal(rt, incident, user)
+                team = _incident_team(rt, incident)
+                refused = authorization.refusal(team, incident, user)
                 if refused:
                     raise UserError(refused)
-                about_incident(rt, incident, callback_id, values, user, at)
+                about_incident(team, incident, callback_id, values, user, at)
         except UserError as exc:
             return {"response_action": "errors", "errors": {_first_block(view): str(exc)}}
         return None
