@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
-from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID, Settings, Team
+from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID, Settings, Team, TeamUnavailable
 from prodsupport.infra.slack_api import Budget
 
 if TYPE_CHECKING:
@@ -32,11 +32,6 @@ if TYPE_CHECKING:
     from prodsupport.infra.dedupe import Deduplicator
     from prodsupport.infra.dynamo import Table
     from prodsupport.roster.store import RosterStore
-
-
-class TeamUnavailable(LookupError):
-    """An item or a request of a team this deployment cannot serve: a team no longer configured, or one whose
-    configuration did not validate (the message says which and why)."""
 
 
 class Runtime:

@@ -290,6 +290,9 @@ def _config(number: int, item: Mapping[str, Any]) -> dict[str, Any]:
             raise ScenarioError(f"line {number}: {key!r} is set by the local stack, not by a scenario")
         if key not in SETTING_NAMES:
             raise ScenarioError(f"line {number}: unknown setting {key!r}")
+    teams = config.get("teams", [])
+    if not isinstance(teams, list) or not all(isinstance(team, dict) for team in teams):
+        raise ScenarioError(f"line {number}: teams must be a list of team objects")
     try:
         Settings.from_env(env_from_config({"table_name": "check", **DEFAULT_SETTINGS, **config}))
     except SettingsError as exc:

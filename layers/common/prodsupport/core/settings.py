@@ -24,6 +24,11 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the environment variable (or the team's field)."""
 
 
+class TeamUnavailable(LookupError):
+    """An item or a request of a team this deployment cannot serve: a team no longer configured, or one whose
+    configuration did not validate (the message says which and why)."""
+
+
 DEFAULT_TEAM_ID = "default"
 DEFAULT_ID_PREFIX = "INC"
 TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")

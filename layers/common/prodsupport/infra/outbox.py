@@ -11,6 +11,7 @@ in the dead-letter queue, alarmed.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
@@ -37,7 +38,12 @@ def deliver(rt: Runtime, message: SlackMessage, *, look_first: bool = False) -> 
 
 def hand_over(rt: Runtime, message: SlackMessage, deferred: Deferred) -> None:
     """The delay (`outbox_delay_seconds`, a minute by default) outlasts Slack's usual Retry-After for
-    chat.postMessage; a consumer still refused is redelivered after the queue's visibility timeout."""
+    chat.postMessage; a consumer still refused is redelivered after the queue's visibility timeout.
+
+    The message takes its team along in its metadata (the consumer posts with the default team's client, which
+    leaves a payload that names its team as it is)."""
+    if rt.several_teams and message.event_type and "team" not in message.payload:
+        message = replace(message, payload={**message.payload, "team": rt.team_id})
     rt.client("sqs").send_message(
         QueueUrl=rt.settings.outbox_queue_url,
         MessageBody=json.dumps(message.to_record()),

@@ -20,8 +20,10 @@ from aws_lambda_powertools import Logger
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.settings import TeamUnavailable
 from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source
+from prodsupport.infra import metrics
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import post
@@ -88,12 +90,23 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
             if not (first_delivery and first_event):
                 logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
                 return _answer("duplicate", event)
-            outcome = HANDLERS[event.event_type](rt, event, event.incident)
+            try:
+                team = _service_team(rt, event.incident)
+            except TeamUnavailable as exc:
+                logger.error("a PagerDuty event of a team that cannot be served", event_id=event.id, error=str(exc))
+                metrics.count("TeamConfigErrors")
+                return _answer("ignored: its team cannot be served", event)
+            outcome = HANDLERS[event.event_type](team, event, event.incident)
     except DeliveryInFlight:
         logger.info("PagerDuty delivery repeated while the first is in flight", webhook_id=delivery_id)
         return RETRY_LATER, json.dumps({"status": "in flight", "event_id": event.id, "retry": True})
     logger.info("PagerDuty event handled", event_type=event.event_type, event_id=event.id, outcome=outcome)
     return _answer(outcome, event)
+
+
+def _service_team(rt: Runtime, pd: PagerDutyIncident) -> Runtime:
+    """The team that owns the incident's PagerDuty service; any other service is the default team's."""
+    return rt.for_service(pd.service.id if pd.service is not None else "")
 
 
 def _answer(outcome: str, event: WebhookEvent) -> tuple[int, str]:

@@ -26,9 +26,9 @@ from slack_sdk.errors import SlackApiError
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_placeholders
+from prodsupport.core.settings import TeamUnavailable
 from prodsupport.incident.flows import find
 from prodsupport.incident.model import Incident
-from prodsupport.runtime import TeamUnavailable
 from prodsupport.slack import authorization
 from prodsupport.slack.commands import INCIDENT_USAGE, IncidentCommand, parse_incident
 from prodsupport.slack.requests import SlashCommand
