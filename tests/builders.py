@@ -98,12 +98,15 @@ def answer_text(response: HttpResponse) -> str:
     return str(json.loads(response.body)["text"]) if response.body else ""
 
 
-def alert(at: datetime, text: str = "Triggered: check-in API 5xx rate above 5%") -> dict[str, Any]:
-    """An alert integration's message in the channel; its ts is the incident's thread."""
-    ts = f"{int(at.timestamp())}.000100"
+def alert(
+    at: datetime, text: str = "Triggered: check-in API 5xx rate above 5%", *, channel: str = CHANNEL, seq: int = 100
+) -> dict[str, Any]:
+    """An alert integration's message in a channel; its ts (`seq` tells apart alerts of one second) is the
+    incident's thread."""
+    ts = f"{int(at.timestamp())}.{seq:06d}"
     return {
         "type": "message",
-        "channel": CHANNEL,
+        "channel": channel,
         "bot_id": ALERT_BOT,
         "subtype": "bot_message",
         "text": text,

@@ -35,7 +35,7 @@ TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 ID_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 RESERVED_PREFIXES = frozenset({DEFAULT_ID_PREFIX, "REL"})  # the default team's incidents and the releases
 # What a team may set for itself (its playbook); every other setting is the deployment's (its table, queues,
-# secrets, API urls), shared by all teams. tests/unit/core/test_teams.py keeps every setting in one of the two.
+# secrets, API urls), shared by all teams. tests/unit/teams/test_team_settings.py keeps every setting in one of the two.
 TEAM_SCOPED = frozenset(
     {
         "channel_id",

@@ -17,7 +17,8 @@ from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.github.model import ActionItem, PullRequest
 
 Window = Literal["business", "after_hours"]
-INCIDENT_ID_RE = re.compile(r"^INC-\d{4}-\d{4,}$", re.IGNORECASE)  # what format_incident_id writes
+# What format_incident_id writes, for any team's prefix (a release id has the same shape and is not found).
+INCIDENT_ID_RE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{4,}$", re.IGNORECASE)
 
 
 class Severity(StrEnum):

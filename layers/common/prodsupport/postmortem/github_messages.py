@@ -24,7 +24,7 @@ from prodsupport.postmortem.messages import update
 
 DAY = timedelta(days=1)
 
-_MARKER_RE = re.compile(r"<!-- prodsupport:(INC-\d{4}-\d{4,}):(A\d+) -->")
+_MARKER_RE = re.compile(r"<!-- prodsupport:([A-Z]{2,6}-\d{4}-\d{4,}):(A\d+) -->")
 
 
 def markers(body: str) -> list[tuple[str, str]]:

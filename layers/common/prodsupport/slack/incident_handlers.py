@@ -63,7 +63,8 @@ def _help(rt: Runtime, command: SlashCommand, parsed: Help) -> Answer:
 def _list(rt: Runtime, command: SlashCommand, parsed: ListIncidents) -> Answer:
     from prodsupport.postmortem import github_messages, github_tracking
 
-    listed = msg.incident_list(rt.store.open_incidents(), command.at, zone=rt.zone)
+    own = [incident for incident in rt.store.open_incidents() if incident.team == rt.team_id]
+    listed = msg.incident_list(own, command.at, zone=rt.zone)
     if rt.settings.github_repo:
         github = github_messages.open_work(*github_tracking.open_entries(rt.table), command.at)
         listed = f"{listed}\n{github}" if github else listed

@@ -1,0 +1,122 @@
+"""Several teams in one deployment, through the handlers on emulated AWS and the recording Slack API: each
+channel runs its own team's playbook, and a team's admins change only their own team."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from builders import ALERT_BOT, alert, clock_of, command_answer, payloads_of, post_slack, slack_event, table_items
+
+from prodsupport import runtime
+from prodsupport_local.emulator.stack import LocalStack
+from prodsupport_local.fakes.recording_slack import RecordingSlackApi
+
+# Monday 8:30 PM in New York (after hours), 5:30 PM in Los Angeles (business hours).
+MONDAY_EVENING = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
+CHECKIN = {
+    "id": "checkin",
+    "id_prefix": "CHK",
+    "channel_id": "C0CHECKIN",
+    "admin_user_ids": ["U0CHKADMIN"],
+    "pm_user_id": "U0CHKPM",
+}
+PHARMACY = {
+    "id": "pharmacy",
+    "id_prefix": "PHM",
+    "channel_id": "C0PHARMACY",
+    "timezone": "America/Los_Angeles",
+    "admin_user_ids": ["U0PHMADMIN"],
+    "pm_user_id": "U0PHMPM",
+}
+SETTINGS = {"alert_bot_ids": [ALERT_BOT], "admin_user_ids": ["U0ADMIN"], "teams": [CHECKIN, PHARMACY]}
+
+
+@pytest.fixture
+def teams(stack: LocalStack) -> LocalStack:
+    stack.configure(SETTINGS)
+    clock_of(stack).set(MONDAY_EVENING)
+    return stack
+
+
+def command_in(stack: LocalStack, channel: str, text: str, *, user: str, name: str = "/incident") -> dict[str, Any]:
+    form = {"command": name, "text": text, "user_id": user, "channel_id": channel, "trigger_id": "t.1"}
+    response = post_slack(stack, "/slack/commands", urlencode(form).encode())
+    assert response.status == 200, response
+    return json.loads(response.body) if response.body else {}
+
+
+def test_an_alert_opens_an_incident_of_its_channels_team_in_that_teams_sequence(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0CHECKIN", seq=1), "Ev1")
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PHARMACY", seq=2), "Ev2")
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0CHECKIN", seq=3), "Ev3")
+
+    declared = payloads_of(slack, "incident_declared")
+    assert [(p["incident_id"], p["team"], p["window"]) for p in declared] == [
+        ("CHK-2026-0001", "checkin", "after_hours"),
+        ("PHM-2026-0001", "pharmacy", "business"),
+        ("CHK-2026-0002", "checkin", "after_hours"),
+    ]
+
+
+def test_the_default_teams_messages_name_it_once_the_deployment_has_teams(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PRODSUP", seq=1), "Ev1")
+
+    (declared,) = payloads_of(slack, "incident_declared")
+    assert (declared["incident_id"], declared["team"]) == ("INC-2026-0001", "default")
+
+
+def test_a_command_in_a_channel_no_team_owns_is_told_so_and_changes_nothing(teams: LocalStack) -> None:
+    before = table_items(teams)
+
+    answer = command_in(teams, "C0RANDOM", "critical Kiosks down", user="U0ENG")
+
+    assert answer["response_type"] == "ephemeral"
+    assert "No team runs its playbook in <#C0RANDOM>" in answer["text"]
+    assert [i for i in table_items(teams) if not i["pk"]["S"].startswith("DEDUPE#")] == [
+        i for i in before if not i["pk"]["S"].startswith("DEDUPE#")
+    ]
+
+
+def test_an_admin_of_one_team_cannot_change_another_teams_roster(teams: LocalStack) -> None:
+    answer = command_in(teams, "C0PHARMACY", "pm <@U0CHKADMIN>", user="U0CHKADMIN", name="/prodsupport")
+
+    assert answer["text"] == "Only prodsupport admins can change the roster or the stakeholder list."
+    assert runtime.current().for_team("pharmacy").roster.load().pm_user_id == "U0PHMPM"
+
+
+def test_an_admin_changes_only_their_own_teams_roster(teams: LocalStack) -> None:
+    command_in(teams, "C0PHARMACY", "pm <@U0NEWPM>", user="U0PHMADMIN", name="/prodsupport")
+
+    rt = runtime.current()
+    assert rt.for_team("pharmacy").roster.load().pm_user_id == "U0NEWPM"
+    assert rt.for_team("checkin").roster.load().pm_user_id == "U0CHKPM"
+    assert rt.roster.load().pm_user_id == ""
+
+
+def test_the_incident_list_of_a_channel_is_its_teams(teams: LocalStack) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PHARMACY", seq=1), "Ev1")
+
+    assert "PHM-2026-0001" not in command_answer(teams, "list")["text"]  # the default team's channel
+    listed = command_in(teams, "C0PHARMACY", "list", user="U0ENG")["text"]
+    assert "PHM-2026-0001" in listed
+    assert "5:45 PM PST" in listed
+
+
+def test_a_command_naming_an_incident_is_handled_with_the_incidents_team(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PHARMACY", seq=1), "Ev1")
+
+    command_in(teams, "C0PHARMACY", "PHM-2026-0001 status Rolling back next 1h", user="U0ENG")
+
+    (updated,) = payloads_of(slack, "incident_updated")
+    assert (updated["incident_id"], updated["team"]) == ("PHM-2026-0001", "pharmacy")
+    assert "PST" in slack.posts()[-1].args["text"]

@@ -1,0 +1,88 @@
+"""The runtime's team views: which team a channel, a PagerDuty service or an item belongs to, and what the
+views share."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from prodsupport.core.settings import Settings, TeamUnavailable
+from prodsupport.runtime import Runtime
+
+AT = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
+BASE = {"PRODSUPPORT_TABLE_NAME": "t", "PRODSUPPORT_CHANNEL_ID": "C0PRODSUP"}
+CHECKIN = {"id": "checkin", "id_prefix": "CHK", "channel_id": "C0CHECKIN", "pagerduty_service_ids": ["PSVC0CHK"]}
+PHARMACY = {
+    "id": "pharmacy",
+    "id_prefix": "PHM",
+    "channel_id": "C0PHARMACY",
+    "command_channel_ids": ["C0PHARMOPS"],
+    "timezone": "America/Los_Angeles",
+}
+
+
+def runtime_of(*teams: dict[str, Any]) -> Runtime:
+    env = {**BASE, "PRODSUPPORT_TEAMS": json.dumps(list(teams))} if teams else BASE
+    return Runtime(Settings.from_env(env, lenient_teams=True), lambda: AT)
+
+
+def test_a_channel_is_handled_by_the_team_that_owns_it() -> None:
+    rt = runtime_of(CHECKIN, PHARMACY)
+    assert rt.for_channel("C0CHECKIN").team_id == "checkin"  # type: ignore[union-attr]
+    assert rt.for_channel("C0PHARMOPS").team_id == "pharmacy"  # type: ignore[union-attr]
+    assert rt.for_channel("C0PRODSUP") is rt
+
+
+def test_a_channel_no_team_owns_has_no_team_when_there_are_several() -> None:
+    assert runtime_of(CHECKIN).for_channel("C0RANDOM") is None
+
+
+def test_a_single_team_deployment_owns_every_channel_as_before() -> None:
+    rt = runtime_of()
+    assert rt.for_channel("C0RANDOM") is rt
+
+
+def test_a_pagerduty_service_is_its_teams_and_any_other_the_default_teams() -> None:
+    rt = runtime_of(CHECKIN)
+    assert rt.for_service("PSVC0CHK").team_id == "checkin"
+    assert rt.for_service("PSVC0OTHER") is rt
+
+
+def test_a_team_view_reads_times_in_its_own_zone_and_numbers_in_its_own_sequence() -> None:
+    view = runtime_of(CHECKIN, PHARMACY).for_team("pharmacy")
+    assert (str(view.zone), view.id_prefix, view.settings.channel_id) == ("America/Los_Angeles", "PHM", "C0PHARMACY")
+    assert view.policy.window(AT) == "business"  # 5:30 PM in Los Angeles
+    assert view.root.policy.window(AT) == "after_hours"  # 8:30 PM in New York, the same instant
+
+
+def test_team_views_share_the_deployments_caches_and_budget_and_are_built_once() -> None:
+    rt = runtime_of(CHECKIN)
+    view = rt.for_team("checkin")
+    assert view.channel_members is rt.channel_members
+    assert view.budget is rt.budget
+    assert rt.for_team("checkin") is view
+    assert view.for_team("default") is rt
+
+
+def test_an_item_without_a_team_is_the_default_teams() -> None:
+    rt = runtime_of(CHECKIN)
+    assert rt.for_team("") is rt
+
+
+def test_a_team_no_longer_configured_cannot_be_served() -> None:
+    with pytest.raises(TeamUnavailable, match="'gone' is not configured"):
+        runtime_of(CHECKIN).for_team("gone")
+
+
+def test_a_team_with_a_bad_configuration_cannot_be_served_and_the_others_can() -> None:
+    rt = runtime_of({**CHECKIN, "business_day_start": "7am"}, PHARMACY)
+    with pytest.raises(TeamUnavailable, match=re.escape("teams[0].business_day_start: expected HH:MM")):
+        rt.for_team("checkin")
+    views = dict(rt.all_teams())
+    assert isinstance(views["checkin"], TeamUnavailable)
+    assert views["pharmacy"] is rt.for_team("pharmacy")
+    assert views["default"] is rt
