@@ -120,3 +120,16 @@ def test_a_command_naming_an_incident_is_handled_with_the_incidents_team(
     (updated,) = payloads_of(slack, "incident_updated")
     assert (updated["incident_id"], updated["team"]) == ("PHM-2026-0001", "pharmacy")
     assert "PST" in slack.posts()[-1].args["text"]
+
+
+def test_a_release_is_announced_listed_and_cancelled_in_its_own_teams_channel_only(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    command_in(teams, "C0PHARMACY", "Pharmacy 2026-12-22 Refill reminders", user="U0ENG", name="/release")
+
+    (scheduled,) = payloads_of(slack, "release_scheduled")
+    assert (scheduled["release_id"], scheduled["team"]) == ("REL-2026-0001", "pharmacy")
+    assert slack.posts()[-1].args["channel"] == "C0PHARMACY"
+    assert "REL-2026-0001" not in command_in(teams, "C0CHECKIN", "list", user="U0ENG", name="/release")["text"]
+    refused = command_in(teams, "C0CHECKIN", "cancel REL-2026-0001", user="U0CHKADMIN", name="/release")
+    assert "There is no release REL-2026-0001" in refused["text"]

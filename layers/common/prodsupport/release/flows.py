@@ -46,7 +46,7 @@ logger = Logger(child=True)
 
 
 def _releases(rt: Runtime) -> ReleaseStore:
-    return ReleaseStore(rt.table)
+    return ReleaseStore(rt.table, rt.team_id)
 
 
 def _calendar(rt: Runtime) -> PlaybookCalendar:
@@ -110,6 +110,7 @@ def announce(
             link=link,
             announced_at=at,
             announced_by=user,
+            team=rt.team_id,
         )
         try:
             releases.create(release)
@@ -291,7 +292,8 @@ def weekly_digest(rt: Runtime, now: dt.datetime) -> None:
     today = calendar.local(now).date()
     weeks = rt.settings.release_digest_weeks
     last = today + dt.timedelta(weeks=weeks, days=-1)
-    with rt.dedupe.once("release-digest", today.isoformat(), now) as first:
+    day = today.isoformat() if rt.team is None else f"{today.isoformat()}#{rt.team_id}"
+    with rt.dedupe.once("release-digest", day, now) as first:
         if not first:
             logger.info("release digest already posted today", day=today.isoformat())
             return

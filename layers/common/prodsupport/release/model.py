@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from prodsupport.core.mrkdwn import unescape_text
 from prodsupport.core.rendering import environment, one_line
+from prodsupport.core.settings import DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import parse_iso, to_iso
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Release:
     link: str = ""
     status: ReleaseStatus = ReleaseStatus.SCHEDULED
     emailed_at: dt.datetime | None = None
+    team: str = DEFAULT_TEAM_ID  # a release written before teams has none: it is the default team's
 
     @property
     def subject(self) -> str:
@@ -94,6 +96,7 @@ class Release:
             "announced_by": self.announced_by,
             "status": self.status.value,
             "emailed_at": to_iso(self.emailed_at) if self.emailed_at else None,
+            "team": self.team,
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class Release:
             announced_by=record.get("announced_by", ""),
             status=ReleaseStatus(record.get("status", ReleaseStatus.SCHEDULED.value)),
             emailed_at=parse_iso(emailed_at) if emailed_at else None,
+            team=str(record.get("team") or DEFAULT_TEAM_ID),
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from prodsupport.core.settings import DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import to_iso
 from prodsupport.infra.dynamo import ConditionFailed, Table
 from prodsupport.release.model import Release, ReleaseStatus
@@ -45,12 +46,17 @@ def _sk(release_id: str) -> str:
 
 
 def _slot_sk(release: Release) -> str:
-    return f"SLOT#{release.application.casefold()}#{release.date.isoformat()}"
+    """One release a day per application and team; the default team's slots keep their key from before teams."""
+    team = "" if release.team == DEFAULT_TEAM_ID else f"{release.team}#"
+    return f"SLOT#{team}{release.application.casefold()}#{release.date.isoformat()}"
 
 
 class ReleaseStore:
-    def __init__(self, table: Table) -> None:
+    """A team's releases: they share the table's release partition and id sequence, and each reads its own."""
+
+    def __init__(self, table: Table, team: str = DEFAULT_TEAM_ID) -> None:
         self.table = table
+        self.team = team
 
     def create(self, release: Release) -> None:
         """Store a new release with its application-and-date slot, or raise ReleaseSlotTaken.
@@ -80,7 +86,8 @@ class ReleaseStore:
 
     def get(self, release_id: str) -> Release | None:
         item = self.table.get(PARTITION, _sk(release_id))
-        return Release.from_record(item) if item else None
+        release = Release.from_record(item) if item else None
+        return release if release is not None and release.team == self.team else None
 
     def dated(self, first: dt.date, last: dt.date | None = None) -> list[Release]:
         """Releases dated in [first, last] (or from `first` on), by date, scheduled or not."""
@@ -96,7 +103,8 @@ class ReleaseStore:
         items = self.table.query(
             key_condition=key_condition, filter_expression=filter_expression, names=names, vals=vals
         )
-        return sorted((Release.from_record(item) for item in items), key=lambda r: (r.date, r.id))
+        releases = (Release.from_record(item) for item in items)
+        return sorted((r for r in releases if r.team == self.team), key=lambda r: (r.date, r.id))
 
     def revise(self, release_id: str, *, summary: str, notes: str, link: str) -> Release:
         """New words for a scheduled release; a cancelled one stays cancelled."""
