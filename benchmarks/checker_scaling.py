@@ -10,7 +10,11 @@ for both is at most 1.2.
 moto answers a query on a GSI by walking every item of the table, which real DynamoDB does not, so the time
 spent waiting on the emulator is also printed apart from the checker's own time.
 
-    .venv/bin/python benchmarks/checker_scaling.py [--resolved 50000] [--open 30] [--repeat 5]
+With `--teams N` the deployment has N teams besides the default one (each in its own channel and zone), and the
+open and resolved incidents are spread over all of them: the run still makes one query of the due index, and
+the figures should not move.
+
+    .venv/bin/python benchmarks/checker_scaling.py [--resolved 50000] [--open 30] [--repeat 5] [--teams 20]
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ def counting(client: Any, measure: Measure) -> Iterator[None]:
 def alert(rt: Runtime, opened_at: datetime) -> Incident:
     sequence = next(_sequence)
     return rt.policy.new_incident(
+        team=rt.team_id,
+        id_prefix=rt.id_prefix,
         sequence=sequence,
         title=f"Benchmark alert {sequence}",
         severity=Severity.MAJOR,
@@ -91,10 +97,25 @@ def alert(rt: Runtime, opened_at: datetime) -> Incident:
     )
 
 
-def seed_open(rt: Runtime, now: datetime, how_many: int) -> None:
-    """Half owed a breach at `now` (opened 15 min before), half owed the 5-minute reminder (10 min before)."""
+def seed_open(views: list[Runtime], now: datetime, how_many: int) -> None:
+    """Half owed a breach at `now` (opened 15 min before), half owed the 5-minute reminder (10 min before),
+    spread over the teams."""
     for index in range(how_many):
+        rt = views[index % len(views)]
         rt.store.create(alert(rt, now - timedelta(minutes=15 if index % 2 == 0 else 10)))
+
+
+def team_settings(how_many: int) -> list[dict[str, Any]]:
+    """Teams in their own channels, half of them in Los Angeles (the same hours, 3 hours later)."""
+    return [
+        {
+            "id": f"team-{n:02d}",
+            "id_prefix": "T" + chr(ord("A") + n // 26) + chr(ord("A") + n % 26),
+            "channel_id": f"C0TEAM{n:02d}",
+            "timezone": "America/Los_Angeles" if n % 2 else "America/New_York",
+        }
+        for n in range(how_many)
+    ]
 
 
 def resolved_item(rt: Runtime, opened_at: datetime) -> dict[str, Any]:
@@ -115,12 +136,14 @@ def resolved_item(rt: Runtime, opened_at: datetime) -> dict[str, Any]:
     }
 
 
-def write_history(stack: LocalStack, rt: Runtime, how_many: int) -> None:
+def write_history(stack: LocalStack, views: list[Runtime], how_many: int) -> None:
     client = stack.aws.client("dynamodb")
+    rt = views[0]
     start = datetime(2021, 1, 4, 14, tzinfo=UTC)
     batch: list[dict[str, Any]] = []
     for index in range(how_many):
-        batch.append({"PutRequest": {"Item": serialize(resolved_item(rt, start + timedelta(hours=index)))}})
+        item = resolved_item(views[index % len(views)], start + timedelta(hours=index))
+        batch.append({"PutRequest": {"Item": serialize(item)}})
         if len(batch) == BATCH or index == how_many - 1:
             pending = {rt.settings.table_name: batch}
             while pending:
@@ -153,22 +176,26 @@ def main() -> int:
     parser.add_argument("--resolved", type=int, default=50_000, help="resolved incidents in the history")
     parser.add_argument("--open", type=int, default=30, help="open incidents owed something in each run")
     parser.add_argument("--repeat", type=int, default=5, help="runs per configuration (the median is used)")
+    parser.add_argument("--teams", type=int, default=0, help="teams besides the default one (at most 676)")
     args = parser.parse_args()
 
-    settings = {"oncall_user_id": "UONCALL", "pm_user_id": "UPM"}
+    settings: dict[str, Any] = {"oncall_user_id": "UONCALL", "pm_user_id": "UPM"}
+    if args.teams:
+        settings["teams"] = team_settings(args.teams)
     warm_up = FIRST_RUN - timedelta(weeks=1)
     empty_runs = [FIRST_RUN + timedelta(weeks=n) for n in range(args.repeat)]
     full_runs = [FIRST_RUN + timedelta(weeks=args.repeat + n) for n in range(args.repeat)]
     with LocalStack(clock=VirtualClock(FIRST_RUN), settings=settings) as stack:
         rt = runtime.current()
+        views = [rt, *(rt.for_team(team.id) for team in rt.settings.teams)]
         # Every run's open incidents are created first, a week apart, so the runs with history do not pay
         # for moto's transactions (the store creates an incident in one), which copy the whole table.
         for now in (warm_up, *empty_runs, *full_runs):
-            seed_open(rt, now, args.open)
+            seed_open(views, now, args.open)
         one_run(stack, warm_up)  # imports, clients, the Slack path
         empty = [one_run(stack, now) for now in empty_runs]
         started = time.perf_counter()
-        write_history(stack, rt, args.resolved)
+        write_history(stack, views, args.resolved)
         print(f"wrote {args.resolved:,} resolved incidents in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         full = [one_run(stack, now) for now in full_runs]
 
@@ -183,7 +210,8 @@ def main() -> int:
         ),
         ("Slack posts", median(empty, "posted"), median(full, "posted")),
     ]
-    print(f"one SLA checker run, {args.open} open incidents owed something, median of {args.repeat} runs")
+    teams = f", {args.teams + 1} teams" if args.teams else ""
+    print(f"one SLA checker run, {args.open} open incidents owed something{teams}, median of {args.repeat} runs")
     print(f"{'':28}{'0 resolved':>14}{f'{args.resolved:,} resolved':>18}{'ratio':>8}")
     for label, a, b in rows:
         print(f"{label:28}{a:14.1f}{b:18.1f}{b / a if a else float('nan'):8.2f}")
