@@ -133,3 +133,20 @@ def test_a_release_is_announced_listed_and_cancelled_in_its_own_teams_channel_on
     assert "REL-2026-0001" not in command_in(teams, "C0CHECKIN", "list", user="U0ENG", name="/release")["text"]
     refused = command_in(teams, "C0CHECKIN", "cancel REL-2026-0001", user="U0CHKADMIN", name="/release")
     assert "There is no release REL-2026-0001" in refused["text"]
+
+
+def test_the_stakeholder_email_of_a_teams_incident_goes_to_its_stakeholders_and_is_told_in_its_thread(
+    stack: LocalStack, slack: RecordingSlackApi
+) -> None:
+    pharmacy = {**PHARMACY, "stakeholders": ["pharmacy-sync@example.gov"], "applications": ["Pharmacy"]}
+    stack.configure({**SETTINGS, "stakeholders": ["checkin-sync@example.gov"], "teams": [CHECKIN, pharmacy]})
+    clock_of(stack).set(MONDAY_EVENING)
+    command_in(stack, "C0PHARMACY", "critical Refills fail", user="U0PHMPM")
+
+    command_in(stack, "C0PHARMACY", "PHM-2026-0001 email", user="U0PHMPM")
+    stack.drain()
+
+    (email,) = stack.sent_emails()
+    assert (email.to, email.subject) == (("pharmacy-sync@example.gov",), "Pharmacy Production Outage 11-30-2026")
+    (sent,) = payloads_of(slack, "stakeholder_email_sent")
+    assert (sent["incident_id"], sent["team"]) == ("PHM-2026-0001", "pharmacy")

@@ -38,6 +38,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.settings import TeamUnavailable
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
 from prodsupport.incident.model import EmailRecord, EmailState, Incident
@@ -397,7 +398,14 @@ def _summary(request: EmailRequest, records: list[dict[str, str]], at: datetime)
 
 
 def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
-    """The kind's callback, then the Slack post, then the mark that both are done."""
+    """The kind's callback, then the Slack post, then the mark that both are done; said by the team whose
+    channel the request came from (the email sender runs as the default team)."""
+    try:
+        rt = rt.for_channel(request.channel_id) or rt
+    except TeamUnavailable:
+        logger.warning(
+            "the request's team cannot be served; followed up as the default team", channel=request.channel_id
+        )
     callback = AFTER_SEND.get(request.kind)
     if callback is not None:
         callback(rt, request, outcome)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from aws_lambda_powertools import Logger
 
 from prodsupport.core.errors import UserError
+from prodsupport.core.settings import TeamUnavailable
 from prodsupport.github.client import GitHubError, GitHubSession, contents_path
 from prodsupport.github.model import ActionItem, ActionType, ClosedIssue, ClosedPullRequest, PullRequest
 from prodsupport.incident.model import INCIDENT_ID_RE, Incident, PostmortemState
@@ -316,7 +317,10 @@ def on_pull_request_closed(rt: Runtime, pull: ClosedPullRequest, at: datetime) -
     thread. A pull request the incident does not record (another repository, an older one) changes nothing."""
     incident = _incident_for_branch(rt, pull.head)
     record = incident.postmortem.pull_request if incident and incident.postmortem else None
-    if incident is None or record is None or not _is_recorded(rt, record, pull):
+    if incident is None or record is None:
+        return False
+    rt = _team_of(rt, incident)
+    if not _is_recorded(rt, record, pull):
         return False
     if not pull.merged:
         post(rt.slack, messages.pull_request_closed(incident, pull.sender))
@@ -347,6 +351,15 @@ def _incident_for_branch(rt: Runtime, branch: str) -> Incident | None:
     return rt.store.get_by_id(incident_id)
 
 
+def _team_of(rt: Runtime, incident: Incident) -> Runtime:
+    """A webhook is the incident's team's business: its repository, its zone, its channel's messages."""
+    try:
+        return rt.for_team(incident.team)
+    except TeamUnavailable:
+        logger.warning("the incident's team cannot be served: the default team answers", incident_id=incident.id)
+        return rt
+
+
 def _is_recorded(rt: Runtime, record: PullRequest, pull: ClosedPullRequest) -> bool:
     configured_repo = rt.settings.github_repo.lower()
     return pull.repo.lower() == configured_repo == record.repo.lower() and pull.number == record.number
@@ -354,11 +367,13 @@ def _is_recorded(rt: Runtime, record: PullRequest, pull: ClosedPullRequest) -> b
 
 def on_issue_closed(rt: Runtime, issue: ClosedIssue, at: datetime) -> bool:
     """An action item's issue closed: on the timeline, in the thread and in the report's table."""
-    if issue.repo.lower() != rt.settings.github_repo.lower():
-        return False
+    root = rt
     for incident_id, key in messages.markers(issue.body):
-        incident = rt.store.get_by_id(incident_id)
+        incident = root.store.get_by_id(incident_id)
         if incident is None or incident.postmortem is None:
+            continue
+        rt = _team_of(root, incident)
+        if issue.repo.lower() != rt.settings.github_repo.lower():
             continue
         items = incident.postmortem.action_items
         if not any(item.key == key and item.issue_number == issue.number for item in items):
