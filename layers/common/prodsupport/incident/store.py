@@ -142,6 +142,13 @@ class IncidentStore:
 
     def save(self, incident: Incident) -> Incident:
         """Replace the stored incident if nobody changed it since it was read."""
+        self.reindex(incident)
+        self._saved(incident)
+        return incident
+
+    def reindex(self, incident: Incident) -> Incident:
+        """`save` for an incident that did not change but for its place on the due index (the checker moving
+        one the hot path left stale): nothing people see moved, so `on_saved` is not told."""
         expected = incident.version
         incident.version = expected + 1
         try:
@@ -154,7 +161,6 @@ class IncidentStore:
         except ConditionFailed:
             incident.version = expected
             raise
-        self._saved(incident)
         return incident
 
     def mutate[R](self, channel_id: str, thread_ts: str, change: Callable[[Incident], R]) -> tuple[Incident, R]:
