@@ -30,7 +30,8 @@ OUTCOME_MARK = {
 }
 
 
-def _clock_line(clock: ClockView, zone: ZoneInfo) -> str:
+def clock_line(clock: ClockView, zone: ZoneInfo) -> str:
+    """One clock as the card and the App Home show it: due time in the team's zone and the outcome."""
     line = f"• {SLA_LABEL[clock.sla].capitalize()}: due {format_local(clock.due, zone)} — {OUTCOME_MARK[clock.outcome]}"
     if clock.met_at is not None:
         line += f" ({format_local(clock.met_at, zone)})"
@@ -132,7 +133,7 @@ def live_card(incident: Incident, now: datetime, *, zone: ZoneInfo) -> SlackMess
     blocks = [section(header + state), section("\n".join(facts))]
     shown = clocks(incident, now)
     if shown:
-        blocks.append(section("*Clocks*\n" + "\n".join(_clock_line(clock, zone) for clock in shown)))
+        blocks.append(section("*Clocks*\n" + "\n".join(clock_line(clock, zone) for clock in shown)))
     if incident.is_open:
         blocks.append(card_actions(incident.id))
     return SlackMessage(
