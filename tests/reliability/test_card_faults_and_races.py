@@ -11,7 +11,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from builders import CHANNEL, INC, SETTINGS, WEDNESDAY_10_ET, clock_of, command_body, declare_by_alert, slack_headers
+from builders import (
+    CHANNEL,
+    INC,
+    SETTINGS,
+    WEDNESDAY_10_ET,
+    card_in_slack,
+    clock_of,
+    command_body,
+    declare_by_alert,
+    slack_headers,
+)
 from builders import slack_command as run_command
 
 from prodsupport import runtime
@@ -39,17 +49,6 @@ def stored(thread_ts: str) -> Incident:
 def painted(stack: LocalStack) -> list[dict[str, Any]]:
     """The `incident_state` of every card update Slack accepted, in the order Slack processed them."""
     return [call.args["metadata"]["event_payload"] for call in stack.slack.calls_to("chat.update") if call.ok]
-
-
-def card_in_slack(card_ts: str) -> dict[str, Any]:
-    """The card's `incident_state` as Slack holds it now, read back as any client reads a thread."""
-    client = runtime.current().slack
-    [card] = [
-        message
-        for message in client.conversations_replies(channel=CHANNEL, ts=card_ts, include_all_metadata=True)["messages"]
-        if message["ts"] == card_ts
-    ]
-    return dict(card["metadata"]["event_payload"])
 
 
 def command_call(text: str, start_after: float = 0.0) -> Call:
@@ -111,7 +110,7 @@ def test_two_changes_racing_in_two_processes_leave_the_card_on_the_latest_state(
     assert [outcome.status for outcome in outcomes] == [200, 200], [o.error for o in outcomes]
     latest = stored(thread_ts)
     assert (latest.current_status, latest.severity) == ("Rolling back", Severity.CRITICAL)
-    card = card_in_slack(stored(thread_ts).card_ts)
+    card = card_in_slack(configured, stored(thread_ts).card_ts)["metadata"]["event_payload"]
     assert (card["card_version"], card["severity"], card["status_at"]) == (
         latest.version,
         "critical",

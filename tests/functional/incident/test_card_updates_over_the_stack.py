@@ -13,6 +13,7 @@ from builders import (
     PD_ID,
     SETTINGS,
     WEDNESDAY_10_ET,
+    card_in_slack,
     checker_run,
     clock_of,
     declare_by_alert,
@@ -40,13 +41,6 @@ def updates(stack: LocalStack) -> list[dict[str, Any]]:
     return [call.args for call in stack.slack.calls_to("chat.update") if call.ok]
 
 
-def card_in_thread(card_ts: str) -> dict[str, Any]:
-    """The card as Slack now holds it, read back with the real client as anyone reads a thread."""
-    answer = runtime.current().slack.conversations_replies(channel=CHANNEL, ts=card_ts, include_all_metadata=True)
-    [card] = [message for message in answer["messages"] if message["ts"] == card_ts]
-    return dict(card)
-
-
 def test_an_alerts_card_becomes_the_live_card_right_after_it_is_posted(configured: LocalStack) -> None:
     # WHEN an alert opens an incident
     thread_ts = declare_by_alert(configured)
@@ -67,7 +61,7 @@ def test_a_reply_that_acknowledges_repaints_the_card_which_slack_then_returns(co
     slack_event(configured, reply(thread_ts, clock_of(configured)()), "Ev0REPLY")
 
     # THEN the card read back from Slack shows the ack met and nothing left due
-    card = card_in_thread(stored(thread_ts).card_ts)
+    card = card_in_slack(configured, stored(thread_ts).card_ts)
     assert card["text"] == f"{INC} (major) open — Triggered: check-in API 5xx rate above 5% — nothing due"
     assert card["metadata"]["event_payload"]["clocks"] == [
         {"sla": "slack_ack", "due": "2026-11-25T15:15:00Z", "outcome": "met"}
@@ -83,7 +77,7 @@ def test_a_pagerduty_acknowledgement_repaints_the_card(configured: LocalStack) -
     deliver_pagerduty(configured, pagerduty_event("incident.acknowledged", WEDNESDAY_10_ET + timedelta(minutes=3)))
 
     # THEN the last card shows the PagerDuty clock met and names the PagerDuty incident
-    payload = card_in_thread(incident.card_ts)["metadata"]["event_payload"]
+    payload = card_in_slack(configured, incident.card_ts)["metadata"]["event_payload"]
     assert {"sla": "pagerduty_ack", "due": "2026-11-25T15:15:00Z", "outcome": "met"} in payload["clocks"]
     assert payload["pagerduty_incident_id"] == PD_ID
 
@@ -124,5 +118,5 @@ def test_an_sla_breach_paints_the_clock_breached(configured: LocalStack) -> None
     checker_run(configured, WEDNESDAY_10_ET + timedelta(minutes=15))
 
     # THEN the card shows the ack breached
-    payload = card_in_thread(stored(thread_ts).card_ts)["metadata"]["event_payload"]
+    payload = card_in_slack(configured, stored(thread_ts).card_ts)["metadata"]["event_payload"]
     assert payload["clocks"] == [{"sla": "slack_ack", "due": "2026-11-25T15:15:00Z", "outcome": "breached"}]
