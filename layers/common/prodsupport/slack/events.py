@@ -19,6 +19,7 @@ from prodsupport.slack import (
     email_handlers,
     incident_handlers,
     pagerduty_handlers,
+    partner_handlers,
     postmortem_handlers,
     release_handlers,
     roster_handlers,
@@ -39,6 +40,7 @@ for _domain in (
     email_handlers,
     postmortem_handlers,
     pagerduty_handlers,
+    partner_handlers,
     release_handlers,
     roster_handlers,
 ):
