@@ -2,9 +2,10 @@
 
 State first: a tag is recorded in the incident's conditional save before anyone is pinged, and only the
 save that added a partner pings it, so two people tagging the same partner at once, or a partner tagged
-twice, ping once. A duplicate delivery of the same request is stopped before it gets here (the Slack
-surface's dedupe). Paging is best effort: a failed PagerDuty call leaves the tag standing and the thread
-says the page did not go out, instead of failing the request.
+twice, ping once. The ping is handed to the Slack outbox when Slack cannot take it in time (it carries an
+`effect_id`), so a tag once recorded is not left unannounced. A duplicate delivery of the same request is
+stopped before it gets here (the Slack surface's dedupe). Paging is best effort: a failed PagerDuty call
+leaves the tag standing and the thread says the page did not go out, instead of failing the request.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from prodsupport.core.errors import UserError
 from prodsupport.incident import messages as incident_msg
 from prodsupport.incident.model import Incident, Source
-from prodsupport.infra.slack_api import post
+from prodsupport.infra.outbox import deliver
 from prodsupport.partner import messages as msg
 from prodsupport.partner.model import Partner, UnknownPartners
 from prodsupport.partner.paging import PageFailed, request_responder
@@ -90,7 +91,7 @@ def _announce(rt: Runtime, incident: Incident, partner: Partner, user: str, at: 
             current.note(at, kind, user, partner.name if paged else f"{partner.name}: {error}")
 
         incident, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, record)
-    post(rt.slack, msg.tagged(incident, partner, user, at, paged=paged, page_error=error, zone=rt.zone))
+    deliver(rt, msg.tagged(incident, partner, user, at, paged=paged, page_error=error, zone=rt.zone))
     return incident
 
 
@@ -126,4 +127,4 @@ def suggest(rt: Runtime, incident: Incident) -> None:
 
     saved, first = rt.store.mutate(incident.channel_id, incident.thread_ts, mark)
     if first:
-        post(rt.slack, msg.suggested(saved, candidates))
+        deliver(rt, msg.suggested(saved, candidates))
