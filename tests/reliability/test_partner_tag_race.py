@@ -64,3 +64,28 @@ def test_two_people_tagging_the_same_partner_at_once_ping_and_page_it_once(linke
     assert len(posts_of(stack.slack, "partner_tagged")) == 1
     assert stack.pagerduty is not None and len(stack.pagerduty.calls_to(f"/incidents/{PD_ID}/responder_requests")) == 1
     assert len(stored(linked).partners) == 1
+
+
+def test_tagging_three_partners_while_pagerduty_hangs_answers_before_the_lambda_timeout(
+    linked: str, stack: LocalStack
+) -> None:
+    many = [
+        {**PARTNERS[0], "name": name, "pagerduty_escalation_policy_id": f"PEP{name}"} for name in ("A1", "B2", "C3")
+    ]
+    stack.configure(
+        {**SETTINGS, "partners": many, "pagerduty_requester_id": "PUSR0BOT", "pagerduty_from_email": "b@example.gov"}
+    )
+    assert stack.pagerduty is not None
+    stack.pagerduty.fail_next(f"/incidents/{PD_ID}/responder_requests", hang_seconds=8, times=3)
+    form = {"command": "/incident", "text": f"{INC} partner A1 B2 C3", "user_id": "U0ONCALL", "channel_id": CHANNEL}
+    body = urlencode({**form, "trigger_id": "t.many"}).encode()
+
+    (outcome,) = run_together(
+        stack, [Call("POST", "/slack/commands", body, WEDNESDAY_10_ET, slack_headers(body, WEDNESDAY_10_ET))]
+    )
+
+    assert not outcome.killed and outcome.status == 200
+    posts = posts_of(stack.slack, "partner_tagged")
+    assert [p.args["metadata"]["event_payload"]["partner"] for p in posts] == ["A1", "B2", "C3"]
+    assert all("failed" in p.args["text"] for p in posts)
+    assert len(stored(linked).partners) == 3

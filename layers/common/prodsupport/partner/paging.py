@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
 TIMEOUT_SECONDS = 3.0
+# Kept for what follows a page in the same invocation: recording it and the tag's post (or its hand-off).
+AFTER_PAGE_SECONDS = 2.0
+MIN_CALL_SECONDS = 0.5
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
@@ -36,7 +39,7 @@ def request_responder(rt: Runtime, pagerduty_incident_id: str, partner: Partner,
         raise PageFailed("no PagerDuty requester is configured (PRODSUPPORT_PAGERDUTY_REQUESTER_ID)")
     token = _api_token(rt)
     base = settings.pagerduty_api_url.rstrip("/")
-    policy = partner.pagerduty_escalation_policy_id or _service_policy(base, token, partner.pagerduty_service_id)
+    policy = partner.pagerduty_escalation_policy_id or _service_policy(rt, base, token, partner.pagerduty_service_id)
     body = {
         "requester_id": settings.pagerduty_requester_id,
         "message": message[:1000],
@@ -47,12 +50,13 @@ def request_responder(rt: Runtime, pagerduty_incident_id: str, partner: Partner,
     headers = {"Content-Type": "application/json"}
     if settings.pagerduty_from_email:
         headers["From"] = settings.pagerduty_from_email
-    _call("POST", f"{base}/incidents/{quote(pagerduty_incident_id, safe='')}/responder_requests", token, body, headers)
+    url = f"{base}/incidents/{quote(pagerduty_incident_id, safe='')}/responder_requests"
+    _call(rt, "POST", url, token, body, headers)
     return policy
 
 
-def _service_policy(base: str, token: str, service_id: str) -> str:
-    service = _call("GET", f"{base}/services/{quote(service_id, safe='')}", token).get("service")
+def _service_policy(rt: Runtime, base: str, token: str, service_id: str) -> str:
+    service = _call(rt, "GET", f"{base}/services/{quote(service_id, safe='')}", token).get("service")
     policy = service.get("escalation_policy") if isinstance(service, dict) else None
     policy_id = policy.get("id") if isinstance(policy, dict) else None
     if not isinstance(policy_id, str) or not policy_id:
@@ -71,8 +75,18 @@ def _api_token(rt: Runtime) -> str:
 
 
 def _call(
-    method: str, url: str, token: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    rt: Runtime,
+    method: str,
+    url: str,
+    token: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """One request, its timeout cut to what the invocation can spare: a hung PagerDuty fails the page, never
+    the request (Lambda would kill it at its Timeout, after the tag but before its post)."""
+    timeout = min(TIMEOUT_SECONDS, rt.budget.usable_seconds() - AFTER_PAGE_SECONDS)
+    if timeout < MIN_CALL_SECONDS:
+        raise PageFailed("no time was left to ask PagerDuty in this request")
     request = urllib.request.Request(  # noqa: S310 - the URL is the configured PagerDuty API, always http(s)
         url,
         method=method,
@@ -80,7 +94,7 @@ def _call(
         headers={"Authorization": f"Token token={token}", "Accept": ACCEPT, **(headers or {})},
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             answer = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         raise PageFailed(f"PagerDuty answered HTTP {exc.code}") from None
