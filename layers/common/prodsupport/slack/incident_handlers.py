@@ -168,6 +168,9 @@ def _declare_submitted(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
             summary=summary,
             may_change=lambda incident: authorization.refusal(rt, incident, user),
         )
+        declared = rt.store.get(rt.settings.channel_id, str(metadata["message_ts"])) if apps else None
+        if declared is not None:
+            suggest_after_applications(rt, declared)
         return
     incident = incident_flow.declare_new_thread(
         rt, title=title, severity=severity, at=at, user=user, applications=apps, summary=summary
