@@ -12,20 +12,30 @@ its edge chose and reads `rt.settings` as it always did.
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
-from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID, Settings, Team, TeamUnavailable
+from prodsupport.core.settings import (
+    DEFAULT_ID_PREFIX,
+    DEFAULT_TEAM_ID,
+    Settings,
+    SettingsError,
+    Team,
+    TeamUnavailable,
+)
 from prodsupport.infra.slack_api import Budget
+from prodsupport.partner.model import PartnerDirectory
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from slack_sdk import WebClient
 
     from prodsupport.github.client import GitHubClient
+    from prodsupport.incident.model import Incident
     from prodsupport.incident.policy import SlaPolicy
     from prodsupport.incident.store import IncidentStore
     from prodsupport.infra.channel_members import ChannelMembers
@@ -44,6 +54,10 @@ class Runtime:
         self._root = root
         self.budget: Budget = root.budget if root is not None else Budget()
         self._views: dict[str, Runtime] = {}
+        self.changed: dict[tuple[str, str], Incident] = {}
+        # Checked here, at cold start, so a bad directory fails the deploy rather than a tag mid-incident (a
+        # team's, when its view is first made: see `for_team`).
+        self.partners = PartnerDirectory.parse(settings.partners)
 
     # --- teams ----------------------------------------------------------------------------------------------
 
@@ -77,7 +91,10 @@ class Runtime:
                 raise TeamUnavailable(f"team {team_id!r} is not configured in this deployment")
             if team.error:
                 raise TeamUnavailable(f"team {team_id!r} has a bad configuration: {team.error}")
-            view = root._views[team_id] = Runtime(team.settings, root.clock, team=team, root=root)
+            try:
+                view = root._views[team_id] = Runtime(team.settings, root.clock, team=team, root=root)
+            except SettingsError as exc:  # its partner directory
+                raise TeamUnavailable(f"team {team_id!r} has a bad configuration: {exc}") from None
         return view
 
     def for_channel(self, channel_id: str) -> Runtime | None:
@@ -115,7 +132,25 @@ class Runtime:
     def begin(self, remaining_millis: int) -> Runtime:
         """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
         self.budget.start(remaining_millis)
+        self.root.changed.clear()
         return self
+
+    def _incident_saved(self, incident: Incident) -> None:
+        """Keep the last saved state of each incident this invocation changed (a copy: callers go on using
+        theirs), so its card is painted once however many writes the change took. Kept by the root, whichever
+        team's view saved it: the handler's last step paints them all, each with its team's view."""
+        self.root.changed[(incident.channel_id, incident.thread_ts)] = copy.deepcopy(incident)
+
+    def refresh_cards(self) -> None:
+        """Paint the card of every incident changed since `begin`: each handler's last step, after its
+        changes are saved. An invocation that changed nothing loads nothing for it."""
+        root = self.root
+        if not root.changed:
+            return
+        from prodsupport.incident.card_updates import refresh
+
+        changed, root.changed = list(root.changed.values()), {}
+        refresh(root, changed)
 
     def client(self, service: str) -> Any:
         return _boto3_client(service)
@@ -185,7 +220,7 @@ class Runtime:
     def store(self) -> IncidentStore:
         from prodsupport.incident.store import IncidentStore
 
-        return IncidentStore(self.table, self.policy)
+        return IncidentStore(self.table, self.policy, on_saved=self._incident_saved)
 
     @cached_property
     def dedupe(self) -> Deduplicator:

@@ -68,6 +68,9 @@ TEAM_SCOPED = frozenset(
         "pagerduty_critical_priorities",
         "pagerduty_critical_urgencies",
         "pagerduty_service_ids",
+        "pagerduty_requester_id",
+        "pagerduty_from_email",
+        "partners",
         "team_name",
         "github_repo",
         "github_base_branch",
@@ -139,6 +142,10 @@ class Settings:
     pagerduty_secret_name: str = "prodsupport/pagerduty"  # noqa: S105 - a name, not a secret
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_escalation_policy_id: str = ""
+    # Who asks for help in PagerDuty: a responder request names a requester (a PagerDuty user id), and an
+    # account-level API token must say on whose behalf it acts (the `From` email of a PagerDuty user).
+    pagerduty_requester_id: str = ""
+    pagerduty_from_email: str = ""
     pagerduty_critical_priorities: tuple[str, ...] = ("P1",)
     pagerduty_critical_urgencies: tuple[str, ...] = ("high",)
     team_name: str = "Check-In Experience"
@@ -153,6 +160,8 @@ class Settings:
     pagerduty_service_ids: tuple[str, ...] = ()
     oncall_cache_seconds: int = 300
     secrets_max_age_seconds: int = 300
+    # The partner directory as JSON objects; prodsupport.partner.model checks each field at cold start.
+    partners: tuple[dict[str, Any], ...] = ()
     teams: tuple[Team, ...] = ()  # more teams than the default one (the top-level keys); see `load_teams`
 
     @classmethod
@@ -191,6 +200,10 @@ class Settings:
                 raise SettingsError(f"{address!r} is not an email address ({named('stakeholders')})")
         if self.email_sender and not EMAIL_RE.match(self.email_sender):
             raise SettingsError(f"{self.email_sender!r} is not an email address ({named('email_sender')})")
+        if self.pagerduty_from_email and not EMAIL_RE.match(self.pagerduty_from_email):
+            raise SettingsError(
+                f"{named('pagerduty_from_email')}: {self.pagerduty_from_email!r} is not an email address"
+            )
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
@@ -270,6 +283,11 @@ def _parse(hint: Any, raw: str) -> Any:
             return tuple(date.fromisoformat(item) for item in _split(raw))
         except ValueError:
             raise ValueError(f"expected YYYY-MM-DD dates separated by commas, got {raw!r}") from None
+    if hint == tuple[dict[str, Any], ...]:
+        parsed = json.loads(raw)
+        if not isinstance(parsed, list) or not all(isinstance(item, dict) for item in parsed):
+            raise ValueError("expected a JSON array of objects")
+        return tuple(parsed)
     raise ValueError(f"unsupported setting type {hint!r}")
 
 

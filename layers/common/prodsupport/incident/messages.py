@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
+from prodsupport.incident.clocks import ClockOutcome, clock_outcome
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
 from prodsupport.infra.blocks import actions, button, input_block, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
@@ -32,6 +33,7 @@ SLA_LABEL = {
     Sla.POSTMORTEM_SHARED: "post-mortem shared in Slack",
 }
 WINDOW_LABEL = {"business": "business-hours", "after_hours": "after-hours"}
+LIST_OUTCOME = {ClockOutcome.MET: "met", ClockOutcome.LATE: "met late", ClockOutcome.BREACHED: "*breached*"}
 
 
 def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
@@ -39,8 +41,25 @@ def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
     return f"<@{user_id}>" if user_id else fallback
 
 
-def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) -> SlackMessage:
-    """The incident card: the thread root for a declared incident, or the bot's first reply to an alert."""
+def card_actions(incident_id: str) -> dict[str, Any]:
+    """The card's buttons, the same on the card as posted and as kept live (and on the App Home)."""
+    return actions(
+        "incident_actions",
+        [
+            button("Post status", "incident_status", incident_id),
+            button("Edit details", "incident_details", incident_id),
+            button("Stakeholder email", "incident_email", incident_id),
+            button("Resolve", "incident_resolve", incident_id, "primary"),
+        ],
+    )
+
+
+def incident_card(
+    incident: Incident, *, thread_ts: str | None, zone: ZoneInfo, partners: tuple[str, ...] = ()
+) -> SlackMessage:
+    """The incident card: the thread root for a declared incident, or the bot's first reply to an alert.
+
+    `partners` are the directory's names, offered in a multi-select that tags them (none: no select)."""
     ack = incident.deadlines[Sla.SLACK_ACK]
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
     facts = [
@@ -52,18 +71,13 @@ def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) 
         facts.append(f"*Stakeholder email due:* {format_local(incident.deadlines[Sla.STAKEHOLDER_EMAIL].due, zone)}")
     if incident.pagerduty and incident.pagerduty.url:
         facts.append(f"*PagerDuty:* {pagerduty_page(incident.pagerduty)}")
+    if incident.partners:
+        facts.append(partners_line(incident, zone))
     blocks = [
         section(header),
         section("\n".join(facts)),
-        actions(
-            "incident_actions",
-            [
-                button("Post status", "incident_status", incident.id),
-                button("Edit details", "incident_details", incident.id),
-                button("Stakeholder email", "incident_email", incident.id),
-                button("Resolve", "incident_resolve", incident.id, "primary"),
-            ],
-        ),
+        card_actions(incident.id),
+        *partner_select(partners),
     ]
     return SlackMessage(
         channel=incident.channel_id,
@@ -82,6 +96,28 @@ def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) 
             "ack_due": to_iso(ack.due),
         },
     )
+
+
+def partners_line(incident: Incident, zone: ZoneInfo) -> str:
+    """Who was pulled in and when, for the card and `/incident list`."""
+    tags = [
+        f"{esc(tag.name)} ({format_local(tag.at, zone)}{', paged' if tag.paged else ''})" for tag in incident.partners
+    ]
+    return f"*Partners:* {'; '.join(tags)}"
+
+
+def partner_select(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The card's multi-select of the partner directory; choosing partners tags them (`incident_partner_select`)."""
+    if not names:
+        return []
+    options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": name[:75]} for name in names[:100]]
+    select = {
+        "type": "multi_static_select",
+        "action_id": "incident_partner_select",
+        "placeholder": {"type": "plain_text", "text": "Tag partners"},
+        "options": options,
+    }
+    return [actions("incident_partners", [select])]
 
 
 def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str, *, zone: ZoneInfo) -> SlackMessage:
@@ -176,17 +212,15 @@ def incident_list(incidents: list[Incident], now: datetime, *, zone: ZoneInfo) -
     for incident in sorted(incidents, key=lambda i: i.opened_at):
         clocks = []
         for sla, deadline in incident.deadlines.items():
-            if deadline.met_at:
-                state = "met" if deadline.met_at <= deadline.due else "met late"
-            elif deadline.breached_at or now >= deadline.due:
-                state = "*breached*"
-            else:
-                state = f"due {format_local(deadline.due, zone)}"
+            state = LIST_OUTCOME.get(clock_outcome(deadline, now)) or f"due {format_local(deadline.due, zone)}"
             clocks.append(f"{SLA_LABEL[sla]}: {state}")
-        lines.append(
+        line = (
             f"• *{incident.id}* ({incident.severity.value}) {esc(incident.title)}"
             f" — opened {format_local(incident.opened_at, zone)}\n    {'; '.join(clocks)}"
         )
+        if incident.partners:
+            line += f"\n    {partners_line(incident, zone)}"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -44,12 +44,17 @@ def hand_over(rt: Runtime, message: SlackMessage, deferred: Deferred) -> None:
     leaves a payload that names its team as it is)."""
     if rt.several_teams and message.event_type and "team" not in message.payload:
         message = replace(message, payload={**message.payload, "team": rt.team_id})
+    enqueue(rt, message.to_record())
+    logger.warning("Slack effect handed to the outbox", effect_id=message.effect_id, reason=str(deferred))
+
+
+def enqueue(rt: Runtime, record: dict[str, Any]) -> None:
+    """Queue one outbox record: a post (`SlackMessage.to_record`) or a domain's own kind (a card to repaint)."""
     rt.client("sqs").send_message(
         QueueUrl=rt.settings.outbox_queue_url,
-        MessageBody=json.dumps(message.to_record()),
+        MessageBody=json.dumps(record),
         DelaySeconds=min(MAX_SQS_DELAY_SECONDS, rt.settings.outbox_delay_seconds),
     )
-    logger.warning("Slack effect handed to the outbox", effect_id=message.effect_id, reason=str(deferred))
 
 
 def post_queued(rt: Runtime, body: str) -> None:

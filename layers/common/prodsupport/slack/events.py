@@ -17,8 +17,10 @@ from aws_lambda_powertools import Logger
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.slack import (
     email_handlers,
+    home_handlers,
     incident_handlers,
     pagerduty_handlers,
+    partner_handlers,
     postmortem_handlers,
     release_handlers,
     roster_handlers,
@@ -39,8 +41,10 @@ for _domain in (
     email_handlers,
     postmortem_handlers,
     pagerduty_handlers,
+    partner_handlers,
     release_handlers,
     roster_handlers,
+    home_handlers,
 ):
     _domain.register(ROUTER)
 

@@ -145,6 +145,17 @@ def _incident_team(rt: Runtime, incident: Incident) -> Runtime:
         raise UserError(f"{incident.id} cannot be changed now: {exc}. Nothing was changed.") from None
 
 
+def _incident_of(rt: Runtime, payload: dict[str, Any], action: dict[str, Any], *, routed: bool) -> Incident | None:
+    """A button carries its incident's id as its value; a select has no value of its own, so the incident of
+    a select this app handles is the one whose message (the card) it sits on."""
+    if action.get("value") or not routed:
+        return rt.store.get_by_id(str(action.get("value") or ""))
+    container = payload.get("container") or {}
+    channel = str((payload.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    message_ts = str(container.get("message_ts") or "")
+    return rt.store.get_by_message(channel, message_ts) if channel and message_ts else None
+
+
 def _unavailable() -> NoReturn:
     raise UserError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
@@ -154,6 +165,7 @@ class Router:
     """The routing table; `slack.events` builds it once from every domain's `register`."""
 
     events: dict[str, EventHandler] = field(default_factory=dict)
+    personal_events: set[str] = field(default_factory=set)
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     incident_commands: dict[type, PlainVerbHandler] = field(default_factory=dict)
     incident_verbs: dict[type, VerbHandler] = field(default_factory=dict)
@@ -164,8 +176,12 @@ class Router:
 
     # --- registration -----------------------------------------------------------------------------------
 
-    def event(self, kind: str, handler: EventHandler) -> None:
+    def event(self, kind: str, handler: EventHandler, *, personal: bool = False) -> None:
+        """`personal`: the event is about a person, not a channel (the App Home): it is given the default team's
+        view, and the handler finds that person's teams."""
         self.events[kind] = handler
+        if personal:
+            self.personal_events.add(kind)
 
     def command(self, name: str, handler: CommandHandler) -> None:
         self.commands[name] = handler
@@ -202,6 +218,9 @@ class Router:
         """An event is its channel's team's; one in a channel no team owns is not for this app."""
         handler = self.events.get(str(event.get("type")))
         if handler is None:
+            return
+        if event.get("type") in self.personal_events:
+            handler(rt.root, event)
             return
         try:
             view = rt.for_channel(_event_channel(event))
@@ -265,7 +284,7 @@ class Router:
     def _on_actions(self, rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
         for action in payload.get("actions") or []:
             routed = self._action(str(action.get("action_id") or ""))
-            incident = rt.store.get_by_id(str(action.get("value") or ""))
+            incident = _incident_of(rt, payload, action, routed=routed is not None)
             if incident is None:
                 continue
             user = str((payload.get("user") or {}).get("id") or "")
