@@ -150,3 +150,20 @@ def test_the_stakeholder_email_of_a_teams_incident_goes_to_its_stakeholders_and_
     assert (email.to, email.subject) == (("pharmacy-sync@example.gov",), "Pharmacy Production Outage 11-30-2026")
     (sent,) = payloads_of(slack, "stakeholder_email_sent")
     assert (sent["incident_id"], sent["team"]) == ("PHM-2026-0001", "pharmacy")
+
+
+def test_the_app_home_shows_the_incidents_of_the_viewers_teams_only(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0CHECKIN", seq=1), "Ev1")
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PHARMACY", seq=2), "Ev2")
+    for channel, members in (("C0PRODSUP", ["U0OTHER"]), ("C0CHECKIN", ["U0OTHER"]), ("C0PHARMACY", ["U0VIEWER"])):
+        slack.set_members(channel, members)
+
+    home = {"type": "app_home_opened", "user": "U0VIEWER", "channel": "DU0VIEWER", "tab": "home"}
+    assert slack_event(teams, {**home, "event_ts": "1796088700.000100"}, "Ev3").status == 200
+
+    [published] = slack.calls_to("views.publish")
+    blocks = str(published.args["view"]["blocks"])
+    assert "PHM-2026-0001" in blocks
+    assert "CHK-2026-0001" not in blocks
