@@ -319,7 +319,13 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
         except SettingsError as exc:
             if not lenient:
                 raise
-            broken = replace(default, teams=(), **{**owned, "channel_id": str(obj["channel_id"])})
+            # What routes to the team is kept, so its channel and services reach it (and its error), not another team.
+            routes: dict[str, Any] = {
+                "channel_id": str(obj["channel_id"]),
+                "command_channel_ids": tuple(_strings(obj.get("command_channel_ids"))),
+                "pagerduty_service_ids": tuple(_strings(obj.get("pagerduty_service_ids"))),
+            }
+            broken = replace(default, teams=(), **routes)
             teams.append(Team(team_id, prefix, broken, error=str(exc)))
             continue
         teams.append(Team(team_id, prefix, settings))
