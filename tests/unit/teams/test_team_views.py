@@ -12,6 +12,8 @@ import pytest
 
 from prodsupport.core.settings import Settings, TeamUnavailable
 from prodsupport.runtime import Runtime
+from prodsupport.slack import events
+from prodsupport.slack.requests import SlashCommand
 
 AT = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
 BASE = {"PRODSUPPORT_TABLE_NAME": "t", "PRODSUPPORT_CHANNEL_ID": "C0PRODSUP"}
@@ -28,6 +30,10 @@ PHARMACY = {
 def runtime_of(*teams: dict[str, Any]) -> Runtime:
     env = {**BASE, "PRODSUPPORT_TEAMS": json.dumps(list(teams))} if teams else BASE
     return Runtime(Settings.from_env(env, lenient_teams=True), lambda: AT)
+
+
+def typed(command: str, text: str, *, in_channel: str) -> SlashCommand:
+    return SlashCommand(command=command, text=text, user_id="U1", channel_id=in_channel, trigger_id="t", at=AT)
 
 
 def test_a_channel_is_handled_by_the_team_that_owns_it() -> None:
@@ -86,3 +92,23 @@ def test_a_team_with_a_bad_configuration_cannot_be_served_and_the_others_can() -
     assert isinstance(views["checkin"], TeamUnavailable)
     assert views["pharmacy"] is rt.for_team("pharmacy")
     assert views["default"] is rt
+
+
+def test_a_command_in_the_channel_of_a_team_with_a_bad_configuration_is_told_why() -> None:
+    rt = runtime_of({**CHECKIN, "business_day_start": "7am"})
+    command = SlashCommand(
+        command="/incident", text="list", user_id="U1", channel_id="C0CHECKIN", trigger_id="t", at=AT
+    )
+
+    answer = events.ROUTER.on_command(rt, command)
+
+    assert answer is not None
+    assert answer["response_type"] == "ephemeral"
+    assert "teams[0].business_day_start: expected HH:MM" in answer["text"]
+
+
+def test_a_command_in_a_channel_no_team_owns_is_told_so() -> None:
+    answer = events.ROUTER.on_command(runtime_of(CHECKIN), typed("/release", "list", in_channel="C0RANDOM"))
+
+    assert answer is not None
+    assert "No team runs its playbook in <#C0RANDOM>" in answer["text"]

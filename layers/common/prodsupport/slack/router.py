@@ -108,11 +108,12 @@ def team_metadata(rt: Runtime) -> dict[str, str]:
 def _channel_team(rt: Runtime, channel_id: str) -> Runtime:
     """The team view for a command typed in `channel_id`; a UserError when no team owns it or its team's
     configuration is bad."""
-    view = rt.for_channel(channel_id)
+    try:
+        view = rt.for_channel(channel_id)
+    except TeamUnavailable as exc:
+        raise UserError(f"This channel's team cannot be served now ({exc}); tell a prodsupport admin.") from None
     if view is None:
         raise UserError(no_team_here(channel_id))
-    if view.team is not None and view.team.error:
-        raise UserError(f"This channel's team configuration is invalid ({view.team.error}); tell an admin.")
     return view
 
 
