@@ -117,6 +117,15 @@ def _channel_team(rt: Runtime, channel_id: str) -> Runtime:
     return view
 
 
+def _shortcut_team(rt: Runtime, channel_id: str) -> Runtime:
+    """A shortcut used in a team's channel is that team's; anywhere else (a global shortcut, another channel,
+    a team that cannot be served) the default team's, whose handler says where incidents are declared."""
+    try:
+        return rt.for_channel(channel_id) or rt.root
+    except TeamUnavailable:
+        return rt.root
+
+
 def _event_channel(event: dict[str, Any]) -> str:
     """Where an event happened: a message's `channel`, a reaction's `item.channel`, a file's `channel_id`."""
     item = event.get("item")
@@ -266,7 +275,7 @@ class Router:
                 shortcut = self.shortcuts.get(str(payload.get("callback_id") or ""))
                 channel = str((payload.get("channel") or {}).get("id") or "")
                 if shortcut is not None:
-                    shortcut(rt.for_channel(channel) or rt.root, payload)
+                    shortcut(_shortcut_team(rt, channel), payload)
             elif kind == "block_actions":
                 self._on_actions(rt, payload, at)
         except SlackApiError as exc:
