@@ -48,7 +48,7 @@ def _check_slas(now: datetime) -> dict[str, Any]:
 
     rt = runtime.current()
     report = checker.run(rt, now)
-    if rt.settings.github_repo:
+    if any(not isinstance(view, Exception) and view.settings.github_repo for _, view in rt.all_teams()):
         from prodsupport.postmortem import github_pr as postmortem_pr
 
         postmortem_pr.remind_action_items(rt, now)

@@ -401,16 +401,18 @@ def on_issue_closed(rt: Runtime, issue: ClosedIssue, at: datetime) -> bool:
 
 
 def remind_action_items(rt: Runtime, now: datetime) -> int:
-    """Each open action item older than `action_item_reminder_days` is recalled in its thread, once."""
-    age = timedelta(days=rt.settings.action_item_reminder_days)
+    """Each open action item older than its team's `action_item_reminder_days` is recalled in its thread, once
+    (the items of every team are in one partition; each is its channel's team's)."""
     _, items = tracking.open_entries(rt.table)
     reminded = 0
     for item in items:
-        if item.reminded or item.age(now) < age:
-            continue
         try:
+            team = rt.for_channel(item.channel_id) or rt
+            age = timedelta(days=team.settings.action_item_reminder_days)
+            if item.reminded or item.age(now) < age:
+                continue
             if tracking.claim_reminder(rt.table, item, now):
-                post(rt.slack, messages.action_item_reminder(item, now))
+                post(team.slack, messages.action_item_reminder(item, now))
                 reminded += 1
         except Exception:  # one item's failure must not keep the others from their reminder
             logger.exception("action item reminder failed", incident_id=item.incident_id, key=item.key)
