@@ -154,6 +154,7 @@ def test_secrets_are_readable_only_by_name_and_secrets_managers_six_character_su
         ("GitHubWebhookFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
         ("SlaCheckerFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
         ("EmailSenderFunction", {"${SlackSecretName}-??????"}),
+        ("ReportsFunction", {"${SlackSecretName}-??????"}),
     ],
 )
 def test_each_function_reads_only_the_secrets_its_code_uses(function: str, secrets: set[str]) -> None:
