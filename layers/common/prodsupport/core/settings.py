@@ -35,6 +35,7 @@ class Settings:
     pm_out_of_office: bool = False
     oncall_user_id: str = ""
     stakeholders: tuple[str, ...] = ()
+    leadership_emails: tuple[str, ...] = ()  # who gets the monthly outlook (the leadership meeting's list)
     email_sender: str = ""
     ses_configuration_set: str = ""  # SES publishes this stack's bounces and complaints through it
     alert_bot_ids: tuple[str, ...] = ()
@@ -115,6 +116,9 @@ class Settings:
             raise SettingsError(
                 f"PRODSUPPORT_PAGERDUTY_FROM_EMAIL: {self.pagerduty_from_email!r} is not an email address"
             )
+        for address in self.leadership_emails:
+            if not EMAIL_RE.match(address):
+                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_LEADERSHIP_EMAILS)")
         if not self.applications:
             raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
         for pattern in self.alert_recovery_patterns:
