@@ -13,10 +13,13 @@ its edge chose and reads `rt.settings` as it always did.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools import Logger
 
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import (
@@ -42,6 +45,13 @@ if TYPE_CHECKING:
     from prodsupport.infra.dedupe import Deduplicator
     from prodsupport.infra.dynamo import Table
     from prodsupport.roster.store import RosterStore
+
+
+logger = Logger(child=True)
+
+
+class TeamJobsFailed(RuntimeError):
+    """A scheduled job failed for some teams after every team was given its turn."""
 
 
 class Runtime:
@@ -126,6 +136,27 @@ class Runtime:
             except TeamUnavailable as exc:
                 views.append((team.id, exc))
         return views
+
+    def each_team(self, job: str, run: Callable[[Runtime], None]) -> None:
+        """A scheduled job, once per team, the default team first, each in its own try/except (Dispatch's
+        scheduled jobs): a team that fails, or cannot be served, is logged and the next one still runs. Then
+        the run fails if any team did, so the scheduler retries it; the teams already served are not served
+        twice, since every such job is claimed once per period and team. A single-team deployment runs it as
+        before teams: its error is the run's."""
+        if not self.several_teams:
+            run(self.root)
+            return
+        failed: list[str] = []
+        for team_id, view in self.all_teams():
+            try:
+                if isinstance(view, TeamUnavailable):
+                    raise view
+                run(view)
+            except Exception as exc:
+                logger.exception("a scheduled job failed for one team", job=job, team=team_id)
+                failed.append(f"{team_id} ({exc})")
+        if failed:
+            raise TeamJobsFailed(f"{job} failed for team(s) {', '.join(failed)}")
 
     # --- shared clients --------------------------------------------------------------------------------------
 

@@ -373,7 +373,9 @@ def _override(computed: Mapping[str, str], given: Mapping[str, str | None]) -> d
 
 # The membership check made before every change to an incident: a read on the way to the effect, whose
 # outcome shows as the change or its refusal, so recording it would only bury the effects.
-UNRECORDED_SLACK_METHODS = frozenset({"conversations.members"})
+# files_upload_v2's request for an upload URL is plumbing too: the upload it completes is printed, with its
+# channel and title.
+UNRECORDED_SLACK_METHODS = frozenset({"conversations.members", "files.getUploadURLExternal"})
 
 
 def _compact(value: Any) -> str:
@@ -385,9 +387,10 @@ def _form_value(value: str | int | float) -> str:
 
 
 def _slack_effect(call: SlackCall) -> dict[str, Any]:
+    """A message as sent; a completed file upload (files_upload_v2's last call) with its channel and title."""
     args: Mapping[str, Any] = call.args
     response: Mapping[str, Any] = call.response
-    channel = args.get("channel")
+    channel = args.get("channel") or args.get("channel_id")
     if isinstance(channel, dict):
         channel = channel.get("id")
     ts = response.get("ts") or response.get("message_ts")
@@ -396,12 +399,15 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
         "channel": channel,
         "ts": ts,
         "thread_ts": args.get("thread_ts") or None,
-        "text": args.get("text"),
+        "text": args.get("text") or args.get("initial_comment"),
         "metadata": _without_effect_id(args.get("metadata")),
     }
     if call.method == "views.publish":
         effect["user"] = args.get("user_id")
         effect["text"] = _view_text(args.get("view"))
+    files = args.get("files")
+    if call.method == "files.completeUploadExternal" and isinstance(files, list):
+        effect["title"] = ", ".join(str(entry.get("title", "")) for entry in files if isinstance(entry, dict))
     return effect
 
 

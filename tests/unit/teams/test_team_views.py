@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from prodsupport.core.settings import Settings, TeamUnavailable
-from prodsupport.runtime import Runtime
+from prodsupport.runtime import Runtime, TeamJobsFailed
 from prodsupport.slack import events
 from prodsupport.slack.requests import SlashCommand
 
@@ -112,3 +112,16 @@ def test_a_command_in_a_channel_no_team_owns_is_told_so() -> None:
 
     assert answer is not None
     assert "No team runs its playbook in <#C0RANDOM>" in answer["text"]
+
+
+def test_a_scheduled_job_runs_for_every_team_after_one_failed_and_then_fails_the_run() -> None:
+    ran: list[str] = []
+
+    def job(view: Runtime) -> None:
+        ran.append(view.team_id)
+        if view.team_id == "checkin":
+            raise RuntimeError("Slack is down")
+
+    with pytest.raises(TeamJobsFailed, match=re.escape("compliance_report failed for team(s) checkin (Slack is down)")):
+        runtime_of(CHECKIN, PHARMACY).each_team("compliance_report", job)
+    assert ran == ["default", "checkin", "pharmacy"]

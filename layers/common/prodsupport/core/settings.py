@@ -71,6 +71,7 @@ TEAM_SCOPED = frozenset(
         "pagerduty_requester_id",
         "pagerduty_from_email",
         "partners",
+        "leadership_emails",
         "team_name",
         "github_repo",
         "github_base_branch",
@@ -111,6 +112,7 @@ class Settings:
     pm_out_of_office: bool = False
     oncall_user_id: str = ""
     stakeholders: tuple[str, ...] = ()
+    leadership_emails: tuple[str, ...] = ()  # who gets the monthly outlook (the leadership meeting's list)
     email_sender: str = ""
     ses_configuration_set: str = ""  # SES publishes this stack's bounces and complaints through it
     alert_bot_ids: tuple[str, ...] = ()
@@ -204,6 +206,9 @@ class Settings:
             raise SettingsError(
                 f"{named('pagerduty_from_email')}: {self.pagerduty_from_email!r} is not an email address"
             )
+        for address in self.leadership_emails:
+            if not EMAIL_RE.match(address):
+                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_LEADERSHIP_EMAILS)")
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
