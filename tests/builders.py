@@ -42,6 +42,9 @@ WEDNESDAY_10_ET = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 SECRETS = LocalSecrets()
 INC = "INC-2026-0001"
 
+# Who the bot asks PagerDuty for a partner's responder as (a PagerDuty user, and its email for `From`).
+PAGERDUTY_REQUESTER = {"pagerduty_requester_id": "PUSR0BOT", "pagerduty_from_email": "bot@example.gov"}
+
 PD_ID = "Q0PD0001"
 PD_URL = f"https://va-checkin.pagerduty.com/incidents/{PD_ID}"
 ANA = {"id": "PUSR0ANA", "type": "user_reference", "summary": "Ana Oncall"}
@@ -55,6 +58,13 @@ def clock_of(stack: LocalStack) -> VirtualClock:
     clock = stack.clock
     assert isinstance(clock, VirtualClock)
     return clock
+
+
+def deploy(stack: LocalStack, **settings: Any) -> LocalStack:
+    """The team's settings (and what a test adds) on a business-hours Wednesday: where most stack tests start."""
+    stack.configure({**SETTINGS, **settings})
+    clock_of(stack).set(WEDNESDAY_10_ET)
+    return stack
 
 
 # -- Slack ---------------------------------------------------------------------------------------------------
