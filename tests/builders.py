@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +19,8 @@ from slack_sdk import WebClient
 
 from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
-from prodsupport.incident.model import Incident
+from prodsupport.incident.model import Incident, Severity, Source
+from prodsupport.incident.policy import SlaPolicy
 from prodsupport_local.emulator import signing
 from prodsupport_local.emulator.apigw import HttpResponse
 from prodsupport_local.emulator.aws import LocalSecrets
@@ -40,16 +42,29 @@ WEDNESDAY_10_ET = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 SECRETS = LocalSecrets()
 INC = "INC-2026-0001"
 
+# Who the bot asks PagerDuty for a partner's responder as (a PagerDuty user, and its email for `From`).
+PAGERDUTY_REQUESTER = {"pagerduty_requester_id": "PUSR0BOT", "pagerduty_from_email": "bot@example.gov"}
+
 PD_ID = "Q0PD0001"
 PD_URL = f"https://va-checkin.pagerduty.com/incidents/{PD_ID}"
 ANA = {"id": "PUSR0ANA", "type": "user_reference", "summary": "Ana Oncall"}
 BEN = {"id": "PUSR0BEN", "type": "user_reference", "summary": "Ben Backup"}
 
 
+POLICY = SlaPolicy()
+
+
 def clock_of(stack: LocalStack) -> VirtualClock:
     clock = stack.clock
     assert isinstance(clock, VirtualClock)
     return clock
+
+
+def deploy(stack: LocalStack, **settings: Any) -> LocalStack:
+    """The team's settings (and what a test adds) on a business-hours Wednesday: where most stack tests start."""
+    stack.configure({**SETTINGS, **settings})
+    clock_of(stack).set(WEDNESDAY_10_ET)
+    return stack
 
 
 # -- Slack ---------------------------------------------------------------------------------------------------
@@ -126,6 +141,41 @@ def declare_by_alert(stack: LocalStack) -> str:
 def reply(thread_ts: str, at: datetime, user: str = "U0ONCALL", text: str = "Looking into it") -> dict[str, Any]:
     ts = f"{int(at.timestamp())}.000200"
     return {"type": "message", "channel": CHANNEL, "user": user, "text": text, "ts": ts, "thread_ts": thread_ts}
+
+
+# -- Incidents, as the policy opens them ---------------------------------------------------------------------
+
+
+def new_incident(
+    opened_at: datetime = WEDNESDAY_10_ET,
+    *,
+    sequence: int = 1,
+    title: str = "Kiosk errors",
+    severity: Severity = Severity.CRITICAL,
+    source: Source = Source.ALERT_MESSAGE,
+    channel_id: str = CHANNEL,
+    thread_ts: str | None = None,
+    declared_by: str = "",
+    applications: Sequence[str] = ("Check-In Experience",),
+    owner: str = "U0PM",
+    policy: SlaPolicy = POLICY,
+) -> Incident:
+    """An incident with every clock the policy sets, so a unit test names only what its assertions read.
+
+    The thread ts follows from the time and the sequence, as distinct as the incidents a test opens.
+    """
+    return policy.new_incident(
+        sequence=sequence,
+        title=title,
+        severity=severity,
+        source=source,
+        channel_id=channel_id,
+        thread_ts=thread_ts or f"{int(opened_at.timestamp())}.{sequence:06d}",
+        opened_at=opened_at,
+        declared_by=declared_by,
+        applications=list(applications),
+        owner=owner,
+    )
 
 
 # -- PagerDuty -----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import pytest
-from builders import slack_headers
+from builders import deploy, slack_headers
 
 from prodsupport import runtime
 from prodsupport_local.emulator.aws import LocalSecrets
@@ -56,6 +56,12 @@ def stack(session_stack: LocalStack) -> Iterator[LocalStack]:
         yield session_stack
     finally:
         session_stack.deactivate()
+
+
+@pytest.fixture
+def configured(stack: LocalStack) -> LocalStack:
+    """The stack deployed with the team's settings, its clock on a business-hours Wednesday."""
+    return deploy(stack)
 
 
 @pytest.fixture

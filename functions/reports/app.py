@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
-from prodsupport.core.scheduled import ScheduleEventError, scheduled_job
 from prodsupport.core.timefmt import to_iso
+from prodsupport.infra import scheduled_run
 
 logger = Logger()
 metrics = Metrics()
@@ -39,14 +38,6 @@ def _run(job: str, now: datetime) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.current().begin(context.get_remaining_time_in_millis())
-    try:
-        job, now = scheduled_job(event, JOBS)
-    except ScheduleEventError:
-        metrics.add_metric(name="ScheduleEventsRejected", unit=MetricUnit.Count, value=1)
-        logger.exception("rejected a scheduled event; the schedule's Input is misconfigured")
-        raise
-    logger.append_keys(job=job, scheduled_time=to_iso(now))
-    metrics.add_dimension(name="job", value=job)
-    metrics.add_metric(name="ScheduledRuns", unit=MetricUnit.Count, value=1)
+    job, now = scheduled_run.start(event, JOBS, logger, metrics)
     _run(job, now)
     return {"job": job, "time": to_iso(now)}

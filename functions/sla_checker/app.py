@@ -18,8 +18,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
-from prodsupport.core.scheduled import ScheduleEventError, scheduled_job
 from prodsupport.core.timefmt import to_iso
+from prodsupport.infra import scheduled_run
 
 logger = Logger()
 metrics = Metrics()
@@ -67,15 +67,7 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = runtime.current().begin(context.get_remaining_time_in_millis())
-    try:
-        job, now = scheduled_job(event, JOBS, default="sla")
-    except ScheduleEventError:
-        metrics.add_metric(name="ScheduleEventsRejected", unit=MetricUnit.Count, value=1)
-        logger.exception("rejected a scheduled event; the schedule's Input is misconfigured")
-        raise
-    logger.append_keys(job=job, scheduled_time=to_iso(now))
-    metrics.add_dimension(name="job", value=job)
-    metrics.add_metric(name="ScheduledRuns", unit=MetricUnit.Count, value=1)
+    job, now = scheduled_run.start(event, JOBS, logger, metrics, default="sla")
     try:
         return {"job": job, "time": to_iso(now), **_run(job, now)}
     finally:

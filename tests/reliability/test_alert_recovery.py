@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, state, stored
 
 from prodsupport import runtime
@@ -13,13 +12,6 @@ from prodsupport_local.emulator.stack import LocalStack
 
 FIRED = "Triggered: check-in API 5xx rate above 5%"
 RECOVERED = "[Recovered] check-in API 5xx rate above 5%"
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def fire_then(stack: LocalStack, text: str) -> str:

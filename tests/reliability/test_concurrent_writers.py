@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from builders import SETTINGS, WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
+from builders import WEDNESDAY_10_ET, alert, clock_of, posts_of, slack_event, stored
 
 from prodsupport.core.settings import Settings
 from prodsupport.core.timefmt import to_iso
@@ -58,13 +57,6 @@ def racing_runtimes(stack: LocalStack) -> list[Runtime]:
 def in_parallel[R](work: list[Callable[[], R]]) -> list[R]:
     with ThreadPoolExecutor(max_workers=len(work)) as pool:
         return [future.result() for future in [pool.submit(job) for job in work]]
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def open_alert(stack: LocalStack, at_offset: timedelta = timedelta(0)) -> str:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from builders import (
-    SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     answer_text,
@@ -38,13 +36,6 @@ from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five
 SLACK_SECOND_RETRY = timedelta(minutes=1)
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def test_a_slack_retry_while_the_first_delivery_is_in_flight_is_503_and_has_no_effect(configured: LocalStack) -> None:

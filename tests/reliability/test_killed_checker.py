@@ -13,10 +13,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Literal
 
-import pytest
 from builders import (
     CHANNEL,
-    SETTINGS,
     WEDNESDAY_10_ET,
     checker_run,
     clock_of,
@@ -44,13 +42,6 @@ HELD_SECONDS = 5.0
 # Harness time allowed for the run's process to reach its post (not business time).
 POST_REACHED_WITHIN_SECONDS = 30.0
 LATE = TIMEOUT_SECONDS + 0.5
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def killed_while_posting(stack: LocalStack, at: datetime) -> Outcome:

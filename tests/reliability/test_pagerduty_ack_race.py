@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from builders import (
-    SETTINGS,
     WEDNESDAY_10_ET,
     answer_text,
     checker_run,
-    clock_of,
     deliver_pagerduty,
     pagerduty_body,
     pagerduty_headers,
@@ -37,13 +35,6 @@ TRIGGERED_AT = WEDNESDAY_10_ET
 ACKED_AT = WEDNESDAY_10_ET + timedelta(minutes=2)
 SLOW_SLACK_SECONDS = 1.5
 AFTER_THE_ACK_WINDOW = WEDNESDAY_10_ET + timedelta(minutes=20)
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def webhook(event_type: str, at: datetime, *, start_after: float = 0.0) -> Call:

@@ -14,12 +14,13 @@ import pytest
 from builders import (
     CHANNEL,
     INC,
+    PAGERDUTY_REQUESTER,
     PD_ID,
     SETTINGS,
     WEDNESDAY_10_ET,
-    clock_of,
     command_answer,
     declare_by_alert,
+    deploy,
     posts_of,
     slack_headers,
     stored,
@@ -33,16 +34,7 @@ PARTNERS = [{"name": "VEText", "slack_usergroup_id": "S0VETEXT", "pagerduty_esca
 
 @pytest.fixture
 def linked(stack: LocalStack) -> str:
-    stack.configure(
-        {
-            **SETTINGS,
-            "partners": PARTNERS,
-            "pagerduty_requester_id": "PUSR0BOT",
-            "pagerduty_from_email": "b@example.gov",
-        }
-    )
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    thread_ts = declare_by_alert(stack)
+    thread_ts = declare_by_alert(deploy(stack, **PAGERDUTY_REQUESTER, partners=PARTNERS))
     assert "linked" in command_answer(stack, f"{INC} link {PD_ID}")["text"]
     stack.slack.set_members(CHANNEL, ["U0ONCALL", "U0PM"])
     stack.slack.clear()
@@ -72,9 +64,7 @@ def test_tagging_three_partners_while_pagerduty_hangs_answers_before_the_lambda_
     many = [
         {**PARTNERS[0], "name": name, "pagerduty_escalation_policy_id": f"PEP{name}"} for name in ("A1", "B2", "C3")
     ]
-    stack.configure(
-        {**SETTINGS, "partners": many, "pagerduty_requester_id": "PUSR0BOT", "pagerduty_from_email": "b@example.gov"}
-    )
+    stack.configure({**SETTINGS, **PAGERDUTY_REQUESTER, "partners": many})
     assert stack.pagerduty is not None
     stack.pagerduty.fail_next(f"/incidents/{PD_ID}/responder_requests", hang_seconds=8, times=3)
     form = {"command": "/incident", "text": f"{INC} partner A1 B2 C3", "user_id": "U0ONCALL", "channel_id": CHANNEL}

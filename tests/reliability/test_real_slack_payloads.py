@@ -10,7 +10,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from builders import SETTINGS, WEDNESDAY_10_ET, clock_of, post_slack, slack_event, state
+from builders import post_slack, slack_event, state
 
 from prodsupport_local.emulator.stack import LocalStack
 
@@ -31,13 +31,6 @@ UNHANDLED_EVENTS = {
     },
     "member_joined_channel": {"type": "member_joined_channel", "user": "W06GH7XHN", "channel": "C0698JE0H"},
 }
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def test_slacks_ssl_check_on_the_command_url_is_200_and_does_nothing(configured: LocalStack) -> None:

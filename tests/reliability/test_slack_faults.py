@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from builders import (
-    SETTINGS,
     WEDNESDAY_10_ET,
     checker_run,
     clock_of,
@@ -26,13 +24,6 @@ from builders import (
 from prodsupport.incident.model import Sla
 from prodsupport.infra.slack_api import TIMEOUT_SECONDS
 from prodsupport_local.emulator.stack import LocalStack
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def test_a_rate_limited_declaration_is_retried_after_retry_after_and_posted_once(configured: LocalStack) -> None:

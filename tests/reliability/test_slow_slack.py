@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-import pytest
 from builders import (
-    SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     checker_run,
@@ -37,13 +35,6 @@ from prodsupport_local.emulator.stack import LocalStack
 
 LATE = TIMEOUT_SECONDS + 0.5
 SLACK_RETRIES = 3
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def timed_reply(stack: LocalStack, thread_ts: str, at: datetime, **headers: str) -> Outcome:

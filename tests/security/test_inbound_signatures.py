@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 from builders import (
-    SETTINGS,
     WEDNESDAY_10_ET,
     alert,
     clock_of,
@@ -32,13 +31,6 @@ SLACK_BODIES = {
     "/slack/commands": command_body("critical Kiosks down"),
     "/slack/interactions": b"payload=%7B%22type%22%3A%22block_actions%22%7D",
 }
-
-
-@pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    return stack
 
 
 def assert_refused_untouched(stack: LocalStack, status: int, body: bytes) -> None:

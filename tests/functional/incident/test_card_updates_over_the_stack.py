@@ -11,7 +11,6 @@ from builders import (
     CHANNEL,
     INC,
     PD_ID,
-    SETTINGS,
     WEDNESDAY_10_ET,
     card_in_slack,
     checker_run,
@@ -30,11 +29,10 @@ from prodsupport_local.emulator.stack import LocalStack
 
 
 @pytest.fixture
-def configured(stack: LocalStack) -> LocalStack:
-    stack.configure(SETTINGS)
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    stack.slack.admit("U0ONCALL")
-    return stack
+def configured(configured: LocalStack) -> LocalStack:
+    """The shared deployment with the on-call engineer in the channel: only members change an incident."""
+    configured.slack.admit("U0ONCALL")
+    return configured
 
 
 def updates(stack: LocalStack) -> list[dict[str, Any]]:

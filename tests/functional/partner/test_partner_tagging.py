@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from builders import (
     INC,
+    PAGERDUTY_REQUESTER,
     PD_ID,
-    SETTINGS,
     WEDNESDAY_10_ET,
     clock_of,
     command_answer,
     declare_by_alert,
     deliver_pagerduty,
+    deploy,
     pagerduty_event,
     payloads_of,
     posts_of,
@@ -42,15 +43,12 @@ PARTNERS: list[dict[str, Any]] = [
     },
     {"name": "Lighthouse APIs", "aliases": ["lighthouse"], "slack_usergroup_id": "S0LIGHT"},
 ]
-REQUESTER = {"pagerduty_requester_id": "PUSR0BOT", "pagerduty_from_email": "bot@example.gov"}
 
 
 @pytest.fixture
 def deployment(stack: LocalStack) -> str:
     """An alert-declared incident with a partner directory; its thread's ts."""
-    stack.configure({**SETTINGS, **REQUESTER, "partners": PARTNERS})
-    clock_of(stack).set(WEDNESDAY_10_ET)
-    thread_ts = declare_by_alert(stack)
+    thread_ts = declare_by_alert(deploy(stack, **PAGERDUTY_REQUESTER, partners=PARTNERS))
     stack.slack.clear()
     return thread_ts
 

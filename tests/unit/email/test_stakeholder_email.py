@@ -9,10 +9,11 @@ from email.message import EmailMessage
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
+from builders import new_incident
+
 from prodsupport.email.requests import EmailRequest
 from prodsupport.email.stakeholder import ROW_LABELS, render, subject
-from prodsupport.incident.model import Incident, Postmortem, PostmortemState, Severity, Source, Status
-from prodsupport.incident.policy import SlaPolicy
+from prodsupport.incident.model import Incident, Postmortem, PostmortemState, Source, Status
 
 ET = ZoneInfo("America/New_York")
 
@@ -23,17 +24,13 @@ STAKEHOLDERS = ("alex@example.gov", "sam@example.gov")
 
 
 def incident(title: str = "Kiosks cannot check Veterans in", applications: tuple[str, ...] = ()) -> Incident:
-    return SlaPolicy().new_incident(
+    return new_incident(
+        SUNDAY_EVENING_ET,
         sequence=7,
         title=title,
-        severity=Severity.CRITICAL,
         source=Source.SLASH_COMMAND,
-        channel_id="C0PRODSUP",
-        thread_ts="1764556200.000001",
-        opened_at=SUNDAY_EVENING_ET,
         declared_by="U0ONCALL",
-        applications=list(applications or ("Check-In Experience", "Pre-Check-In")),
-        owner="U0PM",
+        applications=applications or ("Check-In Experience", "Pre-Check-In"),
     )
 
 

@@ -3,27 +3,24 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from builders import new_incident
 
 from prodsupport.core.settings import Settings
 from prodsupport.incident.alerts import recovered_title, recovering_incident
 from prodsupport.incident.model import Incident, Severity, Source, Status
-from prodsupport.incident.policy import SlaPolicy
 
 PATTERNS = Settings(table_name="t", channel_id="C0").alert_recovery_patterns
 OPENED = datetime(2026, 11, 25, 15, tzinfo=UTC)
 
 
 def incident(title: str, *, source: Source = Source.ALERT_MESSAGE, hours_later: int = 0, seq: int = 1) -> Incident:
-    return SlaPolicy().new_incident(
+    return new_incident(
+        OPENED + timedelta(hours=hours_later),
         sequence=seq,
         title=title,
         severity=Severity.MAJOR,
         source=source,
-        channel_id="C0",
-        thread_ts=f"{1795788300 + seq}.000100",
-        opened_at=OPENED + timedelta(hours=hours_later),
-        declared_by="",
-        applications=[],
+        applications=(),
         owner="",
     )
 

@@ -2,26 +2,18 @@
 
 from datetime import UTC, datetime, timedelta
 
+from builders import new_incident
+
 from prodsupport.incident.clocks import ClockOutcome, clock_outcome, clocks, next_due
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla, Source
-from prodsupport.incident.policy import SlaPolicy
 from prodsupport.sla.compliance import Outcome, outcome
 
 DUE = datetime(2026, 11, 25, 15, 15, tzinfo=UTC)
 
 
 def incident(severity: Severity = Severity.CRITICAL, source: Source = Source.PAGERDUTY) -> Incident:
-    return SlaPolicy().new_incident(
-        sequence=1,
-        title="Kiosks down",
-        severity=severity,
-        source=source,
-        channel_id="C0",
-        thread_ts="1795788300.000100",
-        opened_at=DUE - timedelta(minutes=15),
-        declared_by="",
-        applications=[],
-        owner="U0PM",
+    return new_incident(
+        DUE - timedelta(minutes=15), title="Kiosks down", severity=severity, source=source, applications=()
     )
 
 

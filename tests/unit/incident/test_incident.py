@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from builders import new_incident
+
 from prodsupport.incident.model import Incident, PendingNotice, Severity, Sla, Source
 from prodsupport.incident.policy import SlaPolicy
 
@@ -18,18 +20,7 @@ def open_incident(
     declared_by: str = "U0ENG",
     sequence: int = 1,
 ) -> Incident:
-    return POLICY.new_incident(
-        sequence=sequence,
-        title="Kiosk errors",
-        severity=severity,
-        source=source,
-        channel_id="C1",
-        thread_ts="1764000000.000100",
-        opened_at=at,
-        declared_by=declared_by,
-        applications=["Check-In Experience"],
-        owner="U0PM",
-    )
+    return new_incident(at, sequence=sequence, severity=severity, source=source, declared_by=declared_by, policy=POLICY)
 
 
 def test_the_id_is_the_et_year_and_a_four_digit_sequence() -> None:

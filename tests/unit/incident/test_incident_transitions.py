@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from prodsupport.incident.model import EmailRecord, EmailState, Incident, PagerDutyLink, Severity, Sla, Source, Status
+from builders import new_incident
+
+from prodsupport.incident.model import EmailRecord, EmailState, Incident, PagerDutyLink, Severity, Sla, Status
 from prodsupport.incident.policy import SlaPolicy
 
 POLICY = SlaPolicy()
@@ -11,18 +13,7 @@ LATER = OPENED + timedelta(hours=1)
 
 
 def incident(severity: Severity = Severity.MAJOR) -> Incident:
-    return POLICY.new_incident(
-        sequence=1,
-        title="Kiosk errors",
-        severity=severity,
-        source=Source.ALERT_MESSAGE,
-        channel_id="C1",
-        thread_ts="1764000000.000100",
-        opened_at=OPENED,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="U0PM",
-    )
+    return new_incident(OPENED, severity=severity, policy=POLICY)
 
 
 def resolved() -> Incident:

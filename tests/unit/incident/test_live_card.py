@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from builders import new_incident
+
 from prodsupport.incident.card import live_card
-from prodsupport.incident.model import EmailState, Incident, PagerDutyLink, Severity, Sla, Source
-from prodsupport.incident.policy import SlaPolicy
+from prodsupport.incident.model import EmailState, Incident, PagerDutyLink, Sla, Source
 
 ET = ZoneInfo("America/New_York")
 # Sunday 2026-11-01 is the day daylight saving time ends in the US: 1:30 AM happens twice.
@@ -14,18 +15,7 @@ OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tue 10:00 AM EST, business
 
 
 def incident(title: str = "Kiosk errors", opened_at: datetime = OPENED) -> Incident:
-    opened = SlaPolicy().new_incident(
-        sequence=7,
-        title=title,
-        severity=Severity.CRITICAL,
-        source=Source.PAGERDUTY,
-        channel_id="C1",
-        thread_ts="1764000000.000100",
-        opened_at=opened_at,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="U0PM",
-    )
+    opened = new_incident(opened_at, sequence=7, title=title, source=Source.PAGERDUTY)
     opened.card_ts = opened.thread_ts
     opened.version = 4
     return opened

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import new_incident
 
 from prodsupport.incident.model import Incident, PendingNotice, Severity, Sla, Source
 from prodsupport.incident.policy import NOTICE_LEASE, SlaAction, SlaPolicy
@@ -23,18 +24,7 @@ def alert(
     source: Source = Source.ALERT_MESSAGE,
 ) -> Incident:
     """An incident nobody has acknowledged yet: an alert opened it, not a person."""
-    return policy.new_incident(
-        sequence=1,
-        title="Check-in fails at the kiosk",
-        severity=severity,
-        source=source,
-        channel_id="C0PRODSUP",
-        thread_ts=f"{int(opened_at.timestamp())}.000100",
-        opened_at=opened_at,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="UPM",
-    )
+    return new_incident(opened_at, title="Check-in fails at the kiosk", severity=severity, source=source, policy=policy)
 
 
 @pytest.fixture

@@ -3,28 +3,18 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from builders import new_incident
+
 from prodsupport.incident import messages as msg
-from prodsupport.incident.model import Severity, Sla, Source
-from prodsupport.incident.policy import SlaPolicy
+from prodsupport.incident.model import Incident, Sla
 
 ET = ZoneInfo("America/New_York")
 
 OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
-def incident(title: str = "Kiosk errors"):  # type: ignore[no-untyped-def]
-    return SlaPolicy().new_incident(
-        sequence=3,
-        title=title,
-        severity=Severity.CRITICAL,
-        source=Source.ALERT_MESSAGE,
-        channel_id="C1",
-        thread_ts="1764000000.000100",
-        opened_at=OPENED,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="U0PM",
-    )
+def incident(title: str = "Kiosk errors") -> Incident:
+    return new_incident(OPENED, sequence=3, title=title)
 
 
 def test_the_card_carries_incident_declared_metadata() -> None:

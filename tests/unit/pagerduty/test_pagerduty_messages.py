@@ -3,8 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from prodsupport.incident.model import Incident, PagerDutyLink, Severity, Sla, Source
-from prodsupport.incident.policy import SlaPolicy
+from builders import new_incident
+
+from prodsupport.incident.model import Incident, PagerDutyLink, Sla, Source
 from prodsupport.pagerduty import messages as pd_msg
 from prodsupport.pagerduty.webhook import PagerDutyIncident, Reference
 
@@ -23,18 +24,7 @@ ET = ZoneInfo("America/New_York")
 
 
 def pagerduty_incident() -> Incident:
-    incident = SlaPolicy().new_incident(
-        sequence=1,
-        title=PD.title,
-        severity=Severity.CRITICAL,
-        source=Source.PAGERDUTY,
-        channel_id="C1",
-        thread_ts="1773151200.000001",
-        opened_at=OPENED,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="U0PM",
-    )
+    incident = new_incident(OPENED, title=PD.title, source=Source.PAGERDUTY)
     incident.pagerduty = PagerDutyLink(PD.id, PD.html_url)
     return incident
 

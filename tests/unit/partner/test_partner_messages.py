@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from prodsupport.incident.model import Incident, PagerDutyLink, Severity, Source
+from builders import new_incident
+
+from prodsupport.incident.model import Incident, PagerDutyLink, Source
 from prodsupport.partner import messages
 from prodsupport.partner.model import Partner, PartnerDirectory
 
@@ -15,18 +17,9 @@ VETEXT = Partner("VEText", slack_usergroup_id="S0VETEXT", pagerduty_escalation_p
 
 
 def incident() -> Incident:
-    found = Incident(
-        id="INC-2026-0001",
-        title="Kiosks <down>",
-        severity=Severity.CRITICAL,
-        source=Source.SLASH_COMMAND,
-        channel_id="C0PRODSUP",
-        thread_ts="1.000001",
-        opened_at=AT,
-        window="business",
-        business_impact="Veterans wait",
-        current_status="Rolling back",
-    )
+    found = new_incident(AT, title="Kiosks <down>", source=Source.SLASH_COMMAND, thread_ts="1.000001")
+    found.business_impact = "Veterans wait"
+    found.current_status = "Rolling back"
     found.pagerduty = PagerDutyLink("Q0PD", "https://x.pagerduty.com/incidents/Q0PD")
     return found
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import new_incident
 from icalendar import Calendar
 
 from prodsupport.core.errors import UserError
@@ -38,17 +39,15 @@ VA_HEADINGS = [
 
 
 def resolved_incident(*, at: datetime = RESOLVED, severity: Severity = Severity.CRITICAL) -> Incident:
-    incident = POLICY.new_incident(
-        sequence=1,
+    incident = new_incident(
+        OPENED,
         title="Pre-check-in errors",
         severity=severity,
         source=Source.SLASH_COMMAND,
-        channel_id="C1",
         thread_ts="1764093600.000001",
-        opened_at=OPENED,
         declared_by="U0ONCALL",
         applications=["Pre-check-in"],
-        owner="U0PM",
+        policy=POLICY,
     )
     incident.note(OPENED + timedelta(minutes=5), "acknowledged", "U0ENG", "Looking")
     incident.ended_at = at

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from builders import new_incident
+
 from prodsupport.core.calendar import CalendarConfig, PlaybookCalendar
-from prodsupport.incident.model import EmailRecord, EmailState, Incident, Severity, Source
-from prodsupport.incident.policy import SlaPolicy
+from prodsupport.incident.model import EmailRecord, EmailState, Incident, Source
 from prodsupport.postmortem import model as postmortem
 
 ET = ZoneInfo("America/New_York")
@@ -16,17 +17,12 @@ CALENDAR = PlaybookCalendar(CalendarConfig())
 
 
 def incident() -> Incident:
-    return SlaPolicy().new_incident(
-        sequence=1,
+    return new_incident(
+        OPENED,
         title="Pre-check-in errors",
-        severity=Severity.CRITICAL,
         source=Source.SLASH_COMMAND,
-        channel_id="C1",
-        thread_ts="1764093600.000001",
-        opened_at=OPENED,
         declared_by="U0ONCALL",
         applications=["Pre-check-in"],
-        owner="U0PM",
     )
 
 

@@ -1,12 +1,15 @@
-"""The layer's lock: every package SAM installs into the layer is pinned and hashed, and agrees with the pins
-the code is developed and tested against (requirements.in, which the dev venv installs)."""
+"""The layers' locks: every package SAM installs into a layer (common, charts) is pinned and hashed, and agrees
+with the pins the code is developed and tested against (requirements.in, which the dev venv installs)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-LAYER = Path(__file__).parents[3] / "layers" / "common"
+import pytest
+
+LAYERS = Path(__file__).parents[3] / "layers"
+LAYER = LAYERS / "common"
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)")
 
 
@@ -20,16 +23,23 @@ def pins(text: str) -> dict[str, str]:
 
 
 LOCK = (LAYER / "requirements.txt").read_text(encoding="utf-8")
-DIRECT = (LAYER / "requirements.in").read_text(encoding="utf-8")
 
 
-def test_every_direct_dependency_is_locked_at_the_version_the_tests_use() -> None:
-    locked = pins(LOCK)
-    assert {name: locked.get(name) for name in pins(DIRECT)} == pins(DIRECT)
+def read(layer: str, name: str) -> str:
+    return (LAYERS / layer / name).read_text(encoding="utf-8")
 
 
-def test_every_locked_package_is_pinned_exactly_and_hashed() -> None:
-    requirements = [block for block in re.split(r"\n(?=\S)", LOCK) if block.strip() and not block.startswith("#")]
+@pytest.mark.parametrize("layer", ["common", "charts"])
+def test_every_direct_dependency_is_locked_at_the_version_the_tests_use(layer: str) -> None:
+    direct, locked = pins(read(layer, "requirements.in")), pins(read(layer, "requirements.txt"))
+    assert direct
+    assert {name: locked.get(name) for name in direct} == direct
+
+
+@pytest.mark.parametrize("layer", ["common", "charts"])
+def test_every_locked_package_is_pinned_exactly_and_hashed(layer: str) -> None:
+    lock = read(layer, "requirements.txt")
+    requirements = [block for block in re.split(r"\n(?=\S)", lock) if block.strip() and not block.startswith("#")]
     assert requirements
     for block in requirements:
         assert PIN.match(block), f"not pinned with ==: {block.splitlines()[0]}"

@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from prodsupport.incident.model import Incident, Severity, Sla, Source
+from builders import new_incident
+
+from prodsupport.incident.model import Incident, Severity, Sla
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.release.model import Release, ReleaseStatus
 from prodsupport.reports import charts, history, outlook, page
@@ -27,18 +29,7 @@ def et(month: int, day: int, hour: int) -> datetime:
 
 
 def incident(opened_at: datetime, sequence: int, acked_after: timedelta | None, title: str = "Kiosk down") -> Incident:
-    made = POLICY.new_incident(
-        sequence=sequence,
-        title=title,
-        severity=Severity.MAJOR,
-        source=Source.ALERT_MESSAGE,
-        channel_id="C0PRODSUP",
-        thread_ts=f"{int(opened_at.timestamp())}.{sequence:06d}",
-        opened_at=opened_at,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="UPM",
-    )
+    made = new_incident(opened_at, sequence=sequence, title=title, severity=Severity.MAJOR, policy=POLICY)
     if acked_after is not None:
         made.meet(Sla.SLACK_ACK, opened_at + acked_after)
     return made

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import new_incident
 
 from prodsupport.core.calendar import PlaybookCalendar
 from prodsupport.incident.model import Incident, Severity, Sla, Source
@@ -34,18 +35,7 @@ def incident(
     acked_after: timedelta | None = None,
     title: str = "Check-in fails at the kiosk",
 ) -> Incident:
-    made = POLICY.new_incident(
-        sequence=sequence,
-        title=title,
-        severity=severity,
-        source=source,
-        channel_id="C0PRODSUP",
-        thread_ts=f"{int(opened_at.timestamp())}.{sequence:06d}",
-        opened_at=opened_at,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="UPM",
-    )
+    made = new_incident(opened_at, sequence=sequence, title=title, severity=severity, source=source, policy=POLICY)
     if acked_after is not None:
         made.meet(Sla.SLACK_ACK, opened_at + acked_after)
     return made

@@ -4,31 +4,22 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import new_incident
 
-from prodsupport.incident.model import Incident, PagerDutyLink, Severity, Sla, Source
-from prodsupport.incident.policy import SlaAction, SlaPolicy
+from prodsupport.incident.model import Incident, PagerDutyLink, Sla, Source
+from prodsupport.incident.policy import SlaAction
 from prodsupport.sla import messages as sla_messages
 from prodsupport.sla.messages import Escalation
 
 OPENED = datetime(2026, 5, 13, 14, tzinfo=UTC)  # Wed 10:00 EDT
+THREAD_TS = "1778680800.000001"
 ACK_DUE = OPENED + timedelta(minutes=15)
 PEOPLE = Escalation(oncall="UONCALL", pm="UPM")
 ET = ZoneInfo("America/New_York")
 
 
 def incident(title: str = "Check-in fails at the kiosk", owner: str = "UOWNER") -> Incident:
-    return SlaPolicy().new_incident(
-        sequence=7,
-        title=title,
-        severity=Severity.CRITICAL,
-        source=Source.PAGERDUTY,
-        channel_id="C0PRODSUP",
-        thread_ts="1778680800.000001",
-        opened_at=OPENED,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner=owner,
-    )
+    return new_incident(OPENED, sequence=7, title=title, source=Source.PAGERDUTY, thread_ts=THREAD_TS, owner=owner)
 
 
 def test_given_an_ack_reminder_when_built_then_it_mentions_the_oncall_in_the_thread_and_no_dm() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from builders import new_incident
 
 from prodsupport.incident.model import Incident, Severity, Source
-from prodsupport.incident.policy import SlaPolicy
 from prodsupport.release.model import Release
 from prodsupport.sla.compliance import build
 from prodsupport.slack import events
@@ -23,16 +23,14 @@ MANIFEST = Path(__file__).parents[3] / "slack" / "manifest.yaml"
 
 
 def incident(sequence: int, *, title: str = "Kiosk errors", owner: str = "U0PM", declared_by: str = "") -> Incident:
-    return SlaPolicy().new_incident(
+    return new_incident(
+        NOW - timedelta(minutes=sequence),
         sequence=sequence,
         title=title,
         severity=Severity.MAJOR,
         source=Source.SLASH_COMMAND if declared_by else Source.ALERT_MESSAGE,
-        channel_id="C0",
-        thread_ts=f"1795618800.00010{sequence}",
-        opened_at=NOW - timedelta(minutes=sequence),
         declared_by=declared_by,
-        applications=[],
+        applications=(),
         owner=owner,
     )
 

@@ -7,6 +7,7 @@ same environment, so they all fail the same way on a missing field and escape th
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,15 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """An email's finished subject and bodies, whichever template made them: the request queues exactly these."""
+
+    subject: str
+    text: str
+    html: str
 
 
 def one_line(value: object) -> str:

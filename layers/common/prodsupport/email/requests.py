@@ -18,7 +18,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from prodsupport.core.rendering import one_line
+from prodsupport.core.rendering import RenderedEmail, one_line
 from prodsupport.core.settings import EMAIL_RE
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.incident.model import EmailState
@@ -205,3 +205,34 @@ def enqueue(rt: Runtime, request: EmailRequest) -> bool:
         rt.table.delete(*request.key)
         raise
     return True
+
+
+def enqueue_channel_email(
+    rt: Runtime,
+    mail: RenderedEmail,
+    *,
+    request_id: str,
+    kind: str,
+    ref: str,
+    to: tuple[str, ...],
+    requested_at: datetime,
+    requested_by: str,
+) -> bool:
+    """Queue an email that belongs to no incident thread (a release day, the monthly outlook): the sender then
+    reports its outcome in the channel itself."""
+    return enqueue(
+        rt,
+        EmailRequest(
+            request_id=request_id,
+            kind=kind,
+            ref=ref,
+            channel_id=rt.settings.channel_id,
+            thread_ts="",
+            to=to,
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            requested_at=requested_at,
+            requested_by=requested_by,
+        ),
+    )

@@ -8,11 +8,10 @@ sending an email with a hole in it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from prodsupport.core.rendering import environment, one_line
+from prodsupport.core.rendering import RenderedEmail, environment, one_line
 from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Incident
 
@@ -26,13 +25,6 @@ ROW_LABELS = (
     "Resolution",
 )
 """The details table's rows, in the playbook's order; the templates spell them out in the same order."""
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
 
 
 def subject(incident: Incident, zone: ZoneInfo) -> str:

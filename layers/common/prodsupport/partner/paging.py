@@ -8,14 +8,11 @@ user id) in the body and, for an account-level token, that user's email in `From
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-
+from prodsupport.infra import pagerduty_api
+from prodsupport.infra.pagerduty_api import PagerDutyApiError
 from prodsupport.partner.model import Partner
 
 if TYPE_CHECKING:
@@ -25,7 +22,6 @@ TIMEOUT_SECONDS = 3.0
 # Kept for what follows a page in the same invocation: recording it and the tag's post (or its hand-off).
 AFTER_PAGE_SECONDS = 2.0
 MIN_CALL_SECONDS = 0.5
-ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
 class PageFailed(Exception):
@@ -66,12 +62,9 @@ def _service_policy(rt: Runtime, base: str, token: str, service_id: str) -> str:
 
 def _api_token(rt: Runtime) -> str:
     try:
-        token = rt.secret(rt.settings.pagerduty_secret_name).get("api_token")
-    except (GetParameterError, TransformParameterError, ValueError) as exc:
-        raise PageFailed(f"the PagerDuty secret could not be read ({type(exc).__name__})") from None
-    if not isinstance(token, str) or not token:
-        raise PageFailed("the PagerDuty secret has no api_token")
-    return token
+        return pagerduty_api.api_token(rt)
+    except PagerDutyApiError as exc:
+        raise PageFailed(str(exc)) from None
 
 
 def _call(
@@ -87,19 +80,7 @@ def _call(
     timeout = min(TIMEOUT_SECONDS, rt.budget.usable_seconds() - AFTER_PAGE_SECONDS)
     if timeout < MIN_CALL_SECONDS:
         raise PageFailed("no time was left to ask PagerDuty in this request")
-    request = urllib.request.Request(  # noqa: S310 - the URL is the configured PagerDuty API, always http(s)
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Token token={token}", "Accept": ACCEPT, **(headers or {})},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            answer = json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        raise PageFailed(f"PagerDuty answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise PageFailed(f"PagerDuty is not reachable ({type(exc).__name__})") from None
-    except json.JSONDecodeError:
-        raise PageFailed("PagerDuty answered something other than JSON") from None
-    return answer if isinstance(answer, dict) else {}
+        return pagerduty_api.call(method, url, token, timeout=timeout, body=body, headers=headers)
+    except PagerDutyApiError as exc:
+        raise PageFailed(str(exc)) from None

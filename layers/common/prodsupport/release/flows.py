@@ -351,21 +351,14 @@ def _email(rt: Runtime, release: Release, at: dt.datetime) -> None:
             ),
         )
         return
-    email = release_email(current)
-    email_requests.enqueue(
+    email_requests.enqueue_channel_email(
         rt,
-        email_requests.EmailRequest(
-            request_id=request_id(current),
-            kind="release",
-            ref=current.id,
-            channel_id=rt.settings.channel_id,
-            thread_ts="",
-            to=stakeholders,
-            subject=email.subject,
-            text=email.text,
-            html=email.html,
-            requested_at=at,
-            requested_by=current.announced_by,
-        ),
+        release_email(current),
+        request_id=request_id(current),
+        kind="release",
+        ref=current.id,
+        to=stakeholders,
+        requested_at=at,
+        requested_by=current.announced_by,
     )
     releases.mark_emailed(current.id, at)

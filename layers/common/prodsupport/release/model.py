@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from prodsupport.core.mrkdwn import unescape_text
-from prodsupport.core.rendering import environment, one_line
+from prodsupport.core.rendering import RenderedEmail, environment, one_line
 from prodsupport.core.settings import DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import parse_iso, to_iso
 
@@ -234,14 +234,7 @@ def parse_release(text: str, applications: tuple[str, ...]) -> ReleaseCommand:
 # --- the release-day email -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReleaseEmail:
-    subject: str
-    text: str
-    html: str
-
-
-def release_email(release: Release) -> ReleaseEmail:
+def release_email(release: Release) -> RenderedEmail:
     """The release-day email: subject `<Application> Release MM-DD-YYYY`, then the summary and the notes."""
     templates = environment()
     context = {
@@ -252,7 +245,7 @@ def release_email(release: Release) -> ReleaseEmail:
         "link": release.link,
         "release_id": release.id,
     }
-    return ReleaseEmail(
+    return RenderedEmail(
         subject=release.subject,
         text=templates.get_template("release_email.txt.j2").render(context),
         html=templates.get_template("release_email.html.j2").render(context),

@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from prodsupport.core.calendar import PlaybookCalendar
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
-from prodsupport.core.rendering import environment, one_line
+from prodsupport.core.rendering import RenderedEmail, environment, one_line
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email import requests as email_requests
 from prodsupport.incident.messages import SLA_LABEL
@@ -51,13 +51,6 @@ class Outlook:
     @property
     def last_month_name(self) -> str:
         return f"{previous_month(self.month):%B %Y}"
-
-
-@dataclass(frozen=True)
-class OutlookEmail:
-    subject: str
-    text: str
-    html: str
 
 
 def previous_month(first: dt.date) -> dt.date:
@@ -134,7 +127,7 @@ def message(outlook: Outlook, channel: str) -> SlackMessage:
     )
 
 
-def email(outlook: Outlook, team_name: str) -> OutlookEmail:
+def email(outlook: Outlook, team_name: str) -> RenderedEmail:
     """The same outlook for the leadership list; user text is escaped in the HTML by the environment."""
     report = outlook.last_month
     context = {
@@ -159,7 +152,7 @@ def email(outlook: Outlook, team_name: str) -> OutlookEmail:
         ],
     }
     templates = environment()
-    return OutlookEmail(
+    return RenderedEmail(
         subject=one_line(f"{team_name} Monthly Outlook {outlook.month_name}"),
         text=templates.get_template("outlook_email.txt.j2").render(context),
         html=templates.get_template("outlook_email.html.j2").render(context),
@@ -193,20 +186,13 @@ def post_monthly(rt: Runtime, now: dt.datetime) -> None:
     if not leadership:
         logger.info("no leadership list configured; the monthly outlook is not emailed", month=f"{month:%Y-%m}")
         return
-    mail = email(outlook, rt.settings.team_name)
-    email_requests.enqueue(
+    email_requests.enqueue_channel_email(
         rt,
-        email_requests.EmailRequest(
-            request_id=request_id(outlook) if rt.team is None else f"{request_id(outlook)}-{rt.team_id}",
-            kind="outlook",
-            ref=f"{month:%Y-%m}",
-            channel_id=rt.settings.channel_id,
-            thread_ts="",
-            to=leadership,
-            subject=mail.subject,
-            text=mail.text,
-            html=mail.html,
-            requested_at=now,
-            requested_by="prodsupport",
-        ),
+        email(outlook, rt.settings.team_name),
+        request_id=request_id(outlook) if rt.team is None else f"{request_id(outlook)}-{rt.team_id}",
+        kind="outlook",
+        ref=f"{month:%Y-%m}",
+        to=leadership,
+        requested_at=now,
+        requested_by="prodsupport",
     )

@@ -10,9 +10,6 @@ is not configured or not reachable: a reminder naming the fallback beats a remin
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,15 +17,16 @@ from urllib.parse import quote, urlencode
 from weakref import WeakKeyDictionary
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from slack_sdk.errors import SlackApiError, SlackClientError
+
+from prodsupport.infra import pagerduty_api
+from prodsupport.infra.pagerduty_api import PagerDutyApiError
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
 logger = Logger(child=True)
 TIMEOUT_SECONDS = 1.5
-ACCEPT = "application/vnd.pagerduty+json;version=2"
 UNKNOWN_LEVEL = 1 << 30
 
 
@@ -100,30 +98,16 @@ def _level(entry: dict[str, Any]) -> int:
 
 def _api_token(rt: Runtime) -> str:
     try:
-        token = rt.secret(rt.settings.pagerduty_secret_name).get("api_token")
-    except (GetParameterError, TransformParameterError, ValueError) as exc:
-        raise OncallUnavailable(f"the PagerDuty secret could not be read: {type(exc).__name__}") from None
-    if not isinstance(token, str) or not token:
-        raise OncallUnavailable("the PagerDuty secret has no api_token")
-    return token
+        return pagerduty_api.api_token(rt)
+    except PagerDutyApiError as exc:
+        raise OncallUnavailable(str(exc)) from None
 
 
 def _get(url: str, token: str) -> dict[str, Any]:
-    request = urllib.request.Request(  # noqa: S310 - the URL is the configured PagerDuty API, always http(s)
-        url, headers={"Authorization": f"Token token={token}", "Accept": ACCEPT}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            body = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise OncallUnavailable(f"PagerDuty answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise OncallUnavailable(f"PagerDuty is not reachable: {type(exc).__name__}") from None
-    except json.JSONDecodeError:
-        raise OncallUnavailable("PagerDuty answered something other than JSON") from None
-    if not isinstance(body, dict):
-        raise OncallUnavailable("PagerDuty answered something other than a JSON object")
-    return body
+        return pagerduty_api.call("GET", url, token, timeout=TIMEOUT_SECONDS)
+    except PagerDutyApiError as exc:
+        raise OncallUnavailable(str(exc)) from None
 
 
 def _slack_user(rt: Runtime, email: str) -> str:
