@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
-from prodsupport.infra.slack_api import Budget
+from prodsupport.infra.budget import Budget
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider

@@ -46,7 +46,6 @@ from prodsupport.pagerduty.webhook import (
     parse_event,
     severity_for,
 )
-from prodsupport.postmortem.flows import resolve_incident
 from prodsupport.roster.oncall import oncall_user
 
 if TYPE_CHECKING:
@@ -295,6 +294,9 @@ def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
     resolution = f"Resolved in PagerDuty by {event.agent_name}"
     by_this_event = incident.ended_at == event.occurred_at and incident.resolution == resolution
     try:
+        # Loaded here: a trigger or an ack (most deliveries) never needs the post-mortem and email modules.
+        from prodsupport.postmortem.flows import resolve_incident  # noqa: PLC0415
+
         resolve_incident(rt, incident, resolution, "", event.occurred_at)
     except UserError:
         if by_this_event:
