@@ -217,6 +217,23 @@ def report_outage(outage: Outage, incidents: int, burst: int) -> list[tuple[str,
     return goals
 
 
+def markdown(outage: Outage, lag: Outage, incidents: int) -> None:
+    """The summary table of docs/performance.md for both runs."""
+    rows = [
+        ("checker runs until every notice was posted", f"{len(outage.runs)}"),
+        (f"longest run, s (interval 60, Timeout {outage.timeout:.0f})", f"{max(outage.runs, default=0):.1f}"),
+        ("thread posts / notices / duplicates", f"{len(outage.notices)} / {2 * incidents} / {outage.duplicates}"),
+        ("429s from the Slack API / outbox deliveries", f"{outage.refused} / {outage.outbox_deliveries}"),
+        ("reminders, posted - due", describe(outage.lags("reminder"))),
+        ("breaches, posted - due", describe(outage.lags("breach"))),
+        ("notice lag, quiet channel: reminders", describe(lag.lags("reminder"))),
+        ("notice lag, quiet channel: breaches", describe(lag.lags("breach"))),
+    ]
+    print(f"\n| mass outage: {incidents} alerts opened in one minute, one channel | |\n|---|---|")
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+
+
 def report_lag(lag: Outage) -> None:
     print(f"notice lag under the one-minute schedule ({len(lag.notices)} notices, one a minute, quiet channel)")
     print(f"  reminders, posted - due: {describe(lag.lags('reminder'))}")

@@ -43,18 +43,24 @@ FLOOR: dict[str, list[str]] = {
 MARKER = "PROBE "
 
 
-def build_layer() -> Path:
-    """The layer as `sam build` makes it (pruned, compiled), for this machine's architecture; its python/ dir."""
-    target = REPO_ROOT / ".aws-sam" / "layer-bench"
+def build_layer(machine: str = platform.machine()) -> Path:
+    """The layer as `sam build` makes it (pruned, compiled), for `machine` (this one's by default, so that its
+    compiled extensions load here; aarch64 is what template.yaml deploys); its python/ directory."""
+    target = REPO_ROOT / ".aws-sam" / f"layer-bench-{machine}"
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run(
         [
             "make", "-s", "-C", str(LAYER), "build-CommonLayer", f"ARTIFACTS_DIR={target}",
-            f"PYTHON={sys.executable}", f"LAMBDA_PLATFORM=manylinux2014_{platform.machine()}",
+            f"PYTHON={sys.executable}", f"LAMBDA_PLATFORM=manylinux2014_{machine}",
         ],
         check=True, capture_output=True,
     )  # fmt: skip
     return target / "python"
+
+
+def unzipped_bytes(layer: Path) -> int:
+    """What Lambda counts against a layer's unzipped size: the bytes of every file under /opt."""
+    return sum(path.stat().st_size for path in layer.parent.rglob("*") if path.is_file())
 
 
 class Prober:

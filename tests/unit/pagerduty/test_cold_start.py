@@ -13,7 +13,8 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print(sorted(name for name in ("slack_sdk", "jinja2", "icalendar", "prodsupport.postmortem.flows") if name in sys.modules))
+heavy = ("slack_sdk", "jinja2", "icalendar", "prodsupport.postmortem.flows")
+print(sorted(name for name in heavy if name in sys.modules))
 """
 
 

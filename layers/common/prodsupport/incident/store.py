@@ -7,6 +7,7 @@ by the version number; a lost race re-reads and re-applies the change, it never 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -147,10 +148,17 @@ class IncidentStore:
             raise
         return incident
 
-    def mutate[R](self, channel_id: str, thread_ts: str, change: Callable[[Incident], R]) -> tuple[Incident, R]:
-        """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost."""
-        for _ in range(MAX_ATTEMPTS):
-            incident = self.get(channel_id, thread_ts)
+    def mutate[R](
+        self, channel_id: str, thread_ts: str, change: Callable[[Incident], R], *, read: Incident | None = None
+    ) -> tuple[Incident, R]:
+        """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost.
+
+        `read` is the incident as this request just read it: the first attempt starts from (a copy of) it
+        instead of reading again, and is still conditional on its version, so a change made meanwhile only
+        costs the re-read it would have cost anyway.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            incident = copy.deepcopy(read) if attempt == 0 and read is not None else self.get(channel_id, thread_ts)
             if incident is None:
                 raise IncidentNotFound(thread_pk(channel_id, thread_ts))
             result = change(incident)

@@ -137,7 +137,7 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
         opened_at=opened_at,
         declared_by="",
         applications=[settings.applications[0]] if settings.applications else [],
-        owner=rt.roster.load().email_owner,
+        owner=rt.roster.current().email_owner,
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
     early = _apply_early_ack(rt, incident, pd.id)
@@ -223,7 +223,7 @@ def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> 
         current.track_pagerduty_ack()  # a `/incident link` may have claimed the link but not saved the clock yet
         return current.acknowledge_in_pagerduty(event.occurred_at, agent)
 
-    saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change, read=incident)
     if met is not None:
         _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], agent, zone=rt.zone))
         return "acknowledged"
