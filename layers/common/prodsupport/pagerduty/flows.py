@@ -80,11 +80,10 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
     delivery_id = header(headers, WEBHOOK_ID_HEADER) or event.id
     received_at = rt.clock()
     try:
-        with (
-            rt.dedupe.once("pagerduty-webhook", delivery_id, received_at, refuse_in_flight=True) as first_delivery,
-            rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event,
-        ):
-            if not (first_delivery and first_event):
+        # One claim, on the event: a resent delivery carries the same event (a V3 delivery holds exactly one), and
+        # a second subscription's delivery of it has another webhook id but the same event id.
+        with rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event:
+            if not first_event:
                 logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
                 return _answer("duplicate", event)
             outcome = HANDLERS[event.event_type](rt, event, event.incident)
