@@ -85,15 +85,22 @@ class IncidentStore:
         return item
 
     def create(
-        self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = (), without_early_reply: bool = False
+        self,
+        incident: Incident,
+        *,
+        also: Sequence[Mapping[str, Any]] = (),
+        without_early_reply: bool = False,
+        absent: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Store a new incident and its id alias together; a second declaration of the same thread fails.
 
         `also` are items that must appear with the incident or not at all (a PagerDuty link), each new.
         `without_early_reply`: the declaration found no early reply, so it fails if one was noted since.
+        `absent`: other (pk, sk) that must not exist either (a PagerDuty acknowledgement noted before the link).
         """
         incident.version = 1
         early = [(thread_pk(incident.channel_id, incident.thread_ts), EARLY)] if without_early_reply else []
+        early.extend(absent)
         self.table.put_all(
             [
                 (self._item(incident), "attribute_not_exists(pk)"),

@@ -139,22 +139,40 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
         owner=rt.roster.current().email_owner,
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
-    early = _apply_early_ack(rt, incident, pd.id)
     root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at), zone=rt.zone)
     incident.thread_ts = incident.card_ts = _send(rt, root)
-    try:
-        rt.store.create(incident, also=[pagerduty_links.item(incident, pd.id)])
-    except ConditionFailed:
-        winner = _linked(rt, pd.id)
-        if winner is None:
-            raise
+    # The usual case in one transaction: linked on condition that no acknowledgement was noted before the link.
+    # Such a note is written only while the link is absent, so once this succeeds no acknowledgement can be left
+    # unapplied: a later one finds the link and is applied by its own delivery.
+    stored, winner = _create_linked(rt, incident, pd, absent=[pagerduty_links.early_ack_key(pd.id)])
+    early = ""
+    if not stored and winner is None:
+        # An acknowledgement came first (rare: PagerDuty sent it before the trigger was handled): link without
+        # that condition, then apply the noted acknowledgement, which can no longer change once linked.
+        stored, winner = _create_linked(rt, incident, pd, absent=[])
+        if stored:
+            incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
+    if winner is not None:
         logger.warning("PagerDuty incident was linked while its thread was opened", incident_id=winner.id)
         return _attach(rt, winner, event, pd)
-    if not early:
-        incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
     if early:
         _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early, zone=rt.zone))
     return "opened"
+
+
+def _create_linked(
+    rt: Runtime, incident: Incident, pd: PagerDutyIncident, *, absent: list[tuple[str, str]]
+) -> tuple[bool, Incident | None]:
+    """(True, None) once stored with its link; (False, the incident that holds the link) when another won it;
+    (False, None) when the link is free but an item named in `absent` (a noted acknowledgement) exists."""
+    try:
+        rt.store.create(incident, also=[pagerduty_links.item(incident, pd.id)], absent=absent)
+    except ConditionFailed:
+        winner = _linked(rt, pd.id)
+        if winner is None and not absent:
+            raise
+        return False, winner
+    return True, None
 
 
 def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
@@ -169,10 +187,10 @@ def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
 
 
 def _apply_ack_noted_meanwhile(rt: Runtime, incident: Incident, pagerduty_id: str) -> tuple[Incident, str]:
-    """An acknowledgement noted after the first look but before the link (the card post takes a while).
+    """An acknowledgement noted before the link, applied once the link exists.
 
-    Its note is written only while the link is absent, so once the link exists this second look is final:
-    an acknowledgement either is noted by now, or found the link and was applied by its own delivery.
+    Its note is written only while the link is absent, so once the link exists this look is final: an
+    acknowledgement either is noted by now, or found the link and was applied by its own delivery.
     """
     if pagerduty_links.early_ack(rt.table, pagerduty_id) is None:
         return incident, ""
