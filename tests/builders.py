@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from slack_sdk import WebClient
+
 from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident
@@ -253,3 +255,12 @@ def stored(thread_ts: str) -> Incident:
     incident = runtime.current().store.get(CHANNEL, thread_ts)
     assert incident is not None
     return incident
+
+
+def card_in_slack(stack: LocalStack, card_ts: str) -> dict[str, Any]:
+    """The card (text, blocks, metadata) as the recording Slack API holds it now, read back as any client reads a
+    thread: with its own WebClient, not the functions' (whose time budget belongs to their last invocation)."""
+    client = WebClient(token="xoxb-test-reader", base_url=stack.slack.base_url)
+    answer = client.conversations_replies(channel=CHANNEL, ts=card_ts, include_all_metadata=True)
+    [card] = [message for message in answer["messages"] if message["ts"] == card_ts]
+    return dict(card)

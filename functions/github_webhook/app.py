@@ -51,4 +51,7 @@ def github_webhook() -> Response[str]:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    try:
+        return app.resolve(event, context)
+    finally:
+        runtime.current().refresh_cards()

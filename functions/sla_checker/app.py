@@ -89,7 +89,7 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    runtime.current().begin(context.get_remaining_time_in_millis())
+    rt = runtime.current().begin(context.get_remaining_time_in_millis())
     try:
         job, now = scheduled_job(event)
     except ScheduleEventError:
@@ -99,4 +99,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(job=job, scheduled_time=to_iso(now))
     metrics.add_dimension(name="job", value=job)
     metrics.add_metric(name="ScheduledRuns", unit=MetricUnit.Count, value=1)
-    return {"job": job, "time": to_iso(now), **_run(job, now)}
+    try:
+        return {"job": job, "time": to_iso(now), **_run(job, now)}
+    finally:
+        rt.refresh_cards()

@@ -24,7 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> None:
-    from prodsupport.infra.outbox import post_queued
+    from prodsupport.incident.card_updates import post_queued
 
     business_metrics.count("OutboxMessagesHandled")
     try:

@@ -7,6 +7,7 @@ drop the cache between runs; production never does.
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from prodsupport.github.client import GitHubClient
+    from prodsupport.incident.model import Incident
     from prodsupport.incident.policy import SlaPolicy
     from prodsupport.incident.store import IncidentStore
     from prodsupport.infra.channel_members import ChannelMembers
@@ -34,11 +36,28 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.budget = Budget()
+        self.changed: dict[tuple[str, str], Incident] = {}
 
     def begin(self, remaining_millis: int) -> Runtime:
         """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
         self.budget.start(remaining_millis)
+        self.changed.clear()
         return self
+
+    def _incident_saved(self, incident: Incident) -> None:
+        """Keep the last saved state of each incident this invocation changed (a copy: callers go on using
+        theirs), so its card is painted once however many writes the change took."""
+        self.changed[(incident.channel_id, incident.thread_ts)] = copy.deepcopy(incident)
+
+    def refresh_cards(self) -> None:
+        """Paint the card of every incident changed since `begin`: each handler's last step, after its
+        changes are saved. An invocation that changed nothing loads nothing for it."""
+        if not self.changed:
+            return
+        from prodsupport.incident.card_updates import refresh
+
+        changed, self.changed = list(self.changed.values()), {}
+        refresh(self, changed)
 
     def client(self, service: str) -> Any:
         return _boto3_client(service)
@@ -104,7 +123,7 @@ class Runtime:
     def store(self) -> IncidentStore:
         from prodsupport.incident.store import IncidentStore
 
-        return IncidentStore(self.table, self.policy)
+        return IncidentStore(self.table, self.policy, on_saved=self._incident_saved)
 
     @cached_property
     def dedupe(self) -> Deduplicator:

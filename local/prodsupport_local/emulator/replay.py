@@ -366,7 +366,7 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
     if isinstance(channel, dict):
         channel = channel.get("id")
     ts = response.get("ts") or response.get("message_ts")
-    return {
+    effect = {
         "method": call.method,
         "channel": channel,
         "ts": ts,
@@ -374,6 +374,26 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
         "text": args.get("text"),
         "metadata": _without_effect_id(args.get("metadata")),
     }
+    if call.method == "views.publish":
+        effect["user"] = args.get("user_id")
+        effect["text"] = _view_text(args.get("view"))
+    return effect
+
+
+def _view_text(view: Any) -> str | None:
+    """A published view has no text of its own: its header, sections (with their button's label) and context, one
+    line each, so a golden shows what the person sees."""
+    if not isinstance(view, Mapping):
+        return None
+    lines = []
+    for block in view.get("blocks") or []:
+        text = block.get("text") or {}
+        if block.get("type") in ("header", "section") and text.get("text"):
+            button = ((block.get("accessory") or {}).get("text") or {}).get("text")
+            lines.append(f"{text['text']} [{button}]" if button else str(text["text"]))
+        elif block.get("type") == "context":
+            lines.extend(str(element.get("text", "")) for element in block.get("elements") or [])
+    return "\n".join(lines)
 
 
 def _github_event(payload: Mapping[str, Any]) -> str:

@@ -374,9 +374,9 @@ class RecordingSlackApi(FakeApi[SlackCall]):
             return {"ok": False, "error": "channel_not_found"}
         if not ts:
             return {"ok": False, "error": "message_not_found"}
-        message = self._messages.setdefault(
-            (str(channel), str(ts)), {"type": "message", "ts": ts, "user": BOT_USER_ID, "bot_id": BOT_ID}
-        )
+        message = self._messages.get((str(channel), str(ts)))
+        if message is None:  # as Slack answers for a message that is not there (or not the bot's to edit)
+            return {"ok": False, "error": "message_not_found"}
         for name in ("text", "metadata", "blocks", "attachments"):
             if name in args:
                 message[name] = args[name]

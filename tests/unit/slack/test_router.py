@@ -108,7 +108,7 @@ def test_an_event_type_nobody_registered_is_not_handled() -> None:
 def test_every_domain_registers_its_slack_entry_points_with_the_router() -> None:
     router = events.ROUTER
 
-    assert set(router.events) == {"message", "reaction_added", "file_shared"}
+    assert set(router.events) == {"message", "reaction_added", "file_shared", "app_home_opened"}
     assert set(router.commands) == {"/prodsupport", "/release"}
     assert set(router.shortcuts) == {"declare_incident"}
     assert set(router.actions) == {"status", "details", "resolve", "email", "postmortem_"}

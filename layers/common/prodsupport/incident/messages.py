@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
+from prodsupport.incident.clocks import ClockOutcome, clock_outcome
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
 from prodsupport.infra.blocks import actions, button, input_block, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
@@ -32,11 +33,25 @@ SLA_LABEL = {
     Sla.POSTMORTEM_SHARED: "post-mortem shared in Slack",
 }
 WINDOW_LABEL = {"business": "business-hours", "after_hours": "after-hours"}
+LIST_OUTCOME = {ClockOutcome.MET: "met", ClockOutcome.LATE: "met late", ClockOutcome.BREACHED: "*breached*"}
 
 
 def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
     """A Slack mention of the user, or words naming the role when nobody is configured for it."""
     return f"<@{user_id}>" if user_id else fallback
+
+
+def card_actions(incident_id: str) -> dict[str, Any]:
+    """The card's buttons, the same on the card as posted and as kept live (and on the App Home)."""
+    return actions(
+        "incident_actions",
+        [
+            button("Post status", "incident_status", incident_id),
+            button("Edit details", "incident_details", incident_id),
+            button("Stakeholder email", "incident_email", incident_id),
+            button("Resolve", "incident_resolve", incident_id, "primary"),
+        ],
+    )
 
 
 def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) -> SlackMessage:
@@ -55,15 +70,7 @@ def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) 
     blocks = [
         section(header),
         section("\n".join(facts)),
-        actions(
-            "incident_actions",
-            [
-                button("Post status", "incident_status", incident.id),
-                button("Edit details", "incident_details", incident.id),
-                button("Stakeholder email", "incident_email", incident.id),
-                button("Resolve", "incident_resolve", incident.id, "primary"),
-            ],
-        ),
+        card_actions(incident.id),
     ]
     return SlackMessage(
         channel=incident.channel_id,
@@ -176,12 +183,7 @@ def incident_list(incidents: list[Incident], now: datetime, *, zone: ZoneInfo) -
     for incident in sorted(incidents, key=lambda i: i.opened_at):
         clocks = []
         for sla, deadline in incident.deadlines.items():
-            if deadline.met_at:
-                state = "met" if deadline.met_at <= deadline.due else "met late"
-            elif deadline.breached_at or now >= deadline.due:
-                state = "*breached*"
-            else:
-                state = f"due {format_local(deadline.due, zone)}"
+            state = LIST_OUTCOME.get(clock_outcome(deadline, now)) or f"due {format_local(deadline.due, zone)}"
             clocks.append(f"{SLA_LABEL[sla]}: {state}")
         lines.append(
             f"• *{incident.id}* ({incident.severity.value}) {esc(incident.title)}"

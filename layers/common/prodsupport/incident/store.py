@@ -54,9 +54,17 @@ class Reply:
 
 
 class IncidentStore:
-    def __init__(self, table: Table, policy: SlaPolicy) -> None:
+    """`on_saved` hears of every incident written, as written: whoever keeps the card live (the runtime)
+    learns of each change from the one place every change passes, whichever surface made it."""
+
+    def __init__(self, table: Table, policy: SlaPolicy, on_saved: Callable[[Incident], None] | None = None) -> None:
         self.table = table
         self.policy = policy
+        self.on_saved = on_saved
+
+    def _saved(self, incident: Incident) -> None:
+        if self.on_saved is not None:
+            self.on_saved(incident)
 
     def next_sequence(self, kind: str, year: int) -> int:
         """Atomic per-year counter behind `INC-<year>-<seq>` and `REL-<year>-<seq>` ids."""
@@ -117,6 +125,7 @@ class IncidentStore:
             ],
             absent=early,
         )
+        self._saved(incident)
 
     def get(self, channel_id: str, thread_ts: str) -> Incident | None:
         item = self.table.get(thread_pk(channel_id, thread_ts), INCIDENT)
@@ -141,6 +150,13 @@ class IncidentStore:
 
     def save(self, incident: Incident) -> Incident:
         """Replace the stored incident if nobody changed it since it was read."""
+        self.reindex(incident)
+        self._saved(incident)
+        return incident
+
+    def reindex(self, incident: Incident) -> Incident:
+        """`save` for an incident that did not change but for its place on the due index (the checker moving
+        one the hot path left stale): nothing people see moved, so `on_saved` is not told."""
         expected = incident.version
         incident.version = expected + 1
         try:
@@ -197,7 +213,9 @@ class IncidentStore:
             if lost.item and lost.item.get("sk") == INCIDENT:
                 return Incident.from_record(lost.item), False
             return None, False
-        return Incident.from_record(item), True
+        acknowledged = Incident.from_record(item)
+        self._saved(acknowledged)
+        return acknowledged, True
 
     def note_early_reply(self, reply: Reply, ttl: timedelta) -> bool:
         """A reply to a thread with no incident yet, kept briefly: its declaration may still be in flight.

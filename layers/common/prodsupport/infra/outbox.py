@@ -11,7 +11,7 @@ in the dead-letter queue, alarmed.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -38,12 +38,17 @@ def deliver(rt: Runtime, message: SlackMessage, *, look_first: bool = False) -> 
 def hand_over(rt: Runtime, message: SlackMessage, deferred: Deferred) -> None:
     """The delay (`outbox_delay_seconds`, a minute by default) outlasts Slack's usual Retry-After for
     chat.postMessage; a consumer still refused is redelivered after the queue's visibility timeout."""
+    enqueue(rt, message.to_record())
+    logger.warning("Slack effect handed to the outbox", effect_id=message.effect_id, reason=str(deferred))
+
+
+def enqueue(rt: Runtime, record: dict[str, Any]) -> None:
+    """Queue one outbox record: a post (`SlackMessage.to_record`) or a domain's own kind (a card to repaint)."""
     rt.client("sqs").send_message(
         QueueUrl=rt.settings.outbox_queue_url,
-        MessageBody=json.dumps(message.to_record()),
+        MessageBody=json.dumps(record),
         DelaySeconds=min(MAX_SQS_DELAY_SECONDS, rt.settings.outbox_delay_seconds),
     )
-    logger.warning("Slack effect handed to the outbox", effect_id=message.effect_id, reason=str(deferred))
 
 
 def post_queued(rt: Runtime, body: str) -> None:

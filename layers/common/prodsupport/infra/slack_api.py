@@ -145,10 +145,7 @@ def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) 
     if message.broadcast:
         kwargs["reply_broadcast"] = True
     if message.event_type:
-        payload = dict(message.payload)
-        if message.effect_id:
-            payload["effect_id"] = message.effect_id
-        kwargs["metadata"] = {"event_type": message.event_type, "event_payload": payload}
+        kwargs["metadata"] = _metadata(message)
     if look_first and message.effect_id and (found := _look(client, message)):
         return found
     attempt = 1
@@ -171,6 +168,39 @@ def post(client: WebClient, message: SlackMessage, *, look_first: bool = False) 
         if attempt == POST_ATTEMPTS:
             raise Deferred(f"{message.effect_id} not posted after {POST_ATTEMPTS} attempts")
         attempt += 1
+
+
+def _metadata(message: SlackMessage) -> dict[str, Any]:
+    payload = dict(message.payload)
+    if message.effect_id:
+        payload["effect_id"] = message.effect_id
+    return {"event_type": message.event_type, "event_payload": payload}
+
+
+class CannotUpdate(Exception):
+    """Slack refused the update for good (the message is gone, or not the bot's): trying again cannot help."""
+
+
+def update(client: WebClient, ts: str, message: SlackMessage) -> None:
+    """Replace the bot's message `ts` with `message` (`chat.update`).
+
+    Painting the same message twice leaves it as it was, so unlike a post an update whose outcome is unknown
+    may simply be sent again: slack_sdk's handlers retry it within the budget, and whatever may still pass
+    later (a 429, a 5xx, a timeout) is `Deferred`; any other refusal is `CannotUpdate`.
+    """
+    kwargs: dict[str, Any] = {"channel": message.channel, "ts": ts, "text": message.text, "blocks": message.blocks}
+    if message.event_type:
+        kwargs["metadata"] = _metadata(message)
+    try:
+        client.chat_update(**kwargs)
+    except SlackApiError as exc:
+        status = exc.response.status_code
+        if status == 429 or status >= 500:
+            raise Deferred(f"chat.update answered {status}") from exc
+        raise CannotUpdate(str(exc.response.get("error") or status)) from exc
+    except OSError as exc:
+        raise Deferred(f"chat.update did not answer: {exc}") from exc
+    metrics.count("CardUpdates")
 
 
 def _look(client: WebClient, message: SlackMessage) -> str | None:

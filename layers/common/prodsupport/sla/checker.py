@@ -244,7 +244,7 @@ def _refresh(rt: Runtime, incident: Incident, horizon: datetime, report: CheckRe
     if next_check is not None and next_check <= horizon:
         return
     try:
-        rt.store.save(incident)
+        rt.store.reindex(incident)
     except ConditionFailed:
         return  # someone else saved it, and every save recomputes next_check
     report.refreshed += 1

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from prodsupport.core.calendar import PlaybookCalendar
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
+from prodsupport.incident.clocks import ClockOutcome, clock_outcome
 from prodsupport.incident.messages import SLA_LABEL
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
 from prodsupport.infra.slack_message import SlackMessage
@@ -65,12 +66,17 @@ class Outcome(StrEnum):
     OPEN = "open"
 
 
+REPORTED = {
+    ClockOutcome.MET: Outcome.IN_TIME,
+    ClockOutcome.LATE: Outcome.LATE,
+    ClockOutcome.BREACHED: Outcome.MISSED,
+    ClockOutcome.PENDING: Outcome.OPEN,
+}
+
+
 def outcome(deadline: Deadline, as_of: datetime) -> Outcome:
-    if deadline.met_at is not None:
-        return Outcome.IN_TIME if deadline.met_at <= deadline.due else Outcome.LATE
-    if deadline.breached_at is not None or as_of >= deadline.due:
-        return Outcome.MISSED
-    return Outcome.OPEN
+    """The card's judgement of the clock (incident.clocks), in the report's words."""
+    return REPORTED[clock_outcome(deadline, as_of)]
 
 
 @dataclass(frozen=True)

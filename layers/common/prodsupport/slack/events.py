@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from prodsupport.infra.dedupe import DeliveryInFlight
 from prodsupport.slack import (
     email_handlers,
+    home_handlers,
     incident_handlers,
     pagerduty_handlers,
     postmortem_handlers,
@@ -41,6 +42,7 @@ for _domain in (
     pagerduty_handlers,
     release_handlers,
     roster_handlers,
+    home_handlers,
 ):
     _domain.register(ROUTER)
 

@@ -1,0 +1,59 @@
+"""The App Home tab: `app_home_opened` on the home tab publishes that person's home (`views.publish`).
+
+Slack sends the event each time someone opens the tab, so the view is rebuilt from the table then: it is only
+ever as old as the person's last look. Its buttons are the card's and the post-mortem's own action ids, so they
+reach the same handlers through the router, with the same membership check, as on the card.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from prodsupport.slack.router import Router
+
+if TYPE_CHECKING:
+    from prodsupport.runtime import Runtime
+
+# Post-mortems and action items are looked for among incidents opened this long ago or later (and every open one):
+# a post-mortem is shared within ten business days, and an action item older than this is the weekly report's.
+LOOKBACK = timedelta(days=90)
+RELEASE_WINDOW = timedelta(weeks=4)
+
+
+def _home_opened(rt: Runtime, event: dict[str, Any]) -> None:
+    from prodsupport.release.model import ReleaseStatus
+    from prodsupport.release.store import ReleaseStore
+    from prodsupport.roster.oncall import oncall_user
+    from prodsupport.sla import compliance
+    from prodsupport.slack.home import HomeData, home_view
+
+    user = str(event.get("user") or "")
+    if event.get("tab") != "home" or not user:
+        return
+    now = rt.clock()
+    calendar = rt.policy.calendar
+    open_incidents = sorted(rt.store.open_incidents(), key=lambda incident: incident.opened_at)
+    lately = rt.store.opened_between(now - LOOKBACK, now + timedelta(seconds=1))
+    recent = {incident.id: incident for incident in [*lately, *open_incidents]}
+    today = calendar.local(now).date()
+    releases = [
+        release
+        for release in ReleaseStore(rt.table).dated(today, calendar.local(now + RELEASE_WINDOW).date())
+        if release.status is ReleaseStatus.SCHEDULED
+    ]
+    start, end = compliance.last_week(now, calendar)
+    data = HomeData(
+        user=user,
+        oncall=oncall_user(rt, now),
+        now=now,
+        open_incidents=open_incidents,
+        recent=sorted(recent.values(), key=lambda incident: incident.opened_at),
+        releases=releases,
+        last_week=compliance.build(recent.values(), start, end, now, rt.zone),
+    )
+    rt.slack.views_publish(user_id=user, view=home_view(data, rt.zone))
+
+
+def register(router: Router) -> None:
+    router.event("app_home_opened", _home_opened)
