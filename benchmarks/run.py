@@ -136,7 +136,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer samples, events and incidents")
     args = parser.parse_args()
     samples, events, rounds = (7, 200, 2) if args.quick else (11, 1000, 5)
-    outage_incidents, lag_incidents = (30, 10) if args.quick else (200, 30)
+    outage_incidents, lag_incidents = (20, 5) if args.quick else (200, 30)
     started = time.monotonic()
 
     section("0. layer")
