@@ -32,7 +32,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint typecheck unit smoke template bench build clean test-layer holidays-table
 
-$(DEV_STAMP): requirements-dev.txt layers/common/requirements.in pyproject.toml
+$(DEV_STAMP): requirements-dev.txt layers/common/requirements.in layers/charts/requirements.in pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt
 	$(VENV)/bin/python -m pip install -q --no-deps -e .

@@ -1,4 +1,7 @@
-"""The scheduled jobs: the every-minute SLA check, the weekly compliance report, the release digest and day.
+"""The scheduled jobs: the every-minute SLA check, the release digest and the release day.
+
+The weekly compliance report and the monthly outlook draw charts, so they run in functions/reports instead,
+which keeps matplotlib out of this function's cold start.
 
 Thin: take "now" from the event's `time` (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`, or a
 classic EventBridge Scheduled Event's), run one job in the layer, record its metrics. The scheduled time,
@@ -15,32 +18,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prodsupport import runtime
-from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.core.scheduled import ScheduleEventError, scheduled_job
+from prodsupport.core.timefmt import to_iso
 
 logger = Logger()
 metrics = Metrics()
 
-JOBS = ("sla", "compliance_report", "release_digest", "release_day")
-
-
-class ScheduleEventError(ValueError):
-    """The event is not a schedule this function knows; the message says what was expected."""
-
-
-def scheduled_job(event: Any) -> tuple[str, datetime]:
-    """`{"time": ISO, "job": ...}` from EventBridge Scheduler, or a classic Scheduled Event (the SLA check)."""
-    if not isinstance(event, dict):
-        raise ScheduleEventError("expected a JSON object with 'time' (ISO 8601 UTC) and optionally 'job'")
-    job = event.get("job", "sla")
-    if job not in JOBS:
-        raise ScheduleEventError(f"unknown job {job!r}; expected one of {', '.join(JOBS)}")
-    raw = event.get("time")
-    if not isinstance(raw, str):
-        raise ScheduleEventError("the event has no 'time'; expected ISO 8601 UTC like 2026-11-27T14:05:00Z")
-    try:
-        return job, parse_iso(raw)
-    except ValueError:
-        raise ScheduleEventError(f"'time' {raw!r} is not ISO 8601 with a zone, like 2026-11-27T14:05:00Z") from None
+JOBS = ("sla", "release_digest", "release_day")
 
 
 def _check_slas(now: datetime) -> dict[str, Any]:
@@ -72,17 +56,12 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
     rt = runtime.current()
     if job == "sla":
         return _check_slas(now)
-    if job == "compliance_report":
-        from prodsupport.sla import compliance
+    from prodsupport.release import flows as release_flow
 
-        compliance.post_weekly(rt, now)
+    if job == "release_digest":
+        release_flow.weekly_digest(rt, now)
     else:
-        from prodsupport.release import flows as release_flow
-
-        if job == "release_digest":
-            release_flow.weekly_digest(rt, now)
-        else:
-            release_flow.release_day(rt, now)
+        release_flow.release_day(rt, now)
     return {}
 
 
@@ -91,7 +70,7 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = runtime.current().begin(context.get_remaining_time_in_millis())
     try:
-        job, now = scheduled_job(event)
+        job, now = scheduled_job(event, JOBS, default="sla")
     except ScheduleEventError:
         metrics.add_metric(name="ScheduleEventsRejected", unit=MetricUnit.Count, value=1)
         logger.exception("rejected a scheduled event; the schedule's Input is misconfigured")

@@ -122,3 +122,19 @@ def test_two_changes_racing_in_two_processes_leave_the_card_on_the_latest_state(
         call.args["metadata"]["event_payload"]["card_version"] for call in configured.slack.calls_to("chat.update")
     ]
     assert arrived[before:] == [latest.version - 1, latest.version, latest.version]
+
+
+def test_a_card_update_refused_as_ratelimited_in_the_body_is_left_to_the_outbox(configured: LocalStack) -> None:
+    # GIVEN Slack answers the card update 200 with `ratelimited` in its body (as it may under load)
+    thread_ts = declare_by_alert(configured)
+    configured.slack.fail_next("chat.update", error="ratelimited")
+
+    # WHEN the severity changes, and the outbox is consumed
+    run_command(configured, f"{INC} severity critical")
+    handed_over = configured.queue_depth("SlackOutboxQueue")
+    configured.drain()
+
+    # THEN the update waited in the outbox, which painted the change
+    assert handed_over == 1
+    assert painted(configured)[-1]["severity"] == "critical"
+    assert painted(configured)[-1]["card_version"] == stored(thread_ts).version

@@ -154,6 +154,7 @@ def test_secrets_are_readable_only_by_name_and_secrets_managers_six_character_su
         ("GitHubWebhookFunction", {"${SlackSecretName}-??????", "${GitHubSecretName}-??????"}),
         ("SlaCheckerFunction", {"${SlackSecretName}-??????", "${PagerDutySecretName}-??????"}),
         ("EmailSenderFunction", {"${SlackSecretName}-??????"}),
+        ("ReportsFunction", {"${SlackSecretName}-??????"}),
     ],
 )
 def test_each_function_reads_only_the_secrets_its_code_uses(function: str, secrets: set[str]) -> None:
@@ -236,8 +237,9 @@ def test_the_table_itself_is_queried_only_in_the_partitions_the_code_queries_by_
         for s in statements(role_of(function)):
             if "dynamodb:Query" in as_list(s["Action"]) and "Condition" in s:
                 readers[function] = (as_list(s["Resource"]), s["Condition"])
-    # `/incident list` and release commands; the report, reminders and the release digest and day
-    assert set(readers) == {"SlackEventsFunction", "SlaCheckerFunction"}
+    # `/incident list` and release commands; reminders and the release digest and day; the weekly report's
+    # open action items and the monthly outlook's releases
+    assert set(readers) == {"SlackEventsFunction", "SlaCheckerFunction", "ReportsFunction"}
     partitions = sorted(partitions_the_code_queries_without_an_index())
     for resources, condition in readers.values():
         assert [text_of(r) for r in resources] == ["IncidentsTable.Arn"]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
 from prodsupport.infra.budget import Budget
+from prodsupport.partner.model import PartnerDirectory
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -37,6 +38,8 @@ class Runtime:
         self.clock = clock
         self.budget = Budget()
         self.changed: dict[tuple[str, str], Incident] = {}
+        # Checked here, at cold start, so a bad directory fails the deploy rather than a tag mid-incident.
+        self.partners = PartnerDirectory.parse(settings.partners)
 
     def begin(self, remaining_millis: int) -> Runtime:
         """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""

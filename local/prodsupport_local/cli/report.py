@@ -2,17 +2,20 @@
 
 The same report the weekly job posts to the channel, for the incidents opened in [--from, --to) (ET
 midnights; --to is exclusive, so a Monday-to-Monday range is one week). It reads the table through boto3:
-set AWS_ENDPOINT_URL to read a local emulation instead of AWS.
+set AWS_ENDPOINT_URL to read a local emulation instead of AWS. `--format html` writes one self-contained
+page with the weekly post's chart (the trend over the 12 weeks before --to) and the same tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from prodsupport.sla import compliance
 from prodsupport_local.cli.table import CliError, add_table_argument, instant, table_runtime
+
+HTML = "html"
 
 
 def _day(text: str) -> date:
@@ -34,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--to", dest="stop", type=_day, required=True, metavar="DATE", help="day after the last, YYYY-MM-DD (ET)"
     )
-    parser.add_argument("--format", choices=compliance.FORMATS, default="md", help="default: md")
+    parser.add_argument("--format", choices=(*compliance.FORMATS, HTML), default="md", help="default: md")
     add_table_argument(parser)
     parser.add_argument(
         "--as-of",
@@ -58,12 +61,23 @@ def main(args: argparse.Namespace) -> int:
     except CliError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
-    start, end = compliance.local_days(rt.policy.calendar, args.start, args.stop)
+    calendar = rt.policy.calendar
+    start, end = compliance.local_days(calendar, args.start, args.stop)
+    as_of = args.as_of or datetime.now(UTC)
+    if args.format == HTML:
+        from prodsupport.reports import history, page  # matplotlib: loaded only for the page
+
+        last_week = args.stop - timedelta(weeks=1)
+        start = min(start, compliance.local_days(calendar, history.history_start(last_week), args.stop)[0])
     try:
         incidents = rt.store.opened_between(start, end)
     except (BotoCoreError, ClientError) as exc:
         print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
         return 1
-    report = compliance.build(incidents, start, end, args.as_of or datetime.now(UTC), rt.zone)
-    sys.stdout.write(compliance.render(report, args.format))
+    report = compliance.build(incidents, *compliance.local_days(calendar, args.start, args.stop), as_of, rt.zone)
+    if args.format == HTML:
+        trend = history.weekly_history(incidents, last_week, calendar, as_of)
+        sys.stdout.write(page.render_html(report, trend))
+    else:
+        sys.stdout.write(compliance.render(report, args.format))
     return 0

@@ -165,6 +165,7 @@ class Template:
     @cached_property
     def _functions(self) -> tuple[Function, ...]:
         globals_env = self.globals_environment()
+        parameters = self.parameter_defaults()
         function_globals = self.body.get("Globals", {}).get("Function", {})
         functions = []
         for logical_id, props in self._of_type("AWS::Serverless::Function"):
@@ -172,7 +173,7 @@ class Template:
             events = tuple(
                 event
                 for name, spec in (props.get("Events") or {}).items()
-                if (event := _event(logical_id, name, spec)) is not None
+                if (event := _event(logical_id, name, spec, parameters)) is not None
             )
             functions.append(
                 Function(
@@ -231,7 +232,8 @@ def _referenced_resource(value: Any, where: str) -> str:
     raise TemplateError(f"{where}: expected !Ref or !GetAtt of a resource, got {value!r}")
 
 
-def _event(function_id: str, name: str, spec: Mapping[str, Any]) -> FunctionEvent | None:
+def _event(function_id: str, name: str, spec: Mapping[str, Any], parameters: Mapping[str, str]) -> FunctionEvent | None:
+    """`parameters` (the template's defaults) give a schedule whose expression is `!Ref` of a parameter."""
     props = spec.get("Properties", {}) or {}
     kind = spec.get("Type")
     where = f"{function_id}.Events.{name}"
@@ -240,7 +242,7 @@ def _event(function_id: str, name: str, spec: Mapping[str, Any]) -> FunctionEven
     if kind == "ScheduleV2":
         return ScheduleEvent(
             name=name,
-            expression=str(props["ScheduleExpression"]),
+            expression=str(resolve(props["ScheduleExpression"], parameters, {})),
             timezone=str(props.get("ScheduleExpressionTimezone", "UTC")),
             input=props.get("Input"),
         )

@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 from prodsupport.core.settings import Settings, SettingsError, env_from_config
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.partner.model import PartnerDirectory
 from prodsupport_local.emulator import faults
 from prodsupport_local.emulator.aws import LocalSecrets, SentEmail
 from prodsupport_local.emulator.cfn import DEFAULT_TEMPLATE, load_template
@@ -35,6 +36,7 @@ from prodsupport_local.emulator.local_logs import show_local_logs
 from prodsupport_local.emulator.signing import github_headers, pagerduty_headers, slack_headers
 from prodsupport_local.emulator.stack import DEFAULT_SETTINGS, InvocationFailure, LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_github import GitHubCall
+from prodsupport_local.fakes.recording_pagerduty import PagerDutyCall
 from prodsupport_local.fakes.recording_slack import SlackCall
 
 ACTIONS = ("slack_event", "slack_command", "slack_interaction", "pagerduty", "github", "github_fault", "fault", "tick")
@@ -77,6 +79,7 @@ class Step:
     action: str
     payload: dict[str, Any]
     headers: dict[str, str | None]
+    show_answer: bool = False  # print the response's text (an ephemeral answer) on the http line
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ class Replay:
             clock.set(step.at)
             calls_before = len(stack.slack.calls)
             github_before = len(stack.github.calls)
+            pagerduty_before = len(stack.pagerduty.calls) if stack.pagerduty is not None else 0
             emails_before = len(stack.sent_emails())
             at = to_iso(step.at)
             if step.action == "tick":
@@ -168,9 +172,18 @@ class Replay:
             else:
                 method, path, headers, body = build_request(step, stack.aws.secrets)
                 response = stack.request(method, path, headers, body)
-                effects.append({"at": at, "http": {"route": stack.route_key(method, path), "status": response.status}})
+                http: dict[str, Any] = {"route": stack.route_key(method, path), "status": response.status}
+                if step.show_answer:
+                    http["answer"] = _answer_text(response.body)
+                effects.append({"at": at, "http": http})
             stack.drain()
             effects.extend({"at": at, "github": _github_effect(call)} for call in stack.github.calls[github_before:])
+            if stack.pagerduty is not None:
+                effects.extend(
+                    {"at": at, "pagerduty": _pagerduty_effect(call)}
+                    for call in stack.pagerduty.calls[pagerduty_before:]
+                    if call.method != "GET"
+                )
             effects.extend(
                 {"at": at, "slack": _slack_effect(call)}
                 for call in stack.slack.calls[calls_before:]
@@ -291,7 +304,8 @@ def _config(number: int, item: Mapping[str, Any]) -> dict[str, Any]:
         if key not in SETTING_NAMES:
             raise ScenarioError(f"line {number}: unknown setting {key!r}")
     try:
-        Settings.from_env(env_from_config({"table_name": "check", **DEFAULT_SETTINGS, **config}))
+        settings = Settings.from_env(env_from_config({"table_name": "check", **DEFAULT_SETTINGS, **config}))
+        PartnerDirectory.parse(settings.partners)
     except SettingsError as exc:
         raise ScenarioError(f"line {number}: {exc}") from None
     return dict(config)
@@ -299,7 +313,7 @@ def _config(number: int, item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _step(number: int, item: Mapping[str, Any]) -> Step:
     actions = [key for key in ACTIONS if key in item]
-    unknown = sorted(set(item) - {*ACTIONS, "at", "headers"})
+    unknown = sorted(set(item) - {*ACTIONS, "at", "headers", "answer"})
     if unknown:
         raise ScenarioError(f"line {number}: unknown key {unknown[0]!r}")
     if len(actions) != 1:
@@ -335,7 +349,10 @@ def _step(number: int, item: Mapping[str, Any]) -> Step:
         raise ScenarioError(f"line {number}: a {action} sends no request, so it takes no headers")
     if not isinstance(headers, dict) or not all(isinstance(value, str) or value is None for value in headers.values()):
         raise ScenarioError(f"line {number}: headers must map names to strings (or null to remove one)")
-    return Step(number, at, action, payload, headers)
+    show_answer = item.get("answer", False)
+    if not isinstance(show_answer, bool) or (show_answer and action not in ("slack_command", "slack_interaction")):
+        raise ScenarioError(f"line {number}: answer is true or false, on a slack_command or slack_interaction line")
+    return Step(number, at, action, payload, headers, show_answer)
 
 
 def _override(computed: Mapping[str, str], given: Mapping[str, str | None]) -> dict[str, str]:
@@ -348,7 +365,9 @@ def _override(computed: Mapping[str, str], given: Mapping[str, str | None]) -> d
 
 # The membership check made before every change to an incident: a read on the way to the effect, whose
 # outcome shows as the change or its refusal, so recording it would only bury the effects.
-UNRECORDED_SLACK_METHODS = frozenset({"conversations.members"})
+# files_upload_v2's request for an upload URL is plumbing too: the upload it completes is printed, with its
+# channel and title.
+UNRECORDED_SLACK_METHODS = frozenset({"conversations.members", "files.getUploadURLExternal"})
 
 
 def _compact(value: Any) -> str:
@@ -360,9 +379,10 @@ def _form_value(value: str | int | float) -> str:
 
 
 def _slack_effect(call: SlackCall) -> dict[str, Any]:
+    """A message as sent; a completed file upload (files_upload_v2's last call) with its channel and title."""
     args: Mapping[str, Any] = call.args
     response: Mapping[str, Any] = call.response
-    channel = args.get("channel")
+    channel = args.get("channel") or args.get("channel_id")
     if isinstance(channel, dict):
         channel = channel.get("id")
     ts = response.get("ts") or response.get("message_ts")
@@ -371,12 +391,15 @@ def _slack_effect(call: SlackCall) -> dict[str, Any]:
         "channel": channel,
         "ts": ts,
         "thread_ts": args.get("thread_ts") or None,
-        "text": args.get("text"),
+        "text": args.get("text") or args.get("initial_comment"),
         "metadata": _without_effect_id(args.get("metadata")),
     }
     if call.method == "views.publish":
         effect["user"] = args.get("user_id")
         effect["text"] = _view_text(args.get("view"))
+    files = args.get("files")
+    if call.method == "files.completeUploadExternal" and isinstance(files, list):
+        effect["title"] = ", ".join(str(entry.get("title", "")) for entry in files if isinstance(entry, dict))
     return effect
 
 
@@ -429,6 +452,22 @@ def _github_effect(call: GitHubCall) -> dict[str, Any]:
         "body": body,
         "status": call.status,
     }
+
+
+def _answer_text(body: bytes) -> str | None:
+    """The text a person would see: a command's ephemeral answer (`text`), else the body as sent (if any)."""
+    if not body:
+        return None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+    return str(answer.get("text")) if isinstance(answer, dict) and "text" in answer else body.decode("utf-8")
+
+
+def _pagerduty_effect(call: PagerDutyCall) -> dict[str, Any]:
+    """A write to PagerDuty (a responder request) as sent; its reads (who is on call) are not effects."""
+    return {"method": call.method, "path": call.path, "body": call.body, "from": call.sender, "status": call.status}
 
 
 def _without_effect_id(metadata: Any) -> Any:

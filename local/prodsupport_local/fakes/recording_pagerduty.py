@@ -1,7 +1,10 @@
 """A local stand-in for the PagerDuty REST API v2 (``https://api.pagerduty.com``).
 
 Serves the two reads the bot needs to find who is on call: ``GET /oncalls`` (whose user is a
-``user_reference`` without an email, as in PagerDuty) and ``GET /users/{id}`` (which has it)::
+``user_reference`` without an email, as in PagerDuty) and ``GET /users/{id}`` (which has it); and what paging
+a partner takes: ``GET /services/{id}`` (its escalation policy, set with :meth:`set_service`) and
+``POST /incidents/{id}/responder_requests`` (checked as PagerDuty checks it: a ``From`` header, a
+``requester_id`` and targets that are escalation policies or users)::
 
     with RecordingPagerDutyApi() as pagerduty:
         pagerduty.set_oncall("PEP1", "PUSER1", "ana@example.com", "Ana Oncall")
@@ -48,6 +51,8 @@ class PagerDutyCall:
     query: dict[str, list[str]]
     response: dict[str, Any]
     status: int = 200
+    body: Any = None
+    sender: str = ""  # the From header
 
     @property
     def ok(self) -> bool:
@@ -81,6 +86,7 @@ class RecordingPagerDutyApi(FakeApi[PagerDutyCall]):
         self._token = token
         self._oncalls: list[_OnCall] = []
         self._users: dict[str, dict[str, Any]] = {}
+        self._services: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -125,23 +131,41 @@ class RecordingPagerDutyApi(FakeApi[PagerDutyCall]):
             ]
             self._oncalls.append(oncall)
 
+    def set_service(self, service_id: str, escalation_policy_id: str) -> None:
+        """A service whose escalation policy a responder request for it pages."""
+        with self._lock:
+            self._services[service_id] = escalation_policy_id
+
     # -- request handling (called from server threads) -------------------------------------------------------
 
-    def _answer(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer | None:
-        call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0)
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        authorization: str,
+        body: Any = None,
+        sender: str = "",
+    ) -> _Answer | None:
+        call = PagerDutyCall(method=method, path=path, query=query, response={}, status=0, body=body, sender=sender)
         self._record(call)
         return self.answer_with(
             self.faults.take(path),
-            process=lambda: self._processed(method, path, query, authorization),
+            process=lambda: self._processed(method, path, query, authorization, body, sender),
             refuse=_fault_answer,
             record=lambda answer: self._finish(call, answer),
             stopped=_error(HTTPStatus.SERVICE_UNAVAILABLE, "Server stopped"),
         )
 
-    def _processed(self, method: str, path: str, query: dict[str, list[str]], authorization: str) -> _Answer:
+    def _processed(
+        self, method: str, path: str, query: dict[str, list[str]], authorization: str, body: Any, sender: str
+    ) -> _Answer:
         if not self._authorized(authorization):
             return _error(HTTPStatus.UNAUTHORIZED)
         with self._lock:
+            if method == "POST" and path.startswith("/incidents/") and path.endswith("/responder_requests"):
+                incident_id = unquote(path.removeprefix("/incidents/").removesuffix("/responder_requests"))
+                return _responder_request(incident_id, body, sender)
             return self._route(method, path, query)
 
     def _authorized(self, authorization: str) -> bool:
@@ -161,7 +185,17 @@ class RecordingPagerDutyApi(FakeApi[PagerDutyCall]):
             return self._list_oncalls(query)
         if method == "GET" and path.startswith("/users/") and path.count("/") == 2:
             return self._get_user(unquote(path.removeprefix("/users/")))
+        if method == "GET" and path.startswith("/services/") and path.count("/") == 2:
+            return self._get_service(unquote(path.removeprefix("/services/")))
         return _error(HTTPStatus.NOT_FOUND)
+
+    def _get_service(self, service_id: str) -> _Answer:
+        policy = self._services.get(service_id)
+        if policy is None:
+            return _error(HTTPStatus.NOT_FOUND)
+        service = _reference(service_id, "service", service_id, "services")
+        reference = _reference(policy, "escalation_policy_reference", policy, "escalation_policies")
+        return _Answer(HTTPStatus.OK, {"service": {**service, "escalation_policy": reference}})
 
     def _list_oncalls(self, query: dict[str, list[str]]) -> _Answer:
         policies = set(query.get("escalation_policy_ids[]", []))
@@ -224,15 +258,44 @@ class _PagerDutyRequestHandler(FakeHandler):
         return cast(RecordingPagerDutyApi, cast(ApiServer, self.server).api)
 
     def handle_call(self) -> None:
-        self.read_body()
+        raw = self.read_body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        answer = self._api._answer(self.command, url.path, query, self.headers.get("Authorization", ""))
+        authorization = self.headers.get("Authorization", "")
+        answer = self._api._answer(self.command, url.path, query, authorization, body, self.headers.get("From", ""))
         if answer is None:
             self.close_unanswered()
             return
         body = json.dumps(answer.body).encode()
         self.send_answer(answer.status, body, (("Content-Type", "application/json; charset=utf-8"), *answer.headers))
+
+
+def _responder_request(incident_id: str, body: Any, sender: str) -> _Answer:
+    """What PagerDuty answers a responder request: 400 without a From, a requester or valid targets."""
+    if not sender:
+        return _error(HTTPStatus.BAD_REQUEST, 'You must specify a user\'s email address in the "From" header', 2001)
+    if not isinstance(body, dict) or not isinstance(body.get("requester_id"), str) or not body["requester_id"]:
+        return _error(HTTPStatus.BAD_REQUEST, "requester_id is required", 2001)
+    targets = body.get("responder_request_targets")
+    kinds = {"escalation_policy_reference", "user_reference"}
+    if not isinstance(targets, list) or not targets:
+        return _error(HTTPStatus.BAD_REQUEST, "responder_request_targets is required", 2001)
+    for target in targets:
+        inner = target.get("responder_request_target") if isinstance(target, dict) else None
+        if not isinstance(inner, dict) or inner.get("type") not in kinds or not inner.get("id"):
+            return _error(HTTPStatus.BAD_REQUEST, "Invalid responder_request_target", 2001)
+    requester = body["requester_id"]
+    request = {
+        "incident": _reference(incident_id, "incident_reference", incident_id, "incidents"),
+        "requester": _reference(requester, "user_reference", requester, "users"),
+        "message": str(body.get("message") or ""),
+        "responder_request_targets": targets,
+    }
+    return _Answer(HTTPStatus.OK, {"responder_request": request})
 
 
 def _error(status: int, message: str | None = None, code: int | None = None) -> _Answer:

@@ -313,6 +313,10 @@ class RecordingSlackApi(FakeApi[SlackCall]):
             upload["data"] = data
             return True
 
+    def uploaded_file(self, file_id: str) -> bytes | None:
+        """The bytes a client uploaded as `file_id` (a test checks the image it was sent), None if none."""
+        return self._download(file_id)
+
     def _download(self, file_id: str) -> bytes | None:
         """An uploaded file's bytes, as `url_private_download` serves them to a caller with a token."""
         with self._lock:

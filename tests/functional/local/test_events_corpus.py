@@ -17,6 +17,7 @@ FUNCTIONS = {
     "github_": "GitHubWebhookFunction",
     "sla_checker_": "SlaCheckerFunction",
     "email_sender_": "EmailSenderFunction",
+    "reports_": "ReportsFunction",
 }
 
 

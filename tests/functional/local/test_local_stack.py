@@ -236,10 +236,21 @@ def test_tick_runs_the_every_minute_rule_with_time_at_that_minute(
 def test_tick_runs_every_rule_of_that_minute_in_template_order(
     stack: LocalStack, replace_handler: Callable[..., Recorder]
 ) -> None:
-    events = replace_handler("SlaCheckerFunction")
-    stack.tick(MONDAY_NINE_ET)
-    assert [event["job"] for event in events] == ["sla", "compliance_report"]
-    assert {event["time"] for event in events} == {"2026-11-30T14:00:00Z"}
+    checker = replace_handler("SlaCheckerFunction")
+    reports = replace_handler("ReportsFunction")
+    ran = stack.tick(MONDAY_NINE_ET)
+    assert ran == ["SlaCheckerFunction.EveryMinute", "ReportsFunction.WeeklyComplianceReport"]
+    assert [event["job"] for event in (*checker, *reports)] == ["sla", "compliance_report"]
+    assert {event["time"] for event in (*checker, *reports)} == {"2026-11-30T14:00:00Z"}
+
+
+def test_tick_resolves_a_schedule_expression_given_by_a_template_parameter(
+    stack: LocalStack, replace_handler: Callable[..., Recorder]
+) -> None:
+    reports = replace_handler("ReportsFunction")
+    ran = stack.tick(datetime(2026, 12, 1, 14, 0, tzinfo=UTC))  # Tue 12/01/2026 9:00 AM EST: the 1st, a weekday
+    assert ran == ["SlaCheckerFunction.EveryMinute", "ReportsFunction.MonthlyOutlook"]
+    assert reports == [{"time": "2026-12-01T14:00:00Z", "job": "monthly_outlook"}]
 
 
 def test_tick_drains_what_the_scheduled_run_queued(stack: LocalStack, replace_handler: Callable[..., Recorder]) -> None:
@@ -260,6 +271,7 @@ def test_a_failing_scheduled_rule_does_not_stop_the_next(
             raise RuntimeError("table unavailable")
 
     replace_handler("SlaCheckerFunction", fail_sla)
+    replace_handler("ReportsFunction", fail_sla)
     stack.tick(MONDAY_NINE_ET)
     assert jobs == ["sla", "compliance_report"]
     assert [failure.trigger for failure in stack.failures] == ["SlaCheckerFunction.EveryMinute"]

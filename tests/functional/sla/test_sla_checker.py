@@ -454,33 +454,7 @@ def test_given_a_malformed_schedule_event_when_invoked_then_it_fails_saying_what
         configured.invoke("SlaCheckerFunction", event)
 
 
-# --- the weekly compliance report -----------------------------------------------------------------------
-
-
-def test_given_last_weeks_incidents_when_the_monday_rule_fires_then_the_report_is_posted_once(
-    alert: Callable[[datetime], str],
-    reply: Callable[[str, datetime], None],
-    configured: LocalStack,
-    clock: VirtualClock,
-    slack: RecordingSlackApi,
-) -> None:
-    reply(alert(WEDNESDAY_10_ET), WEDNESDAY_10_ET + timedelta(minutes=20))
-    monday_nine_et = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
-    clock.set(monday_nine_et)
-
-    configured.tick(monday_nine_et)
-    configured.invoke("SlaCheckerFunction", {"time": "2026-11-30T14:00:00Z", "job": "compliance_report"})
-
-    [report] = [c for c in slack.posts() if (c.args.get("metadata") or {}).get("event_type") == "compliance_report"]
-    assert payload(report) == {
-        "from": "2026-11-23T05:00:00Z",
-        "to": "2026-11-30T05:00:00Z",
-        "incidents": 1,
-        "breaches": 1,
-    }
-    [block] = report.args["blocks"]
-    assert block["type"] == "markdown"
-    assert "| Slack acknowledgement | 0 of 1 (0%) | 1 | 0 | 0 | 20 min | 20 min |" in block["text"]
+# --- the compliance report command -----------------------------------------------------------------------
 
 
 def test_given_last_weeks_incidents_when_the_report_command_runs_then_it_prints_the_same_report_as_json(

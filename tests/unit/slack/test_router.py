@@ -111,7 +111,15 @@ def test_every_domain_registers_its_slack_entry_points_with_the_router() -> None
     assert set(router.events) == {"message", "reaction_added", "file_shared", "app_home_opened"}
     assert set(router.commands) == {"/prodsupport", "/release"}
     assert set(router.shortcuts) == {"declare_incident"}
-    assert set(router.actions) == {"status", "details", "resolve", "email", "postmortem_"}
+    assert set(router.actions) == {
+        "status",
+        "details",
+        "resolve",
+        "email",
+        "postmortem_",
+        "partner_select",
+        "partner_tag_",
+    }
     assert set(router.views) == {"declare_incident", "release_create"}
     assert set(router.incident_views) == {
         "incident_status",

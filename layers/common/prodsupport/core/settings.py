@@ -35,6 +35,7 @@ class Settings:
     pm_out_of_office: bool = False
     oncall_user_id: str = ""
     stakeholders: tuple[str, ...] = ()
+    leadership_emails: tuple[str, ...] = ()  # who gets the monthly outlook (the leadership meeting's list)
     email_sender: str = ""
     ses_configuration_set: str = ""  # SES publishes this stack's bounces and complaints through it
     alert_bot_ids: tuple[str, ...] = ()
@@ -66,6 +67,10 @@ class Settings:
     pagerduty_secret_name: str = "prodsupport/pagerduty"  # noqa: S105 - a name, not a secret
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_escalation_policy_id: str = ""
+    # Who asks for help in PagerDuty: a responder request names a requester (a PagerDuty user id), and an
+    # account-level API token must say on whose behalf it acts (the `From` email of a PagerDuty user).
+    pagerduty_requester_id: str = ""
+    pagerduty_from_email: str = ""
     pagerduty_critical_priorities: tuple[str, ...] = ("P1",)
     pagerduty_critical_urgencies: tuple[str, ...] = ("high",)
     team_name: str = "Check-In Experience"
@@ -80,6 +85,8 @@ class Settings:
     pagerduty_service_ids: tuple[str, ...] = ()
     oncall_cache_seconds: int = 300
     secrets_max_age_seconds: int = 300
+    # The partner directory as JSON objects; prodsupport.partner.model checks each field at cold start.
+    partners: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +112,13 @@ class Settings:
         for address in (*self.stakeholders, *([self.email_sender] if self.email_sender else [])):
             if not EMAIL_RE.match(address):
                 raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_STAKEHOLDERS/EMAIL_SENDER)")
+        if self.pagerduty_from_email and not EMAIL_RE.match(self.pagerduty_from_email):
+            raise SettingsError(
+                f"PRODSUPPORT_PAGERDUTY_FROM_EMAIL: {self.pagerduty_from_email!r} is not an email address"
+            )
+        for address in self.leadership_emails:
+            if not EMAIL_RE.match(address):
+                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_LEADERSHIP_EMAILS)")
         if not self.applications:
             raise SettingsError("PRODSUPPORT_APPLICATIONS must name at least one application")
         for pattern in self.alert_recovery_patterns:
@@ -176,6 +190,11 @@ def _parse(hint: Any, raw: str) -> Any:
             return tuple(date.fromisoformat(item) for item in _split(raw))
         except ValueError:
             raise ValueError(f"expected YYYY-MM-DD dates separated by commas, got {raw!r}") from None
+    if hint == tuple[dict[str, Any], ...]:
+        parsed = json.loads(raw)
+        if not isinstance(parsed, list) or not all(isinstance(item, dict) for item in parsed):
+            raise ValueError("expected a JSON array of objects")
+        return tuple(parsed)
     raise ValueError(f"unsupported setting type {hint!r}")
 
 
@@ -186,7 +205,7 @@ def env_from_config(config: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, list | tuple):
-            text = json.dumps([str(item) for item in value])
+            text = json.dumps([item if isinstance(item, dict) else str(item) for item in value])
         else:
             text = str(value)
         env[PREFIX + key.upper()] = text

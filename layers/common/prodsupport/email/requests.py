@@ -1,8 +1,9 @@
 """Outbound email as a stored request: written to the table, queued on SQS, sent once by the email sender.
 
-Every email the bot sends (the stakeholder email, the release-day email, a post-mortem invitation) takes
-this one path, so the sender's exactly-once guarantee covers them all. The request id is derived from
-what is being sent, so a retried request finds its own earlier item instead of queueing a second email.
+Every email the bot sends (the stakeholder email, the release-day email, a post-mortem invitation, the
+monthly outlook) takes this one path, so the sender's exactly-once guarantee covers them all. The request id
+is derived from what is being sent, so a retried request finds its own earlier item instead of queueing a
+second email.
 The request carries the finished subject and bodies: what is sent is what the person asked to send, even
 if the incident changes while the message waits in the queue.
 """
@@ -26,7 +27,7 @@ from prodsupport.infra.dynamo import ConditionFailed
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
 
-KINDS = ("incident", "release", "postmortem_invite")
+KINDS = ("incident", "release", "postmortem_invite", "outlook")
 BATCH_SIZE = 50  # SES v2 refuses a message with more To+Cc+Bcc addresses than this
 # A longer list is sent in batches of BATCH_SIZE within one delivery; ten batches stay well inside the
 # sender's time budget even when SES is slow, and an invite list past this is a mailing list's job.

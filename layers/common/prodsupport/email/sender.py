@@ -68,7 +68,12 @@ PERMANENT_SES_ERRORS = frozenset(
     }
 )
 SANDBOX_ERRORS = ("MessageRejected", "AccessDenied")
-LABEL = {"incident": "Stakeholder email", "release": "Release-day email", "postmortem_invite": "Post-mortem invitation"}
+LABEL = {
+    "incident": "Stakeholder email",
+    "release": "Release-day email",
+    "postmortem_invite": "Post-mortem invitation",
+    "outlook": "Monthly outlook email",
+}
 # `stakeholder_email_sent` (docs/design.md) is for incident and release emails; a calendar invitation to the
 # post-mortem's attendees is another thing, so workflows watching the metadata can tell them apart.
 SENT_EVENT = {"postmortem_invite": "postmortem_invitation_sent"}
@@ -141,8 +146,12 @@ AFTER_SEND: dict[str, Callable[[Runtime, EmailRequest, Outcome], None]] = {
 # --- Slack --------------------------------------------------------------------------------------------
 
 
+REF_KEY = {"release": "release_id", "outlook": "month"}
+"""What a request's `ref` names in the sent/failed metadata; an incident's id unless the kind says otherwise."""
+
+
 def _ref_key(request: EmailRequest) -> str:
-    return "release_id" if request.kind == "release" else "incident_id"
+    return REF_KEY.get(request.kind, "incident_id")
 
 
 def _how_to_resend(request: EmailRequest) -> str:

@@ -16,7 +16,16 @@ from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.clocks import ClockOutcome, ClockView, clocks, next_due
-from prodsupport.incident.messages import SEVERITY_EMOJI, SLA_LABEL, WINDOW_LABEL, card_actions, mention, pagerduty_page
+from prodsupport.incident.messages import (
+    SEVERITY_EMOJI,
+    SLA_LABEL,
+    WINDOW_LABEL,
+    card_actions,
+    mention,
+    pagerduty_page,
+    partner_select,
+    partners_line,
+)
 from prodsupport.incident.model import EmailState, Incident
 from prodsupport.infra.blocks import section
 from prodsupport.infra.slack_message import SlackMessage
@@ -118,8 +127,9 @@ def state_payload(incident: Incident, now: datetime) -> dict[str, Any]:
     return payload
 
 
-def live_card(incident: Incident, now: datetime, *, zone: ZoneInfo) -> SlackMessage:
-    """The card as `chat.update` paints it over `incident.card_ts`; the buttons go once it is resolved."""
+def live_card(incident: Incident, now: datetime, *, zone: ZoneInfo, partners: tuple[str, ...] = ()) -> SlackMessage:
+    """The card as `chat.update` paints it over `incident.card_ts`; the buttons and the partner select (of the
+    directory's `partners`) go once it is resolved."""
     state = "" if incident.is_open else " · :large_green_circle: *resolved*"
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
     facts = [
@@ -130,12 +140,14 @@ def live_card(incident: Incident, now: datetime, *, zone: ZoneInfo) -> SlackMess
         *_email_line(incident, zone),
         *_links(incident),
     ]
+    if incident.partners:
+        facts.append(partners_line(incident, zone))
     blocks = [section(header + state), section("\n".join(facts))]
     shown = clocks(incident, now)
     if shown:
         blocks.append(section("*Clocks*\n" + "\n".join(clock_line(clock, zone) for clock in shown)))
     if incident.is_open:
-        blocks.append(card_actions(incident.id))
+        blocks.extend([card_actions(incident.id), *partner_select(partners)])
     return SlackMessage(
         channel=incident.channel_id,
         text=fallback_text(incident, now, zone),

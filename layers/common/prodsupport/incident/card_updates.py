@@ -51,7 +51,7 @@ def _paint(rt: Runtime, incident: Incident) -> None:
     for _ in range(MAX_PAINTS):
         if not incident.card_ts:
             return
-        update(rt.slack, incident.card_ts, live_card(incident, rt.clock(), zone=rt.zone))
+        update(rt.slack, incident.card_ts, live_card(incident, rt.clock(), zone=rt.zone, partners=rt.partners.names))
         latest = rt.store.get(incident.channel_id, incident.thread_ts)
         if latest is None or latest.version <= incident.version:
             return

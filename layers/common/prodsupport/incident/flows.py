@@ -100,7 +100,9 @@ def declare_new_thread(
         applications=applications,
     )
     incident.summary = summary
-    incident.thread_ts = incident.card_ts = _send(rt, msg.incident_card(incident, thread_ts=None, zone=rt.zone))
+    incident.thread_ts = incident.card_ts = _send(
+        rt, msg.incident_card(incident, thread_ts=None, zone=rt.zone, partners=rt.partners.names)
+    )
     rt.store.create(incident)
     _announce_declaration_ack(rt, incident)
     return incident
@@ -231,7 +233,9 @@ def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, A
 def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
     if incident.card_ts:
         return incident
-    card_ts = _send(rt, msg.incident_card(incident, thread_ts=incident.thread_ts, zone=rt.zone))
+    card_ts = _send(
+        rt, msg.incident_card(incident, thread_ts=incident.thread_ts, zone=rt.zone, partners=rt.partners.names)
+    )
     rt.store.add_card_alias(incident, card_ts)
 
     def set_card(current: Incident) -> None:

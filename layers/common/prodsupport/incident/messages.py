@@ -54,8 +54,12 @@ def card_actions(incident_id: str) -> dict[str, Any]:
     )
 
 
-def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) -> SlackMessage:
-    """The incident card: the thread root for a declared incident, or the bot's first reply to an alert."""
+def incident_card(
+    incident: Incident, *, thread_ts: str | None, zone: ZoneInfo, partners: tuple[str, ...] = ()
+) -> SlackMessage:
+    """The incident card: the thread root for a declared incident, or the bot's first reply to an alert.
+
+    `partners` are the directory's names, offered in a multi-select that tags them (none: no select)."""
     ack = incident.deadlines[Sla.SLACK_ACK]
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
     facts = [
@@ -67,10 +71,13 @@ def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) 
         facts.append(f"*Stakeholder email due:* {format_local(incident.deadlines[Sla.STAKEHOLDER_EMAIL].due, zone)}")
     if incident.pagerduty and incident.pagerduty.url:
         facts.append(f"*PagerDuty:* {pagerduty_page(incident.pagerduty)}")
+    if incident.partners:
+        facts.append(partners_line(incident, zone))
     blocks = [
         section(header),
         section("\n".join(facts)),
         card_actions(incident.id),
+        *partner_select(partners),
     ]
     return SlackMessage(
         channel=incident.channel_id,
@@ -89,6 +96,28 @@ def incident_card(incident: Incident, *, thread_ts: str | None, zone: ZoneInfo) 
             "ack_due": to_iso(ack.due),
         },
     )
+
+
+def partners_line(incident: Incident, zone: ZoneInfo) -> str:
+    """Who was pulled in and when, for the card and `/incident list`."""
+    tags = [
+        f"{esc(tag.name)} ({format_local(tag.at, zone)}{', paged' if tag.paged else ''})" for tag in incident.partners
+    ]
+    return f"*Partners:* {'; '.join(tags)}"
+
+
+def partner_select(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The card's multi-select of the partner directory; choosing partners tags them (`incident_partner_select`)."""
+    if not names:
+        return []
+    options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": name[:75]} for name in names[:100]]
+    select = {
+        "type": "multi_static_select",
+        "action_id": "incident_partner_select",
+        "placeholder": {"type": "plain_text", "text": "Tag partners"},
+        "options": options,
+    }
+    return [actions("incident_partners", [select])]
 
 
 def acknowledged(incident: Incident, sla: Sla, deadline: Deadline, by: str, *, zone: ZoneInfo) -> SlackMessage:
@@ -185,10 +214,13 @@ def incident_list(incidents: list[Incident], now: datetime, *, zone: ZoneInfo) -
         for sla, deadline in incident.deadlines.items():
             state = LIST_OUTCOME.get(clock_outcome(deadline, now)) or f"due {format_local(deadline.due, zone)}"
             clocks.append(f"{SLA_LABEL[sla]}: {state}")
-        lines.append(
+        line = (
             f"• *{incident.id}* ({incident.severity.value}) {esc(incident.title)}"
             f" — opened {format_local(incident.opened_at, zone)}\n    {'; '.join(clocks)}"
         )
+        if incident.partners:
+            line += f"\n    {partners_line(incident, zone)}"
+        lines.append(line)
     return "\n".join(lines)
 
 

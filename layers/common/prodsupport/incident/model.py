@@ -141,6 +141,34 @@ class PagerDutyLink:
 
 
 @dataclass
+class PartnerTag:
+    """A partner pulled into the incident: when and by whom (the post-mortem lists who was notified when), and
+    whether PagerDuty was asked for a responder (`page_error` says why not, when it failed)."""
+
+    name: str
+    at: datetime
+    by: str
+    paged: bool = False
+    page_error: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"name": self.name, "at": to_iso(self.at), "by": self.by, "paged": self.paged}
+        if self.page_error:
+            record["page_error"] = self.page_error
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> PartnerTag:
+        return cls(
+            name=record["name"],
+            at=parse_iso(record["at"]),
+            by=record.get("by", ""),
+            paged=bool(record.get("paged", False)),
+            page_error=record.get("page_error", ""),
+        )
+
+
+@dataclass
 class Postmortem:
     """`draft_pending_since` is when a resolve began posting the draft; it is cleared once the file and the
     drafted message are in the thread, so a draft a failed resolve never posted is still owed."""
@@ -286,6 +314,8 @@ class Incident:
     emails: list[EmailRecord] = field(default_factory=list)
     postmortem_needed: bool = False
     pending_notices: list[PendingNotice] = field(default_factory=list)
+    partners: list[PartnerTag] = field(default_factory=list)
+    partners_suggested: bool = False
 
     @property
     def primary_application(self) -> str:
@@ -472,7 +502,29 @@ class Incident:
             self.note(at, f"email_{outcome.value}", "prodsupport", error)
         return True
 
+    def partner(self, name: str) -> PartnerTag | None:
+        """The tag of a partner already pulled in, by its directory name in any case."""
+        return next((tag for tag in self.partners if tag.name.casefold() == name.casefold()), None)
+
+    def tag_partner(self, name: str, at: datetime, by: str) -> PartnerTag | None:
+        """Pull a partner in once: None when it already was, so a second tag pings nobody again."""
+        if self.partner(name) is not None:
+            return None
+        tag = PartnerTag(name, at, by)
+        self.partners.append(tag)
+        self.note(at, "partner_tagged", by, name)
+        return tag
+
     def to_record(self) -> dict[str, Any]:
+        record = self._record()
+        # Written only once used, so an incident that never met a partner keeps the item it had before.
+        if self.partners:
+            record["partners"] = [tag.to_record() for tag in self.partners]
+        if self.partners_suggested:
+            record["partners_suggested"] = True
+        return record
+
+    def _record(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -537,4 +589,6 @@ class Incident:
             emails=[EmailRecord.from_record(e) for e in record.get("emails") or []],
             postmortem_needed=bool(record.get("postmortem_needed", False)),
             pending_notices=[PendingNotice.from_record(n) for n in record.get("pending_notices") or []],
+            partners=[PartnerTag.from_record(tag) for tag in record.get("partners") or []],
+            partners_suggested=bool(record.get("partners_suggested", False)),
         )

@@ -44,6 +44,8 @@ POST_ATTEMPTS = 3
 # incident in the run (and bill for it), so the post goes to the outbox, whose delay outlasts the wait.
 MAX_RETRY_WAIT_SECONDS = 3
 REPLIES_PAGE = 200
+# Errors Slack may answer in a 200's body that say "not now" rather than "never".
+PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
 class Deferred(Exception):
@@ -194,10 +196,10 @@ def update(client: WebClient, ts: str, message: SlackMessage) -> None:
     try:
         client.chat_update(**kwargs)
     except SlackApiError as exc:
-        status = exc.response.status_code
-        if status == 429 or status >= 500:
-            raise Deferred(f"chat.update answered {status}") from exc
-        raise CannotUpdate(str(exc.response.get("error") or status)) from exc
+        status, error = exc.response.status_code, str(exc.response.get("error") or "")
+        if status == 429 or status >= 500 or error in PASSING_ERRORS:
+            raise Deferred(f"chat.update answered {status} {error}") from exc
+        raise CannotUpdate(error or str(status)) from exc
     except OSError as exc:
         raise Deferred(f"chat.update did not answer: {exc}") from exc
     metrics.count("CardUpdates")

@@ -35,6 +35,8 @@ from prodsupport.pagerduty.webhook import (
     REASSIGNED,
     REOPENED,
     RESOLVED,
+    RESPONDER_ADDED,
+    RESPONDER_REPLIED,
     STATUS_UPDATE_PUBLISHED,
     TRIGGERED,
     UNACKNOWLEDGED,
@@ -139,7 +141,7 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
         owner=rt.roster.current().email_owner,
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
-    root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at), zone=rt.zone)
+    root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at), zone=rt.zone, partners=rt.partners.names)
     incident.thread_ts = incident.card_ts = _send(rt, root)
     # The usual case in one transaction: linked on condition that no acknowledgement was noted before the link.
     # Such a note is written only while the link is absent, so once this succeeds no acknowledgement can be left
@@ -359,6 +361,32 @@ def on_status_update_published(rt: Runtime, event: WebhookEvent, pd: PagerDutyIn
     return "noted"
 
 
+def on_responder_added(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """A responder was asked to help (by a partner tag, or in PagerDuty itself): the thread hears who."""
+
+    def text(link: str) -> str:
+        asked = f" by {esc(event.agent_name)}" if event.agent else ""
+        note = f": {esc(event.message.rstrip('.'))}" if event.message else ""
+        return f":raising_hand: {_responder_name(event)} was asked{asked} to respond on PagerDuty {link}{note}."
+
+    return _simple(rt, event, pd, "pagerduty_responder_added", "responders", text)
+
+
+def on_responder_replied(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
+    """The responder's answer (joined or declined), so the thread knows whether help is coming."""
+
+    def text(link: str) -> str:
+        answer = {"joined": "*joined*", "declined": "*declined*"}.get(event.state, esc(event.state or "answered"))
+        return f":speech_balloon: {_responder_name(event)} {answer} the responder request on PagerDuty {link}."
+
+    return _simple(rt, event, pd, "pagerduty_responder_replied", "responders", text)
+
+
+def _responder_name(event: WebhookEvent) -> str:
+    responder = event.responder
+    return esc(responder.summary or responder.id) if responder else "A responder"
+
+
 def _simple(
     rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident, kind: str, field: str, text: Callable[[str], str]
 ) -> str:
@@ -401,6 +429,8 @@ def _timeline_text(event: WebhookEvent, pd: PagerDutyIncident) -> str:
     parts = [f"{event.event_type} by {event.agent_name}"]
     if event.event_type in (REASSIGNED, ESCALATED):
         parts.append(f"assigned to {_assignees(pd)}")
+    if event.event_type in (RESPONDER_ADDED, RESPONDER_REPLIED) and event.responder is not None:
+        parts.append(f"{event.responder.summary or event.responder.id} {event.state}".strip())
     if event.message:
         parts.append(event.message)
     return ": ".join(parts)
@@ -431,6 +461,8 @@ HANDLERS: dict[str, Handler] = {
     RESOLVED: on_resolved,
     REOPENED: on_reopened,
     STATUS_UPDATE_PUBLISHED: on_status_update_published,
+    RESPONDER_ADDED: on_responder_added,
+    RESPONDER_REPLIED: on_responder_replied,
 }
 
 

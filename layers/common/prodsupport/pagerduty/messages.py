@@ -28,13 +28,15 @@ def pagerduty_link(pagerduty_id: str, url: str, label: str = "") -> str:
     return f"<{url}|{text}>" if url else text
 
 
-def thread_root(incident: Incident, pd: PagerDutyIncident, oncall_user_id: str, *, zone: ZoneInfo) -> SlackMessage:
+def thread_root(
+    incident: Incident, pd: PagerDutyIncident, oncall_user_id: str, *, zone: ZoneInfo, partners: tuple[str, ...] = ()
+) -> SlackMessage:
     """The incident card, plus what PagerDuty knows and who must acknowledge where.
 
     The `incident_declared` payload gains the source and the PagerDuty ack's due time, since a PagerDuty
     incident starts two clocks, not one.
     """
-    card = msg.incident_card(incident, thread_ts=None, zone=zone)
+    card = msg.incident_card(incident, thread_ts=None, zone=zone, partners=partners)
     ack = incident.deadlines[Sla.PAGERDUTY_ACK]
     facts = [
         f"urgency {esc(pd.urgency)}" if pd.urgency else "",

@@ -39,8 +39,12 @@ PRIORITY_UPDATED = "incident.priority_updated"
 RESOLVED = "incident.resolved"
 REOPENED = "incident.reopened"
 STATUS_UPDATE_PUBLISHED = "incident.status_update_published"
+RESPONDER_ADDED = "incident.responder.added"
+RESPONDER_REPLIED = "incident.responder.replied"
 HANDLED_EVENT_TYPES = frozenset(
     {
+        RESPONDER_ADDED,
+        RESPONDER_REPLIED,
         TRIGGERED,
         ACKNOWLEDGED,
         UNACKNOWLEDGED,
@@ -126,6 +130,8 @@ class WebhookEvent:
     client: str
     incident: PagerDutyIncident | None
     message: str = ""
+    responder: Reference | None = None  # a responder event's user asked to help
+    state: str = ""  # a responder event's answer: pending, joined or declined
 
     @property
     def handled(self) -> bool:
@@ -165,6 +171,8 @@ def parse_event(body: bytes) -> WebhookEvent:
         raise BadWebhook(f"event.data must be an object for {event_type}")
     if event_type == STATUS_UPDATE_PUBLISHED:
         return _status_update(parsed, data)
+    if event_type in (RESPONDER_ADDED, RESPONDER_REPLIED):
+        return _responder(parsed, data)
     return replace(parsed, incident=_incident(data))
 
 
@@ -178,6 +186,27 @@ def _status_update(parsed: WebhookEvent, data: dict[str, Any]) -> WebhookEvent:
         html_url=_url(reference.get("html_url")),
     )
     return replace(parsed, incident=incident, message=_text(data.get("message")))
+
+
+def _responder(parsed: WebhookEvent, data: dict[str, Any]) -> WebhookEvent:
+    """`data` is an `incident_responder`: the incident's reference, the user asked (or the escalation policy
+    they were asked through), the request's message and the answer's state."""
+    reference = data.get("incident")
+    if not isinstance(reference, dict) or not _text(reference.get("id")):
+        raise BadWebhook(f"event.data.incident.id is required for {parsed.event_type}")
+    incident = PagerDutyIncident(
+        id=_text(reference["id"]),
+        title=_text(reference.get("summary")),
+        html_url=_url(reference.get("html_url")),
+    )
+    responder = _reference(data.get("user")) or _reference(data.get("escalation_policy"))
+    return replace(
+        parsed,
+        incident=incident,
+        message=_text(data.get("message")),
+        responder=responder,
+        state=_text(data.get("state")),
+    )
 
 
 def _incident(data: dict[str, Any]) -> PagerDutyIncident:

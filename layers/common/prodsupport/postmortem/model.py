@@ -380,6 +380,10 @@ def draft_context(incident: Incident, zone: ZoneInfo, *, thread_link: str) -> di
             for email in incident.emails
             if email.sent_at is not None
         ],
+        "partners": [
+            {"at": format_local(tag.at, zone), "name": tag.name, "by": _actor(tag.by), "paged": tag.paged}
+            for tag in sorted(incident.partners, key=lambda tag: tag.at)
+        ],
         "went_well": well,
         "went_wrong": wrong,
         "zone": zone.key,

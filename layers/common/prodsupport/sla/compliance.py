@@ -3,7 +3,7 @@
 Built from the deadlines the incidents carry, not from the reminders and breaches that were posted: an ack
 that came after its deadline but before the checker ran was never announced, yet it was late. The report
 covers the incidents opened in [start, end); a clock still running at `as_of` is "open", never a success.
-Pure over a list of incidents; the weekly job at the bottom is the only part that touches the runtime.
+Pure over a list of incidents; the weekly job that posts it is prodsupport.reports.weekly.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.calendar import PlaybookCalendar
@@ -27,9 +27,6 @@ from prodsupport.incident.messages import SLA_LABEL
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.sla.messages import duration_text
-
-if TYPE_CHECKING:
-    from prodsupport.runtime import Runtime
 
 Format = Literal["md", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "csv", "json")
@@ -192,20 +189,21 @@ def zone_name(zone: ZoneInfo) -> str:
     return US_ZONE_NAMES.get(zone.key, zone.key)
 
 
-def _period(report: ComplianceReport) -> str:
+def period(report: ComplianceReport) -> str:
+    """The report's local days, first to last, as its title and the chart's say them."""
     last_day = (report.end - timedelta(minutes=1)).astimezone(report.zone)
     return f"{report.start.astimezone(report.zone):%a %m/%d/%Y} to {last_day:%a %m/%d/%Y}"
 
 
-def _optional(span: timedelta | None) -> str:
+def optional_duration(span: timedelta | None) -> str:
     return duration_text(span) if span is not None else "—"
 
 
-def _sentence_case(label: str) -> str:
+def sentence_case(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def _in_time_cell(stats: ClockStats) -> str:
+def in_time_cell(stats: ClockStats) -> str:
     if not stats.decided:
         return "none due"
     return f"{stats.in_time} of {stats.decided} ({stats.percent_in_time:g}%)"
@@ -214,7 +212,7 @@ def _in_time_cell(stats: ClockStats) -> str:
 def _breach_line(clock: Clock, as_of: datetime, zone: ZoneInfo) -> str:
     incident, deadline = clock.incident, clock.deadline
     done = (
-        f"done {format_local(deadline.met_at, zone)}, {_optional(clock.lateness(as_of))} late"
+        f"done {format_local(deadline.met_at, zone)}, {optional_duration(clock.lateness(as_of))} late"
         if deadline.met_at
         else "not done"
     )
@@ -228,7 +226,7 @@ def render_md(report: ComplianceReport, *, breach_limit: int | None = None) -> s
     counts = report.by_severity
     severities = " · ".join(f"{s.value} {counts[s]}" for s in Severity)
     lines = [
-        f"# Playbook compliance: {_period(report)}",
+        f"# Playbook compliance: {period(report)}",
         "",
         f"**{len(report.incidents)} incidents opened** ({severities}). Times are {zone_name(report.zone)}; "
         f"clocks still running at {format_local(report.as_of, report.zone)} are counted as open.",
@@ -239,8 +237,8 @@ def render_md(report: ComplianceReport, *, breach_limit: int | None = None) -> s
     for sla in Sla:
         s = report.stats(sla)
         lines.append(
-            f"| {_sentence_case(SLA_LABEL[sla])} | {_in_time_cell(s)} | {s.late} | {s.missed} | {s.open} "
-            f"| {_optional(s.median)} | {_optional(s.worst)} |"
+            f"| {sentence_case(SLA_LABEL[sla])} | {in_time_cell(s)} | {s.late} | {s.missed} | {s.open} "
+            f"| {optional_duration(s.median)} | {optional_duration(s.worst)} |"
         )
     breaches = report.breaches
     lines += ["", f"## Breaches ({len(breaches)})", ""]
@@ -331,7 +329,7 @@ def render(report: ComplianceReport, fmt: Format) -> str:
     return render_md(report)
 
 
-# --- the weekly job -----------------------------------------------------------------------------------
+# --- the weekly post -----------------------------------------------------------------------------------
 
 
 def weekly_message(report: ComplianceReport, channel: str) -> SlackMessage:
@@ -340,7 +338,7 @@ def weekly_message(report: ComplianceReport, channel: str) -> SlackMessage:
     return SlackMessage(
         channel=channel,
         text=(
-            f":bar_chart: Playbook compliance {_period(report)}: {len(report.incidents)} incidents, "
+            f":bar_chart: Playbook compliance {period(report)}: {len(report.incidents)} incidents, "
             f"{breaches} breach{'es' if breaches != 1 else ''}."
         ),
         blocks=[{"type": "markdown", "text": render_md(report, breach_limit=SLACK_BREACH_LINES)}],
@@ -352,22 +350,3 @@ def weekly_message(report: ComplianceReport, channel: str) -> SlackMessage:
             "breaches": breaches,
         },
     )
-
-
-def post_weekly(rt: Runtime, now: datetime) -> None:
-    """Post last week's report once, even when the scheduler delivers the run twice."""
-    from prodsupport.infra.slack_api import post  # noqa: PLC0415 - the report stays SDK-free; posting loads slack_sdk
-
-    start, end = last_week(now, rt.policy.calendar)
-    with rt.dedupe.once("compliance_report", to_iso(start), now) as first:
-        if not first:
-            return
-        report = build(rt.store.opened_between(start, end), start, end, now, rt.zone)
-        message = weekly_message(report, rt.settings.channel_id)
-        if rt.settings.github_repo:
-            # Lazy: the report stays SDK-free (github_tracking reads DynamoDB); only the weekly post needs them
-            from prodsupport.postmortem import github_messages as messages  # noqa: PLC0415
-            from prodsupport.postmortem import github_tracking as tracking  # noqa: PLC0415
-
-            message = messages.with_open_items(message, tracking.open_entries(rt.table)[1], now)
-        post(rt.slack, message)

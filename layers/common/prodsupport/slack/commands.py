@@ -28,10 +28,12 @@ INCIDENT_USAGE = """\
 `/incident` opens the declare form. Or:
 • `/incident <critical|major|minor> <title>` declares an incident
 • `/incident list` shows open incidents and their clocks
+• `/incident partners` lists the partner directory
 • `/incident <id> summary <text>` · `impact <text>` · `apps <A, B>` · `severity <critical|major|minor>`
 • `/incident <id> status <text> [next 2h | next 14:00]` posts a status update
 • `/incident <id> resolve <text>` resolves it
 • `/incident <id> link <PagerDuty incident id or URL>`
+• `/incident <id> partner <name…>` tags partners in the thread (and pages them in PagerDuty when linked)
 • `/incident <id> email` sends the stakeholder email now (PM, backup or admin)
 • `/incident <id> postmortem scheduled <YYYY-MM-DD HH:MM> <attendees…>` · `postmortem held` · \
 `postmortem shared <url>` · `postmortem needed` (admins: asks for one on any incident)
@@ -57,6 +59,17 @@ class Help:
 @dataclass(frozen=True)
 class ListIncidents:
     pass
+
+
+@dataclass(frozen=True)
+class ListPartners:
+    pass
+
+
+@dataclass(frozen=True)
+class TagPartners:
+    incident_id: str
+    names: str
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,8 @@ IncidentCommand = (
     OpenDeclareForm
     | Help
     | ListIncidents
+    | ListPartners
+    | TagPartners
     | Declare
     | SetField
     | SetApplications
@@ -159,6 +174,8 @@ def parse_incident(text: str) -> IncidentCommand:
         return Help()
     if head == "list":
         return ListIncidents()
+    if head == "partners":
+        return ListPartners()
     if head in {s.value for s in Severity}:
         title = _require(text.split(None, 1)[1] if len(words) > 1 else "", "The title", "`/incident critical <title>`")
         return Declare(Severity(head), title)
@@ -210,6 +227,9 @@ def _parse_verb(incident_id: str, verb: str, rest: str) -> IncidentCommand:
             return _parse_link(incident_id, rest)
         case "email":
             return SendEmail(incident_id)
+        case "partner" | "partners":
+            usage = f"`/incident {incident_id} partner <name…>` (`/incident partners` lists them)"
+            return TagPartners(incident_id, _require(rest, "The partner", usage))
         case "postmortem":
             return _parse_postmortem(incident_id, rest)
         case "action":

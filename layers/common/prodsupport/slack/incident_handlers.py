@@ -31,6 +31,7 @@ from prodsupport.slack.commands import (
     SetSeverity,
     StatusUpdate,
 )
+from prodsupport.slack.partner_handlers import suggest_after_applications
 from prodsupport.slack.requests import TS_RE, SlashCommand
 from prodsupport.slack.router import Answer, ephemeral
 
@@ -85,7 +86,8 @@ def _set_field(rt: Runtime, command: SlashCommand, parsed: SetField, incident: I
 
 
 def _set_applications(rt: Runtime, command: SlashCommand, parsed: SetApplications, incident: Incident) -> str:
-    incident_flow.set_applications(rt, incident, list(parsed.applications), command.user_id, command.at)
+    saved = incident_flow.set_applications(rt, incident, list(parsed.applications), command.user_id, command.at)
+    suggest_after_applications(rt, saved)
     return f"Applications of {incident.id} updated."
 
 
@@ -166,10 +168,15 @@ def _declare_submitted(rt: Runtime, view: dict[str, Any], values: dict[str, Any]
             summary=summary,
             may_change=lambda incident: authorization.refusal(rt, incident, user),
         )
+        declared = rt.store.get(rt.settings.channel_id, str(metadata["message_ts"])) if apps else None
+        if declared is not None:
+            suggest_after_applications(rt, declared)
         return
-    incident_flow.declare_new_thread(
+    incident = incident_flow.declare_new_thread(
         rt, title=title, severity=severity, at=at, user=user, applications=apps, summary=summary
     )
+    if apps:
+        suggest_after_applications(rt, incident)
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -205,7 +212,7 @@ def _details_submitted(
             incident = incident_flow.update_field(rt, incident, field, str(values[field]), user, at)
     apps = [a.strip() for a in str(values.get("applications") or "").split(",") if a.strip()]
     if apps and apps != incident.applications:
-        incident_flow.set_applications(rt, incident, apps, user, at)
+        suggest_after_applications(rt, incident_flow.set_applications(rt, incident, apps, user, at))
 
 
 def _resolve_submitted(

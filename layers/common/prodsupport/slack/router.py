@@ -90,6 +90,17 @@ def _lookup[H](table: dict[str, H], key: str) -> H | None:
     return table[max(prefixes, key=len)] if prefixes else None
 
 
+def _incident_of(rt: Runtime, payload: dict[str, Any], action: dict[str, Any], *, routed: bool) -> Incident | None:
+    """A button carries its incident's id as its value; a select has no value of its own, so the incident of
+    a select this app handles is the one whose message (the card) it sits on."""
+    if action.get("value") or not routed:
+        return rt.store.get_by_id(str(action.get("value") or ""))
+    container = payload.get("container") or {}
+    channel = str((payload.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    message_ts = str(container.get("message_ts") or "")
+    return rt.store.get_by_message(channel, message_ts) if channel and message_ts else None
+
+
 def _unavailable() -> NoReturn:
     raise UserError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
@@ -198,7 +209,7 @@ class Router:
     def _on_actions(self, rt: Runtime, payload: dict[str, Any], at: datetime) -> None:
         for action in payload.get("actions") or []:
             routed = self._action(str(action.get("action_id") or ""))
-            incident = rt.store.get_by_id(str(action.get("value") or ""))
+            incident = _incident_of(rt, payload, action, routed=routed is not None)
             if incident is None:
                 continue
             user = str((payload.get("user") or {}).get("id") or "")

@@ -1,0 +1,1 @@
+"""Partners: the directory of teams an incident may need, tagging them, suggesting them, paging them."""

@@ -1,0 +1,210 @@
+"""The monthly outlook the playbook names: "OCTO will share out the high-level upcoming work at each monthly
+VTP OIT Leadership Meeting".
+
+On its schedule (a template parameter, in ET) it posts in the channel, with `release_outlook` metadata, the
+releases dated in the month of the run and last month's incidents and compliance, and emails the same to the
+leadership list (`leadership_emails`). The post is claimed once per month like the weekly report; the email
+goes through the one request + queue path every email takes, under a request id fixed per month, so a second
+tick of the same run, a scheduler retry or a rerun by hand posts once and emails once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
+
+from prodsupport.core.calendar import PlaybookCalendar
+from prodsupport.core.mrkdwn import escape_mrkdwn as esc
+from prodsupport.core.rendering import environment, one_line
+from prodsupport.core.timefmt import to_iso
+from prodsupport.email import requests as email_requests
+from prodsupport.incident.messages import SLA_LABEL
+from prodsupport.incident.model import Incident, Severity, Sla
+from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_message import SlackMessage
+from prodsupport.release.model import Release, ReleaseStatus, format_day
+from prodsupport.release.store import ReleaseStore
+from prodsupport.sla import compliance
+from prodsupport.sla.compliance import ComplianceReport
+
+if TYPE_CHECKING:
+    from prodsupport.runtime import Runtime
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the leadership meeting hears: the month ahead's releases and how last month went."""
+
+    month: dt.date  # the first day of the month the releases are in
+    releases: tuple[Release, ...]
+    last_month: ComplianceReport
+
+    @property
+    def month_name(self) -> str:
+        return f"{self.month:%B %Y}"
+
+    @property
+    def last_month_name(self) -> str:
+        return f"{previous_month(self.month):%B %Y}"
+
+
+@dataclass(frozen=True)
+class OutlookEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def previous_month(first: dt.date) -> dt.date:
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def next_month(first: dt.date) -> dt.date:
+    return (first + dt.timedelta(days=32)).replace(day=1)
+
+
+def build(
+    today: dt.date,
+    releases: list[Release],
+    last_month_incidents: list[Incident],
+    calendar: PlaybookCalendar,
+    as_of: dt.datetime,
+) -> Outlook:
+    """The outlook for the month containing `today` (the meeting's month): its scheduled releases, and the
+    compliance report over last month's local days, judged as of the run."""
+    month = today.replace(day=1)
+    start, end = compliance.local_days(calendar, previous_month(month), month)
+    report = compliance.build(last_month_incidents, start, end, as_of, calendar.zone)
+    scheduled = tuple(
+        sorted((r for r in releases if r.status is ReleaseStatus.SCHEDULED), key=lambda r: (r.date, r.id))
+    )
+    return Outlook(month, scheduled, report)
+
+
+def _on_time(report: ComplianceReport) -> list[tuple[Sla, compliance.ClockStats]]:
+    """The clocks that fell due last month: a clock nobody owed says nothing to leadership."""
+    return [(sla, stats) for sla in Sla if (stats := report.stats(sla)).decided]
+
+
+def _severities(report: ComplianceReport) -> str:
+    counts = report.by_severity
+    return " · ".join(f"{s.value} {counts[s]}" for s in Severity)
+
+
+def message(outlook: Outlook, channel: str) -> SlackMessage:
+    """The channel post, with `release_outlook` metadata (docs/design.md#message-metadata)."""
+    report = outlook.last_month
+    lines = [f":calendar: *Monthly outlook: {outlook.month_name}* (for the VTP OIT Leadership Meeting)", ""]
+    lines.append(f"*Releases in {outlook.month_name}*")
+    lines += [
+        f"• *{format_day(r.date)}* · *{esc(r.application)}* · {r.id} — {esc(r.summary)}" for r in outlook.releases
+    ] or ["No releases are scheduled."]
+    lines += [
+        "",
+        f"*{outlook.last_month_name}*: {len(report.incidents)} incidents ({_severities(report)}), "
+        f"{len(report.breaches)} clocks late or missed.",
+    ]
+    lines += [
+        f"• {compliance.sentence_case(SLA_LABEL[sla])}: {stats.in_time} of {stats.decided} in time "
+        f"({stats.percent_in_time:g}%)"
+        for sla, stats in _on_time(report)
+    ]
+    return SlackMessage(
+        channel=channel,
+        text="\n".join(lines),
+        event_type="release_outlook",
+        payload={
+            "month": f"{outlook.month:%Y-%m}",
+            "releases": [
+                {"release_id": r.id, "application": r.application, "date": r.date.isoformat()} for r in outlook.releases
+            ],
+            "last_month": {
+                "from": to_iso(report.start),
+                "to": to_iso(report.end),
+                "incidents": len(report.incidents),
+                "breaches": len(report.breaches),
+                "percent_in_time": {sla.value: stats.percent_in_time for sla, stats in _on_time(report)},
+            },
+        },
+    )
+
+
+def email(outlook: Outlook, team_name: str) -> OutlookEmail:
+    """The same outlook for the leadership list; user text is escaped in the HTML by the environment."""
+    report = outlook.last_month
+    context = {
+        "team_name": team_name,
+        "month_name": outlook.month_name,
+        "last_month_name": outlook.last_month_name,
+        "releases": [
+            {"day": format_day(r.date), "application": r.application, "id": r.id, "summary": r.summary}
+            for r in outlook.releases
+        ],
+        "incidents": len(report.incidents),
+        "severities": _severities(report),
+        "breaches": len(report.breaches),
+        "clocks": [
+            {
+                "label": compliance.sentence_case(SLA_LABEL[sla]),
+                "in_time": stats.in_time,
+                "decided": stats.decided,
+                "percent": f"{stats.percent_in_time:g}",
+            }
+            for sla, stats in _on_time(report)
+        ],
+    }
+    templates = environment()
+    return OutlookEmail(
+        subject=one_line(f"{team_name} Monthly Outlook {outlook.month_name}"),
+        text=templates.get_template("outlook_email.txt.j2").render(context),
+        html=templates.get_template("outlook_email.html.j2").render(context),
+    )
+
+
+def request_id(outlook: Outlook) -> str:
+    """Fixed per month, so every run for the month is the same email request."""
+    return f"outlook-{outlook.month:%Y-%m}"
+
+
+def post_monthly(rt: Runtime, now: dt.datetime) -> None:
+    """Post the outlook once per month, then email it once to the leadership list (none configured: none)."""
+    calendar = rt.policy.calendar
+    today = calendar.local(now).date()
+    month = today.replace(day=1)
+    start, end = compliance.local_days(calendar, previous_month(month), month)
+    outlook = build(
+        today,
+        ReleaseStore(rt.table).dated(month, next_month(month) - dt.timedelta(days=1)),
+        rt.store.opened_between(start, end),
+        calendar,
+        now,
+    )
+    with rt.dedupe.once("release_outlook", f"{month:%Y-%m}", now) as first:
+        if first:
+            post(rt.slack, message(outlook, rt.settings.channel_id))
+    leadership = rt.settings.leadership_emails
+    if not leadership:
+        logger.info("no leadership list configured; the monthly outlook is not emailed", month=f"{month:%Y-%m}")
+        return
+    mail = email(outlook, rt.settings.team_name)
+    email_requests.enqueue(
+        rt,
+        email_requests.EmailRequest(
+            request_id=request_id(outlook),
+            kind="outlook",
+            ref=f"{month:%Y-%m}",
+            channel_id=rt.settings.channel_id,
+            thread_ts="",
+            to=leadership,
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            requested_at=now,
+            requested_by="prodsupport",
+        ),
+    )
