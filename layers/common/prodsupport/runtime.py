@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings
-from prodsupport.infra.slack_api import Budget
+from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
 
 if TYPE_CHECKING:
