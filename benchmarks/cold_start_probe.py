@@ -6,6 +6,10 @@ importlib, resource, sys, time, typing) is the same for every mode, so all are t
 
     cold_start_probe.py baseline
         `import boto3; boto3.client("dynamodb")`.
+    cold_start_probe.py floor_response
+        The baseline, then one DynamoDB PutItem and one HTTP POST (urllib, as slack_sdk posts; `ssl` is
+        imported as for HTTPS): the least any function that writes once and answers once pays for its whole
+        first response.
     cold_start_probe.py events SPEC EVENTS_FILE
         The init: load the handler module from its CodeUri (as the Lambda runtime does) and build the
         clients its first event needs, without a request (see cold_init.py for exactly what). Then invoke
@@ -100,7 +104,6 @@ def build_floor(spec: dict[str, Any]) -> None:
     import boto3
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
-    from slack_sdk import WebClient
 
     Logger()
     for piece in spec["floor"]:
@@ -125,7 +128,30 @@ def build_floor(spec: dict[str, Any]) -> None:
     for name in spec["builds"]:
         if name not in ("table", "secrets", "slack"):
             boto3.client(name)
-    WebClient(token="xoxb-cold-start-probe")  # noqa: S106 - not a secret
+    if "slack" in spec["builds"]:
+        from slack_sdk import WebClient
+
+        WebClient(token="xoxb-cold-start-probe")  # noqa: S106 - not a secret
+
+
+def floor_response(dynamodb: Any) -> None:
+    """One write to the function's table and one POST to its Slack API, as its first event would make."""
+    import os
+    import ssl  # noqa: F401 - slack_sdk's client imports it for HTTPS; the local Slack API is plain HTTP
+    import urllib.request
+
+    dynamodb.put_item(
+        TableName=os.environ["PRODSUPPORT_TABLE_NAME"],
+        Item={"pk": {"S": "PROBE#floor"}, "sk": {"S": "PROBE"}, "at": {"S": str(time.time())}},
+    )
+    request = urllib.request.Request(  # noqa: S310 - the local Slack API's URL, from the environment
+        os.environ["PRODSUPPORT_SLACK_API_URL"] + "auth.test",
+        data=b"{}",
+        headers={"Content-Type": "application/json; charset=utf-8", "Authorization": "Bearer xoxb-probe"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - as above
+        answer.read()
 
 
 def main() -> None:
@@ -136,10 +162,12 @@ def main() -> None:
         with open(sys.argv[3], encoding="utf-8") as handle:
             events = json.load(handle)
     started = time.perf_counter()
-    if mode == "baseline":
+    if mode in ("baseline", "floor_response"):
         import boto3
 
-        boto3.client("dynamodb")
+        dynamodb = boto3.client("dynamodb")
+        if mode == "floor_response":
+            floor_response(dynamodb)
     elif mode == "floor":
         build_floor(spec)
     else:

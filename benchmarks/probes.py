@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +28,8 @@ LAYER = REPO_ROOT / "layers" / "common"
 # What each function's first event builds besides the runtime: see cold_init.py.
 BUILDS: dict[str, list[str]] = {
     SLACK_EVENTS: ["table", "secrets", "slack"],
-    PAGERDUTY: ["table", "secrets", "slack"],
+    # Its handler no longer loads slack_sdk (prodsupport.infra.budget): the first post does, in the first event.
+    PAGERDUTY: ["table", "secrets"],
     CHECKER: ["table", "secrets", "slack"],
     EMAIL_SENDER: ["table", "secrets", "sesv2", "slack"],
 }
@@ -40,12 +43,34 @@ FLOOR: dict[str, list[str]] = {
 MARKER = "PROBE "
 
 
+def build_layer(machine: str = platform.machine()) -> Path:
+    """The layer as `sam build` makes it (pruned, compiled), for `machine` (this one's by default, so that its
+    compiled extensions load here; aarch64 is what template.yaml deploys); its python/ directory."""
+    target = REPO_ROOT / ".aws-sam" / f"layer-bench-{machine}"
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(
+        [
+            "make", "-s", "-C", str(LAYER), "build-CommonLayer", f"ARTIFACTS_DIR={target}",
+            f"PYTHON={sys.executable}", f"LAMBDA_PLATFORM=manylinux2014_{machine}",
+        ],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return target / "python"
+
+
+def unzipped_bytes(layer: Path) -> int:
+    """What Lambda counts against a layer's unzipped size: the bytes of every file under /opt."""
+    return sum(path.stat().st_size for path in layer.parent.rglob("*") if path.is_file())
+
+
 class Prober:
     """Runs fresh interpreters against one local stack; the stack prepares what their events need."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalStack, layer: Path | None = None) -> None:
+        """`layer`: a built layer's python/ directory (build_layer) instead of the source tree."""
         self.stack = stack
         self.traffic = Traffic(stack)
+        self.layer = layer
 
     def spec(self, function: str) -> dict[str, Any]:
         fn = self.stack.template.function(function)
@@ -62,12 +87,19 @@ class Prober:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PRODSUPPORT_", "AWS_"))}
         env.update(self.stack.aws.function_environment(function, self.stack.settings))
         env.update(self.stack.env)
-        env["PYTHONPATH"] = str(LAYER)
+        env["PYTHONPATH"] = str(self.layer or LAYER)
+        if self.layer is not None:
+            # Lambda's /opt is read-only: a built layer is timed with the bytecode it ships, and nothing else.
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 
     def baseline(self) -> dict[str, Any]:
         """`import boto3; boto3.client("dynamodb")` in the same environment."""
         return self._probe(["baseline"], self.environment(SLACK_EVENTS))
+
+    def floor_response(self, function: str) -> dict[str, Any]:
+        """The baseline, then one PutItem and one POST: the floor of a whole first response."""
+        return self._probe(["floor_response"], self.environment(function))
 
     def floor(self, function: str) -> dict[str, Any]:
         return self._probe(["floor", json.dumps(self.spec(function))], self.environment(function))

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import runtime
+from prodsupport import runtime, snapstart
 from prodsupport.infra import apigw
 from prodsupport.infra import metrics as business_metrics
 from prodsupport.pagerduty import webhook as pagerduty
@@ -23,6 +23,8 @@ from prodsupport.pagerduty import webhook as pagerduty
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
+# SnapStart (template.yaml): the use cases and the Slack client every delivery imports are in the snapshot.
+snapstart.register("prodsupport.pagerduty.flows", "prodsupport.infra.slack_api")
 
 
 @app.post("/pagerduty/webhook")

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prodsupport import runtime
+from prodsupport import runtime, snapstart
 from prodsupport.infra import apigw
 from prodsupport.infra import metrics as business_metrics
 from prodsupport.slack import requests as slack_requests
@@ -22,6 +22,8 @@ from prodsupport.slack.requests import BadRequest
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
+# SnapStart (template.yaml): what a thread reply, a command or a declaration imports is in the snapshot.
+snapstart.register("prodsupport.slack.events", "prodsupport.incident.flows", "prodsupport.infra.slack_api")
 # Requests by kind, counted whatever their outcome: a flat line here means Slack stopped calling.
 ROUTE_METRICS = {
     "/slack/events": "SlackEvents",

@@ -126,14 +126,14 @@ def test_a_pagerduty_resend_while_the_first_is_in_flight_is_503_then_a_duplicate
     configured: LocalStack,
 ) -> None:
     body = pagerduty_body("incident.triggered", WEDNESDAY_10_ET, event_id="01PDTRIGGERED")
-    runtime.current().dedupe.claim("pagerduty-webhook", "wh-1", WEDNESDAY_10_ET)
+    runtime.current().dedupe.claim("pagerduty-event", "01PDTRIGGERED", WEDNESDAY_10_ET)  # the first delivery
 
     clock_of(configured).advance(timedelta(seconds=5))  # PagerDuty's retry after its five-second timeout
     during = deliver_pagerduty(configured, body, "wh-1")
     assert (during.status, json.loads(during.body)["status"]) == (503, "in flight")
     assert configured.slack.calls == []
 
-    runtime.current().dedupe.give_back("pagerduty-webhook", "wh-1")  # the first delivery failed
+    runtime.current().dedupe.give_back("pagerduty-event", "01PDTRIGGERED")  # the first delivery failed
     clock_of(configured).advance(timedelta(seconds=30))
     retried = deliver_pagerduty(configured, body, "wh-1")
     clock_of(configured).advance(timedelta(minutes=1))

@@ -28,7 +28,8 @@ from builders import (
 from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Sla
-from prodsupport.infra.slack_api import RESERVE_SECONDS, TIMEOUT_SECONDS
+from prodsupport.infra.budget import RESERVE_SECONDS
+from prodsupport.infra.slack_api import TIMEOUT_SECONDS
 from prodsupport.sla import checker
 from prodsupport_local.emulator.processes import Call, Invoke, Outcome, run
 from prodsupport_local.emulator.stack import LocalStack

@@ -30,6 +30,8 @@ NOT_NAMES = {
     "DimensionName",
     "StageName",
 }
+# Resources whose name is unique only within their parent, which has a name of its own (a function's alias).
+SCOPED_TO_THEIR_PARENT = {"AWS::Lambda::Alias"}
 
 
 def alarm_named_by(metric: str) -> dict[str, Any]:
@@ -71,6 +73,8 @@ def named(template: dict[str, Any], stack_name: str) -> dict[str, str]:
     """Every physical name the template fixes (not left to CloudFormation), by resource and property."""
     names = {}
     for resource, body in template["Resources"].items():
+        if body["Type"] in SCOPED_TO_THEIR_PARENT:
+            continue
         for prop, value in (body.get("Properties") or {}).items():
             if NAME_PROPERTIES.match(prop) and prop not in NOT_NAMES:
                 name = physical_name(value, stack_name)

@@ -30,7 +30,7 @@ from prodsupport.core.settings import (
     Team,
     TeamUnavailable,
 )
-from prodsupport.infra.slack_api import Budget
+from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
 
 if TYPE_CHECKING:

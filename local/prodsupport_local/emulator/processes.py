@@ -127,6 +127,11 @@ class Running:
         self._released = released
         self._outcomes: list[Outcome] | None = None
 
+    @property
+    def released_at(self) -> float:
+        """When the calls left the starting line, on the monotonic clock (system-wide, as the stand-ins record)."""
+        return self._released
+
     def outcomes(self) -> list[Outcome]:
         """Each call's outcome in the order given; a process still running at its Timeout is killed."""
         if self._outcomes is None:

@@ -12,7 +12,8 @@ or JSON body; JSON-string fields such as ``metadata``, ``blocks`` or ``view`` de
 answers a deterministic ``ts``: the virtual time of ``ts_clock()`` in whole epoch seconds, a dot, and a
 six-digit count of successful posts in this server's life (``"1764230400.000001"``), so a replay scenario can
 reply in a thread the bot started. :meth:`RecordingSlackApi.fail_next` injects rate limits, server errors,
-Slack errors and slow answers.
+Slack errors and slow answers; :meth:`RecordingSlackApi.limit_posts_per_channel` adds Slack's per-channel limit
+on ``chat.postMessage`` (about one message a second, with short bursts: a 429 with ``Retry-After`` beyond it).
 
 ``conversations.members`` answers, page by page, the members set with :meth:`RecordingSlackApi.set_members`;
 a channel nobody configured has every person of the workspace as a member (every user defined with
@@ -26,9 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import mimetypes
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
@@ -90,10 +94,37 @@ class SlackCall:
     args: dict[str, Any]
     response: dict[str, Any]
     status: int = 200
+    # When the call arrived, on the monotonic clock (system-wide: comparable with a function's own process).
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def ok(self) -> bool:
         return self.status == HTTPStatus.OK and self.response.get("ok") is True
+
+
+class PostRateLimit:
+    """Slack's special limit on ``chat.postMessage``: about one message per second to a channel, short bursts
+    allowed. A token bucket per channel on the wall clock (the SDK waits Retry-After on it): ``burst`` posts at
+    once, then ``per_second``; a post over the limit is refused with a 429 and the seconds until a token."""
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self.refused = 0
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, channel: str) -> Fault | None:
+        with self._lock:
+            now = time.monotonic()
+            tokens, at = self._buckets.get(channel, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
+            if tokens >= 1.0:
+                self._buckets[channel] = (tokens - 1.0, now)
+                return None
+            self._buckets[channel] = (tokens, now)
+            self.refused += 1
+            return Fault(retry_after=max(1, math.ceil((1.0 - tokens) / self.per_second)))
 
 
 @dataclass(frozen=True)
@@ -130,6 +161,7 @@ class RecordingSlackApi(FakeApi[SlackCall]):
         self._members: dict[str, list[str]] = {}
         self._download_redirects: dict[str, str] = {}
         self._workspace: set[str] = set()
+        self.post_limit: PostRateLimit | None = None
         self._handlers: dict[str, Callable[[_Args], _Response]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -229,11 +261,24 @@ class RecordingSlackApi(FakeApi[SlackCall]):
 
     # -- request handling (called from server threads) -------------------------------------------------------
 
+    def clear(self) -> None:
+        """Forget recorded calls, pending faults and the post rate limit."""
+        super().clear()
+        self.post_limit = None
+
+    def limit_posts_per_channel(self, per_second: float = 1.0, burst: int = 5) -> PostRateLimit:
+        """From now on, refuse ``chat.postMessage`` beyond ``per_second`` per channel after a ``burst``."""
+        self.post_limit = PostRateLimit(per_second, burst)
+        return self.post_limit
+
     def _answer_api_call(self, method: str, args: _Args, token: str | None) -> _Answer | None:
         call = SlackCall(method=method, args=args, response={}, status=0)
         self._record(call)
+        fault = self.faults.take(method)
+        if fault is None and method == "chat.postMessage" and self.post_limit is not None:
+            fault = self.post_limit.take(str(args.get("channel", "")))
         return self.answer_with(
-            self.faults.take(method),
+            fault,
             process=lambda: self._processed(method, args, token),
             refuse=_fault_answer,
             record=lambda answer: self._finish(call, answer),

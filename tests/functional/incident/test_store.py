@@ -61,6 +61,22 @@ def test_mutate_reapplies_a_change_that_lost_a_race(stack: LocalStack) -> None:
     assert calls == [1, 2]
 
 
+def test_given_an_incident_read_meanwhile_changed_when_mutated_from_that_read_then_no_change_is_lost(
+    stack: LocalStack,
+) -> None:
+    store = runtime.current().store
+    channel = stack.settings["channel_id"]
+    store.create(new_incident(1, "1795788300.000100"))
+    read = store.get(channel, "1795788300.000100")
+    assert read is not None
+    store.mutate(channel, "1795788300.000100", lambda other: setattr(other, "business_impact", "Veterans wait"))
+
+    saved, _ = store.mutate(channel, "1795788300.000100", lambda c: setattr(c, "summary", "Kiosks fail"), read=read)
+
+    assert (saved.summary, saved.business_impact) == ("Kiosks fail", "Veterans wait")
+    assert read.summary != "Kiosks fail"  # the caller's copy is left as it was read
+
+
 def test_a_second_declaration_of_the_same_thread_is_refused(stack: LocalStack) -> None:
     store = runtime.current().store
     store.create(new_incident(1, "1795788300.000100"))

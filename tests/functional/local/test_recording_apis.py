@@ -307,6 +307,32 @@ def test_rate_limit_is_retried_by_slack_sdk(slack: RecordingSlackApi) -> None:
     assert response["ts"] == "1764230400.000001"
 
 
+def test_posts_beyond_the_per_channel_burst_are_refused_with_retry_after(
+    slack: RecordingSlackApi, client: WebClient
+) -> None:
+    slack.limit_posts_per_channel(per_second=1.0, burst=3)
+    for _ in range(3):
+        client.chat_postMessage(channel="C1", text="burst")
+
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="one too many")
+
+    assert refused.value.response.status_code == 429
+    assert refused.value.response.headers["Retry-After"] == "1"
+    assert [call.args["text"] for call in slack.posts()] == ["burst"] * 3
+
+
+def test_the_per_channel_limit_leaves_other_channels_their_own_burst(
+    slack: RecordingSlackApi, client: WebClient
+) -> None:
+    slack.limit_posts_per_channel(per_second=1.0, burst=1)
+    client.chat_postMessage(channel="C1", text="first channel")
+
+    client.chat_postMessage(channel="C2", text="second channel")
+
+    assert len(slack.posts()) == 2
+
+
 def test_server_errors_are_retried_by_slack_sdk(slack: RecordingSlackApi) -> None:
     slack.fail_next("chat.postMessage", status=500, times=2)
     retry = ServerErrorRetryHandler(

@@ -256,16 +256,12 @@ print("holidays" in sys.modules)
 
 
 @pytest.mark.parametrize(
-    ("at", "imported"),
-    [
-        ("2026-05-16T12:00:00-04:00", False),  # a Saturday
-        ("2026-05-13T22:00:00-04:00", False),  # a weekday, after hours
-        ("2026-05-13T12:00:00-04:00", True),  # a weekday in hours must consult the holidays
-    ],
+    "at",
+    ["2026-05-16T12:00:00-04:00", "2026-05-13T22:00:00-04:00", "2026-05-13T12:00:00-04:00"],
     ids=["weekend", "weekday-after-hours", "weekday-in-hours"],
 )
-def test_given_a_fresh_process_when_no_holiday_lookup_is_needed_then_holidays_is_not_imported(
-    at: str, imported: bool
+def test_given_a_fresh_process_when_deciding_business_hours_then_the_holidays_package_is_never_imported(
+    at: str,
 ) -> None:
     result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
         [sys.executable, "-c", _PROBE, at],
@@ -275,4 +271,9 @@ def test_given_a_fresh_process_when_no_holiday_lookup_is_needed_then_holidays_is
         env={"PYTHONPATH": str(LAYER)},
     )
 
-    assert result.stdout.strip() == str(imported)
+    assert result.stdout.strip() == "False"
+
+
+def test_given_a_year_beyond_the_holiday_table_when_asked_then_it_fails_naming_the_fix() -> None:
+    with pytest.raises(ValueError, match="make holidays-table"):
+        PlaybookCalendar().is_business_day(date(2100, 3, 3))

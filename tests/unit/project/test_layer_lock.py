@@ -52,29 +52,3 @@ def test_the_lock_names_no_index_of_this_machine() -> None:
 
 def test_the_lock_leaves_boto3_to_the_lambda_runtime() -> None:
     assert not {"boto3", "botocore"} & set(pins(LOCK))
-
-
-def test_us_holidays_are_the_same_with_only_the_en_us_translations_the_layer_keeps(tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-    import sys
-
-    import holidays
-
-    trimmed = tmp_path / "holidays"
-    shutil.copytree(Path(holidays.__file__).parent, trimmed)
-    for locale in (trimmed / "locale").iterdir():
-        if locale.name != "en_US":
-            shutil.rmtree(locale)
-    script = (
-        "import holidays, json; from holidays.constants import GOVERNMENT, PUBLIC; "
-        "print(json.dumps({str(d): n for d, n in sorted(holidays.country_holidays("
-        "'US', years=(2026, 2027), categories=(PUBLIC, GOVERNMENT)).items())}))"
-    )
-    trimmed_first = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {script}"
-
-    full = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, check=True)  # noqa: S603
-    kept = subprocess.run([sys.executable, "-I", "-c", trimmed_first], capture_output=True, text=True, check=True)  # noqa: S603
-
-    assert kept.stdout == full.stdout
-    assert "Thanksgiving" in kept.stdout

@@ -7,10 +7,12 @@ It is pure: the caller always says which instant it is asking about, so any deci
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,20 +48,27 @@ class CalendarConfig:
 
 
 @cache
-def _federal_holidays(year: int) -> Mapping[date, str]:
-    """US federal holidays falling on dates in `year`, with their observed days.
+def _federal_holiday_table() -> dict[str, dict[str, str]]:
+    """The committed table computed by the `holidays` package (layers/common/us_federal_holidays.py).
 
-    Imported lazily: `holidays` costs tens of milliseconds to import, and most Lambda invocations
-    (anything on a weekend or outside the day's hours) never need it. The following year is loaded too
-    because an observed day can land in the year before its holiday (Fri 2027-12-31 is New Year's Day
-    2028 observed); keeping only this year's dates makes the result independent of which year the
-    package files it under.
+    Read instead of calling `holidays` because that package imports every country's module (~65 ms on the
+    first business-hours decision, ~4 MB of the layer) to answer for one country whose rules change by law,
+    a few times a century; a test fails whenever the table and the pinned `holidays` disagree.
     """
-    import holidays  # noqa: PLC0415 - cold start: loaded by the first calendar question, not at import
-    from holidays.constants import GOVERNMENT, PUBLIC  # noqa: PLC0415 - as above
+    with (Path(__file__).parent / "us_federal_holidays.json").open(encoding="utf-8") as table:
+        loaded: dict[str, dict[str, str]] = json.load(table)
+    return loaded
 
-    loaded = holidays.country_holidays("US", years=(year, year + 1), categories=(PUBLIC, GOVERNMENT))
-    return {day: name for day, name in loaded.items() if day.year == year}
+
+@cache
+def _federal_holidays(year: int) -> Mapping[date, str]:
+    """US federal holidays falling on dates in `year`, with their observed days (a Friday 31 December can be
+    the next year's New Year's Day observed)."""
+    days = _federal_holiday_table().get(str(year))
+    if days is None:
+        # A deadline computed without its holidays would be silently wrong; regenerating the table is one command.
+        raise ValueError(f"no US federal holidays for {year}: regenerate the table (make holidays-table)")
+    return {date.fromisoformat(f"{year}-{month_day}"): name for month_day, name in days.items()}
 
 
 def _require_aware(at: datetime) -> None:
@@ -103,7 +112,7 @@ class PlaybookCalendar:
 
     def is_business_day(self, day: date) -> bool:
         _require_date(day)
-        # Cheapest checks first, so weekends and configured dates never load the holiday tables.
+        # Cheapest checks first, so weekends and configured dates never read the holiday table.
         if day.weekday() >= _SATURDAY or day in self._config.extra_holidays:
             return False
         return day not in _federal_holidays(day.year)
@@ -111,7 +120,7 @@ class PlaybookCalendar:
     def in_business_hours(self, at: datetime) -> bool:
         """Decides the ack window; the day's end is exclusive so 20:00 ET already gets 60 minutes."""
         wall = self.local(at)
-        # Time of day first: most after-hours instants are settled without loading the holiday tables.
+        # Time of day first: most after-hours instants are settled without reading the holiday table.
         if not self._config.day_start <= wall.time() < self._config.day_end:
             return False
         return self.is_business_day(wall.date())

@@ -76,7 +76,7 @@ def _refusal(rt: Runtime, roster: Roster, user: str) -> str | None:
 
 
 def _allowed_roster(rt: Runtime, user: str) -> Roster:
-    roster = rt.roster.load()
+    roster = rt.roster.current()
     refusal = _refusal(rt, roster, user)
     if refusal:
         raise UserError(refusal)
@@ -110,7 +110,7 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
             requested_by=user,
         )
 
-    saved, request = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    saved, request = rt.store.mutate(incident.channel_id, incident.thread_ts, change, read=incident)
     try:
         queued = enqueue(rt, request)
     except Exception as exc:

@@ -73,7 +73,7 @@ def _new_incident(
         opened_at=opened_at,
         declared_by=declared_by,
         applications=applications or [rt.settings.applications[0]],
-        owner=rt.roster.load().email_owner,
+        owner=rt.roster.current().email_owner,
         acknowledged_at=acknowledged_at,
         team=rt.team_id,
         id_prefix=rt.id_prefix,
@@ -243,7 +243,7 @@ def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
     def set_card(current: Incident) -> None:
         current.card_ts = current.card_ts or card_ts
 
-    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card)
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident)
     return saved
 
 
@@ -378,7 +378,7 @@ def _change(rt: Runtime, incident: Incident, change: Callable[[Incident], object
         change(current)
         return bool(user) and current.acknowledge(at, user, ACK_BY_UPDATE) is not None
 
-    saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply)
+    saved, acknowledged = rt.store.mutate(incident.channel_id, incident.thread_ts, apply, read=incident)
     if acknowledged:
         deliver(rt, msg.acknowledged(saved, Sla.SLACK_ACK, saved.deadlines[Sla.SLACK_ACK], user, zone=rt.zone))
     return saved

@@ -7,6 +7,7 @@ by the version number; a lost race re-reads and re-applies the change, it never 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,15 +94,22 @@ class IncidentStore:
         return item
 
     def create(
-        self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = (), without_early_reply: bool = False
+        self,
+        incident: Incident,
+        *,
+        also: Sequence[Mapping[str, Any]] = (),
+        without_early_reply: bool = False,
+        absent: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Store a new incident and its id alias together; a second declaration of the same thread fails.
 
         `also` are items that must appear with the incident or not at all (a PagerDuty link), each new.
         `without_early_reply`: the declaration found no early reply, so it fails if one was noted since.
+        `absent`: other (pk, sk) that must not exist either (a PagerDuty acknowledgement noted before the link).
         """
         incident.version = 1
         early = [(thread_pk(incident.channel_id, incident.thread_ts), EARLY)] if without_early_reply else []
+        early.extend(absent)
         self.table.put_all(
             [
                 (self._item(incident), "attribute_not_exists(pk)"),
@@ -164,10 +172,17 @@ class IncidentStore:
             raise
         return incident
 
-    def mutate[R](self, channel_id: str, thread_ts: str, change: Callable[[Incident], R]) -> tuple[Incident, R]:
-        """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost."""
-        for _ in range(MAX_ATTEMPTS):
-            incident = self.get(channel_id, thread_ts)
+    def mutate[R](
+        self, channel_id: str, thread_ts: str, change: Callable[[Incident], R], *, read: Incident | None = None
+    ) -> tuple[Incident, R]:
+        """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost.
+
+        `read` is the incident as this request just read it: the first attempt starts from (a copy of) it
+        instead of reading again, and is still conditional on its version, so a change made meanwhile only
+        costs the re-read it would have cost anyway.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            incident = copy.deepcopy(read) if attempt == 0 and read is not None else self.get(channel_id, thread_ts)
             if incident is None:
                 raise IncidentNotFound(thread_pk(channel_id, thread_ts))
             result = change(incident)

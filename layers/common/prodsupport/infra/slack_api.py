@@ -14,7 +14,6 @@ the outcome unknown and the effect goes to the outbox, which looks again later.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,11 +33,10 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
 
 from prodsupport.infra import metrics
+from prodsupport.infra.budget import Budget
 from prodsupport.infra.slack_message import SlackMessage
 
 TIMEOUT_SECONDS = 2
-# Kept back from every call for handing the effect to the outbox (one SQS send) and answering.
-RESERVE_SECONDS = 1.5
 # Below this, a call would time out before Slack could answer; better hand the effect over at once.
 MIN_CALL_SECONDS = 0.5
 POST_ATTEMPTS = 3
@@ -53,27 +51,6 @@ PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "ser
 class Deferred(Exception):
     """An effect that cannot be finished now: no time left before the deadline, a Retry-After past it, or
     a post whose outcome is still unknown."""
-
-
-class Budget:
-    """The time this invocation has left, on the monotonic clock (a budget, not a time of day).
-
-    A runtime outlives its invocations, so each handler restarts the budget from its Lambda context;
-    a budget never started (a script, a unit test) is unbounded.
-    """
-
-    def __init__(self) -> None:
-        self._deadline: float | None = None
-
-    def start(self, remaining_millis: int) -> None:
-        self._deadline = time.monotonic() + remaining_millis / 1000
-
-    def seconds_left(self) -> float:
-        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
-
-    def usable_seconds(self) -> float:
-        """What a call may spend and still leave the reserve for the hand-off."""
-        return self.seconds_left() - RESERVE_SECONDS
 
 
 def make_client(

@@ -50,7 +50,6 @@ from prodsupport.pagerduty.webhook import (
     parse_event,
     severity_for,
 )
-from prodsupport.postmortem.flows import resolve_incident
 from prodsupport.roster.oncall import oncall_user
 
 if TYPE_CHECKING:
@@ -85,11 +84,10 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
     delivery_id = header(headers, WEBHOOK_ID_HEADER) or event.id
     received_at = rt.clock()
     try:
-        with (
-            rt.dedupe.once("pagerduty-webhook", delivery_id, received_at, refuse_in_flight=True) as first_delivery,
-            rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event,
-        ):
-            if not (first_delivery and first_event):
+        # One claim, on the event: a resent delivery carries the same event (a V3 delivery holds exactly one), and
+        # a second subscription's delivery of it has another webhook id but the same event id.
+        with rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event:
+            if not first_event:
                 logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
                 return _answer("duplicate", event)
             try:
@@ -153,27 +151,45 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
         opened_at=opened_at,
         declared_by="",
         applications=[settings.applications[0]] if settings.applications else [],
-        owner=rt.roster.load().email_owner,
+        owner=rt.roster.current().email_owner,
         team=rt.team_id,
         id_prefix=rt.id_prefix,
     )
     incident.pagerduty = PagerDutyLink(pd.id, pd.html_url)
-    early = _apply_early_ack(rt, incident, pd.id)
     root = pd_msg.thread_root(incident, pd, oncall_user(rt, opened_at), zone=rt.zone, partners=rt.partners.names)
     incident.thread_ts = incident.card_ts = _send(rt, root)
-    try:
-        rt.store.create(incident, also=[pagerduty_links.item(incident, pd.id)])
-    except ConditionFailed:
-        winner = _linked(rt, pd.id)
-        if winner is None:
-            raise
+    # The usual case in one transaction: linked on condition that no acknowledgement was noted before the link.
+    # Such a note is written only while the link is absent, so once this succeeds no acknowledgement can be left
+    # unapplied: a later one finds the link and is applied by its own delivery.
+    stored, winner = _create_linked(rt, incident, pd, absent=[pagerduty_links.early_ack_key(pd.id)])
+    early = ""
+    if not stored and winner is None:
+        # An acknowledgement came first (rare: PagerDuty sent it before the trigger was handled): link without
+        # that condition, then apply the noted acknowledgement, which can no longer change once linked.
+        stored, winner = _create_linked(rt, incident, pd, absent=[])
+        if stored:
+            incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
+    if winner is not None:
         logger.warning("PagerDuty incident was linked while its thread was opened", incident_id=winner.id)
         return _attach(rt, winner, event, pd)
-    if not early:
-        incident, early = _apply_ack_noted_meanwhile(rt, incident, pd.id)
     if early:
         _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early, zone=rt.zone))
     return "opened"
+
+
+def _create_linked(
+    rt: Runtime, incident: Incident, pd: PagerDutyIncident, *, absent: list[tuple[str, str]]
+) -> tuple[bool, Incident | None]:
+    """(True, None) once stored with its link; (False, the incident that holds the link) when another won it;
+    (False, None) when the link is free but an item named in `absent` (a noted acknowledgement) exists."""
+    try:
+        rt.store.create(incident, also=[pagerduty_links.item(incident, pd.id)], absent=absent)
+    except ConditionFailed:
+        winner = _linked(rt, pd.id)
+        if winner is None and not absent:
+            raise
+        return False, winner
+    return True, None
 
 
 def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
@@ -188,10 +204,10 @@ def _apply_early_ack(rt: Runtime, incident: Incident, pagerduty_id: str) -> str:
 
 
 def _apply_ack_noted_meanwhile(rt: Runtime, incident: Incident, pagerduty_id: str) -> tuple[Incident, str]:
-    """An acknowledgement noted after the first look but before the link (the card post takes a while).
+    """An acknowledgement noted before the link, applied once the link exists.
 
-    Its note is written only while the link is absent, so once the link exists this second look is final:
-    an acknowledgement either is noted by now, or found the link and was applied by its own delivery.
+    Its note is written only while the link is absent, so once the link exists this look is final: an
+    acknowledgement either is noted by now, or found the link and was applied by its own delivery.
     """
     if pagerduty_links.early_ack(rt.table, pagerduty_id) is None:
         return incident, ""
@@ -241,7 +257,7 @@ def on_acknowledged(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> 
         current.track_pagerduty_ack()  # a `/incident link` may have claimed the link but not saved the clock yet
         return current.acknowledge_in_pagerduty(event.occurred_at, agent)
 
-    saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change)
+    saved, met = rt.store.mutate(incident.channel_id, incident.thread_ts, change, read=incident)
     if met is not None:
         _send(rt, pd_msg.acknowledged(saved, saved.deadlines[Sla.PAGERDUTY_ACK], agent, zone=rt.zone))
         return "acknowledged"
@@ -312,6 +328,9 @@ def on_resolved(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str:
     resolution = f"Resolved in PagerDuty by {event.agent_name}"
     by_this_event = incident.ended_at == event.occurred_at and incident.resolution == resolution
     try:
+        # Loaded here: a trigger or an ack (most deliveries) never needs the post-mortem and email modules.
+        from prodsupport.postmortem.flows import resolve_incident  # noqa: PLC0415
+
         resolve_incident(rt, incident, resolution, "", event.occurred_at)
     except UserError:
         if by_this_event:

@@ -91,6 +91,12 @@ def note_early_ack(table: Table, pagerduty_id: str, at: datetime, agent: str, tt
     return True
 
 
+def early_ack_key(pagerduty_id: str) -> tuple[str, str]:
+    """Where an acknowledgement noted before the link is kept: a link written on condition it is absent and a
+    note written on condition the link is absent exclude each other, so neither needs to look again after."""
+    return pk(pagerduty_id), EARLY_ACK
+
+
 def early_ack(table: Table, pagerduty_id: str) -> tuple[datetime, str] | None:
     found = table.get(pk(pagerduty_id), EARLY_ACK)
     return (parse_iso(found["at"]), str(found.get("agent", ""))) if found else None

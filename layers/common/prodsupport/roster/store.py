@@ -6,10 +6,16 @@ stakeholder list is the weekly-sync invite list the playbook's emails go to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 
 from prodsupport.core.settings import DEFAULT_TEAM_ID, Settings
 from prodsupport.infra.dynamo import Table
+
+# How long a container trusts the roster it read. Owners and the stakeholder list change by hand and rarely, while
+# every declaration, PagerDuty trigger and email request needs them: a change saved through this container is
+# seen at once (save refreshes the copy), one saved through another container within this many seconds.
+CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,25 @@ class RosterStore:
     table: Table
     settings: Settings
     team: str = DEFAULT_TEAM_ID
+    _cached: tuple[float, Roster] | None = field(default=None, init=False, repr=False)
 
     @property
     def _sk(self) -> str:
         return "ROSTER" if self.team == DEFAULT_TEAM_ID else f"ROSTER#{self.team}"
 
+    def current(self) -> Roster:
+        """The roster as read at most CACHE_SECONDS ago (on the monotonic clock: staleness is real time)."""
+        if self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS:
+            return self._cached[1]
+        return self.load()
+
     def load(self) -> Roster:
+        """Read now: what an edit starts from, since its save is conditional on the version read."""
+        roster = self._read()
+        self._cached = (time.monotonic(), roster)
+        return roster
+
+    def _read(self) -> Roster:
         item = self.table.get("CONFIG", self._sk)
         if not item:
             return Roster(
@@ -75,4 +94,5 @@ class RosterStore:
         }
         condition = "attribute_not_exists(pk)" if roster.version == 0 else "version = :v"
         self.table.put(item, condition=condition, vals={":v": roster.version} if roster.version else None)
+        self._cached = (time.monotonic(), new)
         return new

@@ -1,0 +1,31 @@
+"""The time an invocation has left, apart from the Slack adapter so that building a runtime does not import
+slack_sdk: a function whose event never posts (a PagerDuty delivery that is ignored, a duplicate, a bad
+signature) never pays for loading it."""
+
+from __future__ import annotations
+
+import time
+
+# Kept back from every call for handing the effect to the outbox (one SQS send) and answering.
+RESERVE_SECONDS = 1.5
+
+
+class Budget:
+    """The time this invocation has left, on the monotonic clock (a budget, not a time of day).
+
+    A runtime outlives its invocations, so each handler restarts the budget from its Lambda context;
+    a budget never started (a script, a unit test) is unbounded.
+    """
+
+    def __init__(self) -> None:
+        self._deadline: float | None = None
+
+    def start(self, remaining_millis: int) -> None:
+        self._deadline = time.monotonic() + remaining_millis / 1000
+
+    def seconds_left(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
+
+    def usable_seconds(self) -> float:
+        """What a call may spend and still leave the reserve for the hand-off."""
+        return self.seconds_left() - RESERVE_SECONDS

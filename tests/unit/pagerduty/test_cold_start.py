@@ -1,0 +1,30 @@
+"""The PagerDuty function's init loads no Slack SDK: a delivery that posts nothing (an ignored event type, a
+duplicate, a bad signature) never pays for it, and one that posts loads it with its first post."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+_PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+heavy = ("slack_sdk", "jinja2", "icalendar", "prodsupport.postmortem.flows")
+print(sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_slack_sdk_is_not_imported() -> None:
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-c", _PROBE, str(REPO / "functions" / "pagerduty_webhook" / "app.py")],
+        capture_output=True,
+        check=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO / "layers" / "common")},
+    )
+
+    assert result.stdout.strip() == "[]"
