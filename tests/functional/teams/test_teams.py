@@ -167,3 +167,15 @@ def test_the_app_home_shows_the_incidents_of_the_viewers_teams_only(
     blocks = str(published.args["view"]["blocks"])
     assert "PHM-2026-0001" in blocks
     assert "CHK-2026-0001" not in blocks
+
+
+def test_each_team_reads_its_own_partner_directory(stack: LocalStack) -> None:
+    pharmacy = {**PHARMACY, "partners": [{"name": "Pharmacy Vendor", "slack_user_ids": ["U0VENDOR"]}]}
+    stack.configure({**SETTINGS, "partners": [{"name": "VEText"}], "teams": [CHECKIN, pharmacy]})
+
+    in_pharmacy = command_in(stack, "C0PHARMACY", "partners", user="U0ENG")["text"]
+    in_checkin = command_in(stack, "C0CHECKIN", "partners", user="U0ENG")["text"]
+
+    assert "Pharmacy Vendor" in in_pharmacy
+    assert "VEText" not in in_pharmacy
+    assert "VEText" in in_checkin  # not set by the team: the default team's directory
