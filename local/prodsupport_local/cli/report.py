@@ -3,7 +3,8 @@
 The same report the weekly job posts to the channel, for the incidents opened in [--from, --to) (ET
 midnights; --to is exclusive, so a Monday-to-Monday range is one week). It reads the table through boto3:
 set AWS_ENDPOINT_URL to read a local emulation instead of AWS. `--format html` writes one self-contained
-page with the weekly post's chart (the trend over the 12 weeks before --to) and the same tables.
+page with the weekly post's chart (the trend over the 12 weeks before --to) and the same tables. With several
+teams (`PRODSUPPORT_TEAMS`), `--team ID` reports one team's incidents in its zone; without it, every team's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+from prodsupport.core.settings import TeamUnavailable
 from prodsupport.sla import compliance
 from prodsupport_local.cli.table import CliError, add_table_argument, instant, table_runtime
 
@@ -40,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--format", choices=(*compliance.FORMATS, HTML), default="md", help="default: md")
     add_table_argument(parser)
     parser.add_argument(
+        "--team",
+        default=None,
+        metavar="ID",
+        help="only this team's incidents, days in its zone (`default`: the top-level team)",
+    )
+    parser.add_argument(
         "--as-of",
         type=instant,
         default=None,
@@ -58,9 +66,14 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         rt = table_runtime(args.table)
+        if args.team is not None:
+            rt = rt.for_team(args.team)
     except CliError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
+    except TeamUnavailable as exc:
+        print(f"--team: {exc}", file=sys.stderr)
+        return 2
     calendar = rt.policy.calendar
     start, end = compliance.local_days(calendar, args.start, args.stop)
     as_of = args.as_of or datetime.now(UTC)
@@ -71,6 +84,8 @@ def main(args: argparse.Namespace) -> int:
         start = min(start, compliance.local_days(calendar, history.history_start(last_week), args.stop)[0])
     try:
         incidents = rt.store.opened_between(start, end)
+        if args.team is not None:
+            incidents = [incident for incident in incidents if incident.team == rt.team_id]
     except (BotoCoreError, ClientError) as exc:
         print(f"cannot read table {args.table}: {exc}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import pytest
 from builders import ALERT_BOT, alert, clock_of, command_answer, payloads_of, post_slack, slack_event, table_items
 
 from prodsupport import runtime
+from prodsupport_local.cli import main as cli
 from prodsupport_local.emulator.stack import LocalStack
 from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
@@ -179,3 +180,26 @@ def test_each_team_reads_its_own_partner_directory(stack: LocalStack) -> None:
     assert "Pharmacy Vendor" in in_pharmacy
     assert "VEText" not in in_pharmacy
     assert "VEText" in in_checkin  # not set by the team: the default team's directory
+
+
+def test_the_report_command_reports_one_teams_incidents_in_its_zone(
+    teams: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0CHECKIN", seq=1), "Ev1")
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PHARMACY", seq=2), "Ev2")
+    capsys.readouterr()
+
+    status = cli.main(
+        ["report", "--from", "2026-11-30", "--to", "2026-12-07", "--format", "json", "--team", "pharmacy"]
+    )
+
+    printed = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert (printed["from"], printed["incidents"]) == ("2026-11-30T08:00:00Z", 1)  # midnight in Los Angeles
+
+
+def test_the_report_command_refuses_a_team_not_configured(
+    teams: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["report", "--from", "2026-11-30", "--to", "2026-12-07", "--team", "gone"]) == 2
+    assert "--team: team 'gone' is not configured" in capsys.readouterr().err
