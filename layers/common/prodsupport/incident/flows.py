@@ -198,15 +198,16 @@ def _declare_claimed(
         acknowledged_at=at,
     )
     incident.summary = summary
-    early = rt.store.early_reply(channel, thread_ts) if not declared_by else None
+    # An early reply is rare, and an alert's create fails while one is noted: only a failed create reads it.
+    early: dict[str, Any] | None = None
     try:
-        _create_with_early_reply(rt, incident, early, watch=not declared_by)
+        _create_with_early_reply(rt, incident, None, watch=not declared_by)
     except ConditionFailed:
         stored = rt.store.get(channel, thread_ts)
         if stored is not None:
             _ensure_card(rt, stored)
             return
-        early = rt.store.early_reply(channel, thread_ts)  # a reply was noted while this was being declared
+        early = rt.store.early_reply(channel, thread_ts)  # a reply was noted before or while this was declared
         if early is None:
             raise
         _create_with_early_reply(rt, incident, early, watch=False)
