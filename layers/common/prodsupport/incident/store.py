@@ -61,8 +61,16 @@ class IncidentStore:
         self.table = table
         self.policy = policy
         self.on_saved = on_saved
+        # id -> (channel, thread) of every incident this container has seen: an id never moves to another
+        # thread, so a command naming a known id reads the incident alone, without its id alias first.
+        self._threads: dict[str, tuple[str, str]] = {}
+
+    def _seen(self, incident: Incident) -> Incident:
+        self._threads[incident.id] = (incident.channel_id, incident.thread_ts)
+        return incident
 
     def _saved(self, incident: Incident) -> None:
+        self._seen(incident)
         if self.on_saved is not None:
             self.on_saved(incident)
 
@@ -129,9 +137,14 @@ class IncidentStore:
 
     def get(self, channel_id: str, thread_ts: str) -> Incident | None:
         item = self.table.get(thread_pk(channel_id, thread_ts), INCIDENT)
-        return Incident.from_record(item) if item else None
+        return self._seen(Incident.from_record(item)) if item else None
 
     def get_by_id(self, incident_id: str) -> Incident | None:
+        known = self._threads.get(incident_id)
+        if known is not None:
+            incident = self.get(*known)
+            if incident is not None and incident.id == incident_id:
+                return incident
         alias = self.table.get(f"INC#{incident_id}", "ID")
         if not alias:
             return None
