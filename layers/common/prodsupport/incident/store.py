@@ -64,9 +64,14 @@ class IncidentStore:
         # id -> (channel, thread) of every incident this container has seen: an id never moves to another
         # thread, so a command naming a known id reads the incident alone, without its id alias first.
         self._threads: dict[str, tuple[str, str]] = {}
+        # PagerDuty incident id -> our incident id, from incidents whose record carries the link: the link item
+        # and that record are written together and a link is never removed once saved, so it cannot go stale.
+        self._paged: dict[str, str] = {}
 
     def _seen(self, incident: Incident) -> Incident:
         self._threads[incident.id] = (incident.channel_id, incident.thread_ts)
+        if incident.pagerduty is not None:
+            self._paged[incident.pagerduty.incident_id] = incident.id
         return incident
 
     def _saved(self, incident: Incident) -> None:
@@ -149,6 +154,18 @@ class IncidentStore:
         if not alias:
             return None
         return self.get(alias["channel_id"], alias["thread_ts"])
+
+    def get_seen_linked(self, pagerduty_id: str) -> Incident | None:
+        """The incident linked to a PagerDuty incident, when this container has seen it linked: one read, no
+        link item; None means "look the link up", never "not linked"."""
+        incident_id = self._paged.get(pagerduty_id)
+        threads = self._threads.get(incident_id) if incident_id else None
+        if threads is None:
+            return None
+        incident = self.get(*threads)
+        if incident is None or incident.pagerduty is None or incident.pagerduty.incident_id != pagerduty_id:
+            return None
+        return incident
 
     def get_by_message(self, channel_id: str, ts: str) -> Incident | None:
         """The incident a message belongs to: its thread root, or the bot's card posted inside the thread."""
