@@ -350,14 +350,29 @@ def _mark_batch(
     )
 
 
-def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str) -> None:
+def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str, last: tuple[int, dict[str, str]] | None) -> None:
+    """`last` is the batch just sent and its record, when this delivery sent the last batch: recorded in the
+    same write, which stands for its own mark, so a sender that dies before it leaves the batch `sending`
+    (never resent) exactly as one dying right after SES answered would."""
+    update = (
+        "SET #s = :state, message_ids = :message_ids, #e = :error, finished_at = :at, "
+        "recipients_sent = :sent, recipients_unknown = :unknown"
+    )
+    condition = "#s = :sending AND claimed_at = :mine"
+    names = {"#s": "state", "#e": "error"}
+    batch: dict[str, Any] = {}
+    if last is not None:
+        update += ", batches.#n = :record"
+        condition += " AND batches.#n.#s = :sending"
+        names["#n"] = str(last[0])
+        batch[":record"] = last[1]
     rt.table.update(
         *_key(request_id),
-        "SET #s = :state, message_ids = :message_ids, #e = :error, finished_at = :at, "
-        "recipients_sent = :sent, recipients_unknown = :unknown",
-        condition="#s = :sending AND claimed_at = :mine",
-        names={"#s": "state", "#e": "error"},
+        update,
+        condition=condition,
+        names=names,
         vals={
+            **batch,
             ":sending": EmailState.SENDING,
             ":mine": mine,
             ":state": outcome.state,
@@ -436,8 +451,11 @@ def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> N
     _follow_up(rt, EmailRequest.from_item(item), _outcome(item))
 
 
-def _send_batch(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ...], mine: str) -> dict[str, str]:
-    """Mark the batch `sending`, send it, record what SES said; give it back only when SES surely has not."""
+def _send_batch(
+    rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ...], mine: str, *, mark_after: bool
+) -> dict[str, str]:
+    """Mark the batch `sending`, send it, record what SES said; give it back only when SES surely has not.
+    `mark_after=False` leaves the record of what SES said to the caller's next write (`_finish`)."""
     request_id = request.request_id
     _mark_batch(rt, request_id, number, {"state": EmailState.SENDING}, EmailState.QUEUED, mine)
     try:
@@ -454,7 +472,8 @@ def _send_batch(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, 
         record = {"state": EmailState.UNKNOWN, "error": str(unknown)}
     else:
         record = {"state": EmailState.SENT, "message_id": message_id}
-    _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
+    if mark_after:
+        _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
     return record
 
 
@@ -469,6 +488,7 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
     request = EmailRequest.from_item(item)
     stored: dict[str, Any] = item.get("batches") or {}
     records: list[dict[str, str]] = []
+    last: tuple[int, dict[str, str]] | None = None
     for number, to in enumerate(request.batches, start=1):
         record = {str(k): str(v) for k, v in (stored.get(str(number)) or {"state": EmailState.QUEUED}).items()}
         if record["state"] == EmailState.SENDING:
@@ -476,8 +496,11 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
             record = {"state": EmailState.UNKNOWN, "error": "the sender stopped while SES was being asked to send it"}
             _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
         elif record["state"] == EmailState.QUEUED:
-            record = _send_batch(rt, request, number, to, mine)
+            is_last = number == len(request.batches)
+            record = _send_batch(rt, request, number, to, mine, mark_after=not is_last)
+            if is_last:
+                last = (number, record)
         records.append(record)
     outcome = _summary(request, records, now)
-    _finish(rt, request_id, outcome, mine)
+    _finish(rt, request_id, outcome, mine, last)
     _follow_up(rt, request, outcome)
