@@ -237,12 +237,12 @@ def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
     card_ts = _send(
         rt, msg.incident_card(incident, thread_ts=incident.thread_ts, zone=rt.zone, partners=rt.partners.names)
     )
-    rt.store.add_card_alias(incident, card_ts)
 
     def set_card(current: Incident) -> None:
         current.card_ts = current.card_ts or card_ts
 
-    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident)
+    alias = rt.store.card_alias(incident, card_ts)
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident, also=[alias])
     return saved
 
 

@@ -175,40 +175,53 @@ class IncidentStore:
         alias = self.table.get(thread_pk(channel_id, ts), "ALIAS")
         return self.get(channel_id, alias["target_ts"]) if alias else None
 
-    def add_card_alias(self, incident: Incident, card_ts: str) -> None:
-        self.table.put({"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts})
+    @staticmethod
+    def card_alias(incident: Incident, card_ts: str) -> dict[str, Any]:
+        """The item that finds the incident from its card posted inside the thread (`get_by_message`), to be
+        written with the save that sets `card_ts` (`mutate(also=...)`)."""
+        return {"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts}
 
-    def save(self, incident: Incident) -> Incident:
-        """Replace the stored incident if nobody changed it since it was read."""
-        self.reindex(incident)
+    def save(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
+        """Replace the stored incident if nobody changed it since it was read; `also` are items written with
+        it in one transaction, or not at all."""
+        self.reindex(incident, also=also)
         self._saved(incident)
         return incident
 
-    def reindex(self, incident: Incident) -> Incident:
+    def reindex(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
         """`save` for an incident that did not change but for its place on the due index (the checker moving
         one the hot path left stale): nothing people see moved, so `on_saved` is not told."""
         expected = incident.version
         incident.version = expected + 1
+        condition = "#v = :expected"
+        names = {"#v": "version"}
+        vals = {":expected": expected}
         try:
-            self.table.put(
-                self._item(incident),
-                condition="#v = :expected",
-                names={"#v": "version"},
-                vals={":expected": expected},
-            )
+            if also:
+                self.table.put_all(
+                    [(self._item(incident), condition), *((item, None) for item in also)], names=names, vals=vals
+                )
+            else:
+                self.table.put(self._item(incident), condition=condition, names=names, vals=vals)
         except ConditionFailed:
             incident.version = expected
             raise
         return incident
 
     def mutate[R](
-        self, channel_id: str, thread_ts: str, change: Callable[[Incident], R], *, read: Incident | None = None
+        self,
+        channel_id: str,
+        thread_ts: str,
+        change: Callable[[Incident], R],
+        *,
+        read: Incident | None = None,
+        also: Sequence[Mapping[str, Any]] = (),
     ) -> tuple[Incident, R]:
         """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost.
 
         `read` is the incident as this request just read it: the first attempt starts from (a copy of) it
         instead of reading again, and is still conditional on its version, so a change made meanwhile only
-        costs the re-read it would have cost anyway.
+        costs the re-read it would have cost anyway. `also` are items saved with the change (`save`).
         """
         for attempt in range(MAX_ATTEMPTS):
             incident = copy.deepcopy(read) if attempt == 0 and read is not None else self.get(channel_id, thread_ts)
@@ -216,7 +229,7 @@ class IncidentStore:
                 raise IncidentNotFound(thread_pk(channel_id, thread_ts))
             result = change(incident)
             try:
-                return self.save(incident), result
+                return self.save(incident, also=also), result
             except ConditionFailed:
                 continue
         raise ConflictError(f"incident in thread {thread_ts} kept changing; gave up after {MAX_ATTEMPTS} tries")
