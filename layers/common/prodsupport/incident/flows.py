@@ -139,9 +139,9 @@ def declare_in_thread(
     """
     channel = rt.settings.channel_id
     claimant = f"{source.value}:{declared_by}"
-    existing = rt.store.get(channel, thread_ts)
-    _refuse_attaching(existing, declared_by, may_change)
-    owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
+    if declared_by and may_change is not None:  # refused before anything is written
+        _refuse_attaching(rt.store.get(channel, thread_ts), declared_by, may_change)
+    owner, existing = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
             rt,
