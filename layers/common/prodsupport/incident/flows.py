@@ -242,7 +242,7 @@ def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
         current.card_ts = current.card_ts or card_ts
 
     alias = rt.store.card_alias(incident, card_ts)
-    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident, also=[alias])
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident, also=lambda _: [alias])
     return saved
 
 

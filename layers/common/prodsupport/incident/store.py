@@ -178,7 +178,7 @@ class IncidentStore:
     @staticmethod
     def card_alias(incident: Incident, card_ts: str) -> dict[str, Any]:
         """The item that finds the incident from its card posted inside the thread (`get_by_message`), to be
-        written with the save that sets `card_ts` (`mutate(also=...)`)."""
+        written with the save that sets `card_ts` (`save(also=...)`)."""
         return {"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts}
 
     def save(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
@@ -215,13 +215,14 @@ class IncidentStore:
         change: Callable[[Incident], R],
         *,
         read: Incident | None = None,
-        also: Sequence[Mapping[str, Any]] = (),
+        also: Callable[[R], Sequence[Mapping[str, Any]]] | None = None,
     ) -> tuple[Incident, R]:
         """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost.
 
         `read` is the incident as this request just read it: the first attempt starts from (a copy of) it
         instead of reading again, and is still conditional on its version, so a change made meanwhile only
-        costs the re-read it would have cost anyway. `also` are items saved with the change (`save`).
+        costs the re-read it would have cost anyway. `also` gives, from the change's result, items saved
+        with it (`save`).
         """
         for attempt in range(MAX_ATTEMPTS):
             incident = copy.deepcopy(read) if attempt == 0 and read is not None else self.get(channel_id, thread_ts)
@@ -229,7 +230,7 @@ class IncidentStore:
                 raise IncidentNotFound(thread_pk(channel_id, thread_ts))
             result = change(incident)
             try:
-                return self.save(incident, also=also), result
+                return self.save(incident, also=also(result) if also else ()), result
             except ConditionFailed:
                 continue
         raise ConflictError(f"incident in thread {thread_ts} kept changing; gave up after {MAX_ATTEMPTS} tries")
