@@ -9,7 +9,7 @@ The checker race is also run as Lambda runs it: two invocations of the real hand
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -36,11 +36,11 @@ class RacingStore(IncidentStore):
         self.barrier = barrier
         self.waited = threading.local()
 
-    def save(self, incident: Incident) -> Incident:
+    def save(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
         if not getattr(self.waited, "done", False):
             self.waited.done = True
             self.barrier.wait()
-        return super().save(incident)
+        return super().save(incident, also=also)
 
 
 def racing_runtimes(stack: LocalStack) -> list[Runtime]:

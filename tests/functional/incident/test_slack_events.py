@@ -1,14 +1,17 @@
 """The Slack handler through the HttpApi on emulated AWS and the recording Slack API."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
+from prodsupport.incident.store import IncidentStore
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
 from prodsupport_local.fakes.recording_slack import RecordingSlackApi
 
@@ -292,3 +295,46 @@ def test_resolving_again_starts_a_postmortem_a_failed_resolve_left_unstarted(
     clock.advance(timedelta(minutes=1))
     command(configured, signed_slack_request, clock, "INC-2026-0001 resolve Rolled back")
     assert "postmortem_update" in event_types(slack)
+
+
+@contextmanager
+def reads(keys: list[str]) -> Iterator[None]:
+    """The partition keys of the GetItems the runtime's DynamoDB client sends while the block runs."""
+    client = runtime.current().client("dynamodb")
+
+    def before_build(params: dict[str, Any], **_: Any) -> None:
+        keys.append(params["Key"]["pk"]["S"])
+
+    client.meta.events.register("before-parameter-build.dynamodb.GetItem", before_build, unique_id="test-reads")
+    try:
+        yield
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.GetItem", unique_id="test-reads")
+
+
+def test_an_id_this_container_has_seen_is_read_without_its_alias(
+    configured: LocalStack, signed_slack_request: Any, clock: VirtualClock
+) -> None:
+    command(configured, signed_slack_request, clock, "critical Kiosks down")
+    keys: list[str] = []
+
+    with reads(keys):
+        incident = runtime.current().store.get_by_id("INC-2026-0001")
+
+    assert incident is not None and incident.id == "INC-2026-0001"
+    assert keys == [f"THREAD#{incident.channel_id}#{incident.thread_ts}"]
+
+
+def test_an_id_another_container_declared_is_found_through_its_alias(
+    configured: LocalStack, signed_slack_request: Any, clock: VirtualClock
+) -> None:
+    command(configured, signed_slack_request, clock, "critical Kiosks down")
+    rt = runtime.current()
+    fresh = IncidentStore(rt.table, rt.policy)
+    keys: list[str] = []
+
+    with reads(keys):
+        incident = fresh.get_by_id("INC-2026-0001")
+
+    assert incident is not None and incident.id == "INC-2026-0001"
+    assert keys[0] == "INC#INC-2026-0001"

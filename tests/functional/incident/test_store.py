@@ -139,8 +139,8 @@ def test_a_message_claimed_by_one_declaration_stays_with_it(stack: LocalStack) -
     later = OPENED + timedelta(seconds=30)
 
     # WHEN a person's declaration of the message, then the alert's retry, claim it
-    person = store.claim_message(channel, MESSAGE_TS, "message_shortcut:U0ENG", later, CLAIM_HOLD)
-    retry = store.claim_message(channel, MESSAGE_TS, "alert_message:", later, CLAIM_HOLD)
+    person, _ = store.claim_message(channel, MESSAGE_TS, "message_shortcut:U0ENG", later, CLAIM_HOLD)
+    retry, _ = store.claim_message(channel, MESSAGE_TS, "alert_message:", later, CLAIM_HOLD)
 
     # THEN both learn the alert's declaration holds it
     assert (person, retry) == ("alert_message:", "alert_message:")
@@ -153,9 +153,27 @@ def test_a_claim_never_turned_into_an_incident_can_be_taken_over_after_its_hold(
     store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
 
     # WHEN a person declares it after the hold
-    holder = store.claim_message(
+    holder, _ = store.claim_message(
         channel, MESSAGE_TS, "message_shortcut:U0ENG", OPENED + timedelta(minutes=11), CLAIM_HOLD
     )
 
     # THEN the person's declaration holds the claim
     assert holder == "message_shortcut:U0ENG"
+
+
+def test_a_message_already_declared_is_not_claimed_and_its_incident_comes_back(stack: LocalStack) -> None:
+    # GIVEN the alert's declaration claimed its message and stored its incident
+    store = runtime.current().store
+    channel = stack.settings["channel_id"]
+    store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
+    store.create(new_incident(1, MESSAGE_TS))
+
+    # WHEN a person's message shortcut, then the alert's retry, claim the message
+    person = store.claim_message(channel, MESSAGE_TS, "message_shortcut:U0ENG", OPENED, CLAIM_HOLD)
+    retry = store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
+
+    # THEN each learns who holds the claim and which incident is declared, from the refused claim alone
+    assert [(owner, incident.id if incident else None) for owner, incident in (person, retry)] == [
+        ("alert_message:", "INC-2026-0001"),
+        ("alert_message:", "INC-2026-0001"),
+    ]

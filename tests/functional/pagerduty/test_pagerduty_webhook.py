@@ -204,6 +204,34 @@ def test_an_ack_in_the_window_meets_the_pagerduty_ack(stack: LocalStack) -> None
     ]
 
 
+def test_an_ack_of_an_incident_this_container_opened_reads_no_link_item(stack: LocalStack) -> None:
+    trigger(stack)
+    client = runtime.current().client("dynamodb")
+    read: list[str] = []
+
+    def before_build(params: dict[str, Any], **_: Any) -> None:
+        read.append(params["Key"]["pk"]["S"])
+
+    client.meta.events.register("before-parameter-build.dynamodb.GetItem", before_build, unique_id="test-reads")
+    try:
+        deliver_pagerduty(stack, pagerduty_event("incident.acknowledged", OPENED + timedelta(minutes=7)))
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.GetItem", unique_id="test-reads")
+
+    assert payloads_of(stack.slack, "incident_acknowledged")[0]["met"] is True
+    assert read and not [key for key in read if key.startswith("PD#")]
+
+
+def test_a_container_that_never_saw_the_link_looks_it_up(stack: LocalStack) -> None:
+    from prodsupport.incident.store import IncidentStore
+
+    trigger(stack)
+    rt = runtime.current()
+
+    assert IncidentStore(rt.table, rt.policy).get_seen_linked(PD_ID) is None
+    assert rt.store.get_seen_linked(PD_ID) == stored()
+
+
 def test_an_ack_after_the_window_is_recorded_as_not_met(stack: LocalStack) -> None:
     trigger(stack)
     deliver_pagerduty(stack, pagerduty_event("incident.acknowledged", OPENED + timedelta(minutes=20)))

@@ -1,9 +1,9 @@
 """The stakeholder email from Slack: who may send it, the prefilled form, the request, and the invite import.
 
 The PM owns the email (the backup while the PM is out) and admins may step in; anyone else gets a clear
-refusal and nothing is stored. A request is recorded on the incident first (an `EmailRecord`, in the same
-conditional write as any edits made in the form), then stored and queued by `email_requests.enqueue`;
-the email sender does the rest. SQS cannot join a DynamoDB transaction, so the incident write comes first:
+refusal and nothing is stored. A request is recorded on the incident and its request item stored in one
+transaction (an `EmailRecord`, with any edits made in the form), then queued by `email_requests.queue`;
+the email sender does the rest. SQS cannot join a DynamoDB transaction, so the DynamoDB write comes first:
 if queueing then fails, the record is marked failed and the person is told to try again, and a crash in
 between leaves a `queued` record that never sends, which the 24-hour clock still reminds and breaches.
 """
@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from prodsupport.core.errors import UserError
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
-from prodsupport.email.requests import MAX_RECIPIENTS, EmailRequest, enqueue
+from prodsupport.email.requests import MAX_RECIPIENTS, EmailRequest, queue
 from prodsupport.email.stakeholder import render, subject
 from prodsupport.incident.flows import post_status
 from prodsupport.incident.messages import mention
@@ -87,7 +87,8 @@ def _allowed_roster(rt: Runtime, user: str) -> Roster:
 
 
 def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: datetime, edits: Mapping[str, str]) -> str:
-    """Apply the form's edits and record the request on the incident in one write, then queue it."""
+    """Apply the form's edits, record the request on the incident and store the request item in one write
+    (a transaction), then queue it."""
     zone = rt.zone
 
     def change(current: Incident) -> EmailRequest:
@@ -110,15 +111,15 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
             requested_by=user,
         )
 
-    saved, request = rt.store.mutate(incident.channel_id, incident.thread_ts, change, read=incident)
+    saved, request = rt.store.mutate(
+        incident.channel_id, incident.thread_ts, change, read=incident, also=lambda request: [request.to_item()]
+    )
     try:
-        queued = enqueue(rt, request)
+        queue(rt, request)
     except Exception as exc:
         logger.exception("could not queue the stakeholder email", request_id=request.request_id)
         _mark_not_queued(rt, saved, request.request_id, type(exc).__name__)
         raise UserError("The stakeholder email could not be queued, so nothing was sent. Please try again.") from exc
-    if not queued:
-        return f"That stakeholder email for {saved.id} was already queued; it goes out once."
     return (
         f"Stakeholder email for {saved.id} queued to {len(request.to)} recipient(s): “{esc(request.subject)}”. "
         "The thread will show when it is sent."

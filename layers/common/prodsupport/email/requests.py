@@ -199,12 +199,18 @@ def enqueue(rt: Runtime, request: EmailRequest) -> bool:
         rt.table.put(request.to_item(), condition="attribute_not_exists(pk)")
     except ConditionFailed:
         return False
+    queue(rt, request)
+    return True
+
+
+def queue(rt: Runtime, request: EmailRequest) -> None:
+    """Queue the id of a request already stored (by `enqueue`, or with the incident change that made it);
+    if that fails the item is removed, so a retry of the same request id is queued rather than refused."""
     try:
         rt.client("sqs").send_message(QueueUrl=rt.settings.email_queue_url, MessageBody=queue_body(request.request_id))
     except BaseException:
         rt.table.delete(*request.key)
         raise
-    return True
 
 
 def enqueue_channel_email(

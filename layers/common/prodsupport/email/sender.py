@@ -290,7 +290,31 @@ def _key(request_id: str) -> tuple[str, str]:
     return f"EMAIL#{request_id}", "REQUEST"
 
 
-def _claim(rt: Runtime, request_id: str, now: datetime) -> dict[str, Any]:
+def _claim(rt: Runtime, request_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
+    """Take the request, and True when the same write marked its first batch `sending` (the usual case: a
+    request never sent from), so that batch goes to SES without a mark of its own. Anything else, a request
+    partly sent before, a legacy one or a dead sender's, is taken without the mark (`_take`)."""
+    try:
+        item = rt.table.update(
+            *_key(request_id),
+            "SET #s = :sending, claimed_at = :now, batches.#one = :batch",
+            condition="#s = :queued AND batches.#one.#s = :queued",
+            names={"#s": "state", "#one": "1"},
+            vals={
+                ":queued": EmailState.QUEUED,
+                ":sending": EmailState.SENDING,
+                ":now": to_iso(now),
+                ":batch": {"state": EmailState.SENDING},
+            },
+        )
+    except ConditionFailed as lost:
+        if not lost.item or lost.item.get("state") not in (EmailState.QUEUED, EmailState.SENDING):
+            raise
+        return _take(rt, request_id, now), False
+    return item, True
+
+
+def _take(rt: Runtime, request_id: str, now: datetime) -> dict[str, Any]:
     """Take the request: a queued one, else one whose claim a dead sender left behind.
 
     A request queued by the version before batches had at most 50 recipients and no `batches`: it is one
@@ -351,14 +375,29 @@ def _mark_batch(
     )
 
 
-def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str) -> None:
+def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str, last: tuple[int, dict[str, str]] | None) -> None:
+    """`last` is the batch just sent and its record, when this delivery sent the last batch: recorded in the
+    same write, which stands for its own mark, so a sender that dies before it leaves the batch `sending`
+    (never resent) exactly as one dying right after SES answered would."""
+    update = (
+        "SET #s = :state, message_ids = :message_ids, #e = :error, finished_at = :at, "
+        "recipients_sent = :sent, recipients_unknown = :unknown"
+    )
+    condition = "#s = :sending AND claimed_at = :mine"
+    names = {"#s": "state", "#e": "error"}
+    batch: dict[str, Any] = {}
+    if last is not None:
+        update += ", batches.#n = :record"
+        condition += " AND batches.#n.#s = :sending"
+        names["#n"] = str(last[0])
+        batch[":record"] = last[1]
     rt.table.update(
         *_key(request_id),
-        "SET #s = :state, message_ids = :message_ids, #e = :error, finished_at = :at, "
-        "recipients_sent = :sent, recipients_unknown = :unknown",
-        condition="#s = :sending AND claimed_at = :mine",
-        names={"#s": "state", "#e": "error"},
+        update,
+        condition=condition,
+        names=names,
         vals={
+            **batch,
             ":sending": EmailState.SENDING,
             ":mine": mine,
             ":state": outcome.state,
@@ -444,10 +483,22 @@ def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> N
     _follow_up(rt, EmailRequest.from_item(item), _outcome(item))
 
 
-def _send_batch(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, ...], mine: str) -> dict[str, str]:
-    """Mark the batch `sending`, send it, record what SES said; give it back only when SES surely has not."""
+def _send_batch(
+    rt: Runtime,
+    request: EmailRequest,
+    number: int,
+    to: tuple[str, ...],
+    mine: str,
+    *,
+    mark_before: bool,
+    mark_after: bool,
+) -> dict[str, str]:
+    """Mark the batch `sending`, send it, record what SES said; give it back only when SES surely has not.
+    `mark_before=False`: the claim marked it already; `mark_after=False` leaves the record of what SES said
+    to the caller's next write (`_finish`)."""
     request_id = request.request_id
-    _mark_batch(rt, request_id, number, {"state": EmailState.SENDING}, EmailState.QUEUED, mine)
+    if mark_before:
+        _mark_batch(rt, request_id, number, {"state": EmailState.SENDING}, EmailState.QUEUED, mine)
     try:
         message_id = _send_raw(rt, request, number, to)
     except RetryLater:
@@ -462,14 +513,15 @@ def _send_batch(rt: Runtime, request: EmailRequest, number: int, to: tuple[str, 
         record = {"state": EmailState.UNKNOWN, "error": str(unknown)}
     else:
         record = {"state": EmailState.SENT, "message_id": message_id}
-    _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
+    if mark_after:
+        _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
     return record
 
 
 def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
     """Handle one delivery of a queued request; raises RetryLater when the queue should redeliver it."""
     try:
-        item = _claim(rt, request_id, now)
+        item, first_marked = _claim(rt, request_id, now)
     except ConditionFailed as lost:
         _redelivered(rt, request_id, lost.item)
         return
@@ -477,15 +529,20 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
     request = EmailRequest.from_item(item)
     stored: dict[str, Any] = item.get("batches") or {}
     records: list[dict[str, str]] = []
+    last: tuple[int, dict[str, str]] | None = None
     for number, to in enumerate(request.batches, start=1):
         record = {str(k): str(v) for k, v in (stored.get(str(number)) or {"state": EmailState.QUEUED}).items()}
-        if record["state"] == EmailState.SENDING:
+        marked = first_marked and number == 1
+        if record["state"] == EmailState.SENDING and not marked:
             logger.error("a sender died mid-send; that batch is not resent", request_id=request_id, batch=number)
             record = {"state": EmailState.UNKNOWN, "error": "the sender stopped while SES was being asked to send it"}
             _mark_batch(rt, request_id, number, record, EmailState.SENDING, mine)
-        elif record["state"] == EmailState.QUEUED:
-            record = _send_batch(rt, request, number, to, mine)
+        elif record["state"] == EmailState.QUEUED or marked:
+            is_last = number == len(request.batches)
+            record = _send_batch(rt, request, number, to, mine, mark_before=not marked, mark_after=not is_last)
+            if is_last:
+                last = (number, record)
         records.append(record)
     outcome = _summary(request, records, now)
-    _finish(rt, request_id, outcome, mine)
+    _finish(rt, request_id, outcome, mine, last)
     _follow_up(rt, request, outcome)

@@ -141,9 +141,9 @@ def declare_in_thread(
     """
     channel = rt.settings.channel_id
     claimant = f"{source.value}:{declared_by}"
-    existing = rt.store.get(channel, thread_ts)
-    _refuse_attaching(existing, declared_by, may_change)
-    owner = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
+    if declared_by and may_change is not None:  # refused before anything is written
+        _refuse_attaching(rt.store.get(channel, thread_ts), declared_by, may_change)
+    owner, existing = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
             rt,
@@ -200,15 +200,16 @@ def _declare_claimed(
         acknowledged_at=at,
     )
     incident.summary = summary
-    early = rt.store.early_reply(channel, thread_ts) if not declared_by else None
+    # An early reply is rare, and an alert's create fails while one is noted: only a failed create reads it.
+    early: dict[str, Any] | None = None
     try:
-        _create_with_early_reply(rt, incident, early, watch=not declared_by)
+        _create_with_early_reply(rt, incident, None, watch=not declared_by)
     except ConditionFailed:
         stored = rt.store.get(channel, thread_ts)
         if stored is not None:
             _ensure_card(rt, stored)
             return
-        early = rt.store.early_reply(channel, thread_ts)  # a reply was noted while this was being declared
+        early = rt.store.early_reply(channel, thread_ts)  # a reply was noted before or while this was declared
         if early is None:
             raise
         _create_with_early_reply(rt, incident, early, watch=False)
@@ -238,12 +239,12 @@ def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
     card_ts = _send(
         rt, msg.incident_card(incident, thread_ts=incident.thread_ts, zone=rt.zone, partners=rt.partners.names)
     )
-    rt.store.add_card_alias(incident, card_ts)
 
     def set_card(current: Incident) -> None:
         current.card_ts = current.card_ts or card_ts
 
-    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident)
+    alias = rt.store.card_alias(incident, card_ts)
+    saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident, also=lambda _: [alias])
     return saved
 
 

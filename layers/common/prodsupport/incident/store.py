@@ -61,8 +61,21 @@ class IncidentStore:
         self.table = table
         self.policy = policy
         self.on_saved = on_saved
+        # id -> (channel, thread) of every incident this container has seen: an id never moves to another
+        # thread, so a command naming a known id reads the incident alone, without its id alias first.
+        self._threads: dict[str, tuple[str, str]] = {}
+        # PagerDuty incident id -> our incident id, from incidents whose record carries the link: the link item
+        # and that record are written together and a link is never removed once saved, so it cannot go stale.
+        self._paged: dict[str, str] = {}
+
+    def _seen(self, incident: Incident) -> Incident:
+        self._threads[incident.id] = (incident.channel_id, incident.thread_ts)
+        if incident.pagerduty is not None:
+            self._paged[incident.pagerduty.incident_id] = incident.id
+        return incident
 
     def _saved(self, incident: Incident) -> None:
+        self._seen(incident)
         if self.on_saved is not None:
             self.on_saved(incident)
 
@@ -130,13 +143,30 @@ class IncidentStore:
 
     def get(self, channel_id: str, thread_ts: str) -> Incident | None:
         item = self.table.get(thread_pk(channel_id, thread_ts), INCIDENT)
-        return Incident.from_record(item) if item else None
+        return self._seen(Incident.from_record(item)) if item else None
 
     def get_by_id(self, incident_id: str) -> Incident | None:
+        known = self._threads.get(incident_id)
+        if known is not None:
+            incident = self.get(*known)
+            if incident is not None and incident.id == incident_id:
+                return incident
         alias = self.table.get(f"INC#{incident_id}", "ID")
         if not alias:
             return None
         return self.get(alias["channel_id"], alias["thread_ts"])
+
+    def get_seen_linked(self, pagerduty_id: str) -> Incident | None:
+        """The incident linked to a PagerDuty incident, when this container has seen it linked: one read, no
+        link item; None means "look the link up", never "not linked"."""
+        incident_id = self._paged.get(pagerduty_id)
+        threads = self._threads.get(incident_id) if incident_id else None
+        if threads is None:
+            return None
+        incident = self.get(*threads)
+        if incident is None or incident.pagerduty is None or incident.pagerduty.incident_id != pagerduty_id:
+            return None
+        return incident
 
     def get_by_message(self, channel_id: str, ts: str) -> Incident | None:
         """The incident a message belongs to: its thread root, or the bot's card posted inside the thread."""
@@ -146,40 +176,54 @@ class IncidentStore:
         alias = self.table.get(thread_pk(channel_id, ts), "ALIAS")
         return self.get(channel_id, alias["target_ts"]) if alias else None
 
-    def add_card_alias(self, incident: Incident, card_ts: str) -> None:
-        self.table.put({"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts})
+    @staticmethod
+    def card_alias(incident: Incident, card_ts: str) -> dict[str, Any]:
+        """The item that finds the incident from its card posted inside the thread (`get_by_message`), to be
+        written with the save that sets `card_ts` (`save(also=...)`)."""
+        return {"pk": thread_pk(incident.channel_id, card_ts), "sk": "ALIAS", "target_ts": incident.thread_ts}
 
-    def save(self, incident: Incident) -> Incident:
-        """Replace the stored incident if nobody changed it since it was read."""
-        self.reindex(incident)
+    def save(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
+        """Replace the stored incident if nobody changed it since it was read; `also` are items written with
+        it in one transaction, or not at all."""
+        self.reindex(incident, also=also)
         self._saved(incident)
         return incident
 
-    def reindex(self, incident: Incident) -> Incident:
+    def reindex(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
         """`save` for an incident that did not change but for its place on the due index (the checker moving
         one the hot path left stale): nothing people see moved, so `on_saved` is not told."""
         expected = incident.version
         incident.version = expected + 1
+        condition = "#v = :expected"
+        names = {"#v": "version"}
+        vals = {":expected": expected}
         try:
-            self.table.put(
-                self._item(incident),
-                condition="#v = :expected",
-                names={"#v": "version"},
-                vals={":expected": expected},
-            )
+            if also:
+                self.table.put_all(
+                    [(self._item(incident), condition), *((item, None) for item in also)], names=names, vals=vals
+                )
+            else:
+                self.table.put(self._item(incident), condition=condition, names=names, vals=vals)
         except ConditionFailed:
             incident.version = expected
             raise
         return incident
 
     def mutate[R](
-        self, channel_id: str, thread_ts: str, change: Callable[[Incident], R], *, read: Incident | None = None
+        self,
+        channel_id: str,
+        thread_ts: str,
+        change: Callable[[Incident], R],
+        *,
+        read: Incident | None = None,
+        also: Callable[[R], Sequence[Mapping[str, Any]]] | None = None,
     ) -> tuple[Incident, R]:
         """Read, change, save; on a lost race read again and re-apply, so no concurrent update is lost.
 
         `read` is the incident as this request just read it: the first attempt starts from (a copy of) it
         instead of reading again, and is still conditional on its version, so a change made meanwhile only
-        costs the re-read it would have cost anyway.
+        costs the re-read it would have cost anyway. `also` gives, from the change's result, items saved
+        with it (`save`).
         """
         for attempt in range(MAX_ATTEMPTS):
             incident = copy.deepcopy(read) if attempt == 0 and read is not None else self.get(channel_id, thread_ts)
@@ -187,7 +231,7 @@ class IncidentStore:
                 raise IncidentNotFound(thread_pk(channel_id, thread_ts))
             result = change(incident)
             try:
-                return self.save(incident), result
+                return self.save(incident, also=also(result) if also else ()), result
             except ConditionFailed:
                 continue
         raise ConflictError(f"incident in thread {thread_ts} kept changing; gave up after {MAX_ATTEMPTS} tries")
@@ -249,25 +293,40 @@ class IncidentStore:
             return False
         return True
 
-    def claim_message(self, channel_id: str, ts: str, claimant: str, now: datetime, hold: timedelta) -> str:
+    def claim_message(
+        self, channel_id: str, ts: str, claimant: str, now: datetime, hold: timedelta
+    ) -> tuple[str, Incident | None]:
         """Who declares the incident of a message: the first to claim it, before any id is taken or card posted.
 
         An alert and a person's message shortcut on the same message may be handled at once; without a claim
         both would take an id and post a card. The claimant's own retries keep the claim; a claim not turned
         into an incident within `hold` (its declaration failed for good) may be taken over. Returns the
-        claimant holding it after this call.
+        claimant holding it after this call, and the incident already declared on the message, if any: the
+        claim is taken only while there is none (one transaction), and a refusal returns both items as they
+        stood, so the declaration needs no read of its own. A message with an incident is not claimed again;
+        the claimant named then is whoever would have held the claim.
         """
         pk = thread_pk(channel_id, ts)
         try:
-            self.table.put(
-                {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)},
-                condition="attribute_not_exists(pk) OR claimant = :me OR held_until < :now",
+            self.table.put_all(
+                [
+                    (
+                        {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)},
+                        "attribute_not_exists(pk) OR claimant = :me OR held_until < :now",
+                    )
+                ],
+                absent=[(pk, INCIDENT)],
                 vals={":me": claimant, ":now": to_iso(now)},
             )
-        except ConditionFailed:
-            held = self.table.get(pk, CLAIM)
-            return str(held.get("claimant", "")) if held else ""
-        return claimant
+        except ConditionFailed as refused:
+            if refused.failed:  # the claim's own condition held unless it is among those that failed
+                held, declared = refused.failed.get(0), refused.failed.get(1)
+                owner = claimant if 0 not in refused.failed else str(held.get("claimant", "")) if held else ""
+            else:  # no reasons given: read what stood
+                held, declared = self.table.get(pk, CLAIM), self.table.get(pk, INCIDENT)
+                owner = str(held.get("claimant", "")) if held else ""
+            return owner, self._seen(Incident.from_record(declared)) if declared else None
+        return claimant, None
 
     def early_reply(self, channel_id: str, thread_ts: str) -> dict[str, Any] | None:
         return self.table.get(thread_pk(channel_id, thread_ts), EARLY)

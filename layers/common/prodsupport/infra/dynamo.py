@@ -22,12 +22,17 @@ class ConditionFailed(Exception):
     """A conditional write lost: the item changed or does not exist as the writer assumed.
 
     `item` is the item as it stood when the condition failed, when DynamoDB returned it, so a caller can
-    tell "no such item" from "already done" without another read.
+    tell "no such item" from "already done" without another read. For a transaction, `failed` maps the
+    position of each write or check whose condition failed to its item as it stood (None when absent), so
+    a caller can tell which condition stopped it, again without a read.
     """
 
-    def __init__(self, key: str, item: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, key: str, item: dict[str, Any] | None = None, failed: Mapping[int, dict[str, Any] | None] | None = None
+    ) -> None:
         super().__init__(key)
         self.item = item
+        self.failed = dict(failed or {})
 
 
 def _clean(value: Any) -> Any:
@@ -160,8 +165,17 @@ class Table:
             expression["ExpressionAttributeNames"] = dict(names)
         if vals:
             expression["ExpressionAttributeValues"] = values(vals)
+        old = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
         puts = [
-            {"Put": {"TableName": self.name, "Item": serialize(item), "ConditionExpression": condition, **expression}}
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": serialize(item),
+                    "ConditionExpression": condition,
+                    **expression,
+                    **old,
+                }
+            }
             if condition
             else {"Put": {"TableName": self.name, "Item": serialize(item)}}
             for item, condition in items
@@ -172,6 +186,7 @@ class Table:
                     "TableName": self.name,
                     "Key": serialize({"pk": pk, "sk": sk}),
                     "ConditionExpression": "attribute_not_exists(pk)",
+                    **old,
                 }
             }
             for pk, sk in absent
@@ -183,7 +198,13 @@ class Table:
             self.client.transact_write_items(TransactItems=transact_items)
         except ClientError as exc:
             if _is_condition_failure(exc):
-                raise ConditionFailed("transaction") from exc
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = {
+                    position: deserialize(reason["Item"]) if reason.get("Item") else None
+                    for position, reason in enumerate(reasons)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                }
+                raise ConditionFailed("transaction", failed=failed) from exc
             raise
 
     def query(

@@ -118,6 +118,9 @@ def _send(rt: Runtime, message: SlackMessage) -> str:
 
 
 def _linked(rt: Runtime, pagerduty_id: str) -> Incident | None:
+    seen = rt.store.get_seen_linked(pagerduty_id)
+    if seen is not None:
+        return seen
     link = pagerduty_links.find(rt.table, pagerduty_id)
     if link is None:
         return None
