@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
-from prodsupport.core.settings import Settings
+from prodsupport.core.settings import Settings, SettingsError
 from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
 
@@ -32,14 +32,28 @@ if TYPE_CHECKING:
     from prodsupport.roster.store import RosterStore
 
 
+def _partner_directory(settings: Settings) -> PartnerDirectory:
+    """Checked at cold start, where one bad entry would otherwise fail every request of every function: it is
+    logged and counted (`PartnerDirectoryInvalid`, docs/runbook.md) and only the partner commands answer with it."""
+    try:
+        return PartnerDirectory.parse(settings.partners)
+    except SettingsError as bad:
+        from aws_lambda_powertools import Logger
+
+        from prodsupport.infra import metrics
+
+        Logger(child=True).error("the partner directory is invalid: no partner can be tagged", error=str(bad))
+        metrics.count("PartnerDirectoryInvalid")
+        return PartnerDirectory(error=str(bad))
+
+
 class Runtime:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
         self.budget = Budget()
         self.changed: dict[tuple[str, str], Incident] = {}
-        # Checked here, at cold start, so a bad directory fails the deploy rather than a tag mid-incident.
-        self.partners = PartnerDirectory.parse(settings.partners)
+        self.partners = _partner_directory(settings)
 
     def begin(self, remaining_millis: int) -> Runtime:
         """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""

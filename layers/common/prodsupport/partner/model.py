@@ -64,7 +64,11 @@ class UnknownPartners(LookupError):
 
 @dataclass(frozen=True)
 class PartnerDirectory:
+    """`error` is why the `partners` setting could not be read: the directory is then empty, and only the
+    partner commands say so, because one bad entry must not stop every other request."""
+
     partners: tuple[Partner, ...] = ()
+    error: str = ""
 
     @classmethod
     def parse(cls, entries: Sequence[Mapping[str, Any]]) -> PartnerDirectory:
