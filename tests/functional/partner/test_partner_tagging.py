@@ -4,6 +4,7 @@ PagerDuty API, suggested once, and their PagerDuty answers in the thread."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from builders import (
     stored,
 )
 
+from prodsupport.partner.paging import NO_TIME, SLACK_ANSWER_SECONDS
 from prodsupport_local.emulator.stack import LocalStack
 
 PARTNERS: list[dict[str, Any]] = [
@@ -156,6 +158,28 @@ def test_a_pagerduty_that_hangs_is_given_up_on_within_the_timeout_and_the_tag_st
 
     (post,) = posts_of(stack.slack, "partner_tagged")
     assert "PagerDuty is not reachable" in post.args["text"]
+
+
+def test_pages_that_cannot_fit_in_slacks_answer_window_are_reported_as_not_sent(
+    deployment: str, stack: LocalStack
+) -> None:
+    # GIVEN a linked incident and a PagerDuty that hangs on every responder request
+    link_pagerduty(stack)
+    assert stack.pagerduty is not None
+    stack.pagerduty.set_service("PSVC0CHIP", "PEP0CHIP")
+    stack.pagerduty.fail_next(f"/incidents/{PD_ID}/responder_requests", hang_seconds=6, times=2)
+
+    # WHEN two pageable partners are tagged at once
+    started = time.monotonic()
+    answer = command_answer(stack, f"{INC} partner VEText CHIP")
+    answered_after = time.monotonic() - started
+
+    # THEN the person is answered within Slack's 3 s, and each post says its page was not sent
+    assert answered_after < SLACK_ANSWER_SECONDS
+    assert answer["text"] == f"Tagged VEText, CHIP on {INC} in its thread."
+    vetext, chip = (post.args["text"] for post in posts_of(stack.slack, "partner_tagged"))
+    assert "Paging VEText in PagerDuty failed: PagerDuty is not reachable" in vetext
+    assert f"Paging CHIP in PagerDuty failed: {NO_TIME}. The tag stands." in chip
 
 
 def test_the_cards_multi_select_tags_the_partners_chosen(deployment: str, stack: LocalStack) -> None:
