@@ -199,6 +199,38 @@ def test_the_cards_multi_select_tags_the_partners_chosen(deployment: str, stack:
     assert [p["partner"] for p in payloads_of(stack.slack, "partner_tagged")] == ["CHIP", "Lighthouse APIs"]
 
 
+def card_select(stack: LocalStack, thread_ts: str, names: list[str]) -> dict[str, Any]:
+    """The card's multi-select closed by U0ENG with `names` chosen, as Slack sends it."""
+    options = [{"text": {"type": "plain_text", "text": n}, "value": n} for n in names]
+    action = {"type": "multi_static_select", "action_id": "incident_partner_select", "selected_options": options}
+    card_ts = stored(thread_ts).card_ts
+    return {
+        "type": "block_actions",
+        "user": {"id": "U0ENG"},
+        "channel": {"id": "C0PRODSUP"},
+        "container": {"type": "message", "channel_id": "C0PRODSUP", "message_ts": card_ts},
+        "actions": [action],
+    }
+
+
+def test_choosing_an_already_tagged_partner_on_the_card_tells_the_person(deployment: str, stack: LocalStack) -> None:
+    command_answer(stack, f"{INC} partner CHIP", user="U0ENG")
+    stack.slack.clear()
+
+    assert slack_interaction(stack, card_select(stack, deployment, ["CHIP"])).status == 200
+
+    (told,) = stack.slack.calls_to("chat.postEphemeral")
+    assert told.args["user"] == "U0ENG" and "CHIP was already tagged" in told.args["text"]
+    assert not posts_of(stack.slack, "partner_tagged")
+
+
+def test_an_emptied_card_select_is_ignored_silently(deployment: str, stack: LocalStack) -> None:
+    assert slack_interaction(stack, card_select(stack, deployment, [])).status == 200
+
+    assert stack.slack.calls_to("chat.postEphemeral") == []
+    assert stored(deployment).partners == [] and not posts_of(stack.slack, "partner_tagged")
+
+
 def test_the_card_offers_the_directory_and_shows_the_partners_once_tagged(deployment: str, stack: LocalStack) -> None:
     command_answer(stack, f"{INC} partner CHIP")
 
