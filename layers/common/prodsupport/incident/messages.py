@@ -35,6 +35,14 @@ SLA_LABEL = {
     Sla.POSTMORTEM_SHARED: "post-mortem shared in Slack",
 }
 WINDOW_LABEL = {"business": "business-hours", "after_hours": "after-hours"}
+
+
+def sentence_case(label: str) -> str:
+    """A label opening a line: only its first letter raised, so a name inside it keeps its case ("PagerDuty
+    acknowledgement"), which `str.capitalize()` would lower."""
+    return label[:1].upper() + label[1:]
+
+
 LIST_OUTCOME = {ClockOutcome.MET: "met", ClockOutcome.LATE: "met late", ClockOutcome.BREACHED: "*breached*"}
 
 logger = Logger(child=True)
@@ -59,6 +67,14 @@ def card_actions(incident_id: str) -> dict[str, Any]:
     )
 
 
+def how_to_acknowledge(ack: Deadline, zone: ZoneInfo) -> str:
+    """Only a message in the thread counts as the Slack acknowledgement: people who react with an emoji believe
+    they answered, so the card says so for as long as the acknowledgement is owed."""
+    return (
+        f"*Acknowledge by:* {format_local(ack.due, zone)} — post a message in this thread (a reaction does not count)"
+    )
+
+
 def incident_card(
     incident: Incident, *, thread_ts: str | None, zone: ZoneInfo, partners: tuple[str, ...] = ()
 ) -> SlackMessage:
@@ -69,7 +85,7 @@ def incident_card(
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
     facts = [
         f"*Opened:* {format_local(incident.opened_at, zone)} ({WINDOW_LABEL[incident.window]})",
-        f"*Acknowledge by:* {format_local(ack.due, zone)} — post a message in this thread (a reaction does not count)",
+        how_to_acknowledge(ack, zone),
         f"*Applications:* {esc(', '.join(incident.applications) or 'not set')}",
     ]
     if Sla.STAKEHOLDER_EMAIL in incident.deadlines:

@@ -21,7 +21,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.rendering import RenderedEmail, environment, one_line
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email import requests as email_requests
-from prodsupport.incident.messages import SLA_LABEL
+from prodsupport.incident.messages import SLA_LABEL, sentence_case
 from prodsupport.incident.model import Incident, Severity, Sla
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -103,8 +103,7 @@ def message(outlook: Outlook, channel: str) -> SlackMessage:
         f"{len(report.breaches)} clocks late or missed.",
     ]
     lines += [
-        f"• {compliance.sentence_case(SLA_LABEL[sla])}: {stats.in_time} of {stats.decided} in time "
-        f"({stats.percent_in_time:g}%)"
+        f"• {sentence_case(SLA_LABEL[sla])}: {stats.in_time} of {stats.decided} in time ({stats.percent_in_time:g}%)"
         for sla, stats in _on_time(report)
     ]
     return SlackMessage(
@@ -143,7 +142,7 @@ def email(outlook: Outlook, team_name: str) -> RenderedEmail:
         "breaches": len(report.breaches),
         "clocks": [
             {
-                "label": compliance.sentence_case(SLA_LABEL[sla]),
+                "label": sentence_case(SLA_LABEL[sla]),
                 "in_time": stats.in_time,
                 "decided": stats.decided,
                 "percent": f"{stats.percent_in_time:g}",

@@ -23,7 +23,7 @@ from prodsupport.core.calendar import PlaybookCalendar
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.clocks import ClockOutcome, clock_outcome
-from prodsupport.incident.messages import SLA_LABEL
+from prodsupport.incident.messages import SLA_LABEL, sentence_case
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.sla.messages import duration_text
@@ -197,10 +197,6 @@ def period(report: ComplianceReport) -> str:
 
 def optional_duration(span: timedelta | None) -> str:
     return duration_text(span) if span is not None else "—"
-
-
-def sentence_case(label: str) -> str:
-    return label[:1].upper() + label[1:]
 
 
 def in_time_cell(stats: ClockStats) -> str:

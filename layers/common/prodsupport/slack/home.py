@@ -21,7 +21,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local
 from prodsupport.incident.card import clock_line
 from prodsupport.incident.clocks import clocks
-from prodsupport.incident.messages import SEVERITY_EMOJI, SLA_LABEL, card_actions
+from prodsupport.incident.messages import SEVERITY_EMOJI, SLA_LABEL, card_actions, sentence_case
 from prodsupport.incident.model import Incident, PostmortemState, Sla
 from prodsupport.infra.blocks import Block, button, section
 from prodsupport.postmortem.model import next_due
@@ -118,7 +118,7 @@ def _compliance(report: ComplianceReport, zone: ZoneInfo) -> list[str]:
         stats = report.stats(sla)
         if stats.decided:
             lines.append(
-                f"• {SLA_LABEL[sla].capitalize()}: *{stats.percent_in_time:g}%* on time "
+                f"• {sentence_case(SLA_LABEL[sla])}: *{stats.percent_in_time:g}%* on time "
                 f"({stats.in_time} of {stats.decided})"
             )
     first, last = format_local(report.start, zone), format_local(report.end, zone)
