@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from prodsupport.core.clock import Clock, system_clock
 from prodsupport.core.settings import Settings, SettingsError
+from prodsupport.infra.blocks import MAX_SELECT_OPTIONS
 from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
 
@@ -35,16 +36,22 @@ if TYPE_CHECKING:
 def _partner_directory(settings: Settings) -> PartnerDirectory:
     """Checked at cold start, where one bad entry would otherwise fail every request of every function: it is
     logged and counted (`PartnerDirectoryInvalid`, docs/runbook.md) and only the partner commands answer with it."""
-    try:
-        return PartnerDirectory.parse(settings.partners)
-    except SettingsError as bad:
-        from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger
 
+    try:
+        directory = PartnerDirectory.parse(settings.partners)
+    except SettingsError as bad:
         from prodsupport.infra import metrics
 
         Logger(child=True).error("the partner directory is invalid: no partner can be tagged", error=str(bad))
         metrics.count("PartnerDirectoryInvalid")
         return PartnerDirectory(error=str(bad))
+    if len(directory.partners) > MAX_SELECT_OPTIONS:  # the card's select drops the rest: said once per container
+        left_out = directory.names[MAX_SELECT_OPTIONS:]
+        Logger(child=True).warning(
+            "the card's partner select holds 100 options: tag the others by command", left_out=left_out
+        )
+    return directory
 
 
 class Runtime:

@@ -284,3 +284,14 @@ def test_partners_lists_the_directory_for_anyone(deployment: str, stack: LocalSt
     answer = command_answer(stack, "partners", user="U0NOBODY")
 
     assert "• *VEText* — also vetext-team; supports Pre-Check-In; paged in PagerDuty" in answer["text"]
+
+
+def test_a_directory_over_slacks_100_options_logs_the_partners_the_card_leaves_out(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    many = [{"name": f"Partner {n:03}", "slack_usergroup_id": f"S0P{n:03}"} for n in range(102)]
+
+    declare_by_alert(deploy(stack, partners=many))
+
+    [record] = [r for r in caplog.records if "partner select holds 100 options" in r.getMessage()]
+    assert record.left_out == ("Partner 100", "Partner 101")  # type: ignore[attr-defined]

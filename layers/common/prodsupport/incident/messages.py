@@ -11,14 +11,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger
-
 from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.clocks import ClockOutcome, clock_outcome
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
-from prodsupport.infra.blocks import actions, button, input_block, section, text_input
+from prodsupport.infra.blocks import MAX_SELECT_OPTIONS, actions, button, input_block, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
 
 SEVERITY_EMOJI = {
@@ -44,9 +42,6 @@ def sentence_case(label: str) -> str:
 
 
 LIST_OUTCOME = {ClockOutcome.MET: "met", ClockOutcome.LATE: "met late", ClockOutcome.BREACHED: "*breached*"}
-
-logger = Logger(child=True)
-MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select's options
 
 
 def mention(user_id: str, fallback: str = "the on-call engineer") -> str:
@@ -131,9 +126,6 @@ def partner_select(names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The card's multi-select of the partner directory; choosing partners tags them (`incident_partner_select`)."""
     if not names:
         return []
-    if len(names) > MAX_SELECT_OPTIONS:
-        left_out = names[MAX_SELECT_OPTIONS:]
-        logger.warning("the card's partner select holds 100 options: tag the others by command", left_out=left_out)
     options = [
         {"text": {"type": "plain_text", "text": name[:75]}, "value": name[:75]} for name in names[:MAX_SELECT_OPTIONS]
     ]
