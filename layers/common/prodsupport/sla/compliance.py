@@ -169,6 +169,14 @@ def last_week(now: datetime, calendar: PlaybookCalendar) -> tuple[datetime, date
     return local_days(calendar, calendar.local(now).date() - timedelta(days=7), calendar.local(now).date())
 
 
+def reported_week(now: datetime, calendar: PlaybookCalendar) -> tuple[datetime, datetime]:
+    """The Monday-to-Monday week the Monday report counted, seen from any day of the week after it: what the
+    report's own `last_week` gives on that Monday, so the App Home and the report agree."""
+    today = calendar.local(now).date()
+    monday = today - timedelta(days=today.weekday())
+    return last_week(datetime.combine(monday, time(12), tzinfo=calendar.zone), calendar)
+
+
 def local_days(calendar: PlaybookCalendar, first: date, stop: date) -> tuple[datetime, datetime]:
     """[first 00:00, stop 00:00) in the playbook's zone, as UTC instants.
 

@@ -42,7 +42,7 @@ def _home_opened(rt: Runtime, event: dict[str, Any]) -> None:
         for release in ReleaseStore(rt.table).dated(today, calendar.local(now + RELEASE_WINDOW).date())
         if release.status is ReleaseStatus.SCHEDULED
     ]
-    start, end = compliance.last_week(now, calendar)
+    start, end = compliance.reported_week(now, calendar)
     data = HomeData(
         user=user,
         oncall=oncall_user(rt, now),
