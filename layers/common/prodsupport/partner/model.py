@@ -133,19 +133,18 @@ def _partner(index: int, entry: Mapping[str, Any]) -> Partner:
     name = _text(entry, "name", where, required=True)
     if len(name) > MAX_NAME:
         raise SettingsError(f"{where}.name: keep it under {MAX_NAME} characters")
-    usergroup = _text(entry, "slack_usergroup_id", where, pattern=USERGROUP_RE)
-    user_ids = _texts(entry, "slack_user_ids", where, pattern=USER_RE)
-    if not usergroup and not user_ids:  # a tag would ping nobody while saying the partner was told
-        raise SettingsError(f"{where}.slack_usergroup_id: a partner needs a Slack user group or slack_user_ids")
-    return Partner(
+    partner = Partner(
         name=name,
         aliases=_texts(entry, "aliases", where),
-        slack_usergroup_id=usergroup,
-        slack_user_ids=user_ids,
+        slack_usergroup_id=_text(entry, "slack_usergroup_id", where, pattern=USERGROUP_RE),
+        slack_user_ids=_texts(entry, "slack_user_ids", where, pattern=USER_RE),
         pagerduty_escalation_policy_id=_text(entry, "pagerduty_escalation_policy_id", where, pattern=PAGERDUTY_ID_RE),
         pagerduty_service_id=_text(entry, "pagerduty_service_id", where, pattern=PAGERDUTY_ID_RE),
         applications=_texts(entry, "applications", where),
     )
+    if not partner.slack_usergroup_id and not partner.slack_user_ids:  # a tag would ping nobody, saying it did
+        raise SettingsError(f"{where}.slack_usergroup_id: a partner needs a Slack user group or slack_user_ids")
+    return partner
 
 
 def _text(
