@@ -138,3 +138,20 @@ def test_a_card_update_refused_as_ratelimited_in_the_body_is_left_to_the_outbox(
     assert handed_over == 1
     assert painted(configured)[-1]["severity"] == "critical"
     assert painted(configured)[-1]["card_version"] == stored(thread_ts).version
+
+
+def test_a_card_update_neither_slack_nor_the_outbox_takes_still_answers_and_keeps_the_change(
+    configured: LocalStack,
+) -> None:
+    # GIVEN an incident, Slack refusing the next card update through every retry, and no outbox queue to take it
+    thread_ts = declare_by_alert(configured)
+    configured.slack.fail_next("chat.update", status=500, times=3)
+    sqs = configured.aws.client("sqs")
+    sqs.delete_queue(QueueUrl=configured.aws.queue_url("SlackOutboxQueue"))
+
+    # WHEN a status is posted
+    answer = run_command(configured, f"{INC} status Rolling back next 30m")
+
+    # THEN the person gets their answer and the status is saved: only the card is one change behind
+    assert answer.status == 200
+    assert stored(thread_ts).current_status == "Rolling back"

@@ -114,6 +114,31 @@ def test_every_call_the_code_makes_is_granted_to_some_function() -> None:
     assert called_by_code() <= granted
 
 
+def reaches_the_outbox(function: str) -> bool:
+    """A handler that repaints cards (`refresh_cards`) may hand a repaint, or a post, to the Slack outbox."""
+    [code_uri] = [f.code_uri for f in TEMPLATE.functions() if f.logical_id == function]
+    handler = Path(__file__).parents[2] / code_uri / "app.py"
+    return "refresh_cards()" in handler.read_text(encoding="utf-8")
+
+
+def test_the_handlers_that_repaint_cards_are_the_ones_expected() -> None:
+    # Pins the detection below: a handler that stops (or starts) repainting cards changes this list on purpose.
+    assert {function for function in FUNCTIONS if reaches_the_outbox(function)} == {
+        "SlackEventsFunction",
+        "PagerDutyWebhookFunction",
+        "GitHubWebhookFunction",
+        "SlaCheckerFunction",
+        "EmailSenderFunction",
+    }
+
+
+@pytest.mark.parametrize("function", [f for f in FUNCTIONS if reaches_the_outbox(f)])
+def test_each_function_that_can_reach_the_outbox_may_send_to_it(function: str) -> None:
+    # Without the grant, a slow Slack turns a saved change into a 500 (or a failed SQS batch) at hand-over.
+    granted = granted_resources(role_of(function), "sqs:SendMessage")
+    assert {"Fn::GetAtt": ["SlackOutboxQueue", "Arn"]} in granted
+
+
 def test_each_function_writes_logs_only_to_its_own_log_group() -> None:
     for function in FUNCTIONS:
         [log_group] = granted_resources(role_of(function), "logs:PutLogEvents")

@@ -30,6 +30,7 @@ from prodsupport.core.settings import (
     Team,
     TeamUnavailable,
 )
+from prodsupport.infra.blocks import MAX_SELECT_OPTIONS
 from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
 
@@ -54,6 +55,23 @@ class TeamJobsFailed(RuntimeError):
     """A scheduled job failed for some teams after every team was given its turn."""
 
 
+def _partner_directory(settings: Settings) -> PartnerDirectory:
+    """Checked at cold start, where one bad entry would otherwise fail every request of every function: it is
+    logged and counted (`PartnerDirectoryInvalid`, docs/runbook.md) and only the partner commands answer with it."""
+    try:
+        directory = PartnerDirectory.parse(settings.partners)
+    except SettingsError as bad:
+        from prodsupport.infra import metrics
+
+        logger.error("the partner directory is invalid: no partner can be tagged", error=str(bad))
+        metrics.count("PartnerDirectoryInvalid")
+        return PartnerDirectory(error=str(bad))
+    if len(directory.partners) > MAX_SELECT_OPTIONS:  # the card's select drops the rest: said once per container
+        left_out = directory.names[MAX_SELECT_OPTIONS:]
+        logger.warning("the card's partner select holds 100 options: tag the others by command", left_out=left_out)
+    return directory
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, clock: Clock, *, team: Team | None = None, root: Runtime | None = None
@@ -65,9 +83,9 @@ class Runtime:
         self.budget: Budget = root.budget if root is not None else Budget()
         self._views: dict[str, Runtime] = {}
         self.changed: dict[tuple[str, str], Incident] = {}
-        # Checked here, at cold start, so a bad directory fails the deploy rather than a tag mid-incident (a
-        # team's, when its view is first made: see `for_team`).
-        self.partners = PartnerDirectory.parse(settings.partners)
+        # Checked at cold start (a team's, when its view is first made: see `for_team`); a bad directory is
+        # logged and counted, and only the partner commands answer with it.
+        self.partners = _partner_directory(settings)
 
     # --- teams ----------------------------------------------------------------------------------------------
 

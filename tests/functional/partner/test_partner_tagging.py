@@ -4,6 +4,7 @@ PagerDuty API, suggested once, and their PagerDuty answers in the thread."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from builders import (
     stored,
 )
 
+from prodsupport.partner.paging import NO_TIME, SLACK_ANSWER_SECONDS
 from prodsupport_local.emulator.stack import LocalStack
 
 PARTNERS: list[dict[str, Any]] = [
@@ -158,6 +160,28 @@ def test_a_pagerduty_that_hangs_is_given_up_on_within_the_timeout_and_the_tag_st
     assert "PagerDuty is not reachable" in post.args["text"]
 
 
+def test_pages_that_cannot_fit_in_slacks_answer_window_are_reported_as_not_sent(
+    deployment: str, stack: LocalStack
+) -> None:
+    # GIVEN a linked incident and a PagerDuty that hangs on every responder request
+    link_pagerduty(stack)
+    assert stack.pagerduty is not None
+    stack.pagerduty.set_service("PSVC0CHIP", "PEP0CHIP")
+    stack.pagerduty.fail_next(f"/incidents/{PD_ID}/responder_requests", hang_seconds=6, times=2)
+
+    # WHEN two pageable partners are tagged at once
+    started = time.monotonic()
+    answer = command_answer(stack, f"{INC} partner VEText CHIP")
+    answered_after = time.monotonic() - started
+
+    # THEN the person is answered within Slack's 3 s, and each post says its page was not sent
+    assert answered_after < SLACK_ANSWER_SECONDS
+    assert answer["text"] == f"Tagged VEText, CHIP on {INC} in its thread."
+    vetext, chip = (post.args["text"] for post in posts_of(stack.slack, "partner_tagged"))
+    assert "Paging VEText in PagerDuty failed: PagerDuty is not reachable" in vetext
+    assert f"Paging CHIP in PagerDuty failed: {NO_TIME}. The tag stands." in chip
+
+
 def test_the_cards_multi_select_tags_the_partners_chosen(deployment: str, stack: LocalStack) -> None:
     card_ts = stored(deployment).card_ts
     options = [{"text": {"type": "plain_text", "text": n}, "value": n} for n in ("CHIP", "Lighthouse APIs")]
@@ -173,6 +197,38 @@ def test_the_cards_multi_select_tags_the_partners_chosen(deployment: str, stack:
     assert slack_interaction(stack, payload).status == 200
 
     assert [p["partner"] for p in payloads_of(stack.slack, "partner_tagged")] == ["CHIP", "Lighthouse APIs"]
+
+
+def card_select(stack: LocalStack, thread_ts: str, names: list[str]) -> dict[str, Any]:
+    """The card's multi-select closed by U0ENG with `names` chosen, as Slack sends it."""
+    options = [{"text": {"type": "plain_text", "text": n}, "value": n} for n in names]
+    action = {"type": "multi_static_select", "action_id": "incident_partner_select", "selected_options": options}
+    card_ts = stored(thread_ts).card_ts
+    return {
+        "type": "block_actions",
+        "user": {"id": "U0ENG"},
+        "channel": {"id": "C0PRODSUP"},
+        "container": {"type": "message", "channel_id": "C0PRODSUP", "message_ts": card_ts},
+        "actions": [action],
+    }
+
+
+def test_choosing_an_already_tagged_partner_on_the_card_tells_the_person(deployment: str, stack: LocalStack) -> None:
+    command_answer(stack, f"{INC} partner CHIP", user="U0ENG")
+    stack.slack.clear()
+
+    assert slack_interaction(stack, card_select(stack, deployment, ["CHIP"])).status == 200
+
+    (told,) = stack.slack.calls_to("chat.postEphemeral")
+    assert told.args["user"] == "U0ENG" and "CHIP was already tagged" in told.args["text"]
+    assert not posts_of(stack.slack, "partner_tagged")
+
+
+def test_an_emptied_card_select_is_ignored_silently(deployment: str, stack: LocalStack) -> None:
+    assert slack_interaction(stack, card_select(stack, deployment, [])).status == 200
+
+    assert stack.slack.calls_to("chat.postEphemeral") == []
+    assert stored(deployment).partners == [] and not posts_of(stack.slack, "partner_tagged")
 
 
 def test_the_card_offers_the_directory_and_shows_the_partners_once_tagged(deployment: str, stack: LocalStack) -> None:
@@ -228,3 +284,14 @@ def test_partners_lists_the_directory_for_anyone(deployment: str, stack: LocalSt
     answer = command_answer(stack, "partners", user="U0NOBODY")
 
     assert "• *VEText* — also vetext-team; supports Pre-Check-In; paged in PagerDuty" in answer["text"]
+
+
+def test_a_directory_over_slacks_100_options_logs_the_partners_the_card_leaves_out(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    many = [{"name": f"Partner {n:03}", "slack_usergroup_id": f"S0P{n:03}"} for n in range(102)]
+
+    declare_by_alert(deploy(stack, partners=many))
+
+    [record] = [r for r in caplog.records if "partner select holds 100 options" in r.getMessage()]
+    assert record.left_out == ("Partner 100", "Partner 101")  # type: ignore[attr-defined]

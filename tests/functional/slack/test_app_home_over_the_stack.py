@@ -68,3 +68,14 @@ def test_a_non_member_clicking_resolve_on_the_home_tab_is_refused_and_no_form_op
     assert slack_interaction(configured, home_click(OUTSIDER, "incident_resolve")).status == 200
 
     assert configured.slack.calls_to("views.open") == []
+
+
+def test_last_weeks_compliance_is_the_monday_to_monday_week_the_weekly_report_counts(configured: LocalStack) -> None:
+    # WHEN the home is opened on a Wednesday
+    assert slack_event(configured, home_opened(MEMBER), "Ev0HOME").status == 200
+
+    # THEN its compliance covers the week the Monday report counted, not the seven days before today
+    [published] = configured.slack.calls_to("views.publish")
+    assert "_Mon 11/16/2026 12:00 AM EST to Mon 11/23/2026 12:00 AM EST, 0 incident(s)_" in str(
+        published.args["view"]["blocks"]
+    )

@@ -126,3 +126,38 @@ def test_the_latest_stakeholder_email_and_its_outcome_are_shown() -> None:
     assert "*Stakeholder email:* sent Tue 11/24/2026 10:21 AM EST (1 asked for)" in text_of(card.blocks)
     assert card.payload["email_state"] == "sent"
     assert card.payload["clocks"][2]["outcome"] == "met"
+
+
+def test_the_fallback_text_names_the_breached_clocks_before_the_next_pending_one() -> None:
+    missed = incident()
+    missed.mark_breached(Sla.SLACK_ACK, OPENED + timedelta(minutes=15))
+    missed.mark_breached(Sla.PAGERDUTY_ACK, OPENED + timedelta(minutes=15))
+
+    card = live_card(missed, OPENED + timedelta(minutes=15), zone=ET)
+
+    assert card.text == (
+        "INC-2026-0007 (critical) open — Kiosk errors — BREACHED: Slack acknowledgement, due Tue 11/24/2026 10:15 AM "
+        "EST; PagerDuty acknowledgement, due Tue 11/24/2026 10:15 AM EST — next: stakeholder email due Wed "
+        "11/25/2026 10:00 AM EST"
+    )
+
+
+def test_clock_labels_keep_the_case_of_the_names_in_them() -> None:
+    card = live_card(incident(), OPENED, zone=ET)
+
+    assert "• PagerDuty acknowledgement: due Tue 11/24/2026 10:15 AM EST" in text_of(card.blocks)
+
+
+def test_the_card_says_how_to_acknowledge_while_the_slack_ack_is_owed() -> None:
+    card = live_card(incident(), OPENED, zone=ET)
+
+    assert "— post a message in this thread (a reaction does not count)" in text_of(card.blocks)
+
+
+def test_the_ack_instruction_goes_once_the_slack_ack_is_made() -> None:
+    acknowledged = incident()
+    acknowledged.acknowledge(OPENED + timedelta(minutes=5), "U0ENG", "on it")
+
+    card = live_card(acknowledged, OPENED + timedelta(minutes=6), zone=ET)
+
+    assert "a reaction does not count" not in text_of(card.blocks)

@@ -58,3 +58,11 @@ def test_the_reaction_note_is_a_slack_ack_reminder() -> None:
     note = msg.reaction_does_not_count(incident(), "U0ENG", zone=ET)
     assert (note.event_type, note.payload["sla"]) == ("sla_reminder", "slack_ack")
     assert "reaction" in note.text
+
+
+def test_a_directory_over_slacks_100_options_offers_the_first_100() -> None:
+    names = tuple(f"Partner {n:03}" for n in range(120))
+
+    [block] = msg.partner_select(names)
+
+    assert [option["value"] for option in block["elements"][0]["options"]] == list(names[:100])

@@ -24,10 +24,15 @@ def directory() -> PartnerDirectory:
     return PartnerDirectory.parse([VETEXT, CHIP, LIGHTHOUSE])
 
 
-def test_a_partner_needs_only_a_name() -> None:
-    (partner,) = PartnerDirectory.parse([{"name": "VistA"}]).partners
+def test_a_partner_needs_a_name_and_someone_to_ping() -> None:
+    (partner,) = PartnerDirectory.parse([{"name": "VistA", "slack_user_ids": ["U0VISTA"]}]).partners
 
-    assert (partner.name, partner.aliases, partner.mentions, partner.pageable) == ("VistA", (), "", False)
+    assert (partner.name, partner.aliases, partner.mentions, partner.pageable) == ("VistA", (), "<@U0VISTA>", False)
+
+
+def test_a_partner_nobody_would_be_pinged_for_is_refused_naming_the_field() -> None:
+    with pytest.raises(SettingsError, match=r"^partners\[1\]\.slack_usergroup_id: a partner needs a Slack user group"):
+        PartnerDirectory.parse([VETEXT, {"name": "VistA", "slack_user_ids": []}])
 
 
 def test_a_missing_name_is_refused_naming_the_entry() -> None:

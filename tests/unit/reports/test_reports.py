@@ -214,3 +214,25 @@ def test_the_outlook_escapes_release_text_in_slack_and_in_the_emails_html() -> N
 
 def test_the_outlooks_email_request_id_is_fixed_per_month() -> None:
     assert outlook.request_id(december_outlook()) == "outlook-2026-12"
+
+
+def test_a_mid_month_outlook_lists_the_coming_month_and_the_previous_calendar_month() -> None:
+    octobers = [incident(et(10, 20, 10), 1, timedelta(minutes=5))]
+    releases = [
+        release("REL-2026-0001", date(2026, 11, 14)),  # before the run: already gone
+        release("REL-2026-0002", date(2026, 11, 15)),
+        release("REL-2026-0003", date(2026, 12, 14)),
+        release("REL-2026-0004", date(2026, 12, 15)),  # a month after the run: next outlook's
+    ]
+
+    made = outlook.build(date(2026, 11, 15), releases, octobers, CALENDAR, datetime(2026, 11, 15, 14, tzinfo=UTC))
+
+    posted = outlook.message(made, "C0PRODSUP")
+    assert [r["release_id"] for r in posted.payload["releases"]] == ["REL-2026-0002", "REL-2026-0003"]
+    assert "*Releases from Sun 11/15/2026 to Mon 12/14/2026*" in posted.text
+    assert posted.payload["last_month"]["from"] == "2026-10-01T04:00:00Z"
+    assert posted.payload["last_month"]["incidents"] == 1
+
+
+def test_the_coming_month_of_a_run_on_the_31st_ends_with_the_shorter_month() -> None:
+    assert outlook.a_month_after(date(2027, 1, 31)) == date(2027, 2, 28)

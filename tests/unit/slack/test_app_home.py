@@ -141,3 +141,9 @@ def test_the_home_tab_and_its_event_are_in_the_manifest_for_the_route_that_handl
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert events.ROUTER.handles_event("app_home_opened")
+
+
+def test_a_week_with_no_clock_decided_says_so_under_its_dates() -> None:
+    compliance = texts(view_for("U0ONCALL", []))[-1]
+
+    assert compliance.endswith(", 0 incident(s)_\n_No clock was decided that week._")

@@ -21,12 +21,14 @@ from prodsupport.incident.messages import (
     SLA_LABEL,
     WINDOW_LABEL,
     card_actions,
+    how_to_acknowledge,
     mention,
     pagerduty_page,
     partner_select,
     partners_line,
+    sentence_case,
 )
-from prodsupport.incident.model import EmailState, Incident
+from prodsupport.incident.model import EmailState, Incident, Sla
 from prodsupport.infra.blocks import section
 from prodsupport.infra.slack_message import SlackMessage
 
@@ -41,7 +43,9 @@ OUTCOME_MARK = {
 
 def clock_line(clock: ClockView, zone: ZoneInfo) -> str:
     """One clock as the card and the App Home show it: due time in the team's zone and the outcome."""
-    line = f"• {SLA_LABEL[clock.sla].capitalize()}: due {format_local(clock.due, zone)} — {OUTCOME_MARK[clock.outcome]}"
+    line = (
+        f"• {sentence_case(SLA_LABEL[clock.sla])}: due {format_local(clock.due, zone)} — {OUTCOME_MARK[clock.outcome]}"
+    )
     if clock.met_at is not None:
         line += f" ({format_local(clock.met_at, zone)})"
     return line
@@ -76,6 +80,12 @@ def _email_line(incident: Incident, zone: ZoneInfo) -> list[str]:
     return [f"*Stakeholder email:* {EMAIL_STATE[latest.state]}{when} ({len(incident.emails)} asked for)"]
 
 
+def _ack_instruction(incident: Incident, shown: list[ClockView], zone: ZoneInfo) -> list[str]:
+    """The posted card's instruction, kept while the Slack acknowledgement is still owed."""
+    owed = any(clock.sla is Sla.SLACK_ACK and clock.outcome is ClockOutcome.PENDING for clock in shown)
+    return [how_to_acknowledge(incident.deadlines[Sla.SLACK_ACK], zone)] if owed and incident.is_open else []
+
+
 def _links(incident: Incident) -> list[str]:
     links = []
     if incident.pagerduty is not None:
@@ -90,10 +100,18 @@ def _links(incident: Incident) -> list[str]:
 
 
 def fallback_text(incident: Incident, now: datetime, zone: ZoneInfo) -> str:
-    """Id, severity, state and the next due clock: what a notification or a screen reader says of the card."""
+    """Id, severity, state, the breached clocks first (the most urgent news) and the next due one: what a
+    notification or a screen reader says of the card."""
     state = "open" if incident.is_open else "resolved"
+    breached = [clock for clock in clocks(incident, now) if clock.outcome is ClockOutcome.BREACHED]
     upcoming = next_due(incident, now)
-    due = f"next: {SLA_LABEL[upcoming.sla]} due {format_local(upcoming.due, zone)}" if upcoming else "nothing due"
+    parts = []
+    if breached:
+        late = "; ".join(f"{SLA_LABEL[clock.sla]}, due {format_local(clock.due, zone)}" for clock in breached)
+        parts.append(f"BREACHED: {late}")
+    if upcoming is not None:
+        parts.append(f"next: {SLA_LABEL[upcoming.sla]} due {format_local(upcoming.due, zone)}")
+    due = " — ".join(parts) or "nothing due"
     return f"{incident.id} ({incident.severity.value}) {state} — {esc(incident.title)} — {due}"
 
 
@@ -132,9 +150,11 @@ def live_card(incident: Incident, now: datetime, *, zone: ZoneInfo, partners: tu
     directory's `partners`) go once it is resolved."""
     state = "" if incident.is_open else " · :large_green_circle: *resolved*"
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
+    shown = clocks(incident, now)
     facts = [
         f"*Owner:* {mention(incident.owner, 'nobody named')}",
         f"*Opened:* {format_local(incident.opened_at, zone)} ({WINDOW_LABEL[incident.window]})",
+        *_ack_instruction(incident, shown, zone),
         f"*Applications:* {esc(', '.join(incident.applications) or 'not set')}",
         _status_line(incident, zone),
         *_email_line(incident, zone),
@@ -143,7 +163,6 @@ def live_card(incident: Incident, now: datetime, *, zone: ZoneInfo, partners: tu
     if incident.partners:
         facts.append(partners_line(incident, zone))
     blocks = [section(header + state), section("\n".join(facts))]
-    shown = clocks(incident, now)
     if shown:
         blocks.append(section("*Clocks*\n" + "\n".join(clock_line(clock, zone) for clock in shown)))
     if incident.is_open:

@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 from prodsupport.core.settings import TeamUnavailable
 from prodsupport.incident.card import live_card
 from prodsupport.incident.model import Incident
+from prodsupport.infra import metrics
 from prodsupport.infra.outbox import enqueue
 from prodsupport.infra.outbox import post_queued as post_queued_message
 from prodsupport.infra.slack_api import CannotUpdate, Deferred, update
@@ -66,7 +67,13 @@ def _paint(rt: Runtime, incident: Incident) -> None:
 
 
 def _hand_over(rt: Runtime, incident: Incident) -> None:
-    enqueue(rt, {QUEUED_KIND: {"channel_id": incident.channel_id, "thread_ts": incident.thread_ts}})
+    """The change is saved and answered for: a queue that cannot take the repaint either leaves the card one
+    change behind (the next change repaints it), which is counted and logged, never a failed request."""
+    try:
+        enqueue(rt, {QUEUED_KIND: {"channel_id": incident.channel_id, "thread_ts": incident.thread_ts}})
+    except Exception:
+        logger.exception("card update lost: the outbox refused it", incident_id=incident.id)
+        metrics.count("CardUpdatesLost")
 
 
 def post_queued(rt: Runtime, body: str) -> None:

@@ -16,7 +16,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.clocks import ClockOutcome, clock_outcome
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla
-from prodsupport.infra.blocks import actions, button, input_block, section, text_input
+from prodsupport.infra.blocks import MAX_SELECT_OPTIONS, actions, button, input_block, section, text_input
 from prodsupport.infra.slack_message import SlackMessage
 
 SEVERITY_EMOJI = {
@@ -33,6 +33,14 @@ SLA_LABEL = {
     Sla.POSTMORTEM_SHARED: "post-mortem shared in Slack",
 }
 WINDOW_LABEL = {"business": "business-hours", "after_hours": "after-hours"}
+
+
+def sentence_case(label: str) -> str:
+    """A label opening a line: only its first letter raised, so a name inside it keeps its case ("PagerDuty
+    acknowledgement"), which `str.capitalize()` would lower."""
+    return label[:1].upper() + label[1:]
+
+
 LIST_OUTCOME = {ClockOutcome.MET: "met", ClockOutcome.LATE: "met late", ClockOutcome.BREACHED: "*breached*"}
 
 
@@ -54,6 +62,14 @@ def card_actions(incident_id: str) -> dict[str, Any]:
     )
 
 
+def how_to_acknowledge(ack: Deadline, zone: ZoneInfo) -> str:
+    """Only a message in the thread counts as the Slack acknowledgement: people who react with an emoji believe
+    they answered, so the card says so for as long as the acknowledgement is owed."""
+    return (
+        f"*Acknowledge by:* {format_local(ack.due, zone)} — post a message in this thread (a reaction does not count)"
+    )
+
+
 def incident_card(
     incident: Incident, *, thread_ts: str | None, zone: ZoneInfo, partners: tuple[str, ...] = ()
 ) -> SlackMessage:
@@ -64,7 +80,7 @@ def incident_card(
     header = f"{SEVERITY_EMOJI[incident.severity]} *{incident.id}* · {incident.severity.value} · {esc(incident.title)}"
     facts = [
         f"*Opened:* {format_local(incident.opened_at, zone)} ({WINDOW_LABEL[incident.window]})",
-        f"*Acknowledge by:* {format_local(ack.due, zone)} — post a message in this thread (a reaction does not count)",
+        how_to_acknowledge(ack, zone),
         f"*Applications:* {esc(', '.join(incident.applications) or 'not set')}",
     ]
     if Sla.STAKEHOLDER_EMAIL in incident.deadlines:
@@ -110,7 +126,9 @@ def partner_select(names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The card's multi-select of the partner directory; choosing partners tags them (`incident_partner_select`)."""
     if not names:
         return []
-    options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": name[:75]} for name in names[:100]]
+    options = [
+        {"text": {"type": "plain_text", "text": name[:75]}, "value": name[:75]} for name in names[:MAX_SELECT_OPTIONS]
+    ]
     select = {
         "type": "multi_static_select",
         "action_id": "incident_partner_select",

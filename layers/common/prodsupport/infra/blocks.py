@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select's options
+
 type Block = dict[str, Any]
 
 

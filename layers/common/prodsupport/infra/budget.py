@@ -19,9 +19,16 @@ class Budget:
 
     def __init__(self) -> None:
         self._deadline: float | None = None
+        self._started: float | None = None
 
     def start(self, remaining_millis: int) -> None:
-        self._deadline = time.monotonic() + remaining_millis / 1000
+        self._started = time.monotonic()
+        self._deadline = self._started + remaining_millis / 1000
+
+    def elapsed_seconds(self) -> float:
+        """Since the handler was given the request: what a caller answering within a window (Slack's 3 s) has
+        already spent of it."""
+        return 0.0 if self._started is None else time.monotonic() - self._started
 
     def seconds_left(self) -> float:
         return float("inf") if self._deadline is None else self._deadline - time.monotonic()

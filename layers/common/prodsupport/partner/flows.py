@@ -30,6 +30,8 @@ logger = Logger(child=True)
 
 def resolve(rt: Runtime, text: str) -> tuple[Partner, ...]:
     """The partners a person named, or the answer listing the directory's names."""
+    if rt.partners.error:
+        raise UserError(msg.invalid(rt.partners))
     if not rt.partners.partners:
         raise UserError(msg.EMPTY_DIRECTORY)
     try:

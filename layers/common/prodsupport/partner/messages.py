@@ -21,8 +21,17 @@ TAG_ACTION_PREFIX = "incident_partner_tag_"
 EMPTY_DIRECTORY = "No partners are configured (the `partners` setting, docs/settings.md)."
 
 
+def invalid(partners: PartnerDirectory) -> str:
+    return (
+        f"The partner directory is misconfigured, so no partner can be tagged: {esc(partners.error)}. "
+        "An admin fixes the `partners` setting and redeploys (docs/runbook.md)."
+    )
+
+
 def directory(partners: PartnerDirectory) -> str:
     """`/incident partners`: each partner, what it answers to, how it is reached and what it supports."""
+    if partners.error:
+        return invalid(partners)
     if not partners.partners:
         return EMPTY_DIRECTORY
     lines = []

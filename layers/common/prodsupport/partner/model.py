@@ -64,7 +64,11 @@ class UnknownPartners(LookupError):
 
 @dataclass(frozen=True)
 class PartnerDirectory:
+    """`error` is why the `partners` setting could not be read: the directory is then empty, and only the
+    partner commands say so, because one bad entry must not stop every other request."""
+
     partners: tuple[Partner, ...] = ()
+    error: str = ""
 
     @classmethod
     def parse(cls, entries: Sequence[Mapping[str, Any]]) -> PartnerDirectory:
@@ -129,7 +133,7 @@ def _partner(index: int, entry: Mapping[str, Any]) -> Partner:
     name = _text(entry, "name", where, required=True)
     if len(name) > MAX_NAME:
         raise SettingsError(f"{where}.name: keep it under {MAX_NAME} characters")
-    return Partner(
+    partner = Partner(
         name=name,
         aliases=_texts(entry, "aliases", where),
         slack_usergroup_id=_text(entry, "slack_usergroup_id", where, pattern=USERGROUP_RE),
@@ -138,6 +142,9 @@ def _partner(index: int, entry: Mapping[str, Any]) -> Partner:
         pagerduty_service_id=_text(entry, "pagerduty_service_id", where, pattern=PAGERDUTY_ID_RE),
         applications=_texts(entry, "applications", where),
     )
+    if not partner.slack_usergroup_id and not partner.slack_user_ids:  # a tag would ping nobody, saying it did
+        raise SettingsError(f"{where}.slack_usergroup_id: a partner needs a Slack user group or slack_user_ids")
+    return partner
 
 
 def _text(

@@ -22,6 +22,11 @@ TIMEOUT_SECONDS = 3.0
 # Kept for what follows a page in the same invocation: recording it and the tag's post (or its hand-off).
 AFTER_PAGE_SECONDS = 2.0
 MIN_CALL_SECONDS = 0.5
+# A tag is a slash command or a click: Slack shows the person an error unless it is answered within 3 s of the
+# request, so every page ends that long after the handler got it, less the margin to record it, post and answer.
+SLACK_ANSWER_SECONDS = 3.0
+ANSWER_MARGIN_SECONDS = 1.0
+NO_TIME = "no time was left within Slack's 3-second answer to ask PagerDuty: page from PagerDuty directly"
 
 
 class PageFailed(Exception):
@@ -75,11 +80,13 @@ def _call(
     body: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One request, its timeout cut to what the invocation can spare: a hung PagerDuty fails the page, never
-    the request (Lambda would kill it at its Timeout, after the tag but before its post)."""
-    timeout = min(TIMEOUT_SECONDS, rt.budget.usable_seconds() - AFTER_PAGE_SECONDS)
+    """One request, its timeout cut to what both the invocation and Slack's answer window can spare: a hung
+    PagerDuty fails the page, never the request (Lambda would kill it at its Timeout, after the tag but before
+    its post; Slack would show the person an error although the tag was made)."""
+    answer_left = SLACK_ANSWER_SECONDS - ANSWER_MARGIN_SECONDS - rt.budget.elapsed_seconds()
+    timeout = min(TIMEOUT_SECONDS, rt.budget.usable_seconds() - AFTER_PAGE_SECONDS, answer_left)
     if timeout < MIN_CALL_SECONDS:
-        raise PageFailed("no time was left to ask PagerDuty in this request")
+        raise PageFailed(NO_TIME)
     try:
         return pagerduty_api.call(method, url, token, timeout=timeout, body=body, headers=headers)
     except PagerDutyApiError as exc:

@@ -2,7 +2,8 @@
 VTP OIT Leadership Meeting".
 
 On its schedule (a template parameter, in ET) it posts in the channel, with `release_outlook` metadata, the
-releases dated in the month of the run and last month's incidents and compliance, and emails the same to the
+releases of the coming month (from the run's day to the same day a month later) and the previous calendar month's
+incidents and compliance, and emails the same to the
 leadership list (`leadership_emails`). The post is claimed once per month like the weekly report; the email
 goes through the one request + queue path every email takes, under a request id fixed per month, so a second
 tick of the same run, a scheduler retry or a rerun by hand posts once and emails once.
@@ -21,7 +22,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.rendering import RenderedEmail, environment, one_line
 from prodsupport.core.timefmt import to_iso
 from prodsupport.email import requests as email_requests
-from prodsupport.incident.messages import SLA_LABEL
+from prodsupport.incident.messages import SLA_LABEL, sentence_case
 from prodsupport.incident.model import Incident, Severity, Sla
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -40,9 +41,11 @@ logger = Logger(child=True)
 class Outlook:
     """What the leadership meeting hears: the month ahead's releases and how last month went."""
 
-    month: dt.date  # the first day of the month the releases are in
+    month: dt.date  # the first day of the run's month: names the outlook, its claim and its email
     releases: tuple[Release, ...]
     last_month: ComplianceReport
+    first: dt.date  # the coming month's releases are dated in [first, stop)
+    stop: dt.date
 
     @property
     def month_name(self) -> str:
@@ -51,6 +54,13 @@ class Outlook:
     @property
     def last_month_name(self) -> str:
         return f"{previous_month(self.month):%B %Y}"
+
+    @property
+    def releases_period(self) -> str:
+        """`in December 2026` for a run on the 1st (the default schedule), else the dates a mid-month run covers."""
+        if self.first.day == 1 and self.stop == next_month(self.first):
+            return f"in {self.month_name}"
+        return f"from {format_day(self.first)} to {format_day(self.stop - dt.timedelta(days=1))}"
 
 
 def previous_month(first: dt.date) -> dt.date:
@@ -61,6 +71,13 @@ def next_month(first: dt.date) -> dt.date:
     return (first + dt.timedelta(days=32)).replace(day=1)
 
 
+def a_month_after(day: dt.date) -> dt.date:
+    """The same day next month, or that month's last day when it is shorter (January 31 → February 28)."""
+    following = next_month(day.replace(day=1))
+    last_day = (next_month(following) - dt.timedelta(days=1)).day
+    return following.replace(day=min(day.day, last_day))
+
+
 def build(
     today: dt.date,
     releases: list[Release],
@@ -68,15 +85,20 @@ def build(
     calendar: PlaybookCalendar,
     as_of: dt.datetime,
 ) -> Outlook:
-    """The outlook for the month containing `today` (the meeting's month): its scheduled releases, and the
-    compliance report over last month's local days, judged as of the run."""
+    """The outlook of a run on `today`: the releases scheduled in the coming month ([today, a month later), so a
+    mid-month schedule still looks a month ahead), and the compliance report over the previous calendar month's
+    local days, judged as of the run."""
     month = today.replace(day=1)
+    stop = a_month_after(today)
     start, end = compliance.local_days(calendar, previous_month(month), month)
     report = compliance.build(last_month_incidents, start, end, as_of, calendar.zone)
     scheduled = tuple(
-        sorted((r for r in releases if r.status is ReleaseStatus.SCHEDULED), key=lambda r: (r.date, r.id))
+        sorted(
+            (r for r in releases if r.status is ReleaseStatus.SCHEDULED and today <= r.date < stop),
+            key=lambda r: (r.date, r.id),
+        )
     )
-    return Outlook(month, scheduled, report)
+    return Outlook(month, scheduled, report, today, stop)
 
 
 def _on_time(report: ComplianceReport) -> list[tuple[Sla, compliance.ClockStats]]:
@@ -93,7 +115,7 @@ def message(outlook: Outlook, channel: str) -> SlackMessage:
     """The channel post, with `release_outlook` metadata (docs/design.md#message-metadata)."""
     report = outlook.last_month
     lines = [f":calendar: *Monthly outlook: {outlook.month_name}* (for the VTP OIT Leadership Meeting)", ""]
-    lines.append(f"*Releases in {outlook.month_name}*")
+    lines.append(f"*Releases {outlook.releases_period}*")
     lines += [
         f"• *{format_day(r.date)}* · *{esc(r.application)}* · {r.id} — {esc(r.summary)}" for r in outlook.releases
     ] or ["No releases are scheduled."]
@@ -103,8 +125,7 @@ def message(outlook: Outlook, channel: str) -> SlackMessage:
         f"{len(report.breaches)} clocks late or missed.",
     ]
     lines += [
-        f"• {compliance.sentence_case(SLA_LABEL[sla])}: {stats.in_time} of {stats.decided} in time "
-        f"({stats.percent_in_time:g}%)"
+        f"• {sentence_case(SLA_LABEL[sla])}: {stats.in_time} of {stats.decided} in time ({stats.percent_in_time:g}%)"
         for sla, stats in _on_time(report)
     ]
     return SlackMessage(
@@ -134,6 +155,7 @@ def email(outlook: Outlook, team_name: str) -> RenderedEmail:
         "team_name": team_name,
         "month_name": outlook.month_name,
         "last_month_name": outlook.last_month_name,
+        "releases_period": outlook.releases_period,
         "releases": [
             {"day": format_day(r.date), "application": r.application, "id": r.id, "summary": r.summary}
             for r in outlook.releases
@@ -143,7 +165,7 @@ def email(outlook: Outlook, team_name: str) -> RenderedEmail:
         "breaches": len(report.breaches),
         "clocks": [
             {
-                "label": compliance.sentence_case(SLA_LABEL[sla]),
+                "label": sentence_case(SLA_LABEL[sla]),
                 "in_time": stats.in_time,
                 "decided": stats.decided,
                 "percent": f"{stats.percent_in_time:g}",
@@ -173,7 +195,7 @@ def post_monthly(rt: Runtime, now: dt.datetime) -> None:
     start, end = compliance.local_days(calendar, previous_month(month), month)
     outlook = build(
         today,
-        ReleaseStore(rt.table, rt.team_id).dated(month, next_month(month) - dt.timedelta(days=1)),
+        ReleaseStore(rt.table, rt.team_id).dated(today, a_month_after(today) - dt.timedelta(days=1)),
         [incident for incident in rt.store.opened_between(start, end) if incident.team == rt.team_id],
         calendar,
         now,

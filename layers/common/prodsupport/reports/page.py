@@ -13,7 +13,7 @@ import base64
 
 from prodsupport.core.rendering import environment
 from prodsupport.core.timefmt import format_local
-from prodsupport.incident.messages import SLA_LABEL
+from prodsupport.incident.messages import SLA_LABEL, sentence_case
 from prodsupport.incident.model import Severity, Sla
 from prodsupport.reports import charts, history
 from prodsupport.sla import compliance
@@ -35,7 +35,7 @@ def render_html(report: ComplianceReport, trend: tuple[history.WeekPoint, ...]) 
         "chart": base64.b64encode(png).decode("ascii"),
         "clocks": [
             {
-                "label": compliance.sentence_case(SLA_LABEL[stats.sla]),
+                "label": sentence_case(SLA_LABEL[stats.sla]),
                 "in_time": compliance.in_time_cell(stats),
                 "late": stats.late,
                 "missed": stats.missed,
@@ -71,7 +71,7 @@ def render_html(report: ComplianceReport, trend: tuple[history.WeekPoint, ...]) 
             }
             for point in trend
         ],
-        "trend_labels": [compliance.sentence_case(SLA_LABEL[sla]) for sla in Sla],
+        "trend_labels": [sentence_case(SLA_LABEL[sla]) for sla in Sla],
         "breaches": [
             {
                 "id": clock.incident.id,

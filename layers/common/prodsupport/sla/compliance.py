@@ -23,7 +23,7 @@ from prodsupport.core.calendar import PlaybookCalendar
 from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local, to_iso
 from prodsupport.incident.clocks import ClockOutcome, clock_outcome
-from prodsupport.incident.messages import SLA_LABEL
+from prodsupport.incident.messages import SLA_LABEL, sentence_case
 from prodsupport.incident.model import Deadline, Incident, Severity, Sla
 from prodsupport.infra.slack_message import SlackMessage
 from prodsupport.sla.messages import duration_text
@@ -169,6 +169,14 @@ def last_week(now: datetime, calendar: PlaybookCalendar) -> tuple[datetime, date
     return local_days(calendar, calendar.local(now).date() - timedelta(days=7), calendar.local(now).date())
 
 
+def reported_week(now: datetime, calendar: PlaybookCalendar) -> tuple[datetime, datetime]:
+    """The Monday-to-Monday week the Monday report counted, seen from any day of the week after it: what the
+    report's own `last_week` gives on that Monday, so the App Home and the report agree."""
+    today = calendar.local(now).date()
+    monday = today - timedelta(days=today.weekday())
+    return last_week(datetime.combine(monday, time(12), tzinfo=calendar.zone), calendar)
+
+
 def local_days(calendar: PlaybookCalendar, first: date, stop: date) -> tuple[datetime, datetime]:
     """[first 00:00, stop 00:00) in the playbook's zone, as UTC instants.
 
@@ -197,10 +205,6 @@ def period(report: ComplianceReport) -> str:
 
 def optional_duration(span: timedelta | None) -> str:
     return duration_text(span) if span is not None else "—"
-
-
-def sentence_case(label: str) -> str:
-    return label[:1].upper() + label[1:]
 
 
 def in_time_cell(stats: ClockStats) -> str:

@@ -21,7 +21,7 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.timefmt import format_local
 from prodsupport.incident.card import clock_line
 from prodsupport.incident.clocks import clocks
-from prodsupport.incident.messages import SEVERITY_EMOJI, SLA_LABEL, card_actions
+from prodsupport.incident.messages import SEVERITY_EMOJI, SLA_LABEL, card_actions, sentence_case
 from prodsupport.incident.model import Incident, PostmortemState, Sla
 from prodsupport.infra.blocks import Block, button, section
 from prodsupport.postmortem.model import next_due
@@ -112,17 +112,20 @@ def _release_line(release: Release) -> str:
     return f"• *{format_day(release.date)}* · *{esc(release.application)}* · {release.id} — {esc(release.summary)}"
 
 
-def _compliance(report: ComplianceReport, zone: ZoneInfo) -> list[str]:
+def _compliance(report: ComplianceReport, zone: ZoneInfo) -> Block:
+    """The week's dates always head the section, so a week with nothing decided says so under them."""
     lines = []
     for sla in Sla:
         stats = report.stats(sla)
         if stats.decided:
             lines.append(
-                f"• {SLA_LABEL[sla].capitalize()}: *{stats.percent_in_time:g}%* on time "
+                f"• {sentence_case(SLA_LABEL[sla])}: *{stats.percent_in_time:g}%* on time "
                 f"({stats.in_time} of {stats.decided})"
             )
     first, last = format_local(report.start, zone), format_local(report.end, zone)
-    return [f"_{first} to {last}, {len(report.incidents)} incident(s)_", *lines]
+    period = f"_{first} to {last}, {len(report.incidents)} incident(s)_"
+    shown = lines or ["_No clock was decided that week._"]
+    return section("*Last week's compliance*\n" + "\n".join([period, *shown]))
 
 
 def _oncall(data: HomeData) -> str:
@@ -154,6 +157,6 @@ def home_view(data: HomeData, zone: ZoneInfo) -> dict[str, Any]:
         _lines(
             "Releases in the next four weeks", [_release_line(r) for r in data.releases], "No release is scheduled."
         ),
-        _lines("Last week's compliance", _compliance(data.last_week, zone), "No clock was decided last week."),
+        _compliance(data.last_week, zone),
     ]
     return {"type": "home", "blocks": blocks}

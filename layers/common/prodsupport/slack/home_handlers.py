@@ -53,7 +53,7 @@ def _home_opened(rt: Runtime, event: dict[str, Any]) -> None:
         ),
         key=lambda release: (release.date, release.id),
     )
-    start, end = compliance.last_week(now, calendar)
+    start, end = compliance.reported_week(now, calendar)
     data = HomeData(
         user=user,
         oncall=oncall_user(rt, now),

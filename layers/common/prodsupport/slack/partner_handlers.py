@@ -43,11 +43,15 @@ def _tag_clicked(rt: Runtime, incident: Incident, kind: str, payload: dict[str, 
             (a for a in payload.get("actions") or [] if a.get("action_id") == "incident_partner_select"), {}
         )
         names = [str(option.get("value") or "") for option in action.get("selected_options") or []]
+        if not names:
+            return  # every option cleared from the select: nothing was chosen, so nothing to say
+    if rt.partners.error:
+        raise UserError(messages.invalid(rt.partners))
     partners = tuple(partner for partner in map(rt.partners.get, names) if partner is not None)
     if not partners:
         raise UserError(f"None of those is in the partner directory: {', '.join(rt.partners.names)}.")
     saved, _, again = flows.tag(rt, incident, partners, user, at)
-    if again and kind.startswith(TAG_KIND_PREFIX):
+    if again:
         rt.slack.chat_postEphemeral(
             channel=incident.channel_id, user=user, text=messages.already_tagged(saved, again, rt.zone)
         )
