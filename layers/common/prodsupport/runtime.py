@@ -119,10 +119,7 @@ class Runtime:
                 raise TeamUnavailable(f"team {team_id!r} is not configured in this deployment")
             if team.error:
                 raise TeamUnavailable(f"team {team_id!r} has a bad configuration: {team.error}")
-            try:
-                view = root._views[team_id] = Runtime(team.settings, root.clock, team=team, root=root)
-            except SettingsError as exc:  # its partner directory
-                raise TeamUnavailable(f"team {team_id!r} has a bad configuration: {exc}") from None
+            view = root._views[team_id] = Runtime(team.settings, root.clock, team=team, root=root)
         return view
 
     def for_channel(self, channel_id: str) -> Runtime | None:

@@ -172,7 +172,9 @@ def test_the_app_home_shows_the_incidents_of_the_viewers_teams_only(
 
 def test_each_team_reads_its_own_partner_directory(stack: LocalStack) -> None:
     pharmacy = {**PHARMACY, "partners": [{"name": "Pharmacy Vendor", "slack_user_ids": ["U0VENDOR"]}]}
-    stack.configure({**SETTINGS, "partners": [{"name": "VEText", "slack_usergroup_id": "S0VETEXT"}], "teams": [CHECKIN, pharmacy]})
+    stack.configure(
+        {**SETTINGS, "partners": [{"name": "VEText", "slack_usergroup_id": "S0VETEXT"}], "teams": [CHECKIN, pharmacy]}
+    )
 
     in_pharmacy = command_in(stack, "C0PHARMACY", "partners", user="U0ENG")["text"]
     in_checkin = command_in(stack, "C0CHECKIN", "partners", user="U0ENG")["text"]
