@@ -91,7 +91,7 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
                 logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
                 return _answer("duplicate", event)
             try:
-                team = _service_team(rt, event.incident)
+                team = _owning_team(rt, event.incident)
             except TeamUnavailable as exc:
                 logger.error("a PagerDuty event of a team that cannot be served", event_id=event.id, error=str(exc))
                 metrics.count("TeamConfigErrors")
@@ -104,8 +104,13 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
     return _answer(outcome, event)
 
 
-def _service_team(rt: Runtime, pd: PagerDutyIncident) -> Runtime:
-    """The team that owns the incident's PagerDuty service; any other service is the default team's."""
+def _owning_team(rt: Runtime, pd: PagerDutyIncident) -> Runtime:
+    """The team of the incident this one is linked to, whatever its service (a team may link an incident of a
+    service it does not list, and its acks, priority and resolution are judged by its own playbook); else the
+    team that owns the incident's PagerDuty service; any other service is the default team's."""
+    linked = _linked(rt, pd.id)
+    if linked is not None:
+        return rt.for_team(linked.team)
     return rt.for_service(pd.service.id if pd.service is not None else "")
 
 
