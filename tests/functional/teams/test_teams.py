@@ -205,3 +205,15 @@ def test_the_report_command_refuses_a_team_not_configured(
 ) -> None:
     assert cli.main(["report", "--from", "2026-11-30", "--to", "2026-12-07", "--team", "gone"]) == 2
     assert "--team: team 'gone' is not configured" in capsys.readouterr().err
+
+
+def test_a_recovery_in_one_teams_channel_leaves_another_teams_incident_alone(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, "Triggered: check-in API 5xx rate above 5%", channel="C0CHECKIN"), "Ev1")
+
+    recovery = alert(MONDAY_EVENING, "[Recovered] check-in API 5xx rate above 5%", channel="C0PHARMACY", seq=2)
+    slack_event(teams, recovery, "Ev2")
+
+    assert payloads_of(slack, "incident_updated") == []
+    assert [e.kind for e in runtime.current().store.open_incidents()[0].timeline if e.kind == "alert_recovered"] == []

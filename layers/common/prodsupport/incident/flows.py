@@ -313,7 +313,8 @@ def note_alert_recovery(rt: Runtime, base: str, text: str, bot_id: str, at: date
     Noted on the timeline once (a retried delivery finds the entry) and posted on every handling, so a
     delivery that failed before its post is repaired by Slack's retry.
     """
-    incident = recovering_incident(rt.store.open_incidents(), base, MAX_TITLE)
+    own = [open_ for open_ in rt.store.open_incidents() if open_.team == rt.team_id]  # not another team's alert
+    incident = recovering_incident(own, base, MAX_TITLE)
     if incident is None:
         logger.info("an alert recovery matched no open incident; nothing to do", title=text[:MAX_TITLE])
         return
