@@ -12,6 +12,7 @@ import pytest
 from builders import ALERT_BOT, alert, clock_of, command_answer, payloads_of, post_slack, slack_event, table_items
 
 from prodsupport import runtime
+from prodsupport.reports.weekly import post_weekly
 from prodsupport_local.cli import main as cli
 from prodsupport_local.emulator.stack import LocalStack
 from prodsupport_local.fakes.recording_slack import RecordingSlackApi
@@ -217,3 +218,43 @@ def test_a_recovery_in_one_teams_channel_leaves_another_teams_incident_alone(
 
     assert payloads_of(slack, "incident_updated") == []
     assert [e.kind for e in runtime.current().store.open_incidents()[0].timeline if e.kind == "alert_recovered"] == []
+
+
+def github_work_of_both_teams(stack: LocalStack) -> None:
+    """An open post-mortem pull request and an open action item for an incident of each team."""
+    stack.configure({**SETTINGS, "github_repo": "va/postmortems"})
+    table = runtime.current().table
+    for incident_id, channel, number in (("CHK-2026-0001", "C0CHECKIN", 1), ("PHM-2026-0001", "C0PHARMACY", 2)):
+        url = f"https://github.com/va/postmortems/pull/{number}"
+        table.put({"pk": "GITHUB", "sk": f"PR#{incident_id}", "incident_id": incident_id, "url": url, "number": number})
+        item = {"key": "AI-1", "description": f"fix {incident_id}", "issue_number": 10 + number}
+        table.put(
+            {
+                "pk": "GITHUB",
+                "sk": f"ITEM#{incident_id}#AI-1",
+                "incident_id": incident_id,
+                **item,
+                "issue_url": f"https://github.com/va/postmortems/issues/{10 + number}",
+                "filed_at": "2026-11-20T15:00:00Z",
+                "channel_id": channel,
+                "thread_ts": "1700000000.000100",
+            }
+        )
+
+
+def test_incident_list_shows_only_the_teams_own_github_work(teams: LocalStack) -> None:
+    github_work_of_both_teams(teams)
+
+    answer = command_in(teams, "C0PHARMACY", "list", user="U0ENG")
+
+    assert "PHM-2026-0001" in answer["text"]
+    assert "CHK-2026-0001" not in answer["text"]
+
+
+def test_the_weekly_report_counts_only_the_teams_own_action_items(teams: LocalStack, slack: RecordingSlackApi) -> None:
+    github_work_of_both_teams(teams)
+
+    post_weekly(runtime.current().for_team("pharmacy"), MONDAY_EVENING)
+
+    (report,) = payloads_of(slack, "compliance_report")
+    assert (report["team"], report["open_action_items"]) == ("pharmacy", 1)

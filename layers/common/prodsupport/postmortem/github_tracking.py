@@ -85,6 +85,15 @@ def claim_reminder(table: Table, item: OpenItem, now: datetime) -> bool:
     return True
 
 
+def team_entries(table: Table, id_prefix: str) -> tuple[list[OpenPull], list[OpenItem]]:
+    """One team's open pull requests and action items: the partition holds every team's, and an incident's id
+    carries its team's prefix (`INC` for the default team, so a single team's are all of them); the prefix, not
+    the channel, so the items of a team that moved its channel stay its own."""
+    pulls, items = open_entries(table)
+    own = f"{id_prefix}-"
+    return [p for p in pulls if p.incident_id.startswith(own)], [i for i in items if i.incident_id.startswith(own)]
+
+
 def open_entries(table: Table) -> tuple[list[OpenPull], list[OpenItem]]:
     pulls: list[OpenPull] = []
     items: list[OpenItem] = []

@@ -55,7 +55,7 @@ def post_weekly(rt: Runtime, now: datetime) -> None:
                 from prodsupport.postmortem import github_messages as messages  # noqa: PLC0415
                 from prodsupport.postmortem import github_tracking as tracking  # noqa: PLC0415
 
-                message = messages.with_open_items(message, tracking.open_entries(rt.table)[1], now)
+                message = messages.with_open_items(message, tracking.team_entries(rt.table, rt.id_prefix)[1], now)
             post(rt.slack, message)
     with rt.dedupe.once("compliance_chart", week, now) as first:
         if first:

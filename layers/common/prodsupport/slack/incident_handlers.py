@@ -67,7 +67,7 @@ def _list(rt: Runtime, command: SlashCommand, parsed: ListIncidents) -> Answer:
     own = [incident for incident in rt.store.open_incidents() if incident.team == rt.team_id]
     listed = msg.incident_list(own, command.at, zone=rt.zone)
     if rt.settings.github_repo:
-        github = github_messages.open_work(*github_tracking.open_entries(rt.table), command.at)
+        github = github_messages.open_work(*github_tracking.team_entries(rt.table, rt.id_prefix), command.at)
         listed = f"{listed}\n{github}" if github else listed
     return ephemeral(listed)
 
