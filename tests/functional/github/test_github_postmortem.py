@@ -362,6 +362,20 @@ def test_given_a_pull_request_the_incident_does_not_record_then_it_is_ignored(
     assert incident_postmortem().postmortem.state is PostmortemState.DRAFTED
 
 
+def test_given_the_incidents_team_no_longer_configured_then_the_merge_is_ignored_not_handled_as_the_default_team(
+    github_stack: LocalStack, send: Callable[..., HttpResponse], slack: RecordingSlackApi
+) -> None:
+    declare_and_resolve(send)
+    incident = incident_postmortem()
+    runtime.current().store.mutate(incident.channel_id, incident.thread_ts, lambda i: setattr(i, "team", "gone"))
+
+    response = webhook(github_stack, "pull_request", closed_pull())
+
+    assert (response.status, json.loads(response.body)) == (202, {"status": "ignored"})
+    assert incident_postmortem().postmortem.state is PostmortemState.DRAFTED
+    assert broadcasts(slack) == []
+
+
 def test_given_an_unknown_event_type_then_it_is_answered_2xx_and_ignored(
     github_stack: LocalStack, send: Callable[..., HttpResponse]
 ) -> None:

@@ -43,6 +43,7 @@ from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
 from prodsupport.incident.model import EmailRecord, EmailState, Incident
 from prodsupport.incident.store import IncidentNotFound
+from prodsupport.infra import metrics
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -445,15 +446,20 @@ def _summary(request: EmailRequest, records: list[dict[str, str]], at: datetime)
 # --- the use case -------------------------------------------------------------------------------------
 
 
-def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
-    """The kind's callback, then the Slack post, then the mark that both are done; said by the team whose
-    channel the request came from (the email sender runs as the default team)."""
+def _team_of(rt: Runtime, request: EmailRequest) -> Runtime:
+    """The team whose channel the request came from (the email sender runs as the default team). A team that
+    cannot be served raises, never falls back to another team's view: the queue retries the record, then
+    dead-letters it, and a fixed configuration sends it as its own team."""
     try:
-        rt = rt.for_channel(request.channel_id) or rt
-    except TeamUnavailable:
-        logger.warning(
-            "the request's team cannot be served; followed up as the default team", channel=request.channel_id
-        )
+        return rt.for_channel(request.channel_id) or rt
+    except TeamUnavailable as exc:
+        logger.error("an email request of a team that cannot be served", request_id=request.request_id, error=str(exc))
+        metrics.count("TeamConfigErrors")
+        raise
+
+
+def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
+    """The kind's callback, then the Slack post, then the mark that both are done, by the request's team."""
     callback = AFTER_SEND.get(request.kind)
     if callback is not None:
         callback(rt, request, outcome)
@@ -480,7 +486,8 @@ def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> N
     if item.get("followed_up_at"):
         logger.info("redelivered email request already done; nothing sent", request_id=request_id, state=state)
         return
-    _follow_up(rt, EmailRequest.from_item(item), _outcome(item))
+    request = EmailRequest.from_item(item)
+    _follow_up(_team_of(rt, request), request, _outcome(item))
 
 
 def _send_batch(
@@ -519,7 +526,8 @@ def _send_batch(
 
 
 def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
-    """Handle one delivery of a queued request; raises RetryLater when the queue should redeliver it."""
+    """Handle one delivery of a queued request; raises RetryLater when the queue should redeliver it, and
+    TeamUnavailable (nothing sent) when its team cannot be served."""
     try:
         item, first_marked = _claim(rt, request_id, now)
     except ConditionFailed as lost:
@@ -527,6 +535,13 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
         return
     mine = to_iso(now)
     request = EmailRequest.from_item(item)
+    try:
+        team = _team_of(rt, request)
+    except TeamUnavailable:
+        if first_marked:
+            _mark_batch(rt, request_id, 1, {"state": EmailState.QUEUED}, EmailState.SENDING, mine)
+        _give_back(rt, request_id, mine)  # nothing sent: queued again for the record's retry
+        raise
     stored: dict[str, Any] = item.get("batches") or {}
     records: list[dict[str, str]] = []
     last: tuple[int, dict[str, str]] | None = None
@@ -545,4 +560,4 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
         records.append(record)
     outcome = _summary(request, records, now)
     _finish(rt, request_id, outcome, mine, last)
-    _follow_up(rt, request, outcome)
+    _follow_up(team, request, outcome)

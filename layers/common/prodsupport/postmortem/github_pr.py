@@ -21,6 +21,7 @@ from prodsupport.core.settings import TeamUnavailable
 from prodsupport.github.client import GitHubError, GitHubSession, contents_path
 from prodsupport.github.model import ActionItem, ActionType, ClosedIssue, ClosedPullRequest, PullRequest
 from prodsupport.incident.model import INCIDENT_ID_RE, Incident, PostmortemState
+from prodsupport.infra import metrics
 from prodsupport.infra.outbox import deliver
 from prodsupport.infra.slack_api import post
 from prodsupport.postmortem import github_messages as messages
@@ -319,9 +320,10 @@ def on_pull_request_closed(rt: Runtime, pull: ClosedPullRequest, at: datetime) -
     record = incident.postmortem.pull_request if incident and incident.postmortem else None
     if incident is None or record is None:
         return False
-    rt = _team_of(rt, incident)
-    if not _is_recorded(rt, record, pull):
+    team = _team_of(rt, incident)
+    if team is None or not _is_recorded(team, record, pull):
         return False
+    rt = team
     if not pull.merged:
         post(rt.slack, messages.pull_request_closed(incident, pull.sender))
         return True
@@ -351,13 +353,16 @@ def _incident_for_branch(rt: Runtime, branch: str) -> Incident | None:
     return rt.store.get_by_id(incident_id)
 
 
-def _team_of(rt: Runtime, incident: Incident) -> Runtime:
-    """A webhook is the incident's team's business: its repository, its zone, its channel's messages."""
+def _team_of(rt: Runtime, incident: Incident) -> Runtime | None:
+    """A webhook is the incident's team's business: its repository, its zone, its channel's messages. None
+    when that team cannot be served: another team's view would judge it by the wrong repository and save it
+    with the wrong calendar, so it is logged, counted (alarmed) and skipped."""
     try:
         return rt.for_team(incident.team)
-    except TeamUnavailable:
-        logger.warning("the incident's team cannot be served: the default team answers", incident_id=incident.id)
-        return rt
+    except TeamUnavailable as exc:
+        logger.error("a GitHub event of a team that cannot be served", incident_id=incident.id, error=str(exc))
+        metrics.count("TeamConfigErrors")
+        return None
 
 
 def _is_recorded(rt: Runtime, record: PullRequest, pull: ClosedPullRequest) -> bool:
@@ -372,9 +377,10 @@ def on_issue_closed(rt: Runtime, issue: ClosedIssue, at: datetime) -> bool:
         incident = root.store.get_by_id(incident_id)
         if incident is None or incident.postmortem is None:
             continue
-        rt = _team_of(root, incident)
-        if issue.repo.lower() != rt.settings.github_repo.lower():
+        team = _team_of(root, incident)
+        if team is None or issue.repo.lower() != team.settings.github_repo.lower():
             continue
+        rt = team
         items = incident.postmortem.action_items
         if not any(item.key == key and item.issue_number == issue.number for item in items):
             continue
