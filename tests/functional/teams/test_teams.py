@@ -258,3 +258,35 @@ def test_the_weekly_report_counts_only_the_teams_own_action_items(teams: LocalSt
 
     (report,) = payloads_of(slack, "compliance_report")
     assert (report["team"], report["open_action_items"]) == ("pharmacy", 1)
+
+
+def open_home(stack: LocalStack, slack: RecordingSlackApi, user: str) -> str:
+    home = {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"}
+    assert slack_event(stack, {**home, "event_ts": "1796088700.000100"}, "EvHome").status == 200
+    [published] = slack.calls_to("views.publish")
+    return str(published.args["view"]["blocks"])
+
+
+def test_the_app_home_leaves_out_a_team_whose_channel_slack_will_not_list(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PHARMACY", seq=2), "Ev2")
+    slack.set_members("C0PHARMACY", ["U0VIEWER"])
+    slack.fail_next("conversations.members", error="channel_not_found")  # the default team's channel, read first
+
+    blocks = open_home(teams, slack, "U0VIEWER")
+
+    assert "PHM-2026-0001" in blocks
+
+
+def test_the_app_home_of_someone_in_no_teams_channel_shows_no_teams_incidents(
+    teams: LocalStack, slack: RecordingSlackApi
+) -> None:
+    slack_event(teams, alert(MONDAY_EVENING, channel="C0PRODSUP", seq=1), "Ev1")
+    for channel in ("C0PRODSUP", "C0CHECKIN", "C0PHARMACY"):
+        slack.set_members(channel, ["U0OTHER"])
+
+    blocks = open_home(teams, slack, "U0STRANGER")
+
+    assert "INC-2026-0001" not in blocks
+    assert "no team's incident channel" in blocks

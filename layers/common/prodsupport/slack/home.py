@@ -160,3 +160,15 @@ def home_view(data: HomeData, zone: ZoneInfo) -> dict[str, Any]:
         _compliance(data.last_week, zone),
     ]
     return {"type": "home", "blocks": blocks}
+
+
+def no_team_view() -> dict[str, Any]:
+    """The home of someone in no team's channel, when several teams share the deployment: empty, since
+    showing the default team's incidents would show them another team's work."""
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Production support"}},
+            section("You are in no team's incident channel, so there is nothing to show here yet."),
+        ],
+    }

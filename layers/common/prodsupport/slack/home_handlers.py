@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
 from prodsupport.slack.router import Router
 
 if TYPE_CHECKING:
@@ -20,18 +22,23 @@ if TYPE_CHECKING:
 LOOKBACK = timedelta(days=90)
 RELEASE_WINDOW = timedelta(weeks=4)
 
+logger = Logger(child=True)
+
 
 def _home_opened(rt: Runtime, event: dict[str, Any]) -> None:
     from prodsupport.release.model import ReleaseStatus
     from prodsupport.release.store import ReleaseStore
     from prodsupport.roster.oncall import oncall_user
     from prodsupport.sla import compliance
-    from prodsupport.slack.home import HomeData, home_view
+    from prodsupport.slack.home import HomeData, home_view, no_team_view
 
     user = str(event.get("user") or "")
     if event.get("tab") != "home" or not user:
         return
     teams = viewer_teams(rt, user)
+    if not teams:
+        rt.slack.views_publish(user_id=user, view=no_team_view())
+        return
     rt = teams[0]  # the first team's zone, calendar and on-call head the page
     ids = {team.team_id for team in teams}
     now = rt.clock()
@@ -68,12 +75,22 @@ def _home_opened(rt: Runtime, event: dict[str, Any]) -> None:
 
 def viewer_teams(rt: Runtime, user: str) -> list[Runtime]:
     """The teams whose incident channel the person is in (Slack's member list, cached), the default team
-    first; a single-team deployment, or someone in no team's channel, sees the default team's home."""
+    first; none for someone in no team's channel. A single-team deployment shows everyone its home. A
+    channel Slack will not list (archived, the bot removed) leaves that team out, not the whole home."""
+    from slack_sdk.errors import SlackApiError
+
     if not rt.several_teams:
         return [rt]
-    teams = [view for _, view in rt.all_teams() if not isinstance(view, Exception)]
-    mine = [view for view in teams if rt.channel_members.includes(view.settings.channel_id, user)]
-    return mine or [rt.root]
+    mine: list[Runtime] = []
+    for team_id, view in rt.all_teams():
+        if isinstance(view, Exception):
+            continue
+        try:
+            if rt.channel_members.includes(view.settings.channel_id, user):
+                mine.append(view)
+        except SlackApiError as exc:
+            logger.warning("a team's channel members could not be read", team=team_id, error=exc.response.get("error"))
+    return mine
 
 
 def register(router: Router) -> None:
