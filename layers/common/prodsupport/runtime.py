@@ -133,13 +133,18 @@ class Runtime:
             return root
         return None
 
-    def for_service(self, service_id: str) -> Runtime:
-        """The view of the team whose PagerDuty service this is; any other service is the default team's, whose
-        own `pagerduty_service_ids` then decides, as it did before teams."""
+    def for_service(self, service_id: str) -> Runtime | None:
+        """The view of the team whose PagerDuty service this is. A single team takes every service, its own
+        `pagerduty_service_ids` then deciding, as before teams. With several teams, a service no team lists,
+        the default team's explicit list included, is nobody's (None): "every service" would open another
+        team's unlisted services in the default team's channel."""
         for team in self.root.settings.teams:
             if service_id and service_id in team.settings.pagerduty_service_ids:
                 return self.for_team(team.id)
-        return self.root
+        root = self.root
+        if not root.several_teams or (service_id and service_id in root.settings.pagerduty_service_ids):
+            return root
+        return None
 
     def all_teams(self) -> list[tuple[str, Runtime | TeamUnavailable]]:
         """Every team's view for a scheduled job, the default team first; a team that cannot be served is

@@ -98,3 +98,14 @@ def test_an_ack_of_an_incident_linked_by_a_team_is_judged_and_posted_as_that_tea
     assert (acknowledged["incident_id"], acknowledged["team"]) == ("CHK-2026-0001", "checkin")
     assert post.args["channel"] == "C0CHECKIN"
     assert format_local(acked_at, ZoneInfo("America/Chicago")) in post.args["text"]
+
+
+def test_a_trigger_of_a_service_no_team_lists_is_ignored_with_several_teams(
+    checkin_lists_no_service: LocalStack, slack: RecordingSlackApi
+) -> None:
+    rt = Runtime(Settings.from_env(os.environ), checkin_lists_no_service.clock)
+
+    status, answer = handle_webhook(rt, trigger(), {"X-Webhook-Id": "wh-1"})
+
+    assert (status, json.loads(answer)["status"]) == (202, "ignored: no team owns the service")
+    assert slack.posts() == []

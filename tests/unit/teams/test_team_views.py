@@ -52,9 +52,22 @@ def test_a_single_team_deployment_owns_every_channel_as_before() -> None:
     assert rt.for_channel("C0RANDOM") is rt
 
 
-def test_a_pagerduty_service_is_its_teams_and_any_other_the_default_teams() -> None:
-    rt = runtime_of(CHECKIN)
-    assert rt.for_service("PSVC0CHK").team_id == "checkin"
+def test_a_pagerduty_service_is_the_team_that_lists_it() -> None:
+    assert runtime_of(CHECKIN).for_service("PSVC0CHK").team_id == "checkin"  # type: ignore[union-attr]
+
+
+def test_a_service_no_team_lists_is_nobodys_when_there_are_several() -> None:
+    assert runtime_of(CHECKIN).for_service("PSVC0OTHER") is None
+
+
+def test_a_service_the_default_team_lists_is_the_default_teams() -> None:
+    env = {**BASE, "PRODSUPPORT_PAGERDUTY_SERVICE_IDS": "PSVC0DEF", "PRODSUPPORT_TEAMS": json.dumps([CHECKIN])}
+    rt = Runtime(Settings.from_env(env, lenient_teams=True), lambda: AT)
+    assert rt.for_service("PSVC0DEF") is rt
+
+
+def test_a_single_team_deployment_takes_every_service_as_before() -> None:
+    rt = runtime_of()
     assert rt.for_service("PSVC0OTHER") is rt
 
 

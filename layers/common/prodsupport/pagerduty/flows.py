@@ -60,6 +60,7 @@ ACTOR = Source.PAGERDUTY.value
 MAX_TITLE = 150
 ACCEPTED = 202
 RETRY_LATER = 503
+UNOWNED_SERVICE = "ignored: no team owns the service"
 
 Handler = Callable[["Runtime", WebhookEvent, PagerDutyIncident], str]
 
@@ -96,6 +97,10 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
                 logger.error("a PagerDuty event of a team that cannot be served", event_id=event.id, error=str(exc))
                 metrics.count("TeamConfigErrors")
                 return _answer("ignored: its team cannot be served", event)
+            if team is None:
+                service = event.incident.service.id if event.incident.service is not None else ""
+                logger.warning("a PagerDuty event of a service no team owns", event_id=event.id, service=service)
+                return _answer(UNOWNED_SERVICE, event)  # counted by the function, as every outcome
             outcome = HANDLERS[event.event_type](team, event, event.incident)
     except DeliveryInFlight:
         logger.info("PagerDuty delivery repeated while the first is in flight", webhook_id=delivery_id)
@@ -104,10 +109,10 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
     return _answer(outcome, event)
 
 
-def _owning_team(rt: Runtime, pd: PagerDutyIncident) -> Runtime:
+def _owning_team(rt: Runtime, pd: PagerDutyIncident) -> Runtime | None:
     """The team of the incident this one is linked to, whatever its service (a team may link an incident of a
     service it does not list, and its acks, priority and resolution are judged by its own playbook); else the
-    team that owns the incident's PagerDuty service; any other service is the default team's."""
+    team that owns the incident's PagerDuty service (`Runtime.for_service`), None when no team does."""
     linked = _linked(rt, pd.id)
     if linked is not None:
         return rt.for_team(linked.team)
