@@ -166,10 +166,13 @@ class Runtime:
         if not self.several_teams:
             run(self.root)
             return
+        from prodsupport.infra import metrics
+
         failed: list[str] = []
         for team_id, view in self.all_teams():
             try:
                 if isinstance(view, TeamUnavailable):
+                    metrics.count("TeamConfigErrors")  # alarmed, as the checker's own count
                     raise view
                 run(view)
             except Exception as exc:

@@ -3,12 +3,15 @@ views share."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 
 from prodsupport.core.settings import Settings, TeamUnavailable
 from prodsupport.runtime import Runtime, TeamJobsFailed
@@ -138,3 +141,27 @@ def test_a_scheduled_job_runs_for_every_team_after_one_failed_and_then_fails_the
     with pytest.raises(TeamJobsFailed, match=re.escape("compliance_report failed for team(s) checkin (Slack is down)")):
         runtime_of(CHECKIN, PHARMACY).each_team("compliance_report", job)
     assert ran == ["default", "checkin", "pharmacy"]
+
+
+def team_config_errors(run: Callable[[], object]) -> list[float]:
+    """The `TeamConfigErrors` counted while `run` runs, from the metric set every function handler flushes as
+    EMF (under its own dimensions: `service`, and `job` for a scheduled job)."""
+    Metrics().clear_metrics()
+    with contextlib.suppress(TeamJobsFailed):
+        run()
+    counted = Metrics().metric_set.get("TeamConfigErrors", {}).get("Value", [])
+    Metrics().clear_metrics()
+    return list(counted)
+
+
+def test_a_scheduled_job_counts_a_team_that_cannot_be_served() -> None:
+    rt = runtime_of({**CHECKIN, "business_day_start": "7am"}, PHARMACY)
+
+    assert team_config_errors(lambda: rt.each_team("release_digest", lambda view: None)) == [1.0]
+
+
+def test_a_slack_event_in_the_channel_of_a_team_that_cannot_be_served_is_counted() -> None:
+    rt = runtime_of({**CHECKIN, "business_day_start": "7am"})
+    event = {"type": "message", "channel": "C0CHECKIN", "user": "U1", "text": "hello", "ts": "1796088600.000100"}
+
+    assert team_config_errors(lambda: events.ROUTER.on_event(rt, event)) == [1.0]

@@ -29,6 +29,7 @@ from prodsupport.core.mrkdwn import escape_placeholders
 from prodsupport.core.settings import TeamUnavailable
 from prodsupport.incident.flows import find
 from prodsupport.incident.model import Incident
+from prodsupport.infra import metrics
 from prodsupport.slack import authorization
 from prodsupport.slack.commands import INCIDENT_USAGE, IncidentCommand, parse_incident
 from prodsupport.slack.requests import SlashCommand
@@ -235,7 +236,8 @@ class Router:
         try:
             view = rt.for_channel(_event_channel(event))
         except TeamUnavailable as exc:
-            logger.warning("ignored an event of a team that cannot be served", error=str(exc))
+            logger.error("ignored an event of a team that cannot be served", error=str(exc))
+            metrics.count("TeamConfigErrors")
             return
         if view is not None:
             handler(view, event)
