@@ -35,7 +35,7 @@ SCOPED_TO_THEIR_PARENT = {"AWS::Lambda::Alias"}
 
 
 def alarm_named_by(metric: str) -> dict[str, Any]:
-    [alarm] = [props for props in ALARMS.values() if props["MetricName"] == metric]
+    [alarm] = [props for props in ALARMS.values() if props.get("MetricName") == metric]
     return alarm
 
 
@@ -135,6 +135,12 @@ def test_the_checker_heartbeat_alarms_when_the_checker_stops_running() -> None:
 )
 def test_the_issue_15_alarms_exist(metric: str, namespace: Any) -> None:
     assert alarm_named_by(metric)["Namespace"] == namespace
+
+
+def test_the_team_config_errors_alarm_sums_every_functions_series() -> None:
+    """Each function counts TeamConfigErrors under its own dimensions; one series would miss the others."""
+    [query] = ALARMS["TeamConfigErrorsAlarm"]["Metrics"]
+    assert query["Expression"] == {"Fn::Sub": 'SELECT SUM(TeamConfigErrors) FROM "Prodsupport/${AWS::StackName}"'}
 
 
 def test_metrics_are_published_in_the_stacks_own_namespace() -> None:
