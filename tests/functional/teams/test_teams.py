@@ -205,3 +205,13 @@ def test_the_report_command_refuses_a_team_not_configured(
 ) -> None:
     assert cli.main(["report", "--from", "2026-11-30", "--to", "2026-12-07", "--team", "gone"]) == 2
     assert "--team: team 'gone' is not configured" in capsys.readouterr().err
+
+
+def test_the_default_teams_admin_cannot_change_the_roster_of_a_team_that_names_no_admins(stack: LocalStack) -> None:
+    unadministered = {"id": "vaccines", "id_prefix": "VAX", "channel_id": "C0VACCINES", "pm_user_id": "U0VAXPM"}
+    stack.configure({**SETTINGS, "teams": [CHECKIN, PHARMACY, unadministered]})
+
+    answer = command_in(stack, "C0VACCINES", "pm <@U0ADMIN>", user="U0ADMIN", name="/prodsupport")
+
+    assert answer["text"] == "Only prodsupport admins can change the roster or the stakeholder list."
+    assert runtime.current().for_team("vaccines").roster.load().pm_user_id == "U0VAXPM"

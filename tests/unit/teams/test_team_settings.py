@@ -113,3 +113,17 @@ def test_a_lenient_load_keeps_a_bad_team_with_its_error_and_the_others_whole() -
 def test_a_lenient_load_still_refuses_a_team_it_could_not_route_to() -> None:
     with pytest.raises(SettingsError, match="already belongs to another team"):
         with_teams(PHARMACY, {**CHECKIN, "channel_id": "C0PHARMACY"}, lenient=True)
+
+
+def test_a_team_that_names_none_of_its_people_has_none_of_the_default_teams() -> None:
+    people = {
+        "PRODSUPPORT_PM_USER_ID": "U0PM",
+        "PRODSUPPORT_STAKEHOLDERS": "boss@example.gov",
+        "PRODSUPPORT_LEADERSHIP_EMAILS": "lead@example.gov",
+        "PRODSUPPORT_PAGERDUTY_ESCALATION_POLICY_ID": "PEP0DEF",
+    }
+    env = {**BASE, **people, "PRODSUPPORT_TEAMS": json.dumps([CHECKIN])}
+    (team,) = Settings.from_env(env).teams
+    s = team.settings
+    assert (s.admin_user_ids, s.pm_user_id, s.stakeholders, s.leadership_emails) == ((), "", (), ())
+    assert s.pagerduty_escalation_policy_id == ""

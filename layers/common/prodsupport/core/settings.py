@@ -83,6 +83,20 @@ TEAM_SCOPED = frozenset(
 # Team-scoped keys a team does not take from the default team: they say what the team owns, and two teams
 # cannot own the same channel or PagerDuty service.
 OWNED_KEYS = ("channel_id", "command_channel_ids", "pagerduty_service_ids")
+# Team-scoped keys naming people: a team that does not set them has none, so the default team's admins cannot
+# change its roster and its emails, pages and reviews never reach the default team's people.
+PEOPLE_KEYS = (
+    "pm_user_id",
+    "backup_pm_user_id",
+    "pm_out_of_office",
+    "oncall_user_id",
+    "stakeholders",
+    "admin_user_ids",
+    "leadership_emails",
+    "pagerduty_escalation_policy_id",
+    "pagerduty_requester_id",
+    "pagerduty_from_email",
+)
 TEAM_KEYS = frozenset({"id", "id_prefix"}) | TEAM_SCOPED
 
 
@@ -300,7 +314,8 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
     """`PRODSUPPORT_TEAMS`: a JSON list of team objects, each field parsed as its setting is (`_parse`).
 
     A team is the default team's settings with its own values of the team-scoped keys, except what it owns
-    (`OWNED_KEYS`), which starts empty. An error names the field: `teams[1].business_day_start: expected HH:MM`.
+    (`OWNED_KEYS`) and its people (`PEOPLE_KEYS`), which start empty. An error names the field:
+    `teams[1].business_day_start: expected HH:MM`.
     """
     try:
         objects = json.loads(raw)
@@ -317,7 +332,7 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
             raise SettingsError(f"{where} must be a JSON object")
         team_id, prefix = _team_identity(where, obj)
         owners.claim(where, team_id, prefix, obj)
-        owned: dict[str, Any] = {key: "" if hints[key] is str else () for key in OWNED_KEYS}
+        owned: dict[str, Any] = {key: _empty(hints[key]) for key in (*OWNED_KEYS, *PEOPLE_KEYS)}
         try:
             settings = replace(default, teams=(), **{**owned, **_team_values(where, obj, hints)})
             settings.validate(name=_field_namer(where))
@@ -335,6 +350,10 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
             continue
         teams.append(Team(team_id, prefix, settings))
     return tuple(teams)
+
+
+def _empty(hint: Any) -> Any:
+    return "" if hint is str else False if hint is bool else ()
 
 
 def _field_namer(where: str) -> Callable[[str], str]:
