@@ -42,6 +42,7 @@ DEPLOYMENT_KEYS = {
     "oncall_cache_seconds",
     "secrets_max_age_seconds",
     "teams",
+    "dropped_teams",
 }
 
 
@@ -110,9 +111,28 @@ def test_a_lenient_load_keeps_a_bad_team_with_its_error_and_the_others_whole() -
     assert checkin.settings.channel_id == "C0CHECKIN"
 
 
-def test_a_lenient_load_still_refuses_a_team_it_could_not_route_to() -> None:
-    with pytest.raises(SettingsError, match="already belongs to another team"):
-        with_teams(PHARMACY, {**CHECKIN, "channel_id": "C0PHARMACY"}, lenient=True)
+def test_a_lenient_load_drops_a_team_with_a_bad_identity_and_keeps_the_others() -> None:
+    settings = with_teams({**CHECKIN, "id_prefix": "chk"}, PHARMACY, lenient=True)
+    assert [team.id for team in settings.teams] == ["pharmacy"]
+    assert settings.dropped_teams == ("teams[0].id_prefix: expected 2 to 6 capital letters other than INC and REL",)
+
+
+def test_a_lenient_load_drops_a_team_without_a_channel() -> None:
+    settings = with_teams({"id": "x", "id_prefix": "XX"}, PHARMACY, lenient=True)
+    assert [team.id for team in settings.teams] == ["pharmacy"]
+    assert settings.dropped_teams == ("teams[0].channel_id: every team needs its channel",)
+
+
+def test_a_lenient_load_leaves_a_channel_claimed_twice_to_the_first_team() -> None:
+    settings = with_teams(PHARMACY, {**CHECKIN, "channel_id": "C0PHARMACY"}, lenient=True)
+    ((team,), (error,)) = settings.teams, settings.dropped_teams
+    assert (team.id, team.settings.channel_id) == ("pharmacy", "C0PHARMACY")
+    assert error == "teams[1].channel_id: 'C0PHARMACY' already belongs to another team"
+
+
+def test_a_dropped_team_leaves_its_other_names_free() -> None:
+    settings = with_teams({**CHECKIN, "channel_id": "C0PRODSUP"}, {**CHECKIN, "channel_id": "C0OTHER"}, lenient=True)
+    assert [(team.id, team.id_prefix) for team in settings.teams] == [("checkin", "CHK")]
 
 
 def test_a_team_that_names_none_of_its_people_has_none_of_the_default_teams() -> None:

@@ -179,17 +179,21 @@ class Settings:
     # The partner directory as JSON objects; prodsupport.partner.model checks each field at cold start.
     partners: tuple[dict[str, Any], ...] = ()
     teams: tuple[Team, ...] = ()  # more teams than the default one (the top-level keys); see `load_teams`
+    # The errors of the team objects a lenient load dropped (a bad id, prefix or channel, or one claimed twice):
+    # the SLA checker counts them on every run, so the alarm stays on until the configuration is fixed.
+    dropped_teams: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, lenient_teams: bool = False) -> Settings:
         """`lenient_teams`: a team object that does not validate is kept with its `error` instead of failing
-        the load, so one team's bad playbook never stops the others (errors in what routes to a team, its
-        id, prefix, channel or services, still fail the load: nobody could tell whose they are)."""
+        the load, so one team's bad playbook never stops the others; a team whose id, prefix, channel or
+        services are bad or already another team's is dropped (logged, in `dropped_teams`): nobody could tell
+        what routes to it, and the team that claimed them first keeps them."""
         env = os.environ if environ is None else environ
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "teams":
+            if f.name in ("teams", "dropped_teams"):
                 continue
             var = PREFIX + f.name.upper()
             raw = env.get(var)
@@ -206,7 +210,8 @@ class Settings:
         raw_teams = env.get(PREFIX + "TEAMS")
         if raw_teams is None or not raw_teams.strip():
             return settings
-        return replace(settings, teams=load_teams(raw_teams, settings, lenient=lenient_teams))
+        teams, dropped = load_teams(raw_teams, settings, lenient=lenient_teams)
+        return replace(settings, teams=teams, dropped_teams=dropped)
 
     def validate(self, name: Callable[[str], str] | None = None) -> None:
         """`name` says how a key is named in the message: its variable, or a team's field (`teams[1].timezone`)."""
@@ -310,12 +315,13 @@ def _parse(hint: Any, raw: str) -> Any:
     raise ValueError(f"unsupported setting type {hint!r}")
 
 
-def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[Team, ...]:
+def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[tuple[Team, ...], tuple[str, ...]]:
     """`PRODSUPPORT_TEAMS`: a JSON list of team objects, each field parsed as its setting is (`_parse`).
 
     A team is the default team's settings with its own values of the team-scoped keys, except what it owns
     (`OWNED_KEYS`) and its people (`PEOPLE_KEYS`), which start empty. An error names the field:
-    `teams[1].business_day_start: expected HH:MM`.
+    `teams[1].business_day_start: expected HH:MM`. Returns the teams and, when `lenient`, the errors of the
+    team objects dropped for a bad or already claimed identity (strictly, the first such error is raised).
     """
     try:
         objects = json.loads(raw)
@@ -326,12 +332,20 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
     hints = get_type_hints(Settings)
     owners = _Owners(default)
     teams: list[Team] = []
+    dropped: list[str] = []
     for index, obj in enumerate(objects):
         where = f"teams[{index}]"
-        if not isinstance(obj, dict):
-            raise SettingsError(f"{where} must be a JSON object")
-        team_id, prefix = _team_identity(where, obj)
-        owners.claim(where, team_id, prefix, obj)
+        try:
+            if not isinstance(obj, dict):
+                raise SettingsError(f"{where} must be a JSON object")
+            team_id, prefix = _team_identity(where, obj)
+            owners.claim(where, team_id, prefix, obj)
+        except SettingsError as exc:
+            if not lenient:
+                raise
+            _log_dropped(exc)
+            dropped.append(str(exc))
+            continue
         owned: dict[str, Any] = {key: _empty(hints[key]) for key in (*OWNED_KEYS, *PEOPLE_KEYS)}
         try:
             settings = replace(default, teams=(), **{**owned, **_team_values(where, obj, hints)})
@@ -349,7 +363,14 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
             teams.append(Team(team_id, prefix, broken, error=str(exc)))
             continue
         teams.append(Team(team_id, prefix, settings))
-    return tuple(teams)
+    return tuple(teams), tuple(dropped)
+
+
+def _log_dropped(error: SettingsError) -> None:
+    """Imported here: Powertools brings boto3, which settings (read by every domain) must not load."""
+    from aws_lambda_powertools import Logger  # noqa: PLC0415 - only a dropped team pays for it
+
+    Logger(child=True).error("a team's identity is bad or already claimed: the team is dropped", error=str(error))
 
 
 def _empty(hint: Any) -> Any:
@@ -390,11 +411,14 @@ class _Owners:
             "channel_id": channels,
             "pagerduty_service_ids": _strings(obj.get("pagerduty_service_ids")),
         }
+        # Claimed only once all are free: a team dropped for one taken channel leaves its other names free.
+        claimed: dict[str, set[str]] = {key: set(self.seen[key]) for key in wanted}
         for key, values in wanted.items():
             for value in values:
-                if value in self.seen[key]:
+                if value in claimed[key]:
                     raise SettingsError(f"{where}.{key}: {value!r} already belongs to another team")
-                self.seen[key].add(value)
+                claimed[key].add(value)
+        self.seen = claimed
 
 
 def _strings(value: Any) -> list[str]:
