@@ -80,6 +80,7 @@ def test_a_team_owns_no_pagerduty_service_it_does_not_name() -> None:
         ({**CHECKIN, "ack_minutes_business": "soon"}, "teams[1].ack_minutes_business: expected a whole number"),
         ({**CHECKIN, "timezone": "Mars/Olympus"}, "teams[1].timezone: 'Mars/Olympus' is not an IANA time zone"),
         ({**CHECKIN, "stakeholders": ["nobody"]}, "'nobody' is not an email address (teams[1].stakeholders)"),
+        ({**CHECKIN, "leadership_emails": ["boss"]}, "teams[1].leadership_emails: 'boss' is not an email address"),
         ({**CHECKIN, "business_day_end": "06:00"}, "teams[1].business_day_start must be before teams[1].busi"),
         ({**CHECKIN, "table_name": "other"}, "teams[1].table_name: not a team setting"),
         ({**CHECKIN, "colour": "blue"}, "teams[1].colour: not a team setting"),

@@ -227,7 +227,7 @@ class Settings:
             )
         for address in self.leadership_emails:
             if not EMAIL_RE.match(address):
-                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_LEADERSHIP_EMAILS)")
+                raise SettingsError(f"{named('leadership_emails')}: {address!r} is not an email address")
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
