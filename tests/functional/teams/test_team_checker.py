@@ -95,3 +95,16 @@ def test_a_channel_claimed_by_a_second_team_stays_with_the_first_and_its_events_
     assert [(p["incident_id"], p["team"]) for p in payloads_of(slack, "incident_declared")] == [
         ("PHM-2026-0001", "pharmacy")
     ]
+
+
+def test_a_team_that_owes_the_email_for_major_incidents_is_reminded_of_it_for_a_major_alert(
+    stack: LocalStack, slack: RecordingSlackApi
+) -> None:
+    stack.configure({"alert_bot_ids": [ALERT_BOT], "teams": [{**PHARMACY, "email_severities": ["critical", "major"]}]})
+    clock_of(stack).set(MONDAY_EVENING)
+    slack_event(stack, alert(MONDAY_EVENING, channel="C0PHARMACY"), "Ev1")
+
+    checker_run(stack, MONDAY_EVENING + timedelta(hours=20))
+
+    reminded = [(p["incident_id"], p["sla"]) for p in payloads_of(slack, "sla_reminder")]
+    assert ("PHM-2026-0001", "stakeholder_email") in reminded

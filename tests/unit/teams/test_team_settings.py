@@ -148,3 +148,8 @@ def test_a_team_that_names_none_of_its_people_has_none_of_the_default_teams() ->
     s = team.settings
     assert (s.admin_user_ids, s.pm_user_id, s.stakeholders, s.leadership_emails) == ((), "", (), ())
     assert s.pagerduty_escalation_policy_id == ""
+
+
+def test_an_email_severity_that_is_no_severity_names_its_field() -> None:
+    with pytest.raises(SettingsError, match=re.escape("teams[0].email_severities: 'sev1' is not one of critical")):
+        with_teams({**CHECKIN, "email_severities": ["sev1"]})

@@ -33,6 +33,7 @@ DEFAULT_TEAM_ID = "default"
 DEFAULT_ID_PREFIX = "INC"
 TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 ID_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
+SEVERITIES = ("critical", "major", "minor")  # incident.model.Severity's values: settings sit below the incident
 RESERVED_PREFIXES = frozenset({DEFAULT_ID_PREFIX, "REL"})  # the default team's incidents and the releases
 # What a team may set for itself (its playbook); every other setting is the deployment's (its table, queues,
 # secrets, API urls), shared by all teams. tests/unit/teams/test_team_settings.py keeps every setting in one of the two.
@@ -56,6 +57,7 @@ TEAM_SCOPED = frozenset(
         "ack_minutes_business",
         "ack_minutes_after_hours",
         "email_hours",
+        "email_severities",
         "ack_reminder_minutes",
         "email_reminder_minutes",
         "status_reminder_minutes",
@@ -143,6 +145,7 @@ class Settings:
     ack_minutes_business: int = 15
     ack_minutes_after_hours: int = 60
     email_hours: int = 24
+    email_severities: tuple[str, ...] = ("critical",)  # the severities the 24 h stakeholder email rule applies to
     ack_reminder_minutes: tuple[int, ...] = (5,)
     email_reminder_minutes: tuple[int, ...] = (240, 60)
     status_reminder_minutes: tuple[int, ...] = (15,)
@@ -228,6 +231,9 @@ class Settings:
         for address in self.leadership_emails:
             if not EMAIL_RE.match(address):
                 raise SettingsError(f"{named('leadership_emails')}: {address!r} is not an email address")
+        for severity in self.email_severities:
+            if severity not in SEVERITIES:
+                raise SettingsError(f"{named('email_severities')}: {severity!r} is not one of {', '.join(SEVERITIES)}")
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
