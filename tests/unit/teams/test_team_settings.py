@@ -153,3 +153,9 @@ def test_a_team_that_names_none_of_its_people_has_none_of_the_default_teams() ->
 def test_an_email_severity_that_is_no_severity_names_its_field() -> None:
     with pytest.raises(SettingsError, match=re.escape("teams[0].email_severities: 'sev1' is not one of critical")):
         with_teams({**CHECKIN, "email_severities": ["sev1"]})
+
+
+@pytest.mark.parametrize("template", ["{app} down {date}", "{application!r} down", "{date:%Y}", "{application down"])
+def test_an_email_subject_with_an_unknown_placeholder_names_its_field(template: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape("teams[0].email_subject: ")):
+        with_teams({**CHECKIN, "email_subject": template})

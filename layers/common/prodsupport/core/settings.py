@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import date, time, timedelta
@@ -34,6 +35,10 @@ DEFAULT_ID_PREFIX = "INC"
 TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 ID_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 SEVERITIES = ("critical", "major", "minor")  # incident.model.Severity's values: settings sit below the incident
+# The stakeholder email's subject line: `{application}` (the primary one), `{date}` (the local start date,
+# MM-DD-YYYY), `{id}` (the incident's id); the default is the playbook's own line.
+EMAIL_SUBJECT_FIELDS = ("application", "date", "id")
+DEFAULT_EMAIL_SUBJECT = "{application} Production Outage {date}"
 RESERVED_PREFIXES = frozenset({DEFAULT_ID_PREFIX, "REL"})  # the default team's incidents and the releases
 # What a team may set for itself (its playbook); every other setting is the deployment's (its table, queues,
 # secrets, API urls), shared by all teams. tests/unit/teams/test_team_settings.py keeps every setting in one of the two.
@@ -58,6 +63,7 @@ TEAM_SCOPED = frozenset(
         "ack_minutes_after_hours",
         "email_hours",
         "email_severities",
+        "email_subject",
         "ack_reminder_minutes",
         "email_reminder_minutes",
         "status_reminder_minutes",
@@ -146,6 +152,7 @@ class Settings:
     ack_minutes_after_hours: int = 60
     email_hours: int = 24
     email_severities: tuple[str, ...] = ("critical",)  # the severities the 24 h stakeholder email rule applies to
+    email_subject: str = DEFAULT_EMAIL_SUBJECT
     ack_reminder_minutes: tuple[int, ...] = (5,)
     email_reminder_minutes: tuple[int, ...] = (240, 60)
     status_reminder_minutes: tuple[int, ...] = (15,)
@@ -234,6 +241,7 @@ class Settings:
         for severity in self.email_severities:
             if severity not in SEVERITIES:
                 raise SettingsError(f"{named('email_severities')}: {severity!r} is not one of {', '.join(SEVERITIES)}")
+        _check_subject(self.email_subject, named("email_subject"))
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
@@ -263,6 +271,19 @@ class Settings:
     @property
     def ack_after_hours(self) -> timedelta:
         return timedelta(minutes=self.ack_minutes_after_hours)
+
+
+def _check_subject(template: str, name: str) -> None:
+    """At load, so a typo in a placeholder fails the deploy instead of the first email of an outage."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {template!r} is not a subject template: {exc}") from None
+    for _, field, spec, conversion in parts:
+        if field is not None and (field not in EMAIL_SUBJECT_FIELDS or spec or conversion):
+            raise SettingsError(
+                f"{name}: {{{field}}} is not one of " + ", ".join(f"{{{key}}}" for key in EMAIL_SUBJECT_FIELDS)
+            )
 
 
 def _split(raw: str) -> list[str]:
