@@ -64,6 +64,7 @@ TEAM_SCOPED = frozenset(
         "email_hours",
         "email_severities",
         "email_subject",
+        "postmortem_severities",
         "ack_reminder_minutes",
         "email_reminder_minutes",
         "status_reminder_minutes",
@@ -153,6 +154,7 @@ class Settings:
     email_hours: int = 24
     email_severities: tuple[str, ...] = ("critical",)  # the severities the 24 h stakeholder email rule applies to
     email_subject: str = DEFAULT_EMAIL_SUBJECT
+    postmortem_severities: tuple[str, ...] = ("critical",)  # which resolved incidents owe a post-mortem
     ack_reminder_minutes: tuple[int, ...] = (5,)
     email_reminder_minutes: tuple[int, ...] = (240, 60)
     status_reminder_minutes: tuple[int, ...] = (15,)
@@ -238,9 +240,10 @@ class Settings:
         for address in self.leadership_emails:
             if not EMAIL_RE.match(address):
                 raise SettingsError(f"{named('leadership_emails')}: {address!r} is not an email address")
-        for severity in self.email_severities:
-            if severity not in SEVERITIES:
-                raise SettingsError(f"{named('email_severities')}: {severity!r} is not one of {', '.join(SEVERITIES)}")
+        for key in ("email_severities", "postmortem_severities"):
+            for severity in getattr(self, key):
+                if severity not in SEVERITIES:
+                    raise SettingsError(f"{named(key)}: {severity!r} is not one of {', '.join(SEVERITIES)}")
         _check_subject(self.email_subject, named("email_subject"))
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
