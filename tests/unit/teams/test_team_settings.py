@@ -42,6 +42,7 @@ DEPLOYMENT_KEYS = {
     "oncall_cache_seconds",
     "secrets_max_age_seconds",
     "teams",
+    "teams_parameter",
     "dropped_teams",
 }
 

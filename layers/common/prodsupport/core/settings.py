@@ -190,6 +190,9 @@ class Settings:
     secrets_max_age_seconds: int = 300
     # The partner directory as JSON objects; prodsupport.partner.model checks each field at cold start.
     partners: tuple[dict[str, Any], ...] = ()
+    # An SSM parameter holding the `teams` JSON instead of PRODSUPPORT_TEAMS: a Lambda's environment is capped
+    # at 4 KB in all, too little for a score of teams (an Advanced parameter holds 8 KB).
+    teams_parameter: str = ""
     teams: tuple[Team, ...] = ()  # more teams than the default one (the top-level keys); see `load_teams`
     # The errors of the team objects a lenient load dropped (a bad id, prefix or channel, or one claimed twice):
     # the SLA checker counts them on every run, so the alarm stays on until the configuration is fixed.
@@ -220,6 +223,10 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         raw_teams = env.get(PREFIX + "TEAMS")
+        if settings.teams_parameter:
+            if raw_teams is not None and raw_teams.strip():
+                raise SettingsError("PRODSUPPORT_TEAMS and PRODSUPPORT_TEAMS_PARAMETER are both set: keep one")
+            raw_teams = _read_parameter(settings.teams_parameter)
         if raw_teams is None or not raw_teams.strip():
             return settings
         teams, dropped = load_teams(raw_teams, settings, lenient=lenient_teams)
@@ -394,6 +401,18 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[t
             continue
         teams.append(Team(team_id, prefix, settings))
     return tuple(teams), tuple(dropped)
+
+
+def _read_parameter(name: str) -> str:
+    """Once per cold start (Powertools caches it), so the teams cost one SSM call per container, not per
+    request. Imported here: Powertools brings boto3, which settings (read by every domain) must not load."""
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only a deployment with the parameter
+
+    try:
+        value = parameters.get_parameter(name, max_age=3600)
+    except parameters.exceptions.GetParameterError as exc:
+        raise SettingsError(f"PRODSUPPORT_TEAMS_PARAMETER: cannot read {name!r}: {exc}") from None
+    return str(value)
 
 
 def _log_dropped(error: SettingsError) -> None:
