@@ -242,6 +242,7 @@ class Runtime:
                 day_start=s.business_day_start,
                 day_end=s.business_day_end,
                 extra_holidays=frozenset(s.extra_holidays),
+                holiday_calendar=s.holiday_calendar,
             )
         )
         return SlaPolicy(

@@ -160,3 +160,8 @@ def test_an_email_severity_that_is_no_severity_names_its_field() -> None:
 def test_an_email_subject_with_an_unknown_placeholder_names_its_field(template: str) -> None:
     with pytest.raises(SettingsError, match=re.escape("teams[0].email_subject: ")):
         with_teams({**CHECKIN, "email_subject": template})
+
+
+def test_a_holiday_calendar_the_layer_does_not_ship_names_its_field() -> None:
+    with pytest.raises(SettingsError, match=re.escape("teams[0].holiday_calendar: 'UK' is not one of US, none")):
+        with_teams({**CHECKIN, "holiday_calendar": "UK"})

@@ -16,6 +16,8 @@ from datetime import date, time, timedelta
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from prodsupport.core.calendar import HOLIDAY_CALENDARS
+
 PREFIX = "PRODSUPPORT_"
 GITHUB_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
@@ -56,6 +58,7 @@ TEAM_SCOPED = frozenset(
         "admin_user_ids",
         "applications",
         "extra_holidays",
+        "holiday_calendar",
         "timezone",
         "business_day_start",
         "business_day_end",
@@ -146,6 +149,7 @@ class Settings:
     member_cache_seconds: int = 300
     applications: tuple[str, ...] = ("Check-In Experience",)
     extra_holidays: tuple[date, ...] = ()
+    holiday_calendar: str = "US"  # core.calendar.HOLIDAY_CALENDARS: the federal table the layer ships, or none
     timezone: str = "America/New_York"
     business_day_start: time = time(7, 0)
     business_day_end: time = time(20, 0)
@@ -252,6 +256,11 @@ class Settings:
                 if severity not in SEVERITIES:
                     raise SettingsError(f"{named(key)}: {severity!r} is not one of {', '.join(SEVERITIES)}")
         _check_subject(self.email_subject, named("email_subject"))
+        if self.holiday_calendar not in HOLIDAY_CALENDARS:
+            raise SettingsError(
+                f"{named('holiday_calendar')}: {self.holiday_calendar!r} is not one of {', '.join(HOLIDAY_CALENDARS)}"
+                " (the layer ships the US federal table only)"
+            )
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
