@@ -240,6 +240,7 @@ class Runtime:
     @cached_property
     def policy(self) -> SlaPolicy:
         from prodsupport.core.calendar import CalendarConfig, PlaybookCalendar
+        from prodsupport.incident.model import Severity
         from prodsupport.incident.policy import SlaPolicy
 
         s = self.settings
@@ -249,6 +250,7 @@ class Runtime:
                 day_start=s.business_day_start,
                 day_end=s.business_day_end,
                 extra_holidays=frozenset(s.extra_holidays),
+                holiday_calendar=s.holiday_calendar,
             )
         )
         return SlaPolicy(
@@ -256,6 +258,7 @@ class Runtime:
             ack_business=s.ack_business,
             ack_after_hours=s.ack_after_hours,
             email_within=timedelta(hours=s.email_hours),
+            email_severities=frozenset(Severity(name) for name in s.email_severities),
             ack_reminder_leads=s.ack_reminder_minutes,
             email_reminder_leads=s.email_reminder_minutes,
             status_reminder_leads=s.status_reminder_minutes,

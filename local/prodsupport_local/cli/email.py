@@ -55,7 +55,7 @@ def preview_main(args: argparse.Namespace) -> int:
     except CliError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
-    email = render(incident, args.at or datetime.now(UTC), rt.zone)
+    email = render(incident, args.at or datetime.now(UTC), rt.zone, rt.settings.email_subject)
     roster = rt.roster.load()
     print(f"Subject: {email.subject}")
     print(f"To: {', '.join(roster.stakeholders) or '(the stakeholder list is empty: nothing would be sent)'}")

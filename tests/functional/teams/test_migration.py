@@ -58,7 +58,7 @@ def test_the_roster_written_before_teams_is_still_the_default_teams(upgraded: Lo
     rt = runtime.current()
 
     assert rt.roster.load().pm_user_id == "U0NEWPM"
-    assert rt.for_team("checkin").roster.load().pm_user_id == "U0PM"  # its settings: the default team's value
+    assert rt.for_team("checkin").roster.load().pm_user_id == ""  # it names no PM: people are never inherited
 
 
 def test_the_checker_checks_an_incident_written_before_teams_with_the_default_playbook(

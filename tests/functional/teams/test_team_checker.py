@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from builders import ALERT_BOT, alert, checker_run, clock_of, payloads_of, slack_event
 
+from prodsupport import runtime
 from prodsupport.core.settings import Settings
 from prodsupport.runtime import Runtime
 from prodsupport.sla import checker
@@ -67,3 +68,43 @@ def test_a_team_with_a_bad_configuration_does_not_stop_the_others_run(
 
     assert [p["incident_id"] for p in payloads_of(slack, "sla_breached")] == ["PHM-2026-0001"]
     assert (report.team_errors, report.failures) == (1, 1)
+
+
+def test_a_team_dropped_for_its_bad_identity_is_counted_and_the_others_are_checked(
+    two_incidents: LocalStack, slack: RecordingSlackApi
+) -> None:
+    env = {**os.environ, "PRODSUPPORT_TEAMS": json.dumps([CHECKIN, {**PHARMACY, "id_prefix": "phm"}])}
+    rt = Runtime(Settings.from_env(env, lenient_teams=True), clock_of(two_incidents))
+
+    report = checker.run(rt, AFTER_BOTH_DEADLINES)
+
+    assert [p["incident_id"] for p in payloads_of(slack, "sla_breached")] == ["CHK-2026-0001"]
+    assert report.team_errors == 2  # the dropped team, then its incident's team that nobody serves now
+
+
+def test_a_channel_claimed_by_a_second_team_stays_with_the_first_and_its_events_are_handled(
+    stack: LocalStack, slack: RecordingSlackApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.configure({"alert_bot_ids": [ALERT_BOT], "teams": [CHECKIN]})
+    clock_of(stack).set(MONDAY_EVENING)
+    monkeypatch.setenv("PRODSUPPORT_TEAMS", json.dumps([{**PHARMACY, "channel_id": "C0CHECKIN"}, CHECKIN]))
+    runtime.reset()
+
+    slack_event(stack, alert(MONDAY_EVENING, channel="C0CHECKIN", seq=1), "Ev1")
+
+    assert [(p["incident_id"], p["team"]) for p in payloads_of(slack, "incident_declared")] == [
+        ("PHM-2026-0001", "pharmacy")
+    ]
+
+
+def test_a_team_that_owes_the_email_for_major_incidents_is_reminded_of_it_for_a_major_alert(
+    stack: LocalStack, slack: RecordingSlackApi
+) -> None:
+    stack.configure({"alert_bot_ids": [ALERT_BOT], "teams": [{**PHARMACY, "email_severities": ["critical", "major"]}]})
+    clock_of(stack).set(MONDAY_EVENING)
+    slack_event(stack, alert(MONDAY_EVENING, channel="C0PHARMACY"), "Ev1")
+
+    checker_run(stack, MONDAY_EVENING + timedelta(hours=20))
+
+    reminded = [(p["incident_id"], p["sla"]) for p in payloads_of(slack, "sla_reminder")]
+    assert ("PHM-2026-0001", "stakeholder_email") in reminded

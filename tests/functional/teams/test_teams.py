@@ -290,3 +290,33 @@ def test_the_app_home_of_someone_in_no_teams_channel_shows_no_teams_incidents(
 
     assert "INC-2026-0001" not in blocks
     assert "no team's incident channel" in blocks
+
+
+def test_the_default_teams_admin_cannot_change_the_roster_of_a_team_that_names_no_admins(stack: LocalStack) -> None:
+    unadministered = {"id": "vaccines", "id_prefix": "VAX", "channel_id": "C0VACCINES", "pm_user_id": "U0VAXPM"}
+    stack.configure({**SETTINGS, "teams": [CHECKIN, PHARMACY, unadministered]})
+
+    answer = command_in(stack, "C0VACCINES", "pm <@U0ADMIN>", user="U0ADMIN", name="/prodsupport")
+
+    assert answer["text"] == "Only prodsupport admins can change the roster or the stakeholder list."
+    assert runtime.current().for_team("vaccines").roster.load().pm_user_id == "U0VAXPM"
+
+
+def test_a_teams_email_subject_line_is_the_subject_of_its_stakeholder_email(
+    stack: LocalStack, slack: RecordingSlackApi
+) -> None:
+    pharmacy = {
+        **PHARMACY,
+        "stakeholders": ["pharmacy-sync@example.gov"],
+        "applications": ["Pharmacy"],
+        "email_subject": "[{id}] {application} outage of {date}",
+    }
+    stack.configure({**SETTINGS, "teams": [CHECKIN, pharmacy]})
+    clock_of(stack).set(MONDAY_EVENING)
+    command_in(stack, "C0PHARMACY", "critical Refills fail", user="U0PHMPM")
+
+    command_in(stack, "C0PHARMACY", "PHM-2026-0001 email", user="U0PHMPM")
+    stack.drain()
+
+    (email,) = stack.sent_emails()
+    assert email.subject == "[PHM-2026-0001] Pharmacy outage of 11-30-2026"

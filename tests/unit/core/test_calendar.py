@@ -277,3 +277,14 @@ def test_given_a_fresh_process_when_deciding_business_hours_then_the_holidays_pa
 def test_given_a_year_beyond_the_holiday_table_when_asked_then_it_fails_naming_the_fix() -> None:
     with pytest.raises(ValueError, match="make holidays-table"):
         PlaybookCalendar().is_business_day(date(2100, 3, 3))
+
+
+def test_a_team_without_the_federal_holidays_works_on_independence_day() -> None:
+    calendar = PlaybookCalendar(CalendarConfig(holiday_calendar="none"))
+
+    assert calendar.is_business_day(date(2026, 7, 3))  # the observed Independence Day
+    assert calendar.holiday_name(date(2026, 7, 3)) is None
+
+
+def test_the_default_holiday_calendar_keeps_independence_day_off() -> None:
+    assert not PlaybookCalendar(CalendarConfig()).is_business_day(date(2026, 7, 3))

@@ -29,7 +29,7 @@ def test_a_missing_required_setting_names_itself() -> None:
         ("PRODSUPPORT_EXTRA_HOLIDAYS", "2026-13-01", "PRODSUPPORT_EXTRA_HOLIDAYS is malformed"),
         ("PRODSUPPORT_BUSINESS_DAY_START", "7am", "PRODSUPPORT_BUSINESS_DAY_START is malformed"),
         ("PRODSUPPORT_STAKEHOLDERS", "not-an-address", "not an email address"),
-        ("PRODSUPPORT_LEADERSHIP_EMAILS", "octo-lead", "not an email address \\(PRODSUPPORT_LEADERSHIP_EMAILS\\)"),
+        ("PRODSUPPORT_LEADERSHIP_EMAILS", "octo-lead", "PRODSUPPORT_LEADERSHIP_EMAILS: .octo-lead. is not an email"),
         ("PRODSUPPORT_ALERT_RECOVERY_PATTERNS", '["[Recovered"]', "PRODSUPPORT_ALERT_RECOVERY_PATTERNS"),
     ],
 )

@@ -400,3 +400,9 @@ def test_the_invitation_html_escapes_the_title() -> None:
 
 def test_postmortem_needed_parses_as_the_admins_request_for_a_post_mortem() -> None:
     assert parse_incident("INC-2026-0001 postmortem needed") == PostmortemCheckpoint("INC-2026-0001", "needed")
+
+
+def test_a_major_incident_owes_a_post_mortem_where_the_team_names_major() -> None:
+    incident = resolved_incident(severity=Severity.MAJOR)
+
+    assert postmortem.required(incident, ("critical", "major")) is True

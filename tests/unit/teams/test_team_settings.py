@@ -42,6 +42,8 @@ DEPLOYMENT_KEYS = {
     "oncall_cache_seconds",
     "secrets_max_age_seconds",
     "teams",
+    "teams_parameter",
+    "dropped_teams",
 }
 
 
@@ -79,6 +81,7 @@ def test_a_team_owns_no_pagerduty_service_it_does_not_name() -> None:
         ({**CHECKIN, "ack_minutes_business": "soon"}, "teams[1].ack_minutes_business: expected a whole number"),
         ({**CHECKIN, "timezone": "Mars/Olympus"}, "teams[1].timezone: 'Mars/Olympus' is not an IANA time zone"),
         ({**CHECKIN, "stakeholders": ["nobody"]}, "'nobody' is not an email address (teams[1].stakeholders)"),
+        ({**CHECKIN, "leadership_emails": ["boss"]}, "teams[1].leadership_emails: 'boss' is not an email address"),
         ({**CHECKIN, "business_day_end": "06:00"}, "teams[1].business_day_start must be before teams[1].busi"),
         ({**CHECKIN, "table_name": "other"}, "teams[1].table_name: not a team setting"),
         ({**CHECKIN, "colour": "blue"}, "teams[1].colour: not a team setting"),
@@ -110,6 +113,55 @@ def test_a_lenient_load_keeps_a_bad_team_with_its_error_and_the_others_whole() -
     assert checkin.settings.channel_id == "C0CHECKIN"
 
 
-def test_a_lenient_load_still_refuses_a_team_it_could_not_route_to() -> None:
-    with pytest.raises(SettingsError, match="already belongs to another team"):
-        with_teams(PHARMACY, {**CHECKIN, "channel_id": "C0PHARMACY"}, lenient=True)
+def test_a_lenient_load_drops_a_team_with_a_bad_identity_and_keeps_the_others() -> None:
+    settings = with_teams({**CHECKIN, "id_prefix": "chk"}, PHARMACY, lenient=True)
+    assert [team.id for team in settings.teams] == ["pharmacy"]
+    assert settings.dropped_teams == ("teams[0].id_prefix: expected 2 to 6 capital letters other than INC and REL",)
+
+
+def test_a_lenient_load_drops_a_team_without_a_channel() -> None:
+    settings = with_teams({"id": "x", "id_prefix": "XX"}, PHARMACY, lenient=True)
+    assert [team.id for team in settings.teams] == ["pharmacy"]
+    assert settings.dropped_teams == ("teams[0].channel_id: every team needs its channel",)
+
+
+def test_a_lenient_load_leaves_a_channel_claimed_twice_to_the_first_team() -> None:
+    settings = with_teams(PHARMACY, {**CHECKIN, "channel_id": "C0PHARMACY"}, lenient=True)
+    ((team,), (error,)) = settings.teams, settings.dropped_teams
+    assert (team.id, team.settings.channel_id) == ("pharmacy", "C0PHARMACY")
+    assert error == "teams[1].channel_id: 'C0PHARMACY' already belongs to another team"
+
+
+def test_a_dropped_team_leaves_its_other_names_free() -> None:
+    settings = with_teams({**CHECKIN, "channel_id": "C0PRODSUP"}, {**CHECKIN, "channel_id": "C0OTHER"}, lenient=True)
+    assert [(team.id, team.id_prefix) for team in settings.teams] == [("checkin", "CHK")]
+
+
+def test_a_team_that_names_none_of_its_people_has_none_of_the_default_teams() -> None:
+    people = {
+        "PRODSUPPORT_PM_USER_ID": "U0PM",
+        "PRODSUPPORT_STAKEHOLDERS": "boss@example.gov",
+        "PRODSUPPORT_LEADERSHIP_EMAILS": "lead@example.gov",
+        "PRODSUPPORT_PAGERDUTY_ESCALATION_POLICY_ID": "PEP0DEF",
+    }
+    env = {**BASE, **people, "PRODSUPPORT_TEAMS": json.dumps([CHECKIN])}
+    (team,) = Settings.from_env(env).teams
+    s = team.settings
+    assert (s.admin_user_ids, s.pm_user_id, s.stakeholders, s.leadership_emails) == ((), "", (), ())
+    assert s.pagerduty_escalation_policy_id == ""
+
+
+def test_an_email_severity_that_is_no_severity_names_its_field() -> None:
+    with pytest.raises(SettingsError, match=re.escape("teams[0].email_severities: 'sev1' is not one of critical")):
+        with_teams({**CHECKIN, "email_severities": ["sev1"]})
+
+
+@pytest.mark.parametrize("template", ["{app} down {date}", "{application!r} down", "{date:%Y}", "{application down"])
+def test_an_email_subject_with_an_unknown_placeholder_names_its_field(template: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape("teams[0].email_subject: ")):
+        with_teams({**CHECKIN, "email_subject": template})
+
+
+def test_a_holiday_calendar_the_layer_does_not_ship_names_its_field() -> None:
+    with pytest.raises(SettingsError, match=re.escape("teams[0].holiday_calendar: 'UK' is not one of US, none")):
+        with_teams({**CHECKIN, "holiday_calendar": "UK"})

@@ -17,6 +17,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIGURED_HOLIDAY = "Configured holiday"
+HOLIDAY_CALENDARS = ("US", "none")
 
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
@@ -30,6 +31,9 @@ class CalendarConfig:
     day_start: time = time(7, 0)
     day_end: time = time(20, 0)
     extra_holidays: frozenset[date] = frozenset()
+    # "US" (the layer's precomputed federal table, the only set it ships) or "none" (a team off on its
+    # `extra_holidays` only).
+    holiday_calendar: str = "US"
 
     def __post_init__(self) -> None:
         # Validated here so a bad setting fails at cold start, naming itself, instead of mid-incident.
@@ -45,6 +49,10 @@ class CalendarConfig:
         for day in self.extra_holidays:
             if isinstance(day, datetime) or not isinstance(day, date):
                 raise ValueError(f"extra_holidays: expected dates, got {day!r}")
+        if self.holiday_calendar not in HOLIDAY_CALENDARS:
+            raise ValueError(
+                f"holiday_calendar: expected one of {', '.join(HOLIDAY_CALENDARS)}, got {self.holiday_calendar!r}"
+            )
 
 
 @cache
@@ -103,7 +111,7 @@ class PlaybookCalendar:
     def holiday_name(self, day: date) -> str | None:
         """Why a weekday is not a business day, for messages that explain a longer ack window."""
         _require_date(day)
-        federal = _federal_holidays(day.year).get(day)
+        federal = _federal_holidays(day.year).get(day) if self._config.holiday_calendar == "US" else None
         if federal is not None:
             return federal
         if day in self._config.extra_holidays:
@@ -115,7 +123,7 @@ class PlaybookCalendar:
         # Cheapest checks first, so weekends and configured dates never read the holiday table.
         if day.weekday() >= _SATURDAY or day in self._config.extra_holidays:
             return False
-        return day not in _federal_holidays(day.year)
+        return self._config.holiday_calendar != "US" or day not in _federal_holidays(day.year)
 
     def in_business_hours(self, at: datetime) -> bool:
         """Decides the ack window; the day's end is exclusive so 20:00 ET already gets 60 minutes."""

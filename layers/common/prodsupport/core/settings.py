@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import date, time, timedelta
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from prodsupport.core.calendar import HOLIDAY_CALENDARS
 
 PREFIX = "PRODSUPPORT_"
 GITHUB_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
@@ -33,6 +36,11 @@ DEFAULT_TEAM_ID = "default"
 DEFAULT_ID_PREFIX = "INC"
 TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 ID_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
+SEVERITIES = ("critical", "major", "minor")  # incident.model.Severity's values: settings sit below the incident
+# The stakeholder email's subject line: `{application}` (the primary one), `{date}` (the local start date,
+# MM-DD-YYYY), `{id}` (the incident's id); the default is the playbook's own line.
+EMAIL_SUBJECT_FIELDS = ("application", "date", "id")
+DEFAULT_EMAIL_SUBJECT = "{application} Production Outage {date}"
 RESERVED_PREFIXES = frozenset({DEFAULT_ID_PREFIX, "REL"})  # the default team's incidents and the releases
 # What a team may set for itself (its playbook); every other setting is the deployment's (its table, queues,
 # secrets, API urls), shared by all teams. tests/unit/teams/test_team_settings.py keeps every setting in one of the two.
@@ -50,12 +58,16 @@ TEAM_SCOPED = frozenset(
         "admin_user_ids",
         "applications",
         "extra_holidays",
+        "holiday_calendar",
         "timezone",
         "business_day_start",
         "business_day_end",
         "ack_minutes_business",
         "ack_minutes_after_hours",
         "email_hours",
+        "email_severities",
+        "email_subject",
+        "postmortem_severities",
         "ack_reminder_minutes",
         "email_reminder_minutes",
         "status_reminder_minutes",
@@ -83,6 +95,20 @@ TEAM_SCOPED = frozenset(
 # Team-scoped keys a team does not take from the default team: they say what the team owns, and two teams
 # cannot own the same channel or PagerDuty service.
 OWNED_KEYS = ("channel_id", "command_channel_ids", "pagerduty_service_ids")
+# Team-scoped keys naming people: a team that does not set them has none, so the default team's admins cannot
+# change its roster and its emails, pages and reviews never reach the default team's people.
+PEOPLE_KEYS = (
+    "pm_user_id",
+    "backup_pm_user_id",
+    "pm_out_of_office",
+    "oncall_user_id",
+    "stakeholders",
+    "admin_user_ids",
+    "leadership_emails",
+    "pagerduty_escalation_policy_id",
+    "pagerduty_requester_id",
+    "pagerduty_from_email",
+)
 TEAM_KEYS = frozenset({"id", "id_prefix"}) | TEAM_SCOPED
 
 
@@ -123,12 +149,16 @@ class Settings:
     member_cache_seconds: int = 300
     applications: tuple[str, ...] = ("Check-In Experience",)
     extra_holidays: tuple[date, ...] = ()
+    holiday_calendar: str = "US"  # core.calendar.HOLIDAY_CALENDARS: the federal table the layer ships, or none
     timezone: str = "America/New_York"
     business_day_start: time = time(7, 0)
     business_day_end: time = time(20, 0)
     ack_minutes_business: int = 15
     ack_minutes_after_hours: int = 60
     email_hours: int = 24
+    email_severities: tuple[str, ...] = ("critical",)  # the severities the 24 h stakeholder email rule applies to
+    email_subject: str = DEFAULT_EMAIL_SUBJECT
+    postmortem_severities: tuple[str, ...] = ("critical",)  # which resolved incidents owe a post-mortem
     ack_reminder_minutes: tuple[int, ...] = (5,)
     email_reminder_minutes: tuple[int, ...] = (240, 60)
     status_reminder_minutes: tuple[int, ...] = (15,)
@@ -164,18 +194,25 @@ class Settings:
     secrets_max_age_seconds: int = 300
     # The partner directory as JSON objects; prodsupport.partner.model checks each field at cold start.
     partners: tuple[dict[str, Any], ...] = ()
+    # An SSM parameter holding the `teams` JSON instead of PRODSUPPORT_TEAMS: a Lambda's environment is capped
+    # at 4 KB in all, too little for a score of teams (an Advanced parameter holds 8 KB).
+    teams_parameter: str = ""
     teams: tuple[Team, ...] = ()  # more teams than the default one (the top-level keys); see `load_teams`
+    # The errors of the team objects a lenient load dropped (a bad id, prefix or channel, or one claimed twice):
+    # the SLA checker counts them on every run, so the alarm stays on until the configuration is fixed.
+    dropped_teams: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, lenient_teams: bool = False) -> Settings:
         """`lenient_teams`: a team object that does not validate is kept with its `error` instead of failing
-        the load, so one team's bad playbook never stops the others (errors in what routes to a team, its
-        id, prefix, channel or services, still fail the load: nobody could tell whose they are)."""
+        the load, so one team's bad playbook never stops the others; a team whose id, prefix, channel or
+        services are bad or already another team's is dropped (logged, in `dropped_teams`): nobody could tell
+        what routes to it, and the team that claimed them first keeps them."""
         env = os.environ if environ is None else environ
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "teams":
+            if f.name in ("teams", "dropped_teams"):
                 continue
             var = PREFIX + f.name.upper()
             raw = env.get(var)
@@ -190,9 +227,14 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         raw_teams = env.get(PREFIX + "TEAMS")
+        if settings.teams_parameter:
+            if raw_teams is not None and raw_teams.strip():
+                raise SettingsError("PRODSUPPORT_TEAMS and PRODSUPPORT_TEAMS_PARAMETER are both set: keep one")
+            raw_teams = _read_parameter(settings.teams_parameter)
         if raw_teams is None or not raw_teams.strip():
             return settings
-        return replace(settings, teams=load_teams(raw_teams, settings, lenient=lenient_teams))
+        teams, dropped = load_teams(raw_teams, settings, lenient=lenient_teams)
+        return replace(settings, teams=teams, dropped_teams=dropped)
 
     def validate(self, name: Callable[[str], str] | None = None) -> None:
         """`name` says how a key is named in the message: its variable, or a team's field (`teams[1].timezone`)."""
@@ -208,7 +250,17 @@ class Settings:
             )
         for address in self.leadership_emails:
             if not EMAIL_RE.match(address):
-                raise SettingsError(f"{address!r} is not an email address (PRODSUPPORT_LEADERSHIP_EMAILS)")
+                raise SettingsError(f"{named('leadership_emails')}: {address!r} is not an email address")
+        for key in ("email_severities", "postmortem_severities"):
+            for severity in getattr(self, key):
+                if severity not in SEVERITIES:
+                    raise SettingsError(f"{named(key)}: {severity!r} is not one of {', '.join(SEVERITIES)}")
+        _check_subject(self.email_subject, named("email_subject"))
+        if self.holiday_calendar not in HOLIDAY_CALENDARS:
+            raise SettingsError(
+                f"{named('holiday_calendar')}: {self.holiday_calendar!r} is not one of {', '.join(HOLIDAY_CALENDARS)}"
+                " (the layer ships the US federal table only)"
+            )
         if not self.applications:
             raise SettingsError(f"{named('applications')} must name at least one application")
         for pattern in self.alert_recovery_patterns:
@@ -238,6 +290,19 @@ class Settings:
     @property
     def ack_after_hours(self) -> timedelta:
         return timedelta(minutes=self.ack_minutes_after_hours)
+
+
+def _check_subject(template: str, name: str) -> None:
+    """At load, so a typo in a placeholder fails the deploy instead of the first email of an outage."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {template!r} is not a subject template: {exc}") from None
+    for _, field, spec, conversion in parts:
+        if field is not None and (field not in EMAIL_SUBJECT_FIELDS or spec or conversion):
+            raise SettingsError(
+                f"{name}: {{{field}}} is not one of " + ", ".join(f"{{{key}}}" for key in EMAIL_SUBJECT_FIELDS)
+            )
 
 
 def _split(raw: str) -> list[str]:
@@ -296,11 +361,13 @@ def _parse(hint: Any, raw: str) -> Any:
     raise ValueError(f"unsupported setting type {hint!r}")
 
 
-def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[Team, ...]:
+def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[tuple[Team, ...], tuple[str, ...]]:
     """`PRODSUPPORT_TEAMS`: a JSON list of team objects, each field parsed as its setting is (`_parse`).
 
     A team is the default team's settings with its own values of the team-scoped keys, except what it owns
-    (`OWNED_KEYS`), which starts empty. An error names the field: `teams[1].business_day_start: expected HH:MM`.
+    (`OWNED_KEYS`) and its people (`PEOPLE_KEYS`), which start empty. An error names the field:
+    `teams[1].business_day_start: expected HH:MM`. Returns the teams and, when `lenient`, the errors of the
+    team objects dropped for a bad or already claimed identity (strictly, the first such error is raised).
     """
     try:
         objects = json.loads(raw)
@@ -311,13 +378,21 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
     hints = get_type_hints(Settings)
     owners = _Owners(default)
     teams: list[Team] = []
+    dropped: list[str] = []
     for index, obj in enumerate(objects):
         where = f"teams[{index}]"
-        if not isinstance(obj, dict):
-            raise SettingsError(f"{where} must be a JSON object")
-        team_id, prefix = _team_identity(where, obj)
-        owners.claim(where, team_id, prefix, obj)
-        owned: dict[str, Any] = {key: "" if hints[key] is str else () for key in OWNED_KEYS}
+        try:
+            if not isinstance(obj, dict):
+                raise SettingsError(f"{where} must be a JSON object")
+            team_id, prefix = _team_identity(where, obj)
+            owners.claim(where, team_id, prefix, obj)
+        except SettingsError as exc:
+            if not lenient:
+                raise
+            _log_dropped(exc)
+            dropped.append(str(exc))
+            continue
+        owned: dict[str, Any] = {key: _empty(hints[key]) for key in (*OWNED_KEYS, *PEOPLE_KEYS)}
         try:
             settings = replace(default, teams=(), **{**owned, **_team_values(where, obj, hints)})
             settings.validate(name=_field_namer(where))
@@ -334,7 +409,30 @@ def load_teams(raw: str, default: Settings, *, lenient: bool = False) -> tuple[T
             teams.append(Team(team_id, prefix, broken, error=str(exc)))
             continue
         teams.append(Team(team_id, prefix, settings))
-    return tuple(teams)
+    return tuple(teams), tuple(dropped)
+
+
+def _read_parameter(name: str) -> str:
+    """Once per cold start (Powertools caches it), so the teams cost one SSM call per container, not per
+    request. Imported here: Powertools brings boto3, which settings (read by every domain) must not load."""
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only a deployment with the parameter
+
+    try:
+        value = parameters.get_parameter(name, max_age=3600)
+    except parameters.exceptions.GetParameterError as exc:
+        raise SettingsError(f"PRODSUPPORT_TEAMS_PARAMETER: cannot read {name!r}: {exc}") from None
+    return str(value)
+
+
+def _log_dropped(error: SettingsError) -> None:
+    """Imported here: Powertools brings boto3, which settings (read by every domain) must not load."""
+    from aws_lambda_powertools import Logger  # noqa: PLC0415 - only a dropped team pays for it
+
+    Logger(child=True).error("a team's identity is bad or already claimed: the team is dropped", error=str(error))
+
+
+def _empty(hint: Any) -> Any:
+    return "" if hint is str else False if hint is bool else ()
 
 
 def _field_namer(where: str) -> Callable[[str], str]:
@@ -371,11 +469,14 @@ class _Owners:
             "channel_id": channels,
             "pagerduty_service_ids": _strings(obj.get("pagerduty_service_ids")),
         }
+        # Claimed only once all are free: a team dropped for one taken channel leaves its other names free.
+        claimed: dict[str, set[str]] = {key: set(self.seen[key]) for key in wanted}
         for key, values in wanted.items():
             for value in values:
-                if value in self.seen[key]:
+                if value in claimed[key]:
                     raise SettingsError(f"{where}.{key}: {value!r} already belongs to another team")
-                self.seen[key].add(value)
+                claimed[key].add(value)
+        self.seen = claimed
 
 
 def _strings(value: Any) -> list[str]:

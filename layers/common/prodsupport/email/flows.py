@@ -96,7 +96,7 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
             setattr(current, field, value)
             current.note(at, field, user, value)
         request_id = current.request_email(at, user).request_id
-        rendered = render(current, at, zone)
+        rendered = render(current, at, zone, rt.settings.email_subject)
         return EmailRequest(
             request_id=request_id,
             kind="incident",
@@ -192,7 +192,7 @@ def open_email_modal(rt: Runtime, incident: Incident, trigger_id: str, user: str
     if refusal:
         rt.slack.chat_postEphemeral(channel=incident.channel_id, user=user, text=refusal)
         return
-    view = email_modal(incident, len(roster.stakeholders), subject(incident, rt.zone))
+    view = email_modal(incident, len(roster.stakeholders), subject(incident, rt.zone, rt.settings.email_subject))
     rt.slack.views_open(trigger_id=trigger_id, view=view)
 
 

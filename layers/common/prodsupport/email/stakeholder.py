@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from prodsupport.core.rendering import RenderedEmail, environment, one_line
+from prodsupport.core.settings import DEFAULT_EMAIL_SUBJECT
 from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Incident
 
@@ -27,14 +28,17 @@ ROW_LABELS = (
 """The details table's rows, in the playbook's order; the templates spell them out in the same order."""
 
 
-def subject(incident: Incident, zone: ZoneInfo) -> str:
-    """`<Application Name> Production Outage MM-DD-YYYY`: the primary application, the start date in `zone`.
+def subject(incident: Incident, zone: ZoneInfo, template: str = DEFAULT_EMAIL_SUBJECT) -> str:
+    """The team's `email_subject` (by default the playbook's `<Application Name> Production Outage MM-DD-YYYY`)
+    with the primary application, the start date in `zone` and the incident's id.
 
     The date is the local one because that is the day the stakeholders lived through: an outage at 9 PM
     on a Sunday in ET is Sunday's outage even though it is already Monday in UTC.
     """
     started = incident.opened_at.astimezone(zone)
-    return one_line(f"{incident.primary_application} Production Outage {started:%m-%d-%Y}")
+    return one_line(
+        template.format(application=incident.primary_application, date=f"{started:%m-%d-%Y}", id=incident.id)
+    )
 
 
 def current_status(incident: Incident, at: datetime, zone: ZoneInfo) -> str:
@@ -56,10 +60,12 @@ def _postmortem_url(incident: Incident) -> str:
     return url if url.lower().startswith(("https://", "http://")) else ""
 
 
-def render(incident: Incident, at: datetime, zone: ZoneInfo) -> RenderedEmail:
+def render(
+    incident: Incident, at: datetime, zone: ZoneInfo, subject_template: str = DEFAULT_EMAIL_SUBJECT
+) -> RenderedEmail:
     """The email as it would go out at `at` (which stamps the status when no update was ever posted)."""
     context = {
-        "subject": subject(incident, zone),
+        "subject": subject(incident, zone, subject_template),
         "summary": incident.summary or incident.title,
         "applications": ", ".join(incident.applications) or incident.primary_application,
         "business_impact": incident.business_impact or "Being assessed.",

@@ -44,6 +44,7 @@ class SlaPolicy:
     ack_business: timedelta = timedelta(minutes=15)
     ack_after_hours: timedelta = timedelta(minutes=60)
     email_within: timedelta = timedelta(hours=24)
+    email_severities: frozenset[Severity] = frozenset({Severity.CRITICAL})
     ack_reminder_leads: tuple[int, ...] = (5,)
     email_reminder_leads: tuple[int, ...] = (240, 60)
     status_reminder_leads: tuple[int, ...] = (15,)
@@ -125,7 +126,7 @@ class SlaPolicy:
         )
         if source is Source.PAGERDUTY:
             incident.deadlines[Sla.PAGERDUTY_ACK] = Deadline(due=ack_due)
-        if severity is Severity.CRITICAL:
+        if severity in self.email_severities:
             incident.deadlines[Sla.STAKEHOLDER_EMAIL] = Deadline(due=self.email_due(opened_at))
         incident.note(opened_at, "declared", declared_by or source.value, f"{severity.value}: {title}")
         if declared_by and source in (Source.SLASH_COMMAND, Source.MESSAGE_SHORTCUT):

@@ -46,11 +46,11 @@ DRAFT_LEASE = timedelta(seconds=15)
 # --- starting -------------------------------------------------------------------------------------------
 
 
-def owed(incident: Incident) -> bool:
+def owed(rt: Runtime, incident: Incident) -> bool:
     """A resolved incident whose required post-mortem was never started, or whose draft never reached the
     thread (a failed resolve left it so)."""
     if incident.postmortem is None:
-        return postmortem.required(incident)
+        return postmortem.required(incident, rt.settings.postmortem_severities)
     return incident.postmortem.draft_pending_since is not None
 
 
@@ -61,7 +61,7 @@ def resolve_incident(rt: Runtime, incident: Incident, text: str, user: str, at: 
     "resolved" post, its post-mortem or the draft's post) and otherwise says it is already resolved.
     """
     saved, resolved_now = incident_flow.resolve(rt, incident, text, user, at)
-    if not resolved_now and not owed(saved):
+    if not resolved_now and not owed(rt, saved):
         raise UserError(f"{incident.id} is already resolved.")
     return on_resolved(rt, saved, at)
 
@@ -71,7 +71,7 @@ def on_resolved(rt: Runtime, incident: Incident, at: datetime) -> Incident:
 
     With GitHub configured, a resolve seen again finishes what a failed first one left: the pull request.
     """
-    if not owed(incident):
+    if not owed(rt, incident):
         if incident.postmortem is not None and rt.settings.github_repo and incident.postmortem.pull_request is None:
             from prodsupport.postmortem import github_pr as postmortem_pr  # noqa: PLC0415 - cold start: the GitHub path loads only where GitHub is configured
 
@@ -283,7 +283,7 @@ def _mark_needed(rt: Runtime, incident: Incident, user: str, at: datetime) -> st
     if incident.status is Status.RESOLVED:
         _start(rt, _mark(rt, incident, user, at), at)
         return f"Post-mortem of {incident.id} started; the draft is in the thread."
-    if postmortem.required(incident):
+    if postmortem.required(incident, rt.settings.postmortem_severities):
         return f"{incident.id} will get its post-mortem when it is resolved."
     saved = _mark(rt, incident, user, at)
     post(

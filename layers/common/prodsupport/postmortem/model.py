@@ -9,7 +9,7 @@ policy and the instant, so a replay of the same checkpoints yields the same post
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -175,9 +175,10 @@ def missing_roles(attendees: Iterable[Attendee]) -> list[Role]:
 # --- lifecycle and deadlines ----------------------------------------------------------------------------
 
 
-def required(incident: Incident) -> bool:
-    """The playbook asks for one after every critical outage; an admin may ask for one on any incident."""
-    return incident.severity is Severity.CRITICAL or incident.postmortem_needed
+def required(incident: Incident, severities: Collection[str] = (Severity.CRITICAL.value,)) -> bool:
+    """The playbook asks for one after every critical outage (a team may name more severities,
+    `postmortem_severities`); an admin may ask for one on any incident."""
+    return incident.severity.value in severities or incident.postmortem_needed
 
 
 def start(incident: Incident, policy: SlaPolicy, at: datetime) -> None:

@@ -94,9 +94,12 @@ def run(rt: Runtime, now: datetime) -> CheckReport:
     One query reads what is due for every team (the widest lead of all); each incident is then checked with
     its own team's view (`Incident.team`), within its team's lead. An incident of a team that cannot be served
     (removed from the configuration, or its configuration does not validate) is logged and counted
-    (`TeamConfigErrors`, alarmed) and skipped: the other teams' incidents are still checked.
+    (`TeamConfigErrors`, alarmed) and skipped: the other teams' incidents are still checked. A team the cold
+    start dropped (`Settings.dropped_teams`) is counted on every run, so its alarm holds until it is fixed.
     """
     report = CheckReport()
+    for error in rt.settings.dropped_teams:
+        _team_unavailable(report, "(dropped)", LookupError(error))
     teams: dict[str, tuple[Runtime, _People] | None] = {}
     for team_id, view in rt.all_teams():
         if isinstance(view, Exception):
