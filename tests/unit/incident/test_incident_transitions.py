@@ -169,6 +169,21 @@ def test_stepping_down_from_critical_owes_no_email() -> None:
     assert Sla.STAKEHOLDER_EMAIL not in found.deadlines
 
 
+def test_becoming_major_starts_the_email_clock_where_the_team_owes_it_for_major() -> None:
+    found = incident(Severity.MINOR)
+    due = POLICY.email_due(found.opened_at)
+    found.change_severity(Severity.MAJOR, due, frozenset({Severity.CRITICAL, Severity.MAJOR}))
+    assert found.deadlines[Sla.STAKEHOLDER_EMAIL].due == due
+
+
+def test_stepping_down_to_a_severity_the_team_owes_no_email_for_drops_the_pending_clock() -> None:
+    found = incident(Severity.MINOR)
+    owes = frozenset({Severity.CRITICAL, Severity.MAJOR})
+    found.change_severity(Severity.MAJOR, LATER, owes)
+    found.change_severity(Severity.MINOR, LATER, owes)
+    assert Sla.STAKEHOLDER_EMAIL not in found.deadlines
+
+
 def test_becoming_critical_again_keeps_an_email_clock_already_met() -> None:
     found = incident(Severity.CRITICAL)
     found.meet(Sla.STAKEHOLDER_EMAIL, LATER)

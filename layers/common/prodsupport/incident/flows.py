@@ -414,7 +414,7 @@ def set_applications(rt: Runtime, incident: Incident, apps: list[str], user: str
 
 def set_severity(rt: Runtime, incident: Incident, severity: Severity, user: str, at: datetime) -> Incident:
     def change(current: Incident) -> None:
-        current.change_severity(severity, rt.policy.email_due(current.opened_at))
+        current.change_severity(severity, rt.policy.email_due(current.opened_at), rt.policy.email_severities)
         current.note(at, "severity", user, severity.value)
 
     saved = _change(rt, incident, change, user, at)

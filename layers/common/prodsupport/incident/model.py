@@ -444,19 +444,22 @@ class Incident:
             self.deadlines[Sla.STATUS_UPDATE] = Deadline(due=next_update_at)
         return met
 
-    def change_severity(self, severity: Severity, email_due: datetime) -> bool:
-        """Becoming critical starts the email clock, due at `email_due` (the policy's 24 hours from the
-        original opening, not from now); returns whether the severity changed.
+    def change_severity(
+        self, severity: Severity, email_due: datetime, owes_email: frozenset[Severity] = frozenset({Severity.CRITICAL})
+    ) -> bool:
+        """Becoming a severity that owes the stakeholder email (`owes_email`, the team's `email_severities`)
+        starts the email clock, due at `email_due` (the policy's 24 hours from the original opening, not from
+        now); returns whether the severity changed.
 
-        Stepping down from critical (a false alarm) owes no stakeholder email any more, so a clock still
+        Stepping down to one that owes none (a false alarm) owes no stakeholder email any more, so a clock still
         pending is dropped; one already met or breached stays on the record.
         """
         changed = self.severity is not severity
         self.severity = severity
         email = self.deadlines.get(Sla.STAKEHOLDER_EMAIL)
-        if severity is Severity.CRITICAL and email is None:
+        if severity in owes_email and email is None:
             self.deadlines[Sla.STAKEHOLDER_EMAIL] = Deadline(due=email_due)
-        elif severity is not Severity.CRITICAL and email is not None and email.pending:
+        elif severity not in owes_email and email is not None and email.pending:
             del self.deadlines[Sla.STAKEHOLDER_EMAIL]
         return changed
 

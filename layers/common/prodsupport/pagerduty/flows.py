@@ -313,7 +313,7 @@ def on_priority_updated(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident)
 
     def change(current: Incident) -> bool:
         _refresh_link(current, pd)
-        changed = current.change_severity(severity, rt.policy.email_due(current.opened_at))
+        changed = current.change_severity(severity, rt.policy.email_due(current.opened_at), rt.policy.email_severities)
         current.note(event.occurred_at, "pagerduty_priority", ACTOR, f"priority {priority}, severity {severity.value}")
         return changed
 
