@@ -112,7 +112,10 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
 def _owning_team(rt: Runtime, pd: PagerDutyIncident) -> Runtime | None:
     """The team of the incident this one is linked to, whatever its service (a team may link an incident of a
     service it does not list, and its acks, priority and resolution are judged by its own playbook); else the
-    team that owns the incident's PagerDuty service (`Runtime.for_service`), None when no team does."""
+    team that owns the incident's PagerDuty service (`Runtime.for_service`), None when no team does. A
+    single-team deployment has one team to choose, so it skips the look (reads the handler would make again)."""
+    if not rt.several_teams:
+        return rt
     linked = _linked(rt, pd.id)
     if linked is not None:
         return rt.for_team(linked.team)
