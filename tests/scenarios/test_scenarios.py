@@ -77,6 +77,7 @@ def step(**item: Any) -> Step:
         ([json.dumps({"at": AT, "tick": {}}), json.dumps({"config": {}})], "line 2: a config line must be"),
         ([json.dumps({"config": {"nonsense": 1}})], "line 1: unknown setting 'nonsense'"),
         ([json.dumps({"config": {"table_name": "x"}})], "line 1: 'table_name' is set by the local stack"),
+        ([json.dumps({"config": {"teams_parameter": "/ps/teams"}})], "line 1: 'teams_parameter' names an SSM"),
         ([json.dumps({"at": AT, "fault": {"dependency": "dns"}})], "line 1: fault: `dependency` must be"),
         ([json.dumps({"at": AT, "fault": {"dependency": "ses"}, "headers": {}})], "line 1: a fault sends no request"),
         ([json.dumps({"config": {"outbox_queue_url": "x"}})], "line 1: 'outbox_queue_url' is set by the local stack"),

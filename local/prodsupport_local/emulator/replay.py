@@ -301,6 +301,8 @@ def _config(number: int, item: Mapping[str, Any]) -> dict[str, Any]:
     for key in config:
         if key in STACK_SETTINGS:
             raise ScenarioError(f"line {number}: {key!r} is set by the local stack, not by a scenario")
+        if key == "teams_parameter":
+            raise ScenarioError(f"line {number}: 'teams_parameter' names an SSM parameter; a scenario gives `teams`")
         if key not in SETTING_NAMES:
             raise ScenarioError(f"line {number}: unknown setting {key!r}")
     teams = config.get("teams", [])
