@@ -42,10 +42,7 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    rt = runtime.current().begin(context.get_remaining_time_in_millis())
-    try:
+    with runtime.current().invocation(context.get_remaining_time_in_millis()):
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
-    finally:
-        rt.refresh_cards()

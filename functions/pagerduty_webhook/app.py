@@ -64,8 +64,5 @@ def _count_event(answer: str) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    rt = runtime.current().begin(context.get_remaining_time_in_millis())
-    try:
+    with runtime.current().invocation(context.get_remaining_time_in_millis()):
         return app.resolve(event, context)
-    finally:
-        rt.refresh_cards()

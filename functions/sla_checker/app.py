@@ -66,9 +66,6 @@ def _run(job: str, now: datetime) -> dict[str, Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    rt = runtime.current().begin(context.get_remaining_time_in_millis())
-    job, now = scheduled_run.start(event, JOBS, logger, metrics, default="sla")
-    try:
+    with runtime.current().invocation(context.get_remaining_time_in_millis()):
+        job, now = scheduled_run.start(event, JOBS, logger, metrics, default="sla")
         return {"job": job, "time": to_iso(now), **_run(job, now)}
-    finally:
-        rt.refresh_cards()

@@ -13,7 +13,8 @@ its edge chose and reads `rt.settings` as it always did.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -188,6 +189,16 @@ class Runtime:
         self.budget.start(remaining_millis)
         self.root.changed.clear()
         return self
+
+    @contextmanager
+    def invocation(self, remaining_millis: int) -> Iterator[Runtime]:
+        """One Lambda invocation: its time budget starts now, and the cards of the incidents it changed are
+        painted last, once its changes are saved, whether it answered or raised."""
+        self.begin(remaining_millis)
+        try:
+            yield self
+        finally:
+            self.refresh_cards()
 
     def _incident_saved(self, incident: Incident) -> None:
         """Keep the last saved state of each incident this invocation changed (a copy: callers go on using
