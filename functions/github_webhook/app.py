@@ -27,20 +27,20 @@ app = APIGatewayHttpResolver()
 @app.post("/github/webhook")
 def github_webhook() -> Response[str]:
     business_metrics.count("GitHubWebhooks")  # every delivery, so the flush is never empty (as PagerDuty's)
-    body = apigw.raw_body(app.current_event)
-    if body is None:
-        return apigw.text(400, apigw.NOT_BASE64)
-    if len(body) > webhook.MAX_BODY_BYTES:
-        return apigw.text(413, "body too large")
+    body = apigw.bounded_body(app.current_event, webhook.MAX_BODY_BYTES)
+    if isinstance(body, Response):
+        return body
     rt = runtime.current()
     if not rt.settings.github_repo:
         return apigw.text(404, "GitHub is not configured for this deployment")
     headers = dict(app.current_event.headers)
     signature = webhook.header(headers, webhook.SIGNATURE_HEADER)
     if not webhook.verify_signature(webhook.webhook_secrets(rt), signature, body):
-        logger.warning("rejected a GitHub webhook with a missing or bad signature", signed=bool(signature))
-        business_metrics.count("SignatureRejections")
-        return apigw.text(401, "invalid GitHub signature (X-Hub-Signature-256)")
+        return apigw.signature_rejected(
+            "rejected a GitHub webhook with a missing or bad signature",
+            "invalid GitHub signature (X-Hub-Signature-256)",
+            signed=bool(signature),
+        )
     try:
         status, answer = webhook.handle(rt, body, headers)
     except webhook.BadWebhook as exc:

@@ -32,18 +32,18 @@ def webhook() -> Response[str]:
     from prodsupport.pagerduty import flows as pagerduty_flow
 
     business_metrics.count("PagerDutyWebhooks")
-    body = apigw.raw_body(app.current_event)
-    if body is None:
-        return apigw.text(400, apigw.NOT_BASE64)
-    if len(body) > pagerduty.MAX_BODY_BYTES:
-        return apigw.text(413, "body too large")
+    body = apigw.bounded_body(app.current_event, pagerduty.MAX_BODY_BYTES)
+    if isinstance(body, Response):
+        return body
     rt = runtime.current()
     headers = dict(app.current_event.headers)
     signature = pagerduty.header(headers, pagerduty.SIGNATURE_HEADER)
     if not pagerduty.verify_signature(pagerduty_flow.webhook_secrets(rt), signature, body):
-        logger.warning("rejected a PagerDuty webhook with a missing or bad signature", signed=bool(signature))
-        business_metrics.count("SignatureRejections")
-        return apigw.text(401, "invalid PagerDuty signature (X-PagerDuty-Signature)")
+        return apigw.signature_rejected(
+            "rejected a PagerDuty webhook with a missing or bad signature",
+            "invalid PagerDuty signature (X-PagerDuty-Signature)",
+            signed=bool(signature),
+        )
     try:
         status, answer = pagerduty_flow.handle_webhook(rt, body, headers)
     except pagerduty.BadWebhook as exc:

@@ -42,18 +42,18 @@ def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMidd
     event = resolver.current_event
     business_metrics.count(ROUTE_METRICS.get(event.path, "SlackOtherRequests"))
     rt = runtime.current()
-    body = apigw.raw_body(event)
-    if body is None:
-        return apigw.text(400, apigw.NOT_BASE64)
-    if len(body) > slack_requests.MAX_BODY_BYTES:
-        return apigw.text(413, "body too large")
+    body = apigw.bounded_body(event, slack_requests.MAX_BODY_BYTES)
+    if isinstance(body, Response):
+        return body
     if slack_requests.is_ssl_check(body):
         return apigw.text(200, "")
     secret = str(rt.slack_secret["signing_secret"])
     if not slack_requests.verify(secret=secret, headers=dict(event.headers), body=body, clock=rt.clock):
-        logger.warning("rejected a request with a bad or stale Slack signature", path=event.path)
-        business_metrics.count("SignatureRejections")
-        return apigw.text(401, "invalid or stale Slack signature")
+        return apigw.signature_rejected(
+            "rejected a request with a bad or stale Slack signature",
+            "invalid or stale Slack signature",
+            path=event.path,
+        )
     try:
         return next_middleware(resolver)
     except BadRequest as exc:

@@ -11,12 +11,16 @@ import base64
 import binascii
 from typing import TYPE_CHECKING
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
+
+from prodsupport.infra import metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 NOT_BASE64 = "body is not valid base64"
+logger = Logger(child=True)
 
 
 def raw_body(event: APIGatewayProxyEventV2) -> bytes | None:
@@ -33,3 +37,22 @@ def raw_body(event: APIGatewayProxyEventV2) -> bytes | None:
 def text(status: int, message: str) -> Response[str]:
     """A plain-text answer: what a sender's delivery log shows a person."""
     return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=message)
+
+
+def bounded_body(event: APIGatewayProxyEventV2, max_bytes: int) -> bytes | Response[str]:
+    """The signed bytes, or the answer every route gives before any signature check: 400 for a body that is not
+    the base64 it claims, 413 for one larger than the route ever needs."""
+    body = raw_body(event)
+    if body is None:
+        return text(400, NOT_BASE64)
+    if len(body) > max_bytes:
+        return text(413, "body too large")
+    return body
+
+
+def signature_rejected(log_message: str, answer: str, **log_keys: object) -> Response[str]:
+    """The 401 for a request its sender did not sign, logged and counted (`SignatureRejections`, which the
+    dashboard shows) the same way on every route."""
+    logger.warning(log_message, extra=log_keys)
+    metrics.count("SignatureRejections")
+    return text(401, answer)
