@@ -7,12 +7,14 @@ is each service's own.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -105,6 +107,17 @@ class FakeHandler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def read_rest_call(self) -> tuple[str, dict[str, list[str]], Any]:
+        """A REST call's path, query and body: the JSON sent, or its text when it is not JSON (recorded as sent,
+        so a test sees what a client got wrong)."""
+        raw = self.read_body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        url = urlsplit(self.path)
+        return url.path, parse_qs(url.query, keep_blank_values=True), body
 
     def send_answer(self, status: int, body: bytes, headers: Iterable[tuple[str, str]]) -> None:
         """Answer with ``body`` and its length; a client that stopped waiting is let go."""

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
@@ -305,14 +305,8 @@ class _GitHubRequestHandler(FakeHandler):
         return cast(RecordingGitHubApi, cast(ApiServer, self.server).api)
 
     def handle_call(self) -> None:
-        raw = self.read_body()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        url = urlsplit(self.path)
-        query = parse_qs(url.query, keep_blank_values=True)
-        answer = self._api._answer(self.command, url.path, query, body, self.headers.get("Authorization", ""))
+        path, query, body = self.read_rest_call()
+        answer = self._api._answer(self.command, path, query, body, self.headers.get("Authorization", ""))
         if answer is None:
             self.close_unanswered()
             return

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from prodsupport_local.fakes.base import ApiServer, FakeApi, FakeHandler, Fault
 
@@ -258,15 +258,9 @@ class _PagerDutyRequestHandler(FakeHandler):
         return cast(RecordingPagerDutyApi, cast(ApiServer, self.server).api)
 
     def handle_call(self) -> None:
-        raw = self.read_body()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        url = urlsplit(self.path)
-        query = parse_qs(url.query, keep_blank_values=True)
+        path, query, body = self.read_rest_call()
         authorization = self.headers.get("Authorization", "")
-        answer = self._api._answer(self.command, url.path, query, authorization, body, self.headers.get("From", ""))
+        answer = self._api._answer(self.command, path, query, authorization, body, self.headers.get("From", ""))
         if answer is None:
             self.close_unanswered()
             return
