@@ -6,6 +6,8 @@ not counted: these are the costs of a warm container. AWS requests are counted w
 `before-call` hook on the functions' own clients (the stack's emulation of API Gateway, the scheduler and
 the SQS event source is not counted); a write is conditional when it carries a ConditionExpression.
 Slack calls are those the recording Slack API received, PagerDuty calls those of the recording PagerDuty API.
+A Slack or PagerDuty delivery's claim rides on its first write (a transaction then carries it) or is written
+just before its first effect; the reply's acknowledging write carries it as an attribute (docs/design.md).
 
 Goals: issue 18's budgets, all requests counted (DynamoDB, SQS, SES, Slack, the live card's update and re-read
 included): alert declaration <= 5, PagerDuty trigger <= 5, PagerDuty acknowledged <= 4, status update <= 4,
@@ -63,6 +65,7 @@ class Requests:
     aws: Counter[str] = field(default_factory=Counter)
     conditional: Counter[str] = field(default_factory=Counter)
     dedupe: int = 0
+    folded: int = 0  # writes that carried the delivery's claim with the change (infra/dedupe.py)
     slack: Counter[str] = field(default_factory=Counter)
     pagerduty: int = 0
 
@@ -81,6 +84,8 @@ class Requests:
             parts.append(f"{name.removeprefix('dynamodb.')} {n}{note}")
         if self.dedupe:
             parts.append(f"of which the dedupe write {self.dedupe}")
+        if self.folded:
+            parts.append(f"the delivery's claim carried by {self.folded} of those writes")
         parts.extend(f"slack {method} {n}" for method, n in sorted(self.slack.items()))
         if self.pagerduty:
             parts.append(f"pagerduty {self.pagerduty}")
@@ -103,6 +108,11 @@ def counting(requests: Requests) -> Iterator[None]:
         key = params.get("Key") or params.get("Item") or {}
         if str(key.get("pk", {}).get("S", "")).startswith("DEDUPE#"):
             requests.dedupe += 1
+        folded = [item["Put"]["Item"] for item in params.get("TransactItems", []) if "Put" in item]
+        if any(str(put.get("pk", {}).get("S", "")).startswith("DEDUPE#") for put in folded):
+            requests.folded += 1
+        if "ack_delivery" in str(params.get("UpdateExpression", "")):  # the reply's ack write carries it
+            requests.folded += 1
 
     for client in clients:
         client.meta.events.register("before-call.*.*", before_call, unique_id="bench-count-call")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from prodsupport.core.timefmt import to_iso
+from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport_local.emulator.apigw import http_api_event
 from prodsupport_local.emulator.signing import pagerduty_headers, slack_headers
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
@@ -290,7 +290,9 @@ class Recipe:
 
     def __call__(self, traffic: Traffic) -> Invocation:
         event = self.make(traffic)
-        return Invocation(self.function, self.kind, event, traffic.stack.clock())
+        # A scheduled run's clock reads its scheduled time, as the wall clock does when the scheduler fires.
+        at = parse_iso(event["time"]) if self.function == CHECKER else traffic.stack.clock()
+        return Invocation(self.function, self.kind, event, at)
 
 
 def _thread_reply_that_acks(t: Traffic) -> dict[str, Any]:

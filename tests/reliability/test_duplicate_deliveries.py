@@ -14,28 +14,37 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from builders import (
+    CHANNEL,
     WEDNESDAY_10_ET,
     alert,
     answer_text,
     clock_of,
+    declare_by_alert,
     deliver_pagerduty,
     event_body,
     pagerduty_body,
     post_slack,
     posts_of,
+    reply,
     slack_command,
     slack_event,
     slack_headers,
     state,
+    stored,
     table_items,
 )
 
 from prodsupport import runtime
+from prodsupport.incident.model import Sla
+from prodsupport.incident.store import Reply
+from prodsupport.infra.dedupe import DeliveryClaim, DuplicateDelivery
 from prodsupport_local.emulator.stack import LocalStack
 
 SLACK_FIRST_RETRY = timedelta(seconds=2)  # Slack retries at once, then after one minute, then five
 SLACK_SECOND_RETRY = timedelta(minutes=1)
+SLACK_THIRD_RETRY = timedelta(minutes=6)
 
 
 def test_a_slack_retry_while_the_first_delivery_is_in_flight_is_503_and_has_no_effect(configured: LocalStack) -> None:
@@ -153,3 +162,96 @@ def test_a_slack_event_body_signed_twice_with_different_timestamps_is_still_one_
     assert post_slack(configured, "/slack/events", body, **{"X-Slack-Retry-Num": "1"}).status == 200
 
     assert len(posts_of(configured.slack, "incident_declared")) == 1
+
+
+def test_a_retry_of_the_acknowledging_reply_while_the_first_is_in_flight_is_503_and_posts_nothing(
+    configured: LocalStack,
+) -> None:
+    # GIVEN an incident, and another container that has written this reply's ack (its claim rides on that write)
+    # and not yet posted it
+    thread_ts = declare_by_alert(configured)
+    at = WEDNESDAY_10_ET + timedelta(minutes=3)
+    rt = runtime.current()
+    rt.table.pending = DeliveryClaim(rt.dedupe, "slack", "Ev2", at)
+    rt.store.record_reply(Reply(CHANNEL, thread_ts, at, "U0ONCALL", "Looking into it"))
+    rt.table.pending = None
+
+    # WHEN Slack's immediate retry of that reply arrives
+    clock_of(configured).set(at + SLACK_FIRST_RETRY)
+    response = slack_event(configured, reply(thread_ts, at), "Ev2", **{"X-Slack-Retry-Num": "1"})
+
+    # THEN it is told to retry later, and the ack is not announced twice
+    assert response.status == 503
+    assert posts_of(configured.slack, "incident_acknowledged") == []
+
+
+def test_a_retry_of_the_acknowledging_reply_whose_post_failed_announces_the_ack_once(configured: LocalStack) -> None:
+    # GIVEN a reply whose ack was written but whose announcement Slack refused
+    thread_ts = declare_by_alert(configured)
+    at = WEDNESDAY_10_ET + timedelta(minutes=3)
+    clock_of(configured).set(at)
+    configured.slack.fail_next("chat.postMessage", error="channel_not_found")
+    first = slack_event(configured, reply(thread_ts, at), "Ev2")
+
+    # WHEN Slack retries it a minute later, and once more after five
+    clock_of(configured).set(at + SLACK_SECOND_RETRY)
+    retry = slack_event(configured, reply(thread_ts, at), "Ev2", **{"X-Slack-Retry-Num": "1"})
+    clock_of(configured).set(at + SLACK_THIRD_RETRY)
+    again = slack_event(configured, reply(thread_ts, at), "Ev2", **{"X-Slack-Retry-Num": "2"})
+
+    # THEN the ack stands as first written, and it is announced exactly once
+    assert (first.status, retry.status, again.status) == (500, 200, 200)
+    assert len(posts_of(configured.slack, "incident_acknowledged")) == 1
+    assert stored(thread_ts).deadlines[Sla.SLACK_ACK].met_at == at
+
+
+def test_a_retry_of_a_reply_after_the_lease_of_a_finished_delivery_announces_nothing_more(
+    configured: LocalStack,
+) -> None:
+    thread_ts = declare_by_alert(configured)
+    at = WEDNESDAY_10_ET + timedelta(minutes=3)
+    clock_of(configured).set(at)
+    assert slack_event(configured, reply(thread_ts, at), "Ev2").status == 200
+
+    clock_of(configured).set(at + SLACK_SECOND_RETRY)
+    retry = slack_event(configured, reply(thread_ts, at), "Ev2", **{"X-Slack-Retry-Num": "1"})
+
+    assert retry.status == 200
+    assert len(posts_of(configured.slack, "incident_acknowledged")) == 1
+
+
+def test_a_repeat_whose_first_effect_is_a_post_is_stopped_before_it_posts(configured: LocalStack) -> None:
+    # GIVEN a delivery handled a minute ago
+    rt = runtime.current()
+    rt.dedupe.claim("slack", "Ev9", WEDNESDAY_10_ET - SLACK_SECOND_RETRY)
+
+    # WHEN its repeat posts before it writes anything
+    with pytest.raises(DuplicateDelivery), rt.dedupe.once("slack", "Ev9", WEDNESDAY_10_ET, fold=True):
+        rt.slack.chat_postMessage(channel=CHANNEL, text="Declared")
+
+    # THEN its claim, made just before the post, stopped it: nothing reached Slack
+    assert configured.slack.calls == []
+
+
+def test_a_repeat_whose_first_effect_is_a_queued_message_is_stopped_before_it_is_queued(
+    configured: LocalStack,
+) -> None:
+    rt = runtime.current()
+    rt.dedupe.claim("slack", "Ev9", WEDNESDAY_10_ET - SLACK_SECOND_RETRY)
+
+    with pytest.raises(DuplicateDelivery), rt.dedupe.once("slack", "Ev9", WEDNESDAY_10_ET, fold=True):
+        rt.client("sqs").send_message(QueueUrl=rt.settings.outbox_queue_url, MessageBody="{}")
+
+    assert configured.queue_depth("SlackOutboxQueue") == 0
+
+
+def test_a_claim_made_with_the_deliverys_first_write_is_given_back_when_the_delivery_fails(
+    configured: LocalStack,
+) -> None:
+    rt = runtime.current()
+
+    with pytest.raises(RuntimeError), rt.dedupe.once("slack", "Ev9", WEDNESDAY_10_ET, fold=True):
+        rt.table.put({"pk": "NOTE#1", "sk": "NOTE"})
+        raise RuntimeError("Slack is down")
+
+    assert [item["pk"]["S"] for item in table_items(configured)] == ["NOTE#1"]  # the claim is free for the retry

@@ -13,9 +13,12 @@ its edge chose and reads `rt.settings` as it always did.
 from __future__ import annotations
 
 import copy
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -31,6 +34,7 @@ from prodsupport.core.settings import (
     Team,
     TeamUnavailable,
 )
+from prodsupport.incident.painting import PAINT_WINDOW, PaintLease
 from prodsupport.infra.blocks import MAX_SELECT_OPTIONS
 from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
@@ -50,6 +54,19 @@ if TYPE_CHECKING:
 
 
 logger = Logger(child=True)
+
+
+@dataclass
+class ChangedCard:
+    """An incident this invocation changed, as last saved, and what its card update must respect."""
+
+    incident: Incident
+    saved_at: float  # time.monotonic() at its last save: the direct paint must land within PAINT_WINDOW of it
+    # Set when a save replaced another invocation's lease that was still running: its older card update may
+    # still land, so a repaint is owed once it is over (incident/painting.py).
+    repaint_after: datetime | None = None
+    # False when the card this invocation posted already shows this very version (a declaration's own card).
+    paint: bool = True
 
 
 class TeamJobsFailed(RuntimeError):
@@ -83,7 +100,11 @@ class Runtime:
         self._root = root
         self.budget: Budget = root.budget if root is not None else Budget()
         self._views: dict[str, Runtime] = {}
-        self.changed: dict[tuple[str, str], Incident] = {}
+        self.changed: dict[tuple[str, str], ChangedCard] = {}
+        # The card of each incident whose card this invocation posted, and the version it showed when posted.
+        self.shown: dict[tuple[str, str], int] = {}
+        # Whose paint lease a save records; renewed by `begin` for each invocation (never captured by SnapStart).
+        self.invocation_id = uuid.uuid4().hex
         # Checked at cold start (a team's, when its view is first made: see `for_team`); a bad directory is
         # logged and counted, and only the partner commands answer with it.
         self.partners = _partner_directory(settings)
@@ -187,7 +208,10 @@ class Runtime:
     def begin(self, remaining_millis: int) -> Runtime:
         """Start this invocation's time budget from Lambda's `get_remaining_time_in_millis()`."""
         self.budget.start(remaining_millis)
-        self.root.changed.clear()
+        root = self.root
+        root.changed.clear()
+        root.shown.clear()
+        root.invocation_id = uuid.uuid4().hex
         return self
 
     @contextmanager
@@ -200,25 +224,54 @@ class Runtime:
         finally:
             self.refresh_cards()
 
-    def _incident_saved(self, incident: Incident) -> None:
+    def _incident_saved(self, incident: Incident, replaced: PaintLease | None) -> None:
         """Keep the last saved state of each incident this invocation changed (a copy: callers go on using
         theirs), so its card is painted once however many writes the change took. Kept by the root, whichever
         team's view saved it: the handler's last step paints them all, each with its team's view."""
-        self.root.changed[(incident.channel_id, incident.thread_ts)] = copy.deepcopy(incident)
+        root = self.root
+        key = (incident.channel_id, incident.thread_ts)
+        earlier = root.changed.get(key)
+        repaint_after = earlier.repaint_after if earlier is not None else None
+        if replaced is not None and replaced.holds_against(root.invocation_id, self.clock()):
+            repaint_after = max(replaced.until, repaint_after or replaced.until)
+        root.changed[key] = ChangedCard(copy.deepcopy(incident), time.monotonic(), repaint_after)
+
+    def _paint_lease(self) -> PaintLease:
+        root = self.root
+        return PaintLease(root.invocation_id, self.clock() + PAINT_WINDOW)
+
+    def card_shows(self, incident: Incident) -> None:
+        """The card just posted for `incident` shows it as saved: no update is owed for that version."""
+        self.root.shown[(incident.channel_id, incident.thread_ts)] = incident.version
 
     def refresh_cards(self) -> None:
         """Paint the card of every incident changed since `begin`: each handler's last step, after its
         changes are saved. An invocation that changed nothing loads nothing for it."""
         root = self.root
-        if not root.changed:
+        for key, change in root.changed.items():
+            change.paint = root.shown.get(key) != change.incident.version
+        changed = [change for change in root.changed.values() if change.paint or change.repaint_after is not None]
+        root.changed, root.shown = {}, {}
+        if not changed:
             return
         from prodsupport.incident.card_updates import refresh
 
-        changed, root.changed = list(root.changed.values()), {}
         refresh(root, changed)
 
     def client(self, service: str) -> Any:
-        return _boto3_client(service)
+        client = _boto3_client(service)
+        if service in EFFECT_SERVICES:  # a queued message or an email is an effect: a delivery's claim goes first
+            client.meta.events.register("before-call", self._before_aws_effect, unique_id="prodsupport-effect")
+        return client
+
+    def before_effect(self) -> None:
+        """Make the delivery's pending claim (infra/dedupe.py) before an effect outside the table."""
+        table = self.root.__dict__.get("table")  # none built: nothing can be pending
+        if table is not None:
+            table.settle()
+
+    def _before_aws_effect(self, **_: Any) -> None:
+        self.before_effect()
 
     @cached_property
     def _secrets(self) -> SecretsProvider:
@@ -288,7 +341,7 @@ class Runtime:
     def store(self) -> IncidentStore:
         from prodsupport.incident.store import IncidentStore
 
-        return IncidentStore(self.table, self.policy, on_saved=self._incident_saved)
+        return IncidentStore(self.table, self.policy, on_saved=self._incident_saved, lease=self._paint_lease)
 
     @cached_property
     def dedupe(self) -> Deduplicator:
@@ -328,6 +381,7 @@ class Runtime:
             backoff_seconds=self.settings.slack_retry_backoff_seconds,
             budget=self.budget,
             team=self.team_id if self.several_teams else None,
+            before_effect=self.before_effect,
         )
 
     @property
@@ -348,10 +402,12 @@ class Runtime:
             token=str(self.github_secret["token"]),
             api_url=self.settings.github_api_url,
             budget_seconds=self.settings.github_retry_budget_seconds,
+            before_write=self.before_effect,
         )
 
 
 _boto3_clients: dict[str, Any] = {}
+EFFECT_SERVICES = frozenset({"sqs", "sesv2"})
 CLIENT_CONFIG: dict[str, dict[str, Any]] = {
     # One attempt, bounded: a send whose answer was lost must not be repeated by botocore behind the email
     # sender's at-most-once decision, and a slow SES must not hold a delivery past the function's timeout.

@@ -72,7 +72,10 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
+        """`before_write` runs before each request that changes something (anything but a GET)."""
+        self.before_write = before_write
         self.token = token
         self.api_url = api_url
         self.budget_seconds = budget_seconds
@@ -117,6 +120,8 @@ class GitHubSession:
         """The decoded JSON answer of a 2xx; GitHubError otherwise, after the retries the module allows."""
         import urllib3  # noqa: PLC0415 - cold start: loaded by the first GitHub call
 
+        if method != "GET" and self.client.before_write is not None:
+            self.client.before_write()
         url = self.client.api_url.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
         payload = json.dumps(body).encode() if body is not None else None
         headers = {

@@ -106,6 +106,7 @@ def declare_new_thread(
         rt, msg.incident_card(incident, thread_ts=None, zone=rt.zone, partners=rt.partners.names)
     )
     rt.store.create(incident)
+    rt.card_shows(incident)
     _announce_declaration_ack(rt, incident)
     return incident
 
@@ -245,6 +246,8 @@ def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
 
     alias = rt.store.card_alias(incident, card_ts)
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident, also=lambda _: [alias])
+    if saved.version == incident.version + 1:  # saved from the state the card was posted with: it shows it
+        rt.card_shows(saved)
     return saved
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.github.model import ActionItem, PullRequest
+from prodsupport.incident.painting import PaintLease
 
 Window = Literal["business", "after_hours"]
 # What format_incident_id writes, for any team's prefix (a release id has the same shape and is not found).
@@ -320,6 +321,10 @@ class Incident:
     partners: list[PartnerTag] = field(default_factory=list)
     partners_suggested: bool = False
     team: str = DEFAULT_TEAM_ID  # an item written before teams has none: it is the default team's
+    painting: PaintLease | None = None  # the last save's card lease (incident/painting.py), set by the store
+    # The claim of the delivery whose reply was the Slack ack, written with it (IncidentStore.record_reply) and
+    # kept through later saves, so a repeat of that delivery within its lease is still told to wait.
+    ack_delivery: dict[str, Any] | None = None
 
     @property
     def primary_application(self) -> str:
@@ -529,6 +534,10 @@ class Incident:
             record["partners"] = [tag.to_record() for tag in self.partners]
         if self.partners_suggested:
             record["partners_suggested"] = True
+        if self.painting is not None:
+            record["painting"] = self.painting.to_record()
+        if self.ack_delivery is not None:
+            record["ack_delivery"] = dict(self.ack_delivery)
         return record
 
     def _record(self) -> dict[str, Any]:
@@ -600,4 +609,6 @@ class Incident:
             partners=[PartnerTag.from_record(tag) for tag in record.get("partners") or []],
             partners_suggested=bool(record.get("partners_suggested", False)),
             team=str(record.get("team") or DEFAULT_TEAM_ID),
+            painting=PaintLease.from_record(record.get("painting")),
+            ack_delivery=dict(record["ack_delivery"]) if isinstance(record.get("ack_delivery"), dict) else None,
         )

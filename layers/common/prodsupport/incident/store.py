@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from prodsupport.core.timefmt import to_iso
 from prodsupport.incident.model import Incident, Sla, TimelineEntry
+from prodsupport.incident.painting import PaintLease
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.infra.dynamo import ConditionFailed, Table
 
@@ -53,14 +54,27 @@ class Reply:
     text: str
 
 
-class IncidentStore:
-    """`on_saved` hears of every incident written, as written: whoever keeps the card live (the runtime)
-    learns of each change from the one place every change passes, whichever surface made it."""
+type OnSaved = Callable[[Incident, PaintLease | None], None]
+NO_LEASE = {"by": "", "until": ""}  # what a first lease replaces: PaintLease.from_record reads it as None
 
-    def __init__(self, table: Table, policy: SlaPolicy, on_saved: Callable[[Incident], None] | None = None) -> None:
+
+class IncidentStore:
+    """`on_saved` hears of every incident written, as written, with the paint lease its save replaced: whoever
+    keeps the card live (the runtime) learns of each change from the one place every change passes, whichever
+    surface made it. `lease` gives the lease each change records (incident/painting.py); without one (a script)
+    a save keeps the lease it read."""
+
+    def __init__(
+        self,
+        table: Table,
+        policy: SlaPolicy,
+        on_saved: OnSaved | None = None,
+        lease: Callable[[], PaintLease] | None = None,
+    ) -> None:
         self.table = table
         self.policy = policy
         self.on_saved = on_saved
+        self.lease = lease
         # id -> (channel, thread) of every incident this container has seen: an id never moves to another
         # thread, so a command naming a known id reads the incident alone, without its id alias first.
         self._threads: dict[str, tuple[str, str]] = {}
@@ -74,10 +88,17 @@ class IncidentStore:
             self._paged[incident.pagerduty.incident_id] = incident.id
         return incident
 
-    def _saved(self, incident: Incident) -> None:
+    def _saved(self, incident: Incident, replaced: PaintLease | None) -> None:
         self._seen(incident)
         if self.on_saved is not None:
-            self.on_saved(incident)
+            self.on_saved(incident, replaced)
+
+    def _take_lease(self, incident: Incident) -> PaintLease | None:
+        """Record this invocation's lease on the incident about to be saved; returns the one it replaces."""
+        replaced = incident.painting
+        if self.lease is not None:
+            incident.painting = self.lease()
+        return replaced
 
     def next_sequence(self, kind: str, year: int) -> int:
         """Atomic per-year counter behind `INC-<year>-<seq>` and `REL-<year>-<seq>` ids; each team counts under
@@ -121,6 +142,7 @@ class IncidentStore:
         `absent`: other (pk, sk) that must not exist either (a PagerDuty acknowledgement noted before the link).
         """
         incident.version = 1
+        self._take_lease(incident)
         early = [(thread_pk(incident.channel_id, incident.thread_ts), EARLY)] if without_early_reply else []
         early.extend(absent)
         self.table.put_all(
@@ -139,7 +161,7 @@ class IncidentStore:
             ],
             absent=early,
         )
-        self._saved(incident)
+        self._saved(incident, None)
 
     def get(self, channel_id: str, thread_ts: str) -> Incident | None:
         item = self.table.get(thread_pk(channel_id, thread_ts), INCIDENT)
@@ -185,8 +207,13 @@ class IncidentStore:
     def save(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
         """Replace the stored incident if nobody changed it since it was read; `also` are items written with
         it in one transaction, or not at all."""
-        self.reindex(incident, also=also)
-        self._saved(incident)
+        replaced = self._take_lease(incident)
+        try:
+            self.reindex(incident, also=also)
+        except ConditionFailed:
+            incident.painting = replaced
+            raise
+        self._saved(incident, replaced)
         return incident
 
     def reindex(self, incident: Incident, *, also: Sequence[Mapping[str, Any]] = ()) -> Incident:
@@ -245,21 +272,42 @@ class IncidentStore:
         this path to a single request.
         """
         entry = TimelineEntry(reply.at, "acknowledged", reply.user, reply.text[:500])
+        vals: dict[str, Any] = {
+            ":at": to_iso(reply.at),
+            ":entry": [entry.to_record()],
+            ":one": 1,
+            ":lease": self.lease().to_record() if self.lease is not None else NO_LEASE,
+            ":no_lease": NO_LEASE,
+        }
+        expression = (
+            "SET deadlines.#ack.met_at = :at, timeline = list_append(timeline, :entry), "
+            "replaced_painting = if_not_exists(painting, :no_lease), painting = :lease"
+        )
+        # The delivery's claim (infra/dedupe.py) rides on the ack itself: the hot path stays one write.
+        claim, self.table.pending = self.table.pending, None
+        if claim is not None:
+            expression += ", ack_delivery = :delivery"
+            vals[":delivery"] = claim.mark()
         try:
             item = self.table.update(
                 thread_pk(reply.channel_id, reply.thread_ts),
                 INCIDENT,
-                "SET deadlines.#ack.met_at = :at, timeline = list_append(timeline, :entry) ADD #v :one",
+                expression + " ADD #v :one",
                 condition="attribute_exists(deadlines.#ack) AND attribute_not_exists(deadlines.#ack.met_at)",
                 names={"#ack": Sla.SLACK_ACK.value, "#v": "version"},
-                vals={":at": to_iso(reply.at), ":entry": [entry.to_record()], ":one": 1},
+                vals=vals,
             )
         except ConditionFailed as lost:
+            if claim is not None:
+                claim.embedded = False
+                self.table.pending = claim  # not made: whatever this delivery does next carries it
+                if lost.item and (running := claim.carried(lost.item.get("ack_delivery"))):
+                    raise running from None  # this very reply's first delivery is still at work
             if lost.item and lost.item.get("sk") == INCIDENT:
                 return Incident.from_record(lost.item), False
             return None, False
         acknowledged = Incident.from_record(item)
-        self._saved(acknowledged)
+        self._saved(acknowledged, PaintLease.from_record(item.get("replaced_painting")))
         return acknowledged, True
 
     def note_early_reply(self, reply: Reply, ttl: timedelta) -> bool:

@@ -5,6 +5,8 @@ signature) never pays for loading it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Kept back from every call for handing the effect to the outbox (one SQS send) and answering.
 RESERVE_SECONDS = 1.5
@@ -36,3 +38,15 @@ class Budget:
     def usable_seconds(self) -> float:
         """What a call may spend and still leave the reserve for the hand-off."""
         return self.seconds_left() - RESERVE_SECONDS
+
+    @contextmanager
+    def capped(self, done_by: float) -> Iterator[None]:
+        """Within the block, calls end by `done_by` (a `time.monotonic()` instant) as well as before the reserve:
+        for an effect that must land within a window (a card update within its paint lease)."""
+        kept = self._deadline
+        cap = done_by + RESERVE_SECONDS
+        self._deadline = cap if kept is None else min(kept, cap)
+        try:
+            yield
+        finally:
+            self._deadline = kept

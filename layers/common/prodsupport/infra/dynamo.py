@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -78,10 +78,44 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return False
 
 
+class PendingWrite(Protocol):
+    """A write that waits to go out with the table's next one (a delivery's claim: infra/dedupe.py)."""
+
+    made: bool
+    embedded: bool  # carried by a write of another item (`mark`), so never written on its own
+
+    def transact_item(self, table_name: str) -> dict[str, Any]: ...
+
+    def write(self) -> None: ...
+
+    def mark(self) -> dict[str, Any]:
+        """The write as an attribute of another item, for a write that carries it itself (`carried`)."""
+        ...
+
+    def carried(self, mark: object) -> Exception | None:
+        """Given the mark found on an item: the error when it is this very write, made by a delivery still at
+        work; None otherwise."""
+        ...
+
+    def refused(self, found: Mapping[str, Any] | None) -> Exception:
+        """The error for the write found already made (`found`, as it stood), or being made right now (None)."""
+        ...
+
+
 class Table:
+    """`pending`: a write that goes out with the next one, in its transaction when that write is a put, or
+    just before it otherwise (`settle`); whoever makes an effect outside the table settles it first."""
+
     def __init__(self, client: Any, name: str) -> None:
         self.client = client
         self.name = name
+        self.pending: PendingWrite | None = None
+
+    def settle(self) -> None:
+        """Write the pending write now, on its own (before an effect, or a write that cannot carry it)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.write()
 
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
         response = self.client.get_item(
@@ -98,6 +132,9 @@ class Table:
         names: Mapping[str, str] | None = None,
         vals: Mapping[str, Any] | None = None,
     ) -> None:
+        if self.pending is not None:  # one transaction instead of two writes
+            self.put_all([(item, condition)], names=names, vals=vals)
+            return
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if condition:
             kwargs["ConditionExpression"] = condition
@@ -122,6 +159,7 @@ class Table:
         names: Mapping[str, str] | None = None,
         vals: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        self.settle()  # a transaction would not return the item
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "Key": serialize({"pk": pk, "sk": sk}),
@@ -145,6 +183,7 @@ class Table:
         return deserialize(response.get("Attributes", {}))
 
     def delete(self, pk: str, sk: str) -> None:
+        self.settle()
         self.client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}))
 
     def put_all(
@@ -194,11 +233,23 @@ class Table:
         self.client_transact(puts + checks)
 
     def client_transact(self, transact_items: list[dict[str, Any]]) -> None:
+        """A pending write goes last in the transaction: the positions callers read in `failed` stay theirs."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            transact_items = [*transact_items, pending.transact_item(self.name)]
         try:
             self.client.transact_write_items(TransactItems=transact_items)
         except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if pending is not None:
+                mine = reasons[-1] if len(reasons) == len(transact_items) else {}
+                if mine.get("Code") == "ConditionalCheckFailed":
+                    raise pending.refused(deserialize(mine["Item"]) if mine.get("Item") else {}) from exc
+                if mine.get("Code") == "TransactionConflict":  # the same claim being written right now
+                    raise pending.refused(None) from exc
+                self.pending = pending  # not written: the next write carries it
+                reasons = reasons[:-1]
             if _is_condition_failure(exc):
-                reasons = exc.response.get("CancellationReasons") or []
                 failed = {
                     position: deserialize(reason["Item"]) if reason.get("Item") else None
                     for position, reason in enumerate(reasons)
@@ -206,6 +257,8 @@ class Table:
                 }
                 raise ConditionFailed("transaction", failed=failed) from exc
             raise
+        if pending is not None:
+            pending.made = True
 
     def query(
         self,

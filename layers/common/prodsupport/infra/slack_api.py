@@ -14,7 +14,7 @@ the outcome unknown and the effect goes to the outbox, which looks again later.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
@@ -44,6 +44,9 @@ POST_ATTEMPTS = 3
 # incident in the run (and bill for it), so the post goes to the outbox, whose delay outlasts the wait.
 MAX_RETRY_WAIT_SECONDS = 3
 REPLIES_PAGE = 200
+# The last part of the Web API methods that only read (conversations.replies, users.info, ...): any other
+# call has an effect, which a delivery's claim must precede.
+READS = frozenset({"history", "info", "list", "lookupByEmail", "members", "replies", "test"})
 # Errors Slack may answer in a 200's body that say "not now" rather than "never".
 PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
@@ -54,10 +57,17 @@ class Deferred(Exception):
 
 
 def make_client(
-    *, token: str, base_url: str, backoff_seconds: float, budget: Budget, team: str | None = None
+    *,
+    token: str,
+    base_url: str,
+    backoff_seconds: float,
+    budget: Budget,
+    team: str | None = None,
+    before_effect: Callable[[], None] | None = None,
 ) -> WebClient:
     """`team`: a deployment of several teams names the team in every message's metadata it posts or updates
-    (docs/design.md#message-metadata); a single-team deployment passes None and posts what it always did."""
+    (docs/design.md#message-metadata); a single-team deployment passes None and posts what it always did.
+    `before_effect` runs before every call that is not a read (`READS`): a delivery's claim is made first."""
 
     class NoJitter(Jitter):
         """With a zero backoff (local runs, tests) a retry should not wait at all."""
@@ -104,6 +114,8 @@ def make_client(
             if usable < MIN_CALL_SECONDS:
                 raise Deferred(f"no time left for {api_method}")
             self.timeout = int(min(TIMEOUT_SECONDS, usable)) or 1
+            if before_effect is not None and api_method.rsplit(".", 1)[-1] not in READS:
+                before_effect()
             if team is not None:
                 kwargs = _with_team(kwargs, team)
             return super().api_call(api_method, **kwargs)

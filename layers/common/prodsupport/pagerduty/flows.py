@@ -24,7 +24,7 @@ from prodsupport.core.settings import TeamUnavailable
 from prodsupport.core.timefmt import format_local
 from prodsupport.incident.model import Deadline, Incident, PagerDutyLink, Severity, Sla, Source
 from prodsupport.infra import metrics
-from prodsupport.infra.dedupe import DeliveryInFlight
+from prodsupport.infra.dedupe import DeliveryInFlight, DuplicateDelivery
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -87,10 +87,8 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
     try:
         # One claim, on the event: a resent delivery carries the same event (a V3 delivery holds exactly one), and
         # a second subscription's delivery of it has another webhook id but the same event id.
-        with rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True) as first_event:
-            if not first_event:
-                logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
-                return _answer("duplicate", event)
+        # The claim rides on the delivery's first write (infra/dedupe.py), so it costs no request of its own.
+        with rt.dedupe.once("pagerduty-event", event.id, received_at, refuse_in_flight=True, fold=True):
             try:
                 team = _owning_team(rt, event.incident)
             except TeamUnavailable as exc:
@@ -102,6 +100,9 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
                 logger.warning("a PagerDuty event of a service no team owns", event_id=event.id, service=service)
                 return _answer(UNOWNED_SERVICE, event)  # counted by the function, as every outcome
             outcome = HANDLERS[event.event_type](team, event, event.incident)
+    except DuplicateDelivery:
+        logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
+        return _answer("duplicate", event)
     except DeliveryInFlight:
         logger.info("PagerDuty delivery repeated while the first is in flight", webhook_id=delivery_id)
         return RETRY_LATER, json.dumps({"status": "in flight", "event_id": event.id, "retry": True})
@@ -188,6 +189,8 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     if winner is not None:
         logger.warning("PagerDuty incident was linked while its thread was opened", incident_id=winner.id)
         return _attach(rt, winner, event, pd)
+    if stored and not early:  # the card was posted with the state just stored
+        rt.card_shows(incident)
     if early:
         _send(rt, pd_msg.acknowledged(incident, incident.deadlines[Sla.PAGERDUTY_ACK], early, zone=rt.zone))
     return "opened"

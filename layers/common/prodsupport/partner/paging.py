@@ -87,6 +87,8 @@ def _call(
     timeout = min(TIMEOUT_SECONDS, rt.budget.usable_seconds() - AFTER_PAGE_SECONDS, answer_left)
     if timeout < MIN_CALL_SECONDS:
         raise PageFailed(NO_TIME)
+    if method != "GET":
+        rt.before_effect()
     try:
         return pagerduty_api.call(method, url, token, timeout=timeout, body=body, headers=headers)
     except PagerDutyApiError as exc:

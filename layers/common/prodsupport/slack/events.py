@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from prodsupport.infra.dedupe import DeliveryInFlight
+from prodsupport.infra.dedupe import DeliveryInFlight, DuplicateDelivery
 from prodsupport.slack import (
     email_handlers,
     home_handlers,
@@ -60,13 +60,14 @@ def _request_id(headers: dict[str, str], body: bytes) -> str:
 
 
 def _once(rt: Runtime, source: str, delivery_id: str, handle: Callable[[], tuple[int, str]]) -> tuple[int, str]:
-    """One effect per delivery: a repeat after the first is 200 and does nothing; one during its lease is 503."""
+    """One effect per delivery: a repeat after the first is 200 and does nothing; one during its lease is 503.
+    The claim rides on the delivery's first write (infra/dedupe.py), so it costs no request of its own."""
     try:
-        with rt.dedupe.once(source, delivery_id, rt.clock(), refuse_in_flight=True) as first:
-            if not first:
-                logger.info("duplicate Slack delivery", source=source, delivery_id=delivery_id)
-                return OK
+        with rt.dedupe.once(source, delivery_id, rt.clock(), refuse_in_flight=True, fold=True):
             return handle()
+    except DuplicateDelivery:
+        logger.info("duplicate Slack delivery", source=source, delivery_id=delivery_id)
+        return OK
     except DeliveryInFlight as busy:
         logger.info("Slack delivery repeated while the first is in flight", source=source, delivery_id=delivery_id)
         return RETRY_LATER, _json({"error": str(busy)})
