@@ -167,6 +167,7 @@ def test_given_the_pm_when_they_send_then_the_thread_shows_stakeholder_email_sen
         "message_id": configured.sent_emails()[0].message_id,
         "recipients": 2,
         "subject": "Check-In Experience Production Outage 11-22-2026",
+        "effect_id": f"{INC}-1/email_sent",
     }
     assert answer.startswith(f"Stakeholder email for {INC} queued to 2 recipient(s)")
 
@@ -253,6 +254,39 @@ def test_given_a_sent_request_when_its_queue_message_is_redelivered_then_nothing
     assert len(configured.sent_emails()) == 1
     assert len(posts_of(slack, "stakeholder_email_sent")) == 1
     assert configured.queue_depth("EmailQueue") == 0
+
+
+def test_given_slack_fails_the_sent_line_then_the_redelivery_posts_it_once_and_sends_nothing_more(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    reply(send(EMAILED, text=f"{INC} email"))
+    slack.fail_next("chat.postMessage", status=500, times=3)
+    configured.drain()
+    assert (posts_of(slack, "stakeholder_email_sent"), configured.queue_depth("EmailQueue")) == ([], 1)
+
+    configured.drain()
+
+    assert len(configured.sent_emails()) == 1
+    assert len(posts_of(slack, "stakeholder_email_sent")) == 1
+    assert [entry.kind for entry in stored_incident().timeline].count("email_sent") == 1
+    assert configured.queue_depth("EmailQueue") == 0
+
+
+def test_given_a_sent_request_redelivered_then_its_thread_line_is_looked_for_before_any_post(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    email_now(send, configured)
+    posted = len(slack.calls_to("chat.postMessage"))
+
+    configured.aws.client("sqs").send_message(
+        QueueUrl=configured.aws.queue_url("EmailQueue"), MessageBody=json.dumps({"request_id": f"{INC}-1"})
+    )
+    configured.drain()
+
+    assert slack.calls_to("conversations.replies")
+    assert len(slack.calls_to("chat.postMessage")) == posted
 
 
 def test_given_the_same_message_twice_in_one_batch_then_one_email_is_sent(send: Send, configured: LocalStack) -> None:
