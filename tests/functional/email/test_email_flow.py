@@ -256,21 +256,49 @@ def test_given_a_sent_request_when_its_queue_message_is_redelivered_then_nothing
     assert configured.queue_depth("EmailQueue") == 0
 
 
-def test_given_slack_fails_the_sent_line_then_the_redelivery_posts_it_once_and_sends_nothing_more(
+def test_given_slack_fails_the_sent_line_then_the_outbox_posts_it_once_and_the_email_is_not_resent(
     send: Send, configured: LocalStack, slack: RecordingSlackApi
 ) -> None:
     declare(send)
     reply(send(EMAILED, text=f"{INC} email"))
     slack.fail_next("chat.postMessage", status=500, times=3)
-    configured.drain()
-    assert (posts_of(slack, "stakeholder_email_sent"), configured.queue_depth("EmailQueue")) == ([], 1)
 
+    configured.drain()
+    assert configured.queue_depth("EmailQueue") == 0  # the email's delivery is done, Slack or not
     configured.drain()
 
     assert len(configured.sent_emails()) == 1
     assert len(posts_of(slack, "stakeholder_email_sent")) == 1
     assert [entry.kind for entry in stored_incident().timeline].count("email_sent") == 1
-    assert configured.queue_depth("EmailQueue") == 0
+    assert (configured.queue_depth("EmailQueue"), configured.queue_depth("SlackOutboxQueue")) == (0, 0)
+
+
+def test_given_a_sender_died_between_finishing_and_its_line_when_redelivered_then_the_line_is_posted_unsent(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    reply(send(EMAILED, text=f"{INC} email"))
+    runtime.current().table.update(
+        f"EMAIL#{INC}-1",
+        "REQUEST",
+        "SET #s = :sent, batches.#one = :batch, message_ids = :ids, finished_at = :at, recipients_sent = :two",
+        names={"#s": "state", "#one": "1"},
+        vals={
+            ":sent": "sent",
+            ":batch": {"state": "sent", "message_id": "ses-1"},
+            ":ids": ["ses-1"],
+            ":at": to_iso(EMAILED),
+            ":two": 2,
+        },
+    )
+
+    configured.drain()
+
+    assert configured.sent_emails() == []
+    assert [
+        post.args["metadata"]["event_payload"]["message_id"] for post in posts_of(slack, "stakeholder_email_sent")
+    ] == ["ses-1"]
+    assert stored_incident().emails[0].state == "sent"
 
 
 def test_given_a_sent_request_redelivered_then_its_thread_line_is_looked_for_before_any_post(

@@ -46,7 +46,7 @@ from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
 from prodsupport.incident.model import EmailRecord, EmailState
 from prodsupport.incident.store import IncidentNotFound
-from prodsupport.infra import metrics
+from prodsupport.infra import metrics, outbox
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -466,16 +466,18 @@ def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome, *, again: b
 
     A line in a thread carries an effect id, and a follow-up repeated by a redelivery (`again`) looks for it
     in the thread before posting: the thread itself records that the line was posted, so the usual delivery
-    writes no mark after it, and a crash before the line posts it on redelivery, once. A line in the channel
-    (a release day, the outlook) has no thread to look in: it is marked on the item once posted, and a
-    redelivery repeats it only while that mark is missing.
+    writes no mark after it, and a crash before the line posts it on redelivery, once. Slack unable to take
+    it now hands it to the Slack outbox, which looks for it the same way, so a slow Slack never makes the
+    queue deliver a sent request again. A line in the channel (a release day, the outlook) has no thread to
+    look in: it is marked on the item once posted, and a redelivery repeats it only while that mark is missing.
     """
     callback = AFTER_SEND.get(request.kind)
     if callback is not None:
         callback(rt, request, outcome)
     message = MESSAGES[outcome.state](request, outcome)
     if request.thread_ts:
-        post(rt.slack, replace(message, effect_id=f"{request.request_id}/email_{outcome.state}"), look_first=again)
+        effect = replace(message, effect_id=f"{request.request_id}/email_{outcome.state}")
+        outbox.deliver(rt, effect, look_first=again)
         return
     post(rt.slack, message)
     try:
