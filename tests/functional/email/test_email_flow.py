@@ -186,6 +186,19 @@ def test_given_a_critical_incident_when_first_sent_then_the_24_hour_clock_is_met
     assert record.message_id == configured.sent_emails()[0].message_id
 
 
+def test_given_the_email_sent_when_its_24_hours_pass_then_the_checker_neither_reminds_nor_breaches_it(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    email_now(send, configured)
+
+    configured.tick(DECLARED + timedelta(hours=20))
+    configured.tick(DECLARED + timedelta(hours=24, minutes=1))
+
+    notices = posts_of(slack, "sla_reminder") + posts_of(slack, "sla_breached")
+    assert [c for c in notices if c.args["metadata"]["event_payload"]["sla"] == "stakeholder_email"] == []
+
+
 def test_given_an_update_after_resolve_then_the_second_email_has_end_time_and_resolution(
     send: Send, configured: LocalStack, slack: RecordingSlackApi
 ) -> None:
