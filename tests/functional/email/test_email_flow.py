@@ -167,6 +167,7 @@ def test_given_the_pm_when_they_send_then_the_thread_shows_stakeholder_email_sen
         "message_id": configured.sent_emails()[0].message_id,
         "recipients": 2,
         "subject": "Check-In Experience Production Outage 11-22-2026",
+        "effect_id": f"{INC}-1/email_sent",
     }
     assert answer.startswith(f"Stakeholder email for {INC} queued to 2 recipient(s)")
 
@@ -183,6 +184,19 @@ def test_given_a_critical_incident_when_first_sent_then_the_24_hour_clock_is_met
     [record] = incident.emails
     assert (record.request_id, record.state, record.sent_at) == (f"{INC}-1", "sent", EMAILED)
     assert record.message_id == configured.sent_emails()[0].message_id
+
+
+def test_given_the_email_sent_when_its_24_hours_pass_then_the_checker_neither_reminds_nor_breaches_it(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    email_now(send, configured)
+
+    configured.tick(DECLARED + timedelta(hours=20))
+    configured.tick(DECLARED + timedelta(hours=24, minutes=1))
+
+    notices = posts_of(slack, "sla_reminder") + posts_of(slack, "sla_breached")
+    assert [c for c in notices if c.args["metadata"]["event_payload"]["sla"] == "stakeholder_email"] == []
 
 
 def test_given_an_update_after_resolve_then_the_second_email_has_end_time_and_resolution(
@@ -253,6 +267,67 @@ def test_given_a_sent_request_when_its_queue_message_is_redelivered_then_nothing
     assert len(configured.sent_emails()) == 1
     assert len(posts_of(slack, "stakeholder_email_sent")) == 1
     assert configured.queue_depth("EmailQueue") == 0
+
+
+def test_given_slack_fails_the_sent_line_then_the_outbox_posts_it_once_and_the_email_is_not_resent(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    reply(send(EMAILED, text=f"{INC} email"))
+    slack.fail_next("chat.postMessage", status=500, times=3)
+
+    configured.drain()
+    assert configured.queue_depth("EmailQueue") == 0  # the email's delivery is done, Slack or not
+    configured.drain()
+
+    assert len(configured.sent_emails()) == 1
+    assert len(posts_of(slack, "stakeholder_email_sent")) == 1
+    assert [entry.kind for entry in stored_incident().timeline].count("email_sent") == 1
+    assert (configured.queue_depth("EmailQueue"), configured.queue_depth("SlackOutboxQueue")) == (0, 0)
+
+
+def test_given_a_sender_died_between_finishing_and_its_line_when_redelivered_then_the_line_is_posted_unsent(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    reply(send(EMAILED, text=f"{INC} email"))
+    runtime.current().table.update(
+        f"EMAIL#{INC}-1",
+        "REQUEST",
+        "SET #s = :sent, batches.#one = :batch, message_ids = :ids, finished_at = :at, recipients_sent = :two",
+        names={"#s": "state", "#one": "1"},
+        vals={
+            ":sent": "sent",
+            ":batch": {"state": "sent", "message_id": "ses-1"},
+            ":ids": ["ses-1"],
+            ":at": to_iso(EMAILED),
+            ":two": 2,
+        },
+    )
+
+    configured.drain()
+
+    assert configured.sent_emails() == []
+    assert [
+        post.args["metadata"]["event_payload"]["message_id"] for post in posts_of(slack, "stakeholder_email_sent")
+    ] == ["ses-1"]
+    assert stored_incident().emails[0].state == "sent"
+
+
+def test_given_a_sent_request_redelivered_then_its_thread_line_is_looked_for_before_any_post(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi
+) -> None:
+    declare(send)
+    email_now(send, configured)
+    posted = len(slack.calls_to("chat.postMessage"))
+
+    configured.aws.client("sqs").send_message(
+        QueueUrl=configured.aws.queue_url("EmailQueue"), MessageBody=json.dumps({"request_id": f"{INC}-1"})
+    )
+    configured.drain()
+
+    assert slack.calls_to("conversations.replies")
+    assert len(slack.calls_to("chat.postMessage")) == posted
 
 
 def test_given_the_same_message_twice_in_one_batch_then_one_email_is_sent(send: Send, configured: LocalStack) -> None:

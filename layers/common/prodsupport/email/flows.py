@@ -26,7 +26,7 @@ from prodsupport.email.requests import MAX_RECIPIENTS, EmailRequest, queue
 from prodsupport.email.stakeholder import render, subject
 from prodsupport.incident.flows import post_status
 from prodsupport.incident.messages import mention
-from prodsupport.incident.model import Incident
+from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.next_update import parse_next_update_field
 from prodsupport.infra.blocks import input_block, text_input
 from prodsupport.infra.dynamo import ConditionFailed
@@ -109,6 +109,7 @@ def _request(rt: Runtime, incident: Incident, roster: Roster, user: str, at: dat
             html=rendered.html,
             requested_at=at,
             requested_by=user,
+            owes_clock=Sla.STAKEHOLDER_EMAIL in current.deadlines,
         )
 
     saved, request = rt.store.mutate(

@@ -66,6 +66,10 @@ class EmailRequest:
     requested_at: datetime
     requested_by: str
     attachments: tuple[Attachment, ...] = ()
+    # An incident's email: whether the incident owed the stakeholder email when it was asked for (its clock
+    # existed then), so the sender records the outcome in the one write that fits; a severity changed since
+    # costs that record one more write, nothing else.
+    owes_clock: bool = False
 
     def __post_init__(self) -> None:
         """Refuse a request that could not be sent as asked, before anything is stored or queued."""
@@ -115,6 +119,7 @@ class EmailRequest:
             "attachments": [
                 {"filename": a.filename, "content_type": a.content_type, "content": a.content} for a in self.attachments
             ],
+            "owes_clock": self.owes_clock,
             "state": EmailState.QUEUED.value,
             "batches": {str(number): {"state": EmailState.QUEUED.value} for number in range(1, len(self.batches) + 1)},
         }
@@ -136,6 +141,7 @@ class EmailRequest:
             attachments=tuple(
                 Attachment(a["filename"], a["content_type"], a["content"]) for a in item.get("attachments") or []
             ),
+            owes_clock=bool(item.get("owes_clock", False)),
         )
 
     def to_mime(self, sender: str, to: tuple[str, ...] | None = None) -> bytes:

@@ -22,15 +22,18 @@ duplicate cannot be taken back. So:
   delivery takes it over, marks the batch that sender left `sending` as `unknown`, and sends only the rest.
   A younger claim is another delivery at work right now: this one fails, and the queue retries it.
 
-After the last batch, the follow-up (the kind's callback, then one line in Slack for the whole request) runs
-and is marked done on the item; if it fails, the redelivery repeats only the follow-up, never the email.
+After the last batch, the follow-up (the kind's callback, then one line in Slack for the whole request) runs;
+if it fails, the redelivery repeats only the follow-up, never the email. Each part of it can tell that it was
+done without a mark of its own: the incident's record holds the outcome once (a repeat changes nothing), and
+the thread line carries an effect id that a repeat looks for before posting. Only a line posted in the
+channel, which has no thread to look in, is marked done on the item after it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +44,9 @@ from prodsupport.core.mrkdwn import escape_mrkdwn as esc
 from prodsupport.core.settings import TeamUnavailable
 from prodsupport.core.timefmt import parse_iso, to_iso
 from prodsupport.email.requests import BATCH_SIZE, EmailRequest
-from prodsupport.incident.model import EmailRecord, EmailState, Incident
+from prodsupport.incident.model import EmailRecord, EmailState
 from prodsupport.incident.store import IncidentNotFound
-from prodsupport.infra import metrics
+from prodsupport.infra import metrics, outbox
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.slack_api import post
 from prodsupport.infra.slack_message import SlackMessage
@@ -119,22 +122,22 @@ class Outcome:
 def _record_on_incident(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
     """The incident keeps every email it asked for; the first one sent meets the 24-hour clock.
 
-    The request names the incident's thread, its key, so the change is one read and one conditional write
-    with no lookup of the id first.
+    The request names the incident's thread, its key, so the record is one conditional write that returns the
+    incident (`IncidentStore.record_email_outcome`): no read, and the card is painted from what was written.
+    A redelivery repeating the follow-up finds the outcome recorded and changes nothing.
     """
-
-    def change(current: Incident) -> None:
-        current.record_email_outcome(
+    try:
+        rt.store.record_email_outcome(
+            request.channel_id,
+            request.thread_ts,
             EmailRecord(request.request_id, request.requested_at, request.requested_by),
             outcome.state,
             outcome.at,
             message_id=outcome.message_id,
             error=outcome.error,
             sent_note=f"{request.subject} ({len(request.to)})",
+            clock=request.owes_clock,
         )
-
-    try:
-        rt.store.mutate(request.channel_id, request.thread_ts, change)
     except IncidentNotFound:
         logger.warning("email sent for an incident that no longer exists", incident_id=request.ref)
 
@@ -458,12 +461,25 @@ def _team_of(rt: Runtime, request: EmailRequest) -> Runtime:
         raise
 
 
-def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome) -> None:
-    """The kind's callback, then the Slack post, then the mark that both are done, by the request's team."""
+def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome, *, again: bool = False) -> None:
+    """The kind's callback, then one line in Slack for the whole request, by the request's team.
+
+    A line in a thread carries an effect id, and a follow-up repeated by a redelivery (`again`) looks for it
+    in the thread before posting: the thread itself records that the line was posted, so the usual delivery
+    writes no mark after it, and a crash before the line posts it on redelivery, once. Slack unable to take
+    it now hands it to the Slack outbox, which looks for it the same way, so a slow Slack never makes the
+    queue deliver a sent request again. A line in the channel (a release day, the outlook) has no thread to
+    look in: it is marked on the item once posted, and a redelivery repeats it only while that mark is missing.
+    """
     callback = AFTER_SEND.get(request.kind)
     if callback is not None:
         callback(rt, request, outcome)
-    post(rt.slack, MESSAGES[outcome.state](request, outcome))
+    message = MESSAGES[outcome.state](request, outcome)
+    if request.thread_ts:
+        effect = replace(message, effect_id=f"{request.request_id}/email_{outcome.state}")
+        outbox.deliver(rt, effect, look_first=again)
+        return
+    post(rt.slack, message)
     try:
         rt.table.update(
             *_key(request.request_id),
@@ -487,7 +503,7 @@ def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> N
         logger.info("redelivered email request already done; nothing sent", request_id=request_id, state=state)
         return
     request = EmailRequest.from_item(item)
-    _follow_up(_team_of(rt, request), request, _outcome(item))
+    _follow_up(_team_of(rt, request), request, _outcome(item), again=True)
 
 
 def _send_batch(

@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from prodsupport.core.timefmt import to_iso
-from prodsupport.incident.model import Incident, Sla, TimelineEntry
+from prodsupport.incident.model import EmailRecord, EmailState, Incident, Sla, TimelineEntry
 from prodsupport.incident.painting import PaintLease
 from prodsupport.incident.policy import SlaPolicy
 from prodsupport.infra.dynamo import ConditionFailed, Table
@@ -92,6 +92,13 @@ class IncidentStore:
         self._seen(incident)
         if self.on_saved is not None:
             self.on_saved(incident, replaced)
+
+    def _lease_clause(self, vals: dict[str, Any]) -> str:
+        """The SET clause that records this invocation's lease in an UpdateItem and keeps the one it replaces
+        (`replaced_painting`, returned with the item), for the writes that do not read the incident first."""
+        vals[":lease"] = self.lease().to_record() if self.lease is not None else NO_LEASE
+        vals[":no_lease"] = NO_LEASE
+        return "replaced_painting = if_not_exists(painting, :no_lease), painting = :lease"
 
     def _take_lease(self, incident: Incident) -> PaintLease | None:
         """Record this invocation's lease on the incident about to be saved; returns the one it replaces."""
@@ -272,16 +279,9 @@ class IncidentStore:
         this path to a single request.
         """
         entry = TimelineEntry(reply.at, "acknowledged", reply.user, reply.text[:500])
-        vals: dict[str, Any] = {
-            ":at": to_iso(reply.at),
-            ":entry": [entry.to_record()],
-            ":one": 1,
-            ":lease": self.lease().to_record() if self.lease is not None else NO_LEASE,
-            ":no_lease": NO_LEASE,
-        }
+        vals: dict[str, Any] = {":at": to_iso(reply.at), ":entry": [entry.to_record()], ":one": 1}
         expression = (
-            "SET deadlines.#ack.met_at = :at, timeline = list_append(timeline, :entry), "
-            "replaced_painting = if_not_exists(painting, :no_lease), painting = :lease"
+            f"SET deadlines.#ack.met_at = :at, timeline = list_append(timeline, :entry), {self._lease_clause(vals)}"
         )
         # The delivery's claim (infra/dedupe.py) rides on the ack itself: the hot path stays one write.
         claim, self.table.pending = self.table.pending, None
@@ -309,6 +309,97 @@ class IncidentStore:
         acknowledged = Incident.from_record(item)
         self._saved(acknowledged, PaintLease.from_record(item.get("replaced_painting")))
         return acknowledged, True
+
+    def record_email_outcome(
+        self,
+        channel_id: str,
+        thread_ts: str,
+        request: EmailRecord,
+        outcome: EmailState,
+        at: datetime,
+        *,
+        message_id: str = "",
+        error: str = "",
+        sent_note: str = "",
+        clock: bool = False,
+    ) -> Incident:
+        """The email sender's record on the incident (`Incident.record_email_outcome`) in one conditional write
+        that returns the incident, so the sender needs no read and the card is painted from what was written.
+
+        An incident's emails are numbered from 1 in the order asked for (`Incident.request_email`), so the
+        request id names its record's place in the list; the write holds only while that place has the record,
+        its outcome is not yet this one, and the stakeholder-email clock is there (`clock`) or not, as the
+        request expected: a sent email meets the clock in the same write when there is one. Anything else (an
+        outcome already recorded, a clock added or dropped since, a record elsewhere or missing) is settled
+        from the item the refused write returns: an outcome already recorded changes nothing, the rest goes
+        through `mutate` from that item, with no read either. The version is added to, so a save started from
+        an earlier read fails and re-reads; the due index is left as it is, as `record_reply` leaves it.
+        Raises IncidentNotFound when the thread has no incident.
+        """
+
+        def change(current: Incident) -> None:
+            current.record_email_outcome(request, outcome, at, message_id=message_id, error=error, sent_note=sent_note)
+
+        position = self._email_position(request.request_id)
+        if position is None:
+            return self.mutate(channel_id, thread_ts, change)[0]
+        record = f"emails[{position}]"
+        sent = outcome is EmailState.SENT
+        entry = (
+            TimelineEntry(at, "email_sent", request.requested_by, sent_note)
+            if sent
+            else TimelineEntry(at, f"email_{outcome.value}", "prodsupport", error)
+        )
+        expression = (
+            f"SET {record}.#state = :outcome, {record}.message_id = :message_id, {record}.#error = :error, "
+            "timeline = list_append(timeline, :entry)"
+        )
+        condition = f"{record}.request_id = :request_id AND {record}.#state <> :outcome"
+        names = {"#state": "state", "#error": "error", "#v": "version"}
+        vals: dict[str, Any] = {
+            ":outcome": outcome.value,
+            ":message_id": message_id,
+            ":error": error,
+            ":entry": [entry.to_record()],
+            ":request_id": request.request_id,
+            ":one": 1,
+        }
+        if sent:
+            expression += f", {record}.sent_at = :at"
+            vals[":at"] = to_iso(at)
+            names["#email"] = Sla.STAKEHOLDER_EMAIL.value
+            if clock:
+                expression += ", deadlines.#email.met_at = if_not_exists(deadlines.#email.met_at, :at)"
+                condition += " AND attribute_exists(deadlines.#email)"
+            else:
+                condition += " AND attribute_not_exists(deadlines.#email)"
+        expression += f", {self._lease_clause(vals)}"
+        try:
+            item = self.table.update(
+                thread_pk(channel_id, thread_ts),
+                INCIDENT,
+                expression + " ADD #v :one",
+                condition=condition,
+                names=names,
+                vals=vals,
+            )
+        except ConditionFailed as refused:
+            if not refused.item or refused.item.get("sk") != INCIDENT:
+                raise IncidentNotFound(thread_pk(channel_id, thread_ts)) from None
+            stood = self._seen(Incident.from_record(refused.item))
+            known = next((e for e in stood.emails if e.request_id == request.request_id), None)
+            if known is not None and known.state == outcome:
+                return stood
+            return self.mutate(channel_id, thread_ts, change, read=stood)[0]
+        recorded = Incident.from_record(item)
+        self._saved(recorded, PaintLease.from_record(item.get("replaced_painting")))
+        return recorded
+
+    @staticmethod
+    def _email_position(request_id: str) -> int | None:
+        """The list index of a stakeholder email's record, from its id `<incident id>-<n>`; None for another id."""
+        number = request_id.rsplit("-", 1)[-1]
+        return int(number) - 1 if number.isdigit() and int(number) > 0 else None
 
     def note_early_reply(self, reply: Reply, ttl: timedelta) -> bool:
         """A reply to a thread with no incident yet, kept briefly: its declaration may still be in flight.
