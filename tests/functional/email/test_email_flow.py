@@ -19,7 +19,9 @@ from slack_sdk import WebClient
 
 from prodsupport import runtime
 from prodsupport.core.timefmt import to_iso
+from prodsupport.email.sender import CLAIM_EXPIRY
 from prodsupport.incident.model import Incident, Sla
+from prodsupport.incident.painting import PAINT_WINDOW
 from prodsupport.roster import out_of_office
 from prodsupport_local.emulator.apigw import HttpResponse
 from prodsupport_local.emulator.aws import LocalSecrets
@@ -254,23 +256,30 @@ def test_given_an_empty_stakeholder_list_when_the_pm_asks_then_refused_and_nothi
 
 
 def test_given_a_sent_request_when_its_queue_message_is_redelivered_then_nothing_more_is_sent(
-    send: Send, configured: LocalStack, slack: RecordingSlackApi
+    send: Send, configured: LocalStack, slack: RecordingSlackApi, clock: VirtualClock
 ) -> None:
     declare(send)
     email_now(send, configured)
 
+    # WHEN its message comes again at once (the sender may still be at work), and once its claim has expired
     configured.aws.client("sqs").send_message(
         QueueUrl=configured.aws.queue_url("EmailQueue"), MessageBody=json.dumps({"request_id": f"{INC}-1"})
     )
     configured.drain()
+    waited = configured.queue_depth("EmailQueue")
+    clock.set(EMAILED + CLAIM_EXPIRY + timedelta(seconds=1))
+    configured.drain()
 
+    # THEN it waited for the claim, then found the email sent by the incident's record: nothing more went out
+    assert waited == 1
     assert len(configured.sent_emails()) == 1
     assert len(posts_of(slack, "stakeholder_email_sent")) == 1
     assert configured.queue_depth("EmailQueue") == 0
+    assert [item["state"] for item in email_items()] == ["sent"]  # finished from the incident's record
 
 
 def test_given_slack_fails_the_sent_line_then_the_outbox_posts_it_once_and_the_email_is_not_resent(
-    send: Send, configured: LocalStack, slack: RecordingSlackApi
+    send: Send, configured: LocalStack, slack: RecordingSlackApi, clock: VirtualClock
 ) -> None:
     declare(send)
     reply(send(EMAILED, text=f"{INC} email"))
@@ -278,6 +287,7 @@ def test_given_slack_fails_the_sent_line_then_the_outbox_posts_it_once_and_the_e
 
     configured.drain()
     assert configured.queue_depth("EmailQueue") == 0  # the email's delivery is done, Slack or not
+    clock.set(EMAILED + PAINT_WINDOW)  # and the card's repaint, owed since the command's paint lease, is due
     configured.drain()
 
     assert len(configured.sent_emails()) == 1
@@ -314,8 +324,29 @@ def test_given_a_sender_died_between_finishing_and_its_line_when_redelivered_the
     assert stored_incident().emails[0].state == "sent"
 
 
+def test_given_the_sender_died_after_the_incident_recorded_the_email_then_its_redelivery_resends_nothing(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi, clock: VirtualClock
+) -> None:
+    # GIVEN an email sent, and recorded on the incident, whose sender then failed before its thread line
+    declare(send)
+    reply(send(EMAILED, text=f"{INC} email"))
+    slack.fail_next("chat.postMessage", error="channel_not_found")
+    configured.drain()
+    assert (len(configured.sent_emails()), configured.queue_depth("EmailQueue")) == (1, 1)
+
+    # WHEN the queue delivers it again once the sender's claim has expired
+    clock.set(EMAILED + CLAIM_EXPIRY + timedelta(seconds=1))
+    configured.drain()
+
+    # THEN the incident's record says it went out: nothing is resent, the request is finished, the line posted once
+    assert len(configured.sent_emails()) == 1
+    assert len(posts_of(slack, "stakeholder_email_sent")) == 1
+    assert [item["state"] for item in email_items()] == ["sent"]
+    assert configured.queue_depth("EmailQueue") == 0
+
+
 def test_given_a_sent_request_redelivered_then_its_thread_line_is_looked_for_before_any_post(
-    send: Send, configured: LocalStack, slack: RecordingSlackApi
+    send: Send, configured: LocalStack, slack: RecordingSlackApi, clock: VirtualClock
 ) -> None:
     declare(send)
     email_now(send, configured)
@@ -324,6 +355,7 @@ def test_given_a_sent_request_redelivered_then_its_thread_line_is_looked_for_bef
     configured.aws.client("sqs").send_message(
         QueueUrl=configured.aws.queue_url("EmailQueue"), MessageBody=json.dumps({"request_id": f"{INC}-1"})
     )
+    clock.set(EMAILED + CLAIM_EXPIRY + timedelta(seconds=1))  # the first sender's claim is over
     configured.drain()
 
     assert slack.calls_to("conversations.replies")
@@ -377,7 +409,7 @@ def test_given_ses_is_unreachable_then_the_claim_is_released_and_the_next_delive
     runtime.reset()
     configured.drain()
     assert len(configured.sent_emails()) == 1
-    assert [item["state"] for item in email_items()] == ["sent"]
+    assert stored_incident().emails[0].state == "sent"  # an incident email sent in full is finished by its record
 
 
 def test_given_ses_stays_unreachable_then_after_five_receives_the_request_sits_in_the_dead_letter_queue(

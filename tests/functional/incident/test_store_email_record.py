@@ -164,7 +164,7 @@ def test_the_recorded_incident_is_told_to_whoever_keeps_the_card_live(stack: Loc
     _, record = store_with_email(Severity.CRITICAL)
     rt = runtime.current()
     heard: list[Incident] = []
-    store = IncidentStore(rt.table, rt.policy, on_saved=heard.append)
+    store = IncidentStore(rt.table, rt.policy, on_saved=lambda incident, _replaced: heard.append(incident))
 
     recorded = record_sent(store, record, clock=True)
 
@@ -176,7 +176,7 @@ def test_an_outcome_already_recorded_is_not_told_again(stack: LocalStack) -> Non
     rt = runtime.current()
     record_sent(rt.store, record, clock=True)
     heard: list[Incident] = []
-    store = IncidentStore(rt.table, rt.policy, on_saved=heard.append)
+    store = IncidentStore(rt.table, rt.policy, on_saved=lambda incident, _replaced: heard.append(incident))
 
     record_sent(store, record, clock=True)
 

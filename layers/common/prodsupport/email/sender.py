@@ -27,6 +27,12 @@ if it fails, the redelivery repeats only the follow-up, never the email. Each pa
 done without a mark of its own: the incident's record holds the outcome once (a repeat changes nothing), and
 the thread line carries an effect id that a repeat looks for before posting. Only a line posted in the
 channel, which has no thread to look in, is marked done on the item after it.
+
+An incident email sent in full is finished by one write, the incident's record of it (which returns the
+incident its card is painted from), instead of a second write to the request item: its request keeps the last
+batch `sending`. A delivery that would take such a batch for a dead sender's asks the incident first
+(`_sent_per_incident`, a read on that rare path only) and, finding the email recorded `sent`, finishes the
+request from that record and repeats the follow-up, sending nothing.
 """
 
 from __future__ import annotations
@@ -491,6 +497,29 @@ def _follow_up(rt: Runtime, request: EmailRequest, outcome: Outcome, *, again: b
         logger.info("follow-up already marked by another delivery", request_id=request.request_id)
 
 
+def _sent_per_incident(rt: Runtime, request: EmailRequest, batches: dict[str, Any]) -> tuple[int, Outcome] | None:
+    """An incident email whose every batch was sent is finished by one write, the incident's record of it,
+    which also returns the incident the card is painted from; its request item keeps its last batch `sending`.
+    So a delivery that takes over a request with a batch left `sending` asks the incident first (one read, on
+    this rare path only): a record saying `sent` means that batch went out and the request is done, and the
+    request is finished from it (the last batch's number, and the whole outcome); anything else is a sender
+    that died at SES, whose batch is not resent."""
+    left = [int(number) for number, batch in batches.items() if (batch or {}).get("state") == EmailState.SENDING]
+    if request.kind != "incident" or left != [len(request.batches)]:
+        return None
+    incident = rt.store.get(request.channel_id, request.thread_ts)
+    record = next((e for e in incident.emails if e.request_id == request.request_id), None) if incident else None
+    if record is None or record.state is not EmailState.SENT or record.sent_at is None:
+        return None
+    outcome = Outcome(
+        state=EmailState.SENT,
+        at=record.sent_at,
+        message_ids=tuple(record.message_id.split(", ")),
+        sent=len(request.to),
+    )
+    return left[0], outcome
+
+
 def _redelivered(rt: Runtime, request_id: str, item: dict[str, Any] | None) -> None:
     """A delivery that lost the claim: finish an interrupted follow-up, or wait, or drop an unknown id."""
     if item is None:
@@ -559,6 +588,13 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
         _give_back(rt, request_id, mine)  # nothing sent: queued again for the record's retry
         raise
     stored: dict[str, Any] = item.get("batches") or {}
+    if not first_marked and (done := _sent_per_incident(team, request, stored)) is not None:
+        number, outcome = done
+        _finish(
+            rt, request_id, outcome, mine, (number, {"state": EmailState.SENT, "message_id": outcome.message_ids[-1]})
+        )
+        _follow_up(team, request, outcome, again=True)
+        return
     records: list[dict[str, str]] = []
     last: tuple[int, dict[str, str]] | None = None
     for number, to in enumerate(request.batches, start=1):
@@ -575,5 +611,8 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
                 last = (number, record)
         records.append(record)
     outcome = _summary(request, records, now)
-    _finish(rt, request_id, outcome, mine, last)
+    if not (request.kind == "incident" and outcome.state is EmailState.SENT and last is not None):
+        _finish(rt, request_id, outcome, mine, last)
+    # else the incident's record of the email (the follow-up's first write) is the request's finish: see
+    # `_sent_per_incident`, which a redelivery consults before taking a batch left `sending` for a dead sender's.
     _follow_up(team, request, outcome)
