@@ -96,6 +96,7 @@ class Requests:
 def counting(requests: Requests) -> Iterator[None]:
     """Count every call the functions' boto3 clients make while the block runs."""
     clients = [runtime.current().client(service) for service in SERVICES]
+    carrying: list[bool] = []  # per request in flight: does it carry the delivery's claim
 
     def before_call(event_name: str, **_: Any) -> None:
         service, operation = event_name.split(".", 2)[1:]
@@ -108,21 +109,25 @@ def counting(requests: Requests) -> Iterator[None]:
         key = params.get("Key") or params.get("Item") or {}
         if str(key.get("pk", {}).get("S", "")).startswith("DEDUPE#"):
             requests.dedupe += 1
-        folded = [item["Put"]["Item"] for item in params.get("TransactItems", []) if "Put" in item]
-        if any(str(put.get("pk", {}).get("S", "")).startswith("DEDUPE#") for put in folded):
-            requests.folded += 1
-        if "ack_delivery" in str(params.get("UpdateExpression", "")):  # the reply's ack write carries it
+        puts = [item["Put"]["Item"] for item in params.get("TransactItems", []) if "Put" in item]
+        carries = any(str(put.get("pk", {}).get("S", "")).startswith("DEDUPE#") for put in puts)
+        carrying.append(carries or "ack_delivery" in str(params.get("UpdateExpression", "")))  # the reply's ack
+
+    def after_call(parsed: dict[str, Any], **_: Any) -> None:
+        if carrying and carrying.pop() and "Error" not in parsed:  # counted once the write carrying it succeeded
             requests.folded += 1
 
     for client in clients:
         client.meta.events.register("before-call.*.*", before_call, unique_id="bench-count-call")
         client.meta.events.register("before-parameter-build.*.*", before_build, unique_id="bench-count-build")
+        client.meta.events.register("after-call.*.*", after_call, unique_id="bench-count-after")
     try:
         yield
     finally:
         for client in clients:
             client.meta.events.unregister("before-call.*.*", unique_id="bench-count-call")
             client.meta.events.unregister("before-parameter-build.*.*", unique_id="bench-count-build")
+            client.meta.events.unregister("after-call.*.*", unique_id="bench-count-after")
 
 
 def measure(stack: LocalStack, traffic: Traffic, recipe: Recipe) -> tuple[str, Requests]:
