@@ -37,6 +37,7 @@ from builders import (
 )
 
 from prodsupport import runtime
+from prodsupport.incident.flows import CLAIM_HOLD
 from prodsupport.incident.model import Sla
 from prodsupport.incident.store import Reply
 from prodsupport.infra.dedupe import DeliveryClaim, DuplicateDelivery
@@ -255,3 +256,54 @@ def test_a_claim_made_with_the_deliverys_first_write_is_given_back_when_the_deli
         raise RuntimeError("Slack is down")
 
     assert [item["pk"]["S"] for item in table_items(configured)] == ["NOTE#1"]  # the claim is free for the retry
+
+
+def test_a_look_that_finds_nothing_makes_the_pending_claim_in_the_same_request(configured: LocalStack) -> None:
+    rt = runtime.current()
+
+    with rt.dedupe.once("pagerduty-event", "01PD", WEDNESDAY_10_ET, fold=True):
+        found = rt.table.look("PD#Q1", "LINK")
+        pending = rt.table.pending
+
+    assert (found, pending) == (None, None)
+    assert [item["pk"]["S"] for item in table_items(configured)] == ["DEDUPE#pagerduty-event#01PD"]
+
+
+def test_a_look_that_finds_the_item_returns_it_and_leaves_the_claim_for_the_next_write(configured: LocalStack) -> None:
+    rt = runtime.current()
+    rt.table.put({"pk": "PD#Q1", "sk": "LINK", "incident_id": "INC-2026-0001"})
+
+    with rt.dedupe.once("pagerduty-event", "01PD", WEDNESDAY_10_ET, fold=True):
+        found = rt.table.look("PD#Q1", "LINK")
+        still_pending = rt.table.pending is not None
+
+    assert found is not None and found["incident_id"] == "INC-2026-0001"
+    assert still_pending  # and made at the end, since nothing else was written
+    assert sorted(item["pk"]["S"] for item in table_items(configured)) == ["DEDUPE#pagerduty-event#01PD", "PD#Q1"]
+
+
+def test_an_alerts_retry_after_its_card_was_posted_but_not_stored_declares_that_card_once(
+    configured: LocalStack,
+) -> None:
+    # GIVEN an earlier attempt at the alert's declaration claimed the message, took INC-2026-0001 and posted its
+    # card under the alert, then failed before storing the incident
+    root = alert(WEDNESDAY_10_ET)
+    rt = runtime.current()
+    rt.store.claim_message(CHANNEL, root["ts"], "alert_message:", WEDNESDAY_10_ET, CLAIM_HOLD)
+    rt.store.next_sequence("INC", 2026)
+    card = rt.slack.chat_postMessage(
+        channel=CHANNEL,
+        thread_ts=root["ts"],
+        text="INC-2026-0001 (major): Triggered",
+        metadata={"event_type": "incident_declared", "event_payload": {"incident_id": "INC-2026-0001"}},
+    )
+
+    # WHEN Slack retries the alert
+    clock_of(configured).set(WEDNESDAY_10_ET + SLACK_SECOND_RETRY)
+    assert slack_event(configured, root, "Ev1", **{"X-Slack-Retry-Num": "1"}).status == 200
+
+    # THEN the incident is that card's: no second card, and no id taken for nothing
+    incident = stored(root["ts"])
+    assert (incident.id, incident.card_ts) == ("INC-2026-0001", card["ts"])
+    assert len(posts_of(configured.slack, "incident_declared")) == 1
+    assert rt.store.next_sequence("INC", 2026) == 2

@@ -65,8 +65,6 @@ class ChangedCard:
     # Set when a save replaced another invocation's lease that was still running: its older card update may
     # still land, so a repaint is owed once it is over (incident/painting.py).
     repaint_after: datetime | None = None
-    # False when the card this invocation posted already shows this very version (a declaration's own card).
-    paint: bool = True
 
 
 class TeamJobsFailed(RuntimeError):
@@ -101,10 +99,9 @@ class Runtime:
         self.budget: Budget = root.budget if root is not None else Budget()
         self._views: dict[str, Runtime] = {}
         self.changed: dict[tuple[str, str], ChangedCard] = {}
-        # The card of each incident whose card this invocation posted, and the version it showed when posted.
-        self.shown: dict[tuple[str, str], int] = {}
         # Whose paint lease a save records; renewed by `begin` for each invocation (never captured by SnapStart).
         self.invocation_id = uuid.uuid4().hex
+        self._leased_at = time.monotonic()  # when the last lease was taken, on the budget's clock
         # Checked at cold start (a team's, when its view is first made: see `for_team`); a bad directory is
         # logged and counted, and only the partner commands answer with it.
         self.partners = _partner_directory(settings)
@@ -210,7 +207,6 @@ class Runtime:
         self.budget.start(remaining_millis)
         root = self.root
         root.changed.clear()
-        root.shown.clear()
         root.invocation_id = uuid.uuid4().hex
         return self
 
@@ -234,28 +230,24 @@ class Runtime:
         repaint_after = earlier.repaint_after if earlier is not None else None
         if replaced is not None and replaced.holds_against(root.invocation_id, self.clock()):
             repaint_after = max(replaced.until, repaint_after or replaced.until)
-        root.changed[key] = ChangedCard(copy.deepcopy(incident), time.monotonic(), repaint_after)
+        root.changed[key] = ChangedCard(copy.deepcopy(incident), root._leased_at, repaint_after)
 
     def _paint_lease(self) -> PaintLease:
+        """The lease a save records; its window is counted from now, before the write, on both clocks: the write's
+        own time (retries, a re-read) comes out of the paint's window, never adds to it."""
         root = self.root
+        root._leased_at = time.monotonic()
         return PaintLease(root.invocation_id, self.clock() + PAINT_WINDOW)
-
-    def card_shows(self, incident: Incident) -> None:
-        """The card just posted for `incident` shows it as saved: no update is owed for that version."""
-        self.root.shown[(incident.channel_id, incident.thread_ts)] = incident.version
 
     def refresh_cards(self) -> None:
         """Paint the card of every incident changed since `begin`: each handler's last step, after its
         changes are saved. An invocation that changed nothing loads nothing for it."""
         root = self.root
-        for key, change in root.changed.items():
-            change.paint = root.shown.get(key) != change.incident.version
-        changed = [change for change in root.changed.values() if change.paint or change.repaint_after is not None]
-        root.changed, root.shown = {}, {}
-        if not changed:
+        if not root.changed:
             return
         from prodsupport.incident.card_updates import refresh
 
+        changed, root.changed = list(root.changed.values()), {}
         refresh(root, changed)
 
     def client(self, service: str) -> Any:

@@ -167,6 +167,7 @@ class RecordingSlackApi(FakeApi[SlackCall]):
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
@@ -385,6 +386,12 @@ class RecordingSlackApi(FakeApi[SlackCall]):
             if name in args:
                 message[name] = args[name]
         return {"ok": True, "channel": channel, "ts": ts, "text": message.get("text", ""), "message": message}
+
+    def _chat_delete(self, args: _Args) -> _Response:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        if self._messages.pop((channel, ts), None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "ts": ts}
 
     def _chat_get_permalink(self, args: _Args) -> _Response:
         channel, ts = args.get("channel"), args.get("message_ts")

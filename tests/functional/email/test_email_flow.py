@@ -22,6 +22,7 @@ from prodsupport.core.timefmt import to_iso
 from prodsupport.email.sender import CLAIM_EXPIRY
 from prodsupport.incident.model import Incident, Sla
 from prodsupport.incident.painting import PAINT_WINDOW
+from prodsupport.incident.store import IncidentStore
 from prodsupport.roster import out_of_office
 from prodsupport_local.emulator.apigw import HttpResponse
 from prodsupport_local.emulator.aws import LocalSecrets
@@ -635,3 +636,32 @@ def test_given_an_admin_shares_a_file_that_is_not_an_invite_then_nothing_happens
     assert share_invite("U0ADMIN", content="agenda", filename="agenda.txt").status == 200
 
     assert (slack.calls_to("chat.postEphemeral"), posts_of(slack, "stakeholders_imported")) == ([], [])
+
+
+def test_given_the_incident_record_fails_after_a_full_send_then_the_request_still_says_sent(
+    send: Send, configured: LocalStack, slack: RecordingSlackApi, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an email SES accepted in full, and the incident's record of it failing once (a throttled write)
+    declare(send)
+    reply(send(EMAILED, text=f"{INC} email"))
+    failures = iter([RuntimeError("the table throttled the write")])
+
+    def record_once(*args: Any, **kwargs: Any) -> Incident:
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        return original(*args, **kwargs)
+
+    original = IncidentStore.record_email_outcome
+    monkeypatch.setattr(IncidentStore, "record_email_outcome", record_once)
+    configured.drain()
+
+    # WHEN the queue delivers it again
+    clock.set(EMAILED + CLAIM_EXPIRY + timedelta(seconds=1))
+    configured.drain()
+
+    # THEN what SES said was kept: the email is recorded sent, once, and its clock met; nothing was resent
+    assert len(configured.sent_emails()) == 1
+    assert [item["state"] for item in email_items()] == ["sent"]
+    assert stored_incident().emails[0].state == "sent"
+    assert not stored_incident().deadlines[Sla.STAKEHOLDER_EMAIL].pending
+    assert len(posts_of(slack, "stakeholder_email_sent")) == 1

@@ -139,11 +139,12 @@ def test_a_message_claimed_by_one_declaration_stays_with_it(stack: LocalStack) -
     later = OPENED + timedelta(seconds=30)
 
     # WHEN a person's declaration of the message, then the alert's retry, claim it
-    person, _ = store.claim_message(channel, MESSAGE_TS, "message_shortcut:U0ENG", later, CLAIM_HOLD)
-    retry, _ = store.claim_message(channel, MESSAGE_TS, "alert_message:", later, CLAIM_HOLD)
+    person = store.claim_message(channel, MESSAGE_TS, "message_shortcut:U0ENG", later, CLAIM_HOLD)
+    retry = store.claim_message(channel, MESSAGE_TS, "alert_message:", later, CLAIM_HOLD)
 
-    # THEN both learn the alert's declaration holds it
-    assert (person, retry) == ("alert_message:", "alert_message:")
+    # THEN both learn the alert's declaration holds it, and the alert's retry that it held it already
+    assert (person.holder, retry.holder) == ("alert_message:", "alert_message:")
+    assert (person.again, retry.again) == (False, True)
 
 
 def test_a_claim_never_turned_into_an_incident_can_be_taken_over_after_its_hold(stack: LocalStack) -> None:
@@ -153,7 +154,7 @@ def test_a_claim_never_turned_into_an_incident_can_be_taken_over_after_its_hold(
     store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
 
     # WHEN a person declares it after the hold
-    holder, _ = store.claim_message(
+    holder, _, _ = store.claim_message(
         channel, MESSAGE_TS, "message_shortcut:U0ENG", OPENED + timedelta(minutes=11), CLAIM_HOLD
     )
 
@@ -173,7 +174,7 @@ def test_a_message_already_declared_is_not_claimed_and_its_incident_comes_back(s
     retry = store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
 
     # THEN each learns who holds the claim and which incident is declared, from the refused claim alone
-    assert [(owner, incident.id if incident else None) for owner, incident in (person, retry)] == [
+    assert [(owner, incident.id if incident else None) for owner, incident, _ in (person, retry)] == [
         ("alert_message:", "INC-2026-0001"),
         ("alert_message:", "INC-2026-0001"),
     ]

@@ -420,6 +420,16 @@ def _finish(rt: Runtime, request_id: str, outcome: Outcome, mine: str, last: tup
     )
 
 
+def _finish_after_failed_follow_up(
+    rt: Runtime, request_id: str, outcome: Outcome, mine: str, last: tuple[int, dict[str, str]] | None
+) -> None:
+    """Best effort, on the failure path only: the follow-up's own error is the one the queue must see."""
+    try:
+        _finish(rt, request_id, outcome, mine, last)
+    except Exception:
+        logger.exception("could not finish the request after its follow-up failed", request_id=request_id)
+
+
 def _outcome(item: dict[str, Any]) -> Outcome:
     return Outcome(
         state=EmailState(item["state"]),
@@ -611,8 +621,15 @@ def deliver(rt: Runtime, request_id: str, now: datetime) -> None:
                 last = (number, record)
         records.append(record)
     outcome = _summary(request, records, now)
-    if not (request.kind == "incident" and outcome.state is EmailState.SENT and last is not None):
+    # An incident email sent in full is finished by the incident's record of it (the follow-up's first write):
+    # see `_sent_per_incident`, which a redelivery consults before taking a batch left `sending` for a dead
+    # sender's. Should the follow-up fail, the request is finished after all, so what SES said is never lost.
+    finished_by_record = request.kind == "incident" and outcome.state is EmailState.SENT and last is not None
+    if not finished_by_record:
         _finish(rt, request_id, outcome, mine, last)
-    # else the incident's record of the email (the follow-up's first write) is the request's finish: see
-    # `_sent_per_incident`, which a redelivery consults before taking a batch left `sending` for a dead sender's.
-    _follow_up(team, request, outcome)
+    try:
+        _follow_up(team, request, outcome)
+    except BaseException:
+        if finished_by_record:
+            _finish_after_failed_follow_up(rt, request_id, outcome, mine, last)
+        raise

@@ -47,14 +47,13 @@ def refresh(rt: Runtime, changed: Iterable[ChangedCard]) -> None:
     for change in changed:
         incident = change.incident
         handed_over = False
-        if change.paint:
-            try:
-                _paint_directly(rt, change)
-            except CannotUpdate as refused:
-                logger.warning("Slack refused the card update", incident_id=incident.id, error=str(refused))
-            except Exception as failed:  # anything else may pass later: the outbox repaints from the latest state
-                logger.warning("card update handed to the outbox", incident_id=incident.id, reason=str(failed))
-                handed_over = _hand_over(rt, incident, change.repaint_after)
+        try:
+            _paint_directly(rt, change)
+        except CannotUpdate as refused:
+            logger.warning("Slack refused the card update", incident_id=incident.id, error=str(refused))
+        except Exception as failed:  # anything else may pass later: the outbox repaints from the latest state
+            logger.warning("card update handed to the outbox", incident_id=incident.id, reason=str(failed))
+            handed_over = _hand_over(rt, incident, change.repaint_after)
         if change.repaint_after is not None and not handed_over:
             logger.info("card update raced another change: a repaint is queued", incident_id=incident.id)
             _hand_over(rt, incident, change.repaint_after)

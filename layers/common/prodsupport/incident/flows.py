@@ -26,7 +26,7 @@ from prodsupport.incident.next_update import NextUpdate
 from prodsupport.incident.store import Reply
 from prodsupport.infra.dynamo import ConditionFailed
 from prodsupport.infra.outbox import deliver
-from prodsupport.infra.slack_api import post
+from prodsupport.infra.slack_api import delete, post, thread_replies
 from prodsupport.infra.slack_message import SlackMessage
 
 if TYPE_CHECKING:
@@ -61,8 +61,13 @@ def _new_incident(
     declared_by: str,
     applications: list[str] | None = None,
     acknowledged_at: datetime | None = None,
+    incident_id: str | None = None,
 ) -> Incident:
-    sequence = rt.store.next_sequence(rt.id_prefix, rt.policy.incident_year(opened_at))
+    """`incident_id`: the id an earlier attempt of this declaration took (and showed on its card), kept."""
+    if incident_id is not None:
+        sequence = int(incident_id.rsplit("-", 1)[1])
+    else:
+        sequence = rt.store.next_sequence(rt.id_prefix, rt.policy.incident_year(opened_at))
     return rt.policy.new_incident(
         sequence=sequence,
         title=title[:MAX_TITLE],
@@ -106,7 +111,6 @@ def declare_new_thread(
         rt, msg.incident_card(incident, thread_ts=None, zone=rt.zone, partners=rt.partners.names)
     )
     rt.store.create(incident)
-    rt.card_shows(incident)
     _announce_declaration_ack(rt, incident)
     return incident
 
@@ -144,7 +148,7 @@ def declare_in_thread(
     claimant = f"{source.value}:{declared_by}"
     if declared_by and may_change is not None:  # refused before anything is written
         _refuse_attaching(rt.store.get(channel, thread_ts), declared_by, may_change)
-    owner, existing = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
+    owner, existing, again = rt.store.claim_message(channel, thread_ts, claimant, rt.clock(), CLAIM_HOLD)
     if owner == claimant and existing is None:
         _declare_claimed(
             rt,
@@ -156,6 +160,7 @@ def declare_in_thread(
             at=at,
             applications=applications,
             summary=summary,
+            again=again,
         )
         return
     if owner == claimant and existing is not None:
@@ -185,36 +190,48 @@ def _declare_claimed(
     at: datetime,
     applications: list[str] | None,
     summary: str,
+    again: bool,
 ) -> None:
-    """The declaration holding the message's claim: store the incident, with any early reply as its ack."""
+    """The declaration holding the message's claim: post the card, then store the incident with it and any
+    early reply as its ack.
+
+    The card is posted before the incident is stored so the incident is written once, with its card and the
+    card's alias. The claim keeps any other declaration from posting a card meanwhile; the claimant's own retry
+    (`again`) first looks in the thread for the card an earlier attempt of its own posted, and declares that
+    card's incident instead of taking a new id.
+    """
     channel = rt.settings.channel_id
-    opened_at = from_slack_ts(thread_ts)
+    posted = _card_posted_before(rt, channel, thread_ts) if again else None
     incident = _new_incident(
         rt,
         title=title,
         severity=severity,
         source=source,
         thread_ts=thread_ts,
-        opened_at=opened_at,
+        opened_at=from_slack_ts(thread_ts),
         declared_by=declared_by,
         applications=applications,
         acknowledged_at=at,
+        incident_id=posted[0] if posted else None,
     )
     incident.summary = summary
+    incident.card_ts = posted[1] if posted else _send(rt, _card(rt, incident))
+    card = [rt.store.card_alias(incident, incident.card_ts)]
     # An early reply is rare, and an alert's create fails while one is noted: only a failed create reads it.
     early: dict[str, Any] | None = None
     try:
-        _create_with_early_reply(rt, incident, None, watch=not declared_by)
+        _create_with_early_reply(rt, incident, None, watch=not declared_by, also=card)
     except ConditionFailed:
         stored = rt.store.get(channel, thread_ts)
-        if stored is not None:
+        if stored is not None:  # stored by an attempt of this claimant's still at work: its card stands
+            if stored.card_ts != incident.card_ts:
+                delete(rt.slack, channel, incident.card_ts)
             _ensure_card(rt, stored)
             return
         early = rt.store.early_reply(channel, thread_ts)  # a reply was noted before or while this was declared
         if early is None:
             raise
-        _create_with_early_reply(rt, incident, early, watch=False)
-    incident = _ensure_card(rt, incident)
+        _create_with_early_reply(rt, incident, early, watch=False, also=card)
     if early:
         deliver(
             rt,
@@ -223,7 +240,29 @@ def _declare_claimed(
     _announce_declaration_ack(rt, incident)
 
 
-def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, Any] | None, *, watch: bool) -> None:
+def _card(rt: Runtime, incident: Incident) -> SlackMessage:
+    """The card as a declaration posts it: a reply under the message declared."""
+    return msg.incident_card(incident, thread_ts=incident.thread_ts, zone=rt.zone, partners=rt.partners.names)
+
+
+def _card_posted_before(rt: Runtime, channel: str, thread_ts: str) -> tuple[str, str] | None:
+    """(incident id, ts) of the card this app already posted under the message, if an earlier attempt did."""
+    for found in thread_replies(rt.slack, channel, thread_ts):
+        metadata = found.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == msg.DECLARED and payload.get("incident_id"):
+            return str(payload["incident_id"]), str(found["ts"])
+    return None
+
+
+def _create_with_early_reply(
+    rt: Runtime,
+    incident: Incident,
+    early: dict[str, Any] | None,
+    *,
+    watch: bool,
+    also: list[dict[str, Any]],
+) -> None:
     """Store the incident, with the reply that came before it as its ack.
 
     `watch`: no reply was found, so the create fails if one is noted meanwhile, just as the reply's note fails
@@ -231,7 +270,7 @@ def _create_with_early_reply(rt: Runtime, incident: Incident, early: dict[str, A
     """
     if early:
         incident.acknowledge(parse_iso(early["at"]), early["user"], early.get("text", ""))
-    rt.store.create(incident, without_early_reply=watch and early is None)
+    rt.store.create(incident, also=also, without_early_reply=watch and early is None)
 
 
 def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
@@ -246,8 +285,6 @@ def _ensure_card(rt: Runtime, incident: Incident) -> Incident:
 
     alias = rt.store.card_alias(incident, card_ts)
     saved, _ = rt.store.mutate(incident.channel_id, incident.thread_ts, set_card, read=incident, also=lambda _: [alias])
-    if saved.version == incident.version + 1:  # saved from the state the card was posted with: it shows it
-        rt.card_shows(saved)
     return saved
 
 

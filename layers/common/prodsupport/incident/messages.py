@@ -70,6 +70,9 @@ def how_to_acknowledge(ack: Deadline, zone: ZoneInfo) -> str:
     )
 
 
+DECLARED = "incident_declared"  # the card's metadata as a declaration posts it
+
+
 def incident_card(
     incident: Incident, *, thread_ts: str | None, zone: ZoneInfo, partners: tuple[str, ...] = ()
 ) -> SlackMessage:
@@ -103,7 +106,7 @@ def incident_card(
             f"acknowledge by {format_local(ack.due, zone)}"
         ),
         blocks=blocks,
-        event_type="incident_declared",
+        event_type=DECLARED,
         payload={
             "incident_id": incident.id,
             "severity": incident.severity.value,

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools import Logger
 
@@ -41,6 +41,15 @@ class IncidentNotFound(LookupError):
 
 def thread_pk(channel_id: str, thread_ts: str) -> str:
     return f"THREAD#{channel_id}#{thread_ts}"
+
+
+class MessageClaim(NamedTuple):
+    """`claim_message`'s answer: who holds the message, its incident if declared, and whether the claimant
+    held it already (its own retry)."""
+
+    holder: str
+    declared: Incident | None
+    again: bool
 
 
 @dataclass(frozen=True)
@@ -432,18 +441,16 @@ class IncidentStore:
             return False
         return True
 
-    def claim_message(
-        self, channel_id: str, ts: str, claimant: str, now: datetime, hold: timedelta
-    ) -> tuple[str, Incident | None]:
+    def claim_message(self, channel_id: str, ts: str, claimant: str, now: datetime, hold: timedelta) -> MessageClaim:
         """Who declares the incident of a message: the first to claim it, before any id is taken or card posted.
 
         An alert and a person's message shortcut on the same message may be handled at once; without a claim
-        both would take an id and post a card. The claimant's own retries keep the claim; a claim not turned
-        into an incident within `hold` (its declaration failed for good) may be taken over. Returns the
-        claimant holding it after this call, and the incident already declared on the message, if any: the
-        claim is taken only while there is none (one transaction), and a refusal returns both items as they
-        stood, so the declaration needs no read of its own. A message with an incident is not claimed again;
-        the claimant named then is whoever would have held the claim.
+        both would take an id and post a card. The claimant's own retries keep the claim (`again`: an earlier
+        attempt of theirs may have posted the card); a claim not turned into an incident within `hold` (its
+        declaration failed for good) may be taken over. The claim is taken only while there is no incident
+        (one transaction), and a refusal returns both items as they stood, so the declaration needs no read of
+        its own. A message with an incident is not claimed again; the holder named then is whoever would have
+        held the claim.
         """
         pk = thread_pk(channel_id, ts)
         try:
@@ -451,21 +458,23 @@ class IncidentStore:
                 [
                     (
                         {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)},
-                        "attribute_not_exists(pk) OR claimant = :me OR held_until < :now",
+                        "attribute_not_exists(pk) OR held_until < :now",
                     )
                 ],
                 absent=[(pk, INCIDENT)],
-                vals={":me": claimant, ":now": to_iso(now)},
+                vals={":now": to_iso(now)},
             )
         except ConditionFailed as refused:
             if refused.failed:  # the claim's own condition held unless it is among those that failed
                 held, declared = refused.failed.get(0), refused.failed.get(1)
-                owner = claimant if 0 not in refused.failed else str(held.get("claimant", "")) if held else ""
+                holder = claimant if 0 not in refused.failed else str(held.get("claimant", "")) if held else ""
             else:  # no reasons given: read what stood
                 held, declared = self.table.get(pk, CLAIM), self.table.get(pk, INCIDENT)
-                owner = str(held.get("claimant", "")) if held else ""
-            return owner, self._seen(Incident.from_record(declared)) if declared else None
-        return claimant, None
+                holder = str(held.get("claimant", "")) if held else ""
+            again = held is not None and str(held.get("claimant", "")) == claimant
+            incident = self._seen(Incident.from_record(declared)) if declared else None
+            return MessageClaim(holder, incident, again)
+        return MessageClaim(claimant, None, False)
 
     def early_reply(self, channel_id: str, thread_ts: str) -> dict[str, Any] | None:
         return self.table.get(thread_pk(channel_id, thread_ts), EARLY)

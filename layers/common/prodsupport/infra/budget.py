@@ -41,8 +41,10 @@ class Budget:
 
     @contextmanager
     def capped(self, done_by: float) -> Iterator[None]:
-        """Within the block, calls end by `done_by` (a `time.monotonic()` instant) as well as before the reserve:
-        for an effect that must land within a window (a card update within its paint lease)."""
+        """Within the block, the budget ends at `done_by` (a `time.monotonic()` instant) if that is sooner: for an
+        effect that must land within a window (a card update within its paint lease). No call starts, and no
+        retry is made, that would not end by then; a call's timeout is whole seconds (at least one), so one that
+        starts with under a second left may end up to a second late, which the lease's `SETTLE` allows for."""
         kept = self._deadline
         cap = done_by + RESERVE_SECONDS
         self._deadline = cap if kept is None else min(kept, cap)

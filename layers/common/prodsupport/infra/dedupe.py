@@ -80,12 +80,13 @@ class DeliveryClaim:
 
     def write(self) -> None:
         """The claim on its own, when the delivery's first write cannot carry it (or it has none)."""
+        self.made = True  # until known otherwise: an answer lost after the write is given back, to be safe
         claim = self.dedupe.claim(self.source, self.delivery_id, self.received_at)
+        self.made = claim is Claim.FIRST
         if claim is Claim.IN_FLIGHT:
             raise self.refused(None)
         if claim is Claim.DUPLICATE:
             raise self.refused({})
-        self.made = True
 
     def mark(self) -> dict[str, Any]:
         """The claim as an attribute of the item the delivery changes: its one write is then also the claim."""
@@ -189,6 +190,6 @@ class Deduplicator:
         except BaseException:
             if self.table.pending is claim:
                 self.table.pending = None
-            elif claim.made:
+            if claim.made:  # or maybe made: a write whose answer was lost is given back, to be safe
                 self.give_back(source, delivery_id)
             raise

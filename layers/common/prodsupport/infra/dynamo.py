@@ -124,6 +124,26 @@ class Table:
         item = response.get("Item")
         return deserialize(item) if item else None
 
+    def look(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """`get`, unless a write is pending: then a check that the item is absent goes out in the pending write's
+        transaction, so one request both makes that write (when the item is absent) and reads the item (when it
+        is there, as the refused check returns it, and the pending write waits for the next one)."""
+        if self.pending is None:
+            return self.get(pk, sk)
+        check = {
+            "ConditionCheck": {
+                "TableName": self.name,
+                "Key": serialize({"pk": pk, "sk": sk}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        try:
+            self.client_transact([check])
+        except ConditionFailed as found:
+            return found.failed.get(0) or self.get(pk, sk)
+        return None
+
     def put(
         self,
         item: Mapping[str, Any],
@@ -237,17 +257,19 @@ class Table:
         pending, self.pending = self.pending, None
         if pending is not None:
             transact_items = [*transact_items, pending.transact_item(self.name)]
+            pending.made = True  # until known otherwise: an answer lost after the commit is given back, to be safe
         try:
             self.client.transact_write_items(TransactItems=transact_items)
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
-            if pending is not None:
-                mine = reasons[-1] if len(reasons) == len(transact_items) else {}
+            if pending is not None and len(reasons) == len(transact_items):  # cancelled: nothing was written
+                pending.made = False
+                mine = reasons[-1]
                 if mine.get("Code") == "ConditionalCheckFailed":
                     raise pending.refused(deserialize(mine["Item"]) if mine.get("Item") else {}) from exc
                 if mine.get("Code") == "TransactionConflict":  # the same claim being written right now
                     raise pending.refused(None) from exc
-                self.pending = pending  # not written: the next write carries it
+                self.pending = pending  # the next write carries it
                 reasons = reasons[:-1]
             if _is_condition_failure(exc):
                 failed = {
@@ -257,8 +279,6 @@ class Table:
                 }
                 raise ConditionFailed("transaction", failed=failed) from exc
             raise
-        if pending is not None:
-            pending.made = True
 
     def query(
         self,

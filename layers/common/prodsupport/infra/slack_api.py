@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -36,6 +37,7 @@ from prodsupport.infra import metrics
 from prodsupport.infra.budget import Budget
 from prodsupport.infra.slack_message import SlackMessage
 
+logger = Logger(child=True)
 TIMEOUT_SECONDS = 2
 # Below this, a call would time out before Slack could answer; better hand the effect over at once.
 MIN_CALL_SECONDS = 0.5
@@ -95,7 +97,8 @@ def make_client(
                 wait = _retry_after(response) + 1.0  # slack_sdk adds up to a second of jitter
             else:
                 wait = backoff_seconds * 2**state.current_attempt
-            return wait <= MAX_RETRY_WAIT_SECONDS + 1 and wait + MIN_CALL_SECONDS <= budget.usable_seconds()
+            # the retry keeps the timeout its call started with, so it must fit whole before the budget ends
+            return wait <= MAX_RETRY_WAIT_SECONDS + 1 and wait + TIMEOUT_SECONDS <= budget.usable_seconds()
 
     class RateLimited(WithinBudget, RateLimitErrorRetryHandler):
         """A 429 was not accepted by Slack, so resending a post after Retry-After cannot duplicate it."""
@@ -254,6 +257,21 @@ def find_effect(client: WebClient, message: SlackMessage) -> str | None:
             if (metadata.get("event_payload") or {}).get("effect_id") == message.effect_id:
                 return str(found["ts"])
     return None
+
+
+def thread_replies(client: WebClient, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
+    """Every message of a thread with its metadata, page by page; a failure to read propagates."""
+    for page in _thread_pages(client, channel, thread_ts):
+        yield from page.get("messages") or []
+
+
+def delete(client: WebClient, channel: str, ts: str) -> None:
+    """Remove a message the bot posted in vain (a card whose incident another attempt stored); best effort:
+    a stray message is untidy, never wrong, so a refusal is logged and left."""
+    try:
+        client.chat_delete(channel=channel, ts=ts)
+    except (OSError, SlackApiError) as exc:
+        logger.warning("could not delete a stray message", ts=ts, error=str(exc))
 
 
 def _thread_pages(client: WebClient, channel: str, thread_ts: str) -> Iterator[Any]:

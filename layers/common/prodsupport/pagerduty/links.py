@@ -42,7 +42,9 @@ def item(incident: Incident, pagerduty_id: str) -> dict[str, Any]:
 
 
 def find(table: Table, pagerduty_id: str) -> dict[str, Any] | None:
-    return table.get(pk(pagerduty_id), SK)
+    """A look that may carry the delivery's pending claim (`Table.look`): a trigger, whose PagerDuty incident
+    is not linked yet, makes its claim and learns that in one request."""
+    return table.look(pk(pagerduty_id), SK)
 
 
 def claim(table: Table, incident: Incident, pagerduty_id: str) -> None:

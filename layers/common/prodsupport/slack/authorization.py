@@ -53,6 +53,7 @@ def tell_who_clicked(rt: Runtime, payload: dict[str, Any], incident: Incident, u
     The refusal is told at most once and never fails the request: nothing was changed either way."""
     response_url = str(payload.get("response_url") or "")
     slack_hosts = {RESPONSE_URL_HOST, urlsplit(rt.settings.slack_api_url).netloc}
+    rt.before_effect()  # the response URL is outside the WebClient: a repeat of this click must stop here
     try:
         if urlsplit(response_url).netloc in slack_hosts:
             WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]).send(
