@@ -6,6 +6,9 @@ three seconds, so nothing here does more than the one change and its one or two 
 
 from __future__ import annotations
 
+# First, so that the collector is held while everything below loads (prodsupport/coldstart.py).
+from prodsupport import coldstart  # isort: skip
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -90,5 +93,8 @@ def interactions() -> Response[Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with runtime.current().invocation(context.get_remaining_time_in_millis()):
-        return app.resolve(event, context)
+    try:
+        with runtime.current().invocation(context.get_remaining_time_in_millis()):
+            return app.resolve(event, context)
+    finally:
+        coldstart.release()
