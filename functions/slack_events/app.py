@@ -26,7 +26,18 @@ logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 # SnapStart (template.yaml): what a thread reply, a command or a declaration imports is in the snapshot.
-snapstart.register("prodsupport.slack.events", "prodsupport.incident.flows", "prodsupport.infra.slack_api")
+snapstart.register(
+    "prodsupport.slack.events",
+    "prodsupport.incident.flows",
+    "prodsupport.infra.slack_api",
+    # What `slack.events.routes()` loads with the first command or interaction.
+    "prodsupport.slack.commands",
+    "prodsupport.slack.partner_handlers",
+    "prodsupport.slack.postmortem_handlers",
+    "prodsupport.slack.pagerduty_handlers",
+    "prodsupport.slack.release_handlers",
+    "prodsupport.slack.roster_handlers",
+)
 # Requests by kind, counted whatever their outcome: a flat line here means Slack stopped calling.
 ROUTE_METRICS = {
     "/slack/events": "SlackEvents",
