@@ -141,7 +141,7 @@ import sys
 from prodsupport.slack import events
 kinds = sorted(events.ROUTER.events)
 unloaded = ("prodsupport.slack.commands", "prodsupport.postmortem.model", "prodsupport.release.model",
-            "prodsupport.roster.store", "prodsupport.slack.release_handlers")
+            "prodsupport.roster.store", "prodsupport.slack.release_handlers", "prodsupport.github.model")
 print(kinds, sorted(name for name in unloaded if name in sys.modules))
 """
 
