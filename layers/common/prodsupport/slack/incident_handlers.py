@@ -202,11 +202,11 @@ def _open_card_form(rt: Runtime, incident: Incident, kind: str, payload: dict[st
 def _status_submitted(
     rt: Runtime, incident: Incident, callback_id: str, values: dict[str, Any], user: str, at: datetime
 ) -> None:
+    from prodsupport.incident.next_update import parse_next_update_field
+
     status = str(values.get("status") or "")
     if not status:
         raise UserError("The status is missing.")
-    from prodsupport.incident.next_update import parse_next_update_field
-
     promise = parse_next_update_field(str(values.get("next") or ""))
     incident_flow.post_status(rt, incident, status, promise, user, at)
 
@@ -214,11 +214,11 @@ def _status_submitted(
 def _details_submitted(
     rt: Runtime, incident: Incident, callback_id: str, values: dict[str, Any], user: str, at: datetime
 ) -> None:
+    from prodsupport.slack.partner_handlers import suggest_after_applications
+
     for field in ("summary", "business_impact"):
         if values.get(field) and values[field] != getattr(incident, field):
             incident = incident_flow.update_field(rt, incident, field, str(values[field]), user, at)
-    from prodsupport.slack.partner_handlers import suggest_after_applications
-
     apps = [a.strip() for a in str(values.get("applications") or "").split(",") if a.strip()]
     if apps and apps != incident.applications:
         suggest_after_applications(rt, incident_flow.set_applications(rt, incident, apps, user, at))
