@@ -87,6 +87,7 @@ class Prober:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PRODSUPPORT_", "AWS_"))}
         env.update(self.stack.aws.function_environment(function, self.stack.settings))
         env.update(self.stack.env)
+        env["AWS_LAMBDA_FUNCTION_NAME"] = function  # Lambda sets it in every function's environment
         env["PYTHONPATH"] = str(self.layer or LAYER)
         if self.layer is not None:
             # Lambda's /opt is read-only: a built layer is timed with the bytecode it ships, and nothing else.

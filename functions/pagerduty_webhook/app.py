@@ -8,6 +8,9 @@ event types this service ignores.
 
 from __future__ import annotations
 
+# First, so that the collector is held while everything below loads (prodsupport/coldstart.py).
+from prodsupport import coldstart  # isort: skip
+
 import json
 from typing import Any
 
@@ -64,5 +67,8 @@ def _count_event(answer: str) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with runtime.current().invocation(context.get_remaining_time_in_millis()):
-        return app.resolve(event, context)
+    try:
+        with runtime.current().invocation(context.get_remaining_time_in_millis()):
+            return app.resolve(event, context)
+    finally:
+        coldstart.release()

@@ -6,6 +6,9 @@ three seconds, so nothing here does more than the one change and its one or two 
 
 from __future__ import annotations
 
+# First, so that the collector is held while everything below loads (prodsupport/coldstart.py).
+from prodsupport import coldstart  # isort: skip
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,7 +26,18 @@ logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 # SnapStart (template.yaml): what a thread reply, a command or a declaration imports is in the snapshot.
-snapstart.register("prodsupport.slack.events", "prodsupport.incident.flows", "prodsupport.infra.slack_api")
+snapstart.register(
+    "prodsupport.slack.events",
+    "prodsupport.incident.flows",
+    "prodsupport.infra.slack_api",
+    # What `slack.events.routes()` loads with the first command or interaction.
+    "prodsupport.slack.commands",
+    "prodsupport.slack.partner_handlers",
+    "prodsupport.slack.postmortem_handlers",
+    "prodsupport.slack.pagerduty_handlers",
+    "prodsupport.slack.release_handlers",
+    "prodsupport.slack.roster_handlers",
+)
 # Requests by kind, counted whatever their outcome: a flat line here means Slack stopped calling.
 ROUTE_METRICS = {
     "/slack/events": "SlackEvents",
@@ -90,5 +104,8 @@ def interactions() -> Response[Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with runtime.current().invocation(context.get_remaining_time_in_millis()):
-        return app.resolve(event, context)
+    try:
+        with runtime.current().invocation(context.get_remaining_time_in_millis()):
+            return app.resolve(event, context)
+    finally:
+        coldstart.release()

@@ -1,5 +1,6 @@
-"""The PagerDuty function's init loads no Slack SDK: a delivery that posts nothing (an ignored event type, a
-duplicate, a bad signature) never pays for it, and one that posts loads it with its first post."""
+"""The PagerDuty function's init loads no Slack SDK and no incident model: a delivery that posts nothing (an
+ignored event type, a duplicate, a bad signature) never pays for them, and one that opens an incident and posts
+loads them with its first use."""
 
 from __future__ import annotations
 
@@ -13,18 +14,26 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-heavy = ("slack_sdk", "jinja2", "icalendar", "prodsupport.postmortem.flows")
+heavy = sys.argv[2].split(",")
 print(sorted(name for name in heavy if name in sys.modules))
 """
 
 
-def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_slack_sdk_is_not_imported() -> None:
+def _loaded_by_init(*modules: str) -> str:
+    """Which of `modules` a fresh interpreter has imported once it has loaded the handler module."""
     result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-c", _PROBE, str(REPO / "functions" / "pagerduty_webhook" / "app.py")],
+        [sys.executable, "-c", _PROBE, str(REPO / "functions" / "pagerduty_webhook" / "app.py"), ",".join(modules)],
         capture_output=True,
         check=True,
         text=True,
         env={"PYTHONPATH": str(REPO / "layers" / "common")},
     )
+    return result.stdout.strip()
 
-    assert result.stdout.strip() == "[]"
+
+def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_slack_sdk_is_not_imported() -> None:
+    assert _loaded_by_init("slack_sdk", "jinja2", "icalendar", "prodsupport.postmortem.flows") == "[]"
+
+
+def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_the_incident_model_is_not_imported() -> None:
+    assert _loaded_by_init("prodsupport.incident.model", "prodsupport.github.model") == "[]"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -108,7 +112,7 @@ def test_an_event_type_nobody_registered_is_not_handled() -> None:
 
 
 def test_every_domain_registers_its_slack_entry_points_with_the_router() -> None:
-    router = events.ROUTER
+    router = events.routes()
 
     assert set(router.events) == {"message", "reaction_added", "file_shared", "app_home_opened"}
     assert set(router.commands) == {"/prodsupport", "/release"}
@@ -130,3 +134,30 @@ def test_every_domain_registers_its_slack_entry_points_with_the_router() -> None
         "incident_email",
         "postmortem_",
     }
+
+
+_EVENTS_ONLY_PROBE = """
+import sys
+from prodsupport.slack import events
+kinds = sorted(events.ROUTER.events)
+unloaded = ("prodsupport.slack.commands", "prodsupport.postmortem.model", "prodsupport.release.model",
+            "prodsupport.roster.store", "prodsupport.slack.release_handlers", "prodsupport.github.model")
+print(kinds, sorted(name for name in unloaded if name in sys.modules))
+"""
+
+
+def test_given_a_fresh_container_when_events_are_routed_then_commands_and_other_domains_stay_unloaded() -> None:
+    probe = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-c", _EVENTS_ONLY_PROBE],
+        capture_output=True,
+        check=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3] / "layers" / "common")},
+    )
+
+    assert probe.stdout.strip() == "['app_home_opened', 'file_shared', 'message', 'reaction_added'] []"
+
+
+def test_given_the_first_command_when_every_route_is_registered_then_the_events_router_gets_them() -> None:
+    assert events.routes() is events.ROUTER
+    assert set(events.ROUTER.events) == {"message", "reaction_added", "file_shared", "app_home_opened"}

@@ -116,7 +116,7 @@ def test_a_command_in_the_channel_of_a_team_with_a_bad_configuration_is_told_why
         command="/incident", text="list", user_id="U1", channel_id="C0CHECKIN", trigger_id="t", at=AT
     )
 
-    answer = events.ROUTER.on_command(rt, command)
+    answer = events.routes().on_command(rt, command)
 
     assert answer is not None
     assert answer["response_type"] == "ephemeral"
@@ -124,7 +124,7 @@ def test_a_command_in_the_channel_of_a_team_with_a_bad_configuration_is_told_why
 
 
 def test_a_command_in_a_channel_no_team_owns_is_told_so() -> None:
-    answer = events.ROUTER.on_command(runtime_of(CHECKIN), typed("/release", "list", in_channel="C0RANDOM"))
+    answer = events.routes().on_command(runtime_of(CHECKIN), typed("/release", "list", in_channel="C0RANDOM"))
 
     assert answer is not None
     assert "No team runs its playbook in <#C0RANDOM>" in answer["text"]

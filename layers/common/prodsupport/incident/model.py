@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.github.model import ActionItem, PullRequest
 from prodsupport.incident.painting import PaintLease
+
+if TYPE_CHECKING:
+    from prodsupport.github.model import ActionItem, PullRequest
 
 Window = Literal["business", "after_hours"]
 # What format_incident_id writes, for any team's prefix (a release id has the same shape and is not found).
@@ -204,6 +206,9 @@ class Postmortem:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Postmortem:
+        # Only a resolved incident has a post-mortem: an open one is read without loading the GitHub model.
+        from prodsupport.github.model import ActionItem, PullRequest  # noqa: PLC0415 - cold start
+
         return cls(
             state=PostmortemState(record["state"]),
             drafted_at=parse_iso(record["drafted_at"]),

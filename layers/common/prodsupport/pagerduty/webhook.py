@@ -14,12 +14,14 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodsupport.core import inbound_json
 from prodsupport.core.mrkdwn import URL_RE
 from prodsupport.core.timefmt import parse_iso
-from prodsupport.incident.model import Severity
+
+if TYPE_CHECKING:
+    from prodsupport.incident.model import Severity
 
 SIGNATURE_HEADER = "x-pagerduty-signature"
 WEBHOOK_ID_HEADER = "x-webhook-id"
@@ -237,6 +239,10 @@ def severity_for(
 
     PagerDuty spells priorities as each account named them (`P1`, `SEV-1`), so the comparison ignores case.
     """
+    # Loaded by a delivery that opens an incident, not at init: an ignored, duplicate or badly signed one never
+    # needs the incident model (cold start).
+    from prodsupport.incident.model import Severity  # noqa: PLC0415
+
     if incident.priority:
         return (
             Severity.CRITICAL

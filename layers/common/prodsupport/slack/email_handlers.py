@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from prodsupport.incident.model import Incident
-from prodsupport.slack.commands import SendEmail
-from prodsupport.slack.requests import SlashCommand
-
 if TYPE_CHECKING:
+    from prodsupport.incident.model import Incident
     from prodsupport.runtime import Runtime
+    from prodsupport.slack.commands import SendEmail
+    from prodsupport.slack.requests import SlashCommand
     from prodsupport.slack.router import Router
 
 
@@ -41,8 +40,13 @@ def _file_shared(rt: Runtime, event: dict[str, Any]) -> None:
     email_flow.on_file_shared(rt, event)
 
 
-def register(router: Router) -> None:
+def register_events(router: Router) -> None:
     router.event("file_shared", _file_shared)
+
+
+def register(router: Router) -> None:
+    from prodsupport.slack.commands import SendEmail
+
     router.incident_verb(SendEmail, _send_now)
     router.action("email", _button)
     router.incident_view("incident_email", _submitted)

@@ -10,21 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from prodsupport.infra.dedupe import DeliveryInFlight, DuplicateDelivery
-from prodsupport.slack import (
-    email_handlers,
-    home_handlers,
-    incident_handlers,
-    pagerduty_handlers,
-    partner_handlers,
-    postmortem_handlers,
-    release_handlers,
-    roster_handlers,
-)
+from prodsupport.slack import email_handlers, home_handlers, incident_handlers
 from prodsupport.slack import requests as slack_requests
 from prodsupport.slack.requests import BadRequest
 from prodsupport.slack.router import Router
@@ -36,17 +28,35 @@ logger = Logger(child=True)
 OK = (200, "")
 RETRY_LATER = 503
 ROUTER = Router()
-for _domain in (
-    incident_handlers,
-    email_handlers,
-    postmortem_handlers,
-    pagerduty_handlers,
-    partner_handlers,
-    release_handlers,
-    roster_handlers,
-    home_handlers,
-):
-    _domain.register(ROUTER)
+# An Events API event (a thread reply, an alert) needs only the event types' routes, so it loads neither the
+# command parser nor the models only commands and forms name (cold start); `routes()` adds the rest.
+for _domain in (incident_handlers, email_handlers, home_handlers):
+    _domain.register_events(ROUTER)
+
+
+@cache
+def routes() -> Router:
+    """Every route: the event types', and every domain's commands, shortcuts, buttons and forms, registered
+    with the container's first command or interaction."""
+    from prodsupport.slack import (  # noqa: PLC0415 - loaded with the first command or interaction
+        pagerduty_handlers,
+        partner_handlers,
+        postmortem_handlers,
+        release_handlers,
+        roster_handlers,
+    )
+
+    for domain in (
+        incident_handlers,
+        email_handlers,
+        postmortem_handlers,
+        pagerduty_handlers,
+        partner_handlers,
+        release_handlers,
+        roster_handlers,
+    ):
+        domain.register(ROUTER)
+    return ROUTER
 
 
 def _json(value: Any) -> str:
@@ -105,7 +115,7 @@ def handle_command_request(rt: Runtime, body: bytes, headers: dict[str, str]) ->
     command = slack_requests.slash_command(body, at)
 
     def handle() -> tuple[int, str]:
-        response = ROUTER.on_command(rt, command)
+        response = routes().on_command(rt, command)
         return (200, _json(response)) if response else OK
 
     return _once(rt, "slack-command", _request_id(headers, body), handle)
@@ -116,7 +126,7 @@ def handle_interaction_request(rt: Runtime, body: bytes, headers: dict[str, str]
     payload = slack_requests.interaction_payload(body)
 
     def handle() -> tuple[int, str]:
-        response = ROUTER.on_interaction(rt, payload, at)
+        response = routes().on_interaction(rt, payload, at)
         return (200, _json(response)) if response else OK
 
     return _once(rt, "slack-interaction", _request_id(headers, body), handle)

@@ -93,5 +93,5 @@ def viewer_teams(rt: Runtime, user: str) -> list[Runtime]:
     return mine
 
 
-def register(router: Router) -> None:
+def register_events(router: Router) -> None:
     router.event("app_home_opened", _home_opened, personal=True)

@@ -18,25 +18,23 @@ from prodsupport.core.errors import UserError
 from prodsupport.incident import flows as incident_flow
 from prodsupport.incident import messages as msg
 from prodsupport.incident.model import Incident, Severity, Source
-from prodsupport.incident.next_update import parse_next_update_field
 from prodsupport.slack import authorization
-from prodsupport.slack.commands import (
-    Declare,
-    Help,
-    ListIncidents,
-    OpenDeclareForm,
-    Resolve,
-    SetApplications,
-    SetField,
-    SetSeverity,
-    StatusUpdate,
-)
-from prodsupport.slack.partner_handlers import suggest_after_applications
 from prodsupport.slack.requests import TS_RE, SlashCommand
 from prodsupport.slack.router import Answer, ephemeral, team_metadata
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
+    from prodsupport.slack.commands import (
+        Declare,
+        Help,
+        ListIncidents,
+        OpenDeclareForm,
+        Resolve,
+        SetApplications,
+        SetField,
+        SetSeverity,
+        StatusUpdate,
+    )
     from prodsupport.slack.router import Router
 
 logger = Logger(child=True)
@@ -89,6 +87,8 @@ def _set_field(rt: Runtime, command: SlashCommand, parsed: SetField, incident: I
 
 
 def _set_applications(rt: Runtime, command: SlashCommand, parsed: SetApplications, incident: Incident) -> str:
+    from prodsupport.slack.partner_handlers import suggest_after_applications
+
     saved = incident_flow.set_applications(rt, incident, list(parsed.applications), command.user_id, command.at)
     suggest_after_applications(rt, saved)
     return f"Applications of {incident.id} updated."
@@ -146,6 +146,8 @@ def _tell_declared_elsewhere(rt: Runtime, payload: dict[str, Any], channel: str)
 
 
 def _declare_submitted(rt: Runtime, view: dict[str, Any], values: dict[str, Any], user: str, at: datetime) -> None:
+    from prodsupport.slack.partner_handlers import suggest_after_applications
+
     title = str(values.get("title") or "")
     if not title:
         raise UserError("The title is missing.")
@@ -200,6 +202,8 @@ def _open_card_form(rt: Runtime, incident: Incident, kind: str, payload: dict[st
 def _status_submitted(
     rt: Runtime, incident: Incident, callback_id: str, values: dict[str, Any], user: str, at: datetime
 ) -> None:
+    from prodsupport.incident.next_update import parse_next_update_field
+
     status = str(values.get("status") or "")
     if not status:
         raise UserError("The status is missing.")
@@ -210,6 +214,8 @@ def _status_submitted(
 def _details_submitted(
     rt: Runtime, incident: Incident, callback_id: str, values: dict[str, Any], user: str, at: datetime
 ) -> None:
+    from prodsupport.slack.partner_handlers import suggest_after_applications
+
     for field in ("summary", "business_impact"):
         if values.get(field) and values[field] != getattr(incident, field):
             incident = incident_flow.update_field(rt, incident, field, str(values[field]), user, at)
@@ -229,9 +235,24 @@ def _resolve_submitted(
     resolve_incident(rt, incident, resolution, user, at)
 
 
-def register(router: Router) -> None:
+def register_events(router: Router) -> None:
     router.event("message", incident_flow.on_message)
     router.event("reaction_added", incident_flow.on_reaction)
+
+
+def register(router: Router) -> None:
+    from prodsupport.slack.commands import (
+        Declare,
+        Help,
+        ListIncidents,
+        OpenDeclareForm,
+        Resolve,
+        SetApplications,
+        SetField,
+        SetSeverity,
+        StatusUpdate,
+    )
+
     router.incident_command(OpenDeclareForm, _open_form)
     router.incident_command(Help, _help)
     router.incident_command(ListIncidents, _list)

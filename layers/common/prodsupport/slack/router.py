@@ -9,8 +9,10 @@ incident's own team for anything naming an incident, the form's `team` for a sub
 command, the form's error to a submission, an ephemeral message to a click. Slack refusing `views.open`
 for a trigger that expired or was used is told to the person, not failed.
 
-Every route is registered at once, but a handler module imports its domain's use cases inside the handler, so
-a container's first request loads only the domain it needs (cold start).
+An Events API event needs only the event types' routes (each domain's `register_events`); the commands,
+shortcuts, buttons and forms, with the command parser and the models they name, are registered with the first
+command or interaction (`slack.events.routes`). A handler module imports its domain's use cases inside the
+handler, so a container's first request loads only the domain it needs (cold start).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from prodsupport.incident.flows import find
 from prodsupport.incident.model import Incident
 from prodsupport.infra import metrics
 from prodsupport.slack import authorization
-from prodsupport.slack.commands import INCIDENT_USAGE, IncidentCommand, parse_incident
 from prodsupport.slack.requests import SlashCommand
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
+    from prodsupport.slack.commands import IncidentCommand
 
 logger = Logger(child=True)
 type Answer = dict[str, Any] | None
@@ -168,12 +170,14 @@ def _incident_of(rt: Runtime, payload: dict[str, Any], action: dict[str, Any], *
 
 
 def _unavailable() -> NoReturn:
+    from prodsupport.slack.commands import INCIDENT_USAGE  # noqa: PLC0415 - loaded with the first command
+
     raise UserError(f"That command is not available in this deployment.\n{INCIDENT_USAGE}")
 
 
 @dataclass
 class Router:
-    """The routing table; `slack.events` builds it once from every domain's `register`."""
+    """The routing table; `slack.events` builds it from every domain's `register_events`, then `register`."""
 
     events: dict[str, EventHandler] = field(default_factory=dict)
     personal_events: set[str] = field(default_factory=set)
@@ -256,6 +260,8 @@ class Router:
             return ephemeral(FORM_NOT_OPENED)
 
     def _on_incident_command(self, rt: Runtime, command: SlashCommand) -> Answer:
+        from prodsupport.slack.commands import parse_incident  # noqa: PLC0415 - an event never parses a command
+
         parsed: IncidentCommand = parse_incident(command.text)
         plain = self.incident_commands.get(type(parsed))
         if plain is not None:
