@@ -307,3 +307,15 @@ def test_an_alerts_retry_after_its_card_was_posted_but_not_stored_declares_that_
     assert (incident.id, incident.card_ts) == ("INC-2026-0001", card["ts"])
     assert len(posts_of(configured.slack, "incident_declared")) == 1
     assert rt.store.next_sequence("INC", 2026) == 2
+
+
+def test_a_give_back_never_deletes_a_claim_another_delivery_made(configured: LocalStack) -> None:
+    # GIVEN a delivery that was handled, and a repeat whose own claim attempt failed without a word
+    rt = runtime.current()
+    rt.dedupe.claim("slack", "Ev1", WEDNESDAY_10_ET, attempt="first")
+
+    # WHEN the repeat gives back what it may have claimed
+    rt.dedupe.give_back("slack", "Ev1", attempt="repeat")
+
+    # THEN the first delivery's claim stands, so a later repeat is still a duplicate
+    assert [item["pk"]["S"] for item in table_items(configured)] == ["DEDUPE#slack#Ev1"]

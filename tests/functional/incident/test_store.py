@@ -162,6 +162,18 @@ def test_a_claim_never_turned_into_an_incident_can_be_taken_over_after_its_hold(
     assert holder == "message_shortcut:U0ENG"
 
 
+def test_a_claim_taken_over_says_a_card_may_already_hang_under_the_message(stack: LocalStack) -> None:
+    store = runtime.current().store
+    channel = stack.settings["channel_id"]
+    store.claim_message(channel, MESSAGE_TS, "alert_message:", OPENED, CLAIM_HOLD)
+
+    taken = store.claim_message(
+        channel, MESSAGE_TS, "message_shortcut:U0ENG", OPENED + timedelta(minutes=11), CLAIM_HOLD
+    )
+
+    assert (taken.holder, taken.declared, taken.again) == ("message_shortcut:U0ENG", None, True)
+
+
 def test_a_message_already_declared_is_not_claimed_and_its_incident_comes_back(stack: LocalStack) -> None:
     # GIVEN the alert's declaration claimed its message and stored its incident
     store = runtime.current().store

@@ -246,13 +246,16 @@ def _card(rt: Runtime, incident: Incident) -> SlackMessage:
 
 
 def _card_posted_before(rt: Runtime, channel: str, thread_ts: str) -> tuple[str, str] | None:
-    """(incident id, ts) of the card this app already posted under the message, if an earlier attempt did."""
+    """(incident id, ts) of the card an earlier attempt posted under the message: a bot's reply (never the
+    message itself) with the declaration's metadata, the latest if several attempts each left one."""
+    latest: tuple[str, str] | None = None
     for found in thread_replies(rt.slack, channel, thread_ts):
         metadata = found.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == msg.DECLARED and payload.get("incident_id"):
-            return str(payload["incident_id"]), str(found["ts"])
-    return None
+        is_card = metadata.get("event_type") == msg.DECLARED and payload.get("incident_id")
+        if is_card and found.get("bot_id") and str(found.get("ts")) != thread_ts:
+            latest = str(payload["incident_id"]), str(found["ts"])
+    return latest
 
 
 def _create_with_early_reply(

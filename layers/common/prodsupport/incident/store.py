@@ -445,36 +445,46 @@ class IncidentStore:
         """Who declares the incident of a message: the first to claim it, before any id is taken or card posted.
 
         An alert and a person's message shortcut on the same message may be handled at once; without a claim
-        both would take an id and post a card. The claimant's own retries keep the claim (`again`: an earlier
-        attempt of theirs may have posted the card); a claim not turned into an incident within `hold` (its
-        declaration failed for good) may be taken over. The claim is taken only while there is no incident
-        (one transaction), and a refusal returns both items as they stood, so the declaration needs no read of
-        its own. A message with an incident is not claimed again; the holder named then is whoever would have
-        held the claim.
+        both would take an id and post a card. The claim is taken only while there is none and no incident (one
+        transaction), and a refusal returns both items as they stood, so the declaration needs no read of its
+        own. The claimant's own retries keep the claim; a claim not turned into an incident within `hold` (its
+        declaration failed for good) is taken over, with a second write on that rare path only. Either way the
+        answer says `again`: a card may already hang under the message from an earlier attempt. A message with
+        an incident is not claimed again; the holder named then is whoever would have held the claim.
         """
         pk = thread_pk(channel_id, ts)
+        claim = {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)}
         try:
-            self.table.put_all(
-                [
-                    (
-                        {"pk": pk, "sk": CLAIM, "claimant": claimant, "held_until": to_iso(now + hold)},
-                        "attribute_not_exists(pk) OR held_until < :now",
-                    )
-                ],
-                absent=[(pk, INCIDENT)],
-                vals={":now": to_iso(now)},
-            )
+            self.table.put_all([(claim, "attribute_not_exists(pk)")], absent=[(pk, INCIDENT)])
         except ConditionFailed as refused:
             if refused.failed:  # the claim's own condition held unless it is among those that failed
                 held, declared = refused.failed.get(0), refused.failed.get(1)
-                holder = claimant if 0 not in refused.failed else str(held.get("claimant", "")) if held else ""
             else:  # no reasons given: read what stood
                 held, declared = self.table.get(pk, CLAIM), self.table.get(pk, INCIDENT)
-                holder = str(held.get("claimant", "")) if held else ""
-            again = held is not None and str(held.get("claimant", "")) == claimant
             incident = self._seen(Incident.from_record(declared)) if declared else None
-            return MessageClaim(holder, incident, again)
+            if held is None:
+                return MessageClaim(claimant, incident, False)
+            holder = str(held.get("claimant", ""))
+            if holder != claimant and incident is None and str(held.get("held_until", "")) < to_iso(now):
+                return self._take_over(claim, held)
+            return MessageClaim(holder, incident, holder == claimant)
         return MessageClaim(claimant, None, False)
+
+    def _take_over(self, claim: dict[str, Any], held: dict[str, Any]) -> MessageClaim:
+        """A claim whose declaration failed for good, taken over while it is still the one read and no incident
+        came since; whoever wins a race for it declares, and finds the card the failed attempt left, if any."""
+        try:
+            self.table.put_all(
+                [(claim, "claimant = :was AND held_until = :until")],
+                absent=[(str(claim["pk"]), INCIDENT)],
+                vals={":was": held.get("claimant", ""), ":until": held.get("held_until", "")},
+            )
+        except ConditionFailed as refused:
+            stood = self.table.get(str(claim["pk"]), CLAIM)
+            declared = refused.failed.get(1)
+            incident = self._seen(Incident.from_record(declared)) if declared else None
+            return MessageClaim(str((stood or {}).get("claimant", "")), incident, False)
+        return MessageClaim(str(claim["claimant"]), None, True)
 
     def early_reply(self, channel_id: str, thread_ts: str) -> dict[str, Any] | None:
         return self.table.get(thread_pk(channel_id, thread_ts), EARLY)

@@ -19,8 +19,9 @@ only read, so a repeat found at that point (`DuplicateDelivery`) is stopped with
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -61,7 +62,9 @@ class DeliveryClaim:
         self.now = int(received_at.timestamp())
         self.expires = int((received_at + dedupe.ttl).timestamp())
         self.lease_until = int((received_at + dedupe.lease).timestamp())
-        self.made = False  # written: on a failure it is given back
+        self.made = False  # written (or maybe: its answer was lost): on a failure it is given back
+        # This attempt's mark on the claim item, so a give-back never deletes a claim another delivery made.
+        self.attempt = uuid.uuid4().hex
         self.embedded = False  # met by a write of the table's own item (IncidentStore.record_reply)
 
     def transact_item(self, table_name: str) -> dict[str, Any]:
@@ -70,7 +73,13 @@ class DeliveryClaim:
             "Put": {
                 "TableName": table_name,
                 "Item": serialize(
-                    {"pk": self.key, "sk": "DEDUPE", "expires_at": self.expires, "in_flight_until": self.lease_until}
+                    {
+                        "pk": self.key,
+                        "sk": "DEDUPE",
+                        "expires_at": self.expires,
+                        "in_flight_until": self.lease_until,
+                        "attempt": self.attempt,
+                    }
                 ),
                 "ConditionExpression": CLAIM_CONDITION,
                 "ExpressionAttributeValues": values({":now": self.now}),
@@ -81,7 +90,7 @@ class DeliveryClaim:
     def write(self) -> None:
         """The claim on its own, when the delivery's first write cannot carry it (or it has none)."""
         self.made = True  # until known otherwise: an answer lost after the write is given back, to be safe
-        claim = self.dedupe.claim(self.source, self.delivery_id, self.received_at)
+        claim = self.dedupe.claim(self.source, self.delivery_id, self.received_at, attempt=self.attempt)
         self.made = claim is Claim.FIRST
         if claim is Claim.IN_FLIGHT:
             raise self.refused(None)
@@ -117,20 +126,22 @@ class Deduplicator:
         self.ttl = ttl
         self.lease = lease
 
-    def claim(self, source: str, delivery_id: str, received_at: datetime) -> Claim:
+    def claim(self, source: str, delivery_id: str, received_at: datetime, *, attempt: str = "") -> Claim:
         """`received_at` is when this delivery arrived (the runtime clock), never the event's own time: a
-        retry repeats the event's time, so a lease measured from it would never run out."""
+        retry repeats the event's time, so a lease measured from it would never run out. `attempt` marks the
+        claim as this attempt's, for a give-back that must not delete another's (`give_back(attempt=...)`)."""
         now = int(received_at.timestamp())
         try:
             self.table.update(
                 f"DEDUPE#{source}#{delivery_id}",
                 "DEDUPE",
-                "SET expires_at = :expires, in_flight_until = :lease",
+                "SET expires_at = :expires, in_flight_until = :lease, attempt = :attempt",
                 condition=CLAIM_CONDITION,
                 vals={
                     ":expires": int((received_at + self.ttl).timestamp()),
                     ":lease": int((received_at + self.lease).timestamp()),
                     ":now": now,
+                    ":attempt": attempt,
                 },
             )
         except ConditionFailed as lost:
@@ -138,8 +149,16 @@ class Deduplicator:
             return Claim.IN_FLIGHT if isinstance(until, int) and until > now else Claim.DUPLICATE
         return Claim.FIRST
 
-    def give_back(self, source: str, delivery_id: str) -> None:
-        self.table.delete(f"DEDUPE#{source}#{delivery_id}", "DEDUPE")
+    def give_back(self, source: str, delivery_id: str, *, attempt: str | None = None) -> None:
+        """`attempt`: only the claim that attempt made (one whose write failed without a word may not exist, and
+        another delivery's must stay)."""
+        if attempt is None:
+            self.table.delete(f"DEDUPE#{source}#{delivery_id}", "DEDUPE")
+            return
+        with suppress(ConditionFailed):
+            self.table.delete(
+                f"DEDUPE#{source}#{delivery_id}", "DEDUPE", condition="attempt = :attempt", vals={":attempt": attempt}
+            )
 
     @contextmanager
     def once(
@@ -191,5 +210,5 @@ class Deduplicator:
             if self.table.pending is claim:
                 self.table.pending = None
             if claim.made:  # or maybe made: a write whose answer was lost is given back, to be safe
-                self.give_back(source, delivery_id)
+                self.give_back(source, delivery_id, attempt=claim.attempt)
             raise

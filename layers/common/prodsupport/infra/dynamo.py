@@ -7,6 +7,7 @@ exception here, at the adapter, so nothing above this module knows botocore's er
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
@@ -202,9 +203,19 @@ class Table:
             raise
         return deserialize(response.get("Attributes", {}))
 
-    def delete(self, pk: str, sk: str) -> None:
+    def delete(self, pk: str, sk: str, *, condition: str | None = None, vals: Mapping[str, Any] | None = None) -> None:
         self.settle()
-        self.client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}))
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize({"pk": pk, "sk": sk})}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if vals:
+            kwargs["ExpressionAttributeValues"] = values(vals)
+        try:
+            self.client.delete_item(**kwargs)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(pk) from exc
+            raise
 
     def put_all(
         self,
@@ -259,7 +270,9 @@ class Table:
             transact_items = [*transact_items, pending.transact_item(self.name)]
             pending.made = True  # until known otherwise: an answer lost after the commit is given back, to be safe
         try:
-            self.client.transact_write_items(TransactItems=transact_items)
+            # A token makes botocore's own resend of a transaction whose answer was lost a no-op, not a refusal
+            # by the claim it carries (which would read as another delivery's).
+            self.client.transact_write_items(TransactItems=transact_items, ClientRequestToken=uuid.uuid4().hex)
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if pending is not None and len(reasons) == len(transact_items):  # cancelled: nothing was written
