@@ -308,7 +308,6 @@ class IncidentStore:
             )
         except ConditionFailed as lost:
             if claim is not None:
-                claim.embedded = False
                 self.table.pending = claim  # not made: whatever this delivery does next carries it
                 if lost.item and (running := claim.carried(lost.item.get("ack_delivery"))):
                     raise running from None  # this very reply's first delivery is still at work

@@ -65,7 +65,6 @@ class DeliveryClaim:
         self.made = False  # written (or maybe: its answer was lost): on a failure it is given back
         # This attempt's mark on the claim item, so a give-back never deletes a claim another delivery made.
         self.attempt = uuid.uuid4().hex
-        self.embedded = False  # met by a write of the table's own item (IncidentStore.record_reply)
 
     def transact_item(self, table_name: str) -> dict[str, Any]:
         """The claim as one Put of a TransactWriteItems, with its own condition and values."""
@@ -99,7 +98,6 @@ class DeliveryClaim:
 
     def mark(self) -> dict[str, Any]:
         """The claim as an attribute of the item the delivery changes: its one write is then also the claim."""
-        self.embedded = True
         return {"key": self.key, "in_flight_until": self.lease_until}
 
     def carried(self, mark: object) -> Exception | None:

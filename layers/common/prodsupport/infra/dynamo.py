@@ -79,11 +79,24 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return False
 
 
+def _expression(
+    condition: str | None, names: Mapping[str, str] | None, vals: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A request's condition and its placeholders, each only when given (DynamoDB refuses empty ones)."""
+    expression: dict[str, Any] = {}
+    if condition:
+        expression["ConditionExpression"] = condition
+    if names:
+        expression["ExpressionAttributeNames"] = dict(names)
+    if vals:
+        expression["ExpressionAttributeValues"] = values(vals)
+    return expression
+
+
 class PendingWrite(Protocol):
     """A write that waits to go out with the table's next one (a delivery's claim: infra/dedupe.py)."""
 
     made: bool
-    embedded: bool  # carried by a write of another item (`mark`), so never written on its own
 
     def transact_item(self, table_name: str) -> dict[str, Any]: ...
 
@@ -156,15 +169,8 @@ class Table:
         if self.pending is not None:  # one transaction instead of two writes
             self.put_all([(item, condition)], names=names, vals=vals)
             return
-        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
-        if vals:
-            kwargs["ExpressionAttributeValues"] = values(vals)
         try:
-            self.client.put_item(**kwargs)
+            self.client.put_item(TableName=self.name, Item=serialize(item), **_expression(condition, names, vals))
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise ConditionFailed(str(item.get("pk"))) from exc
@@ -187,13 +193,8 @@ class Table:
             "UpdateExpression": expression,
             "ReturnValues": "ALL_NEW",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **_expression(condition, names, vals),
         }
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
-        if vals:
-            kwargs["ExpressionAttributeValues"] = values(vals)
         try:
             response = self.client.update_item(**kwargs)
         except ClientError as exc:
@@ -205,13 +206,10 @@ class Table:
 
     def delete(self, pk: str, sk: str, *, condition: str | None = None, vals: Mapping[str, Any] | None = None) -> None:
         self.settle()
-        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize({"pk": pk, "sk": sk})}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if vals:
-            kwargs["ExpressionAttributeValues"] = values(vals)
         try:
-            self.client.delete_item(**kwargs)
+            self.client.delete_item(
+                TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), **_expression(condition, None, vals)
+            )
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise ConditionFailed(pk) from exc
@@ -230,11 +228,7 @@ class Table:
         Each (pk, sk) in `absent` must not exist either, so a write can depend on an item it does not write.
         `names` and `vals` serve the conditions that use them, and must be used by every one given.
         """
-        expression: dict[str, Any] = {}
-        if names:
-            expression["ExpressionAttributeNames"] = dict(names)
-        if vals:
-            expression["ExpressionAttributeValues"] = values(vals)
+        expression = _expression(None, names, vals)
         old = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
         puts = [
             {

@@ -251,11 +251,10 @@ def _look(client: WebClient, message: SlackMessage) -> str | None:
 def find_effect(client: WebClient, message: SlackMessage) -> str | None:
     """The ts of the bot's reply carrying this effect id, read from its thread (every effect with an id is
     a thread reply); any failure to read propagates, as the outcome is then still unknown."""
-    for page in _thread_pages(client, message.channel, str(message.thread_ts)):
-        for found in page.get("messages") or []:
-            metadata = found.get("metadata") or {}
-            if (metadata.get("event_payload") or {}).get("effect_id") == message.effect_id:
-                return str(found["ts"])
+    for found in thread_replies(client, message.channel, str(message.thread_ts)):
+        metadata = found.get("metadata") or {}
+        if (metadata.get("event_payload") or {}).get("effect_id") == message.effect_id:
+            return str(found["ts"])
     return None
 
 
