@@ -32,8 +32,10 @@ from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from traffic import alert_incident
+
 from prodsupport import runtime
-from prodsupport.incident.model import Incident, Severity, Sla, Source, Status
+from prodsupport.incident.model import Incident, Sla, Status
 from prodsupport.incident.store import INCIDENT, thread_pk
 from prodsupport.infra.dynamo import serialize
 from prodsupport.runtime import Runtime
@@ -81,20 +83,7 @@ def counting(client: Any, measure: Measure) -> Iterator[None]:
 
 def alert(rt: Runtime, opened_at: datetime) -> Incident:
     sequence = next(_sequence)
-    return rt.policy.new_incident(
-        team=rt.team_id,
-        id_prefix=rt.id_prefix,
-        sequence=sequence,
-        title=f"Benchmark alert {sequence}",
-        severity=Severity.MAJOR,
-        source=Source.ALERT_MESSAGE,
-        channel_id=rt.settings.channel_id,
-        thread_ts=f"{int(opened_at.timestamp())}.{sequence:06d}",
-        opened_at=opened_at,
-        declared_by="",
-        applications=["Check-In Experience"],
-        owner="UPM",
-    )
+    return alert_incident(rt, sequence, opened_at, f"Benchmark alert {sequence}")
 
 
 def seed_open(views: list[Runtime], now: datetime, how_many: int) -> None:

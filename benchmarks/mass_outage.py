@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from traffic import functions_quiet
+from traffic import alert_incident, functions_quiet
 
 from prodsupport import runtime
 from prodsupport.core.timefmt import parse_iso, to_iso
-from prodsupport.incident.model import Severity, Source
 from prodsupport.runtime import Runtime
 from prodsupport_local.emulator import processes
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
@@ -76,20 +75,7 @@ class Outage:
 
 def open_alerts(rt: Runtime, opened: list[datetime]) -> None:
     for sequence, at in enumerate(opened, start=1):
-        rt.store.create(
-            rt.policy.new_incident(
-                sequence=sequence,
-                title=f"Platform outage alert {sequence}",
-                severity=Severity.MAJOR,
-                source=Source.ALERT_MESSAGE,
-                channel_id=rt.settings.channel_id,
-                thread_ts=f"{int(at.timestamp())}.{sequence:06d}",
-                opened_at=at,
-                declared_by="",
-                applications=["Check-In Experience"],
-                owner="UPM",
-            )
-        )
+        rt.store.create(alert_incident(rt, sequence, at, f"Platform outage alert {sequence}"))
 
 
 def _ack_notice(call: SlackCall, channel: str) -> tuple[str, str, datetime] | None:

@@ -24,13 +24,17 @@ from datetime import UTC, datetime, timedelta
 from hashlib import md5
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from prodsupport.core.timefmt import parse_iso, to_iso
+from prodsupport.incident.model import Incident, Severity, Source
 from prodsupport_local.emulator.apigw import http_api_event
 from prodsupport_local.emulator.signing import pagerduty_headers, slack_headers
 from prodsupport_local.emulator.stack import LocalStack, VirtualClock
+
+if TYPE_CHECKING:
+    from prodsupport.runtime import Runtime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -275,6 +279,25 @@ def _sample(name: str) -> dict[str, Any]:
     loaded = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
+
+
+def alert_incident(rt: Runtime, sequence: int, opened_at: datetime, title: str) -> Incident:
+    """An alert's incident as the policy opens it, for the benchmarks that store many at once (checker scaling,
+    the mass outage) without sending each alert through Slack."""
+    return rt.policy.new_incident(
+        team=rt.team_id,
+        id_prefix=rt.id_prefix,
+        sequence=sequence,
+        title=title,
+        severity=Severity.MAJOR,
+        source=Source.ALERT_MESSAGE,
+        channel_id=rt.settings.channel_id,
+        thread_ts=f"{int(opened_at.timestamp())}.{sequence:06d}",
+        opened_at=opened_at,
+        declared_by="",
+        applications=["Check-In Experience"],
+        owner="UPM",
+    )
 
 
 # -- the recipes: each prepares its state and returns the event to measure ----------------------------------
