@@ -251,19 +251,13 @@ class Runtime:
         refresh(root, changed)
 
     def client(self, service: str) -> Any:
-        client = _boto3_client(service)
-        if service in EFFECT_SERVICES:  # a queued message or an email is an effect: a delivery's claim goes first
-            client.meta.events.register("before-call", self._before_aws_effect, unique_id="prodsupport-effect")
-        return client
+        return _boto3_client(service)
 
     def before_effect(self) -> None:
         """Make the delivery's pending claim (infra/dedupe.py) before an effect outside the table."""
         table = self.root.__dict__.get("table")  # none built: nothing can be pending
         if table is not None:
             table.settle()
-
-    def _before_aws_effect(self, **_: Any) -> None:
-        self.before_effect()
 
     @cached_property
     def _secrets(self) -> SecretsProvider:
@@ -416,7 +410,15 @@ def _boto3_client(service: str) -> Any:
         options = CLIENT_CONFIG.get(service)
         config = Config(**options) if options else None
         client = _boto3_clients[service] = boto3.client(service, config=config)
+        if service in EFFECT_SERVICES:  # a queued message or an email is an effect: a delivery's claim goes first
+            client.meta.events.register("before-call", _before_aws_effect)
     return client
+
+
+def _before_aws_effect(**_: Any) -> None:
+    """The container's runtime, like the clients, is the current one: `reset` drops both together."""
+    if _runtime is not None:
+        _runtime.before_effect()
 
 
 _runtime: Runtime | None = None
