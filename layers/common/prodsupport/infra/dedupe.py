@@ -104,9 +104,8 @@ class DeliveryClaim:
         """`DeliveryInFlight` when `mark` is this delivery's, made by a first delivery still in its lease; after
         the lease the change it made is found done, and what is left to do is the caller's to decide."""
         if isinstance(mark, dict) and mark.get("key") == self.key:
-            until = mark.get("in_flight_until")
-            if isinstance(until, int) and until > self.now:
-                return self.refused(None)
+            found = self.refused(mark)
+            return found if isinstance(found, DeliveryInFlight) else None
         return None
 
     def refused(self, found: Mapping[str, Any] | None) -> Exception:
