@@ -32,13 +32,14 @@ snapstart.register("prodsupport.pagerduty.flows", "prodsupport.infra.slack_api")
 
 @app.post("/pagerduty/webhook")
 def webhook() -> Response[str]:
-    from prodsupport.pagerduty import flows as pagerduty_flow
-
     business_metrics.count("PagerDutyWebhooks")
     body = apigw.bounded_body(app.current_event, pagerduty.MAX_BODY_BYTES)
     if isinstance(body, Response):
         return body
     rt = runtime.current()
+    rt.tls_ahead()  # a cold container makes its posts' TLS context while it loads and verifies (infra/ahead.py)
+    from prodsupport.pagerduty import flows as pagerduty_flow
+
     headers = dict(app.current_event.headers)
     signature = pagerduty.header(headers, pagerduty.SIGNATURE_HEADER)
     if not pagerduty.verify_signature(pagerduty_flow.webhook_secrets(rt), signature, body):

@@ -59,6 +59,7 @@ def verify_signature(resolver: APIGatewayHttpResolver, next_middleware: NextMidd
     body = apigw.bounded_body(event, slack_requests.MAX_BODY_BYTES)
     if isinstance(body, Response):
         return body
+    rt.tls_ahead()  # a cold container makes its posts' TLS context while it verifies and loads (infra/ahead.py)
     if slack_requests.is_ssl_check(body):
         return apigw.text(200, "")
     secret = str(rt.slack_secret["signing_secret"])

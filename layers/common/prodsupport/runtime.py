@@ -40,6 +40,9 @@ from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from ssl import SSLContext
+
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from slack_sdk import WebClient
 
@@ -105,6 +108,9 @@ class Runtime:
         # Checked at cold start (a team's, when its view is first made: see `for_team`); a bad directory is
         # logged and counted, and only the partner commands answer with it.
         self.partners = _partner_directory(settings)
+        # Work started ahead (infra/ahead.py), taken where it is used.
+        self._tls_ahead: Future[SSLContext] | None = None
+        self._slack_ahead: Future[WebClient] | None = None
 
     # --- teams ----------------------------------------------------------------------------------------------
 
@@ -358,7 +364,51 @@ class Runtime:
         return self.secret(self.settings.slack_secret_name)
 
     @cached_property
+    def tls(self) -> SSLContext:
+        """The TLS context of every Slack call, one per container. Making it reads the system's CA bundle (about
+        17 ms of a cold start, docs/performance.md), which `tls_ahead` starts in the background."""
+        if self._root is not None:
+            return self._root.tls
+        started, self._tls_ahead = self._tls_ahead, None
+        if started is not None and started.exception() is None:  # waits for it
+            return started.result()
+        import ssl
+
+        return ssl.create_default_context()
+
+    def tls_ahead(self) -> None:
+        """Start making the TLS context, for a delivery that may post: it needs no input, and reading the CA
+        bundle releases the GIL, so it overlaps whatever the delivery does first."""
+        root = self.root
+        if "tls" in root.__dict__ or root._tls_ahead is not None:
+            return
+        import ssl
+
+        from prodsupport.infra import ahead
+
+        root._tls_ahead = ahead.start(ssl.create_default_context)
+
+    @cached_property
     def slack(self) -> WebClient:
+        """The client `slack_ahead` made; made here instead when that failed, so what fails is this use's own
+        attempt (work ahead may have failed in an earlier invocation, frozen with the container)."""
+        started, self._slack_ahead = self._slack_ahead, None
+        if started is not None and started.exception() is None:  # waits for it
+            return started.result()
+        return self._make_slack()
+
+    def slack_ahead(self) -> None:
+        """Start making the Slack client (its secret and its TLS context) for a delivery that will post once its
+        first writes are made: the client is ready when the post is."""
+        if "slack" in self.__dict__ or self._slack_ahead is not None:
+            return
+        self._secrets  # noqa: B018 - its client is made here, in the caller's thread (infra/ahead.py)
+        self.tls_ahead()
+        from prodsupport.infra import ahead
+
+        self._slack_ahead = ahead.start(self._make_slack)
+
+    def _make_slack(self) -> WebClient:
         from prodsupport.infra.slack_api import make_client
 
         return make_client(
@@ -368,6 +418,7 @@ class Runtime:
             budget=self.budget,
             team=self.team_id if self.several_teams else None,
             before_effect=self.before_effect,
+            tls=self.tls,
         )
 
     @property

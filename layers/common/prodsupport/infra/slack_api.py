@@ -15,6 +15,7 @@ the outcome unknown and the effect goes to the outbox, which looks again later.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from ssl import SSLContext
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -66,10 +67,13 @@ def make_client(
     budget: Budget,
     team: str | None = None,
     before_effect: Callable[[], None] | None = None,
+    tls: SSLContext | None = None,
 ) -> WebClient:
     """`team`: a deployment of several teams names the team in every message's metadata it posts or updates
     (docs/design.md#message-metadata); a single-team deployment passes None and posts what it always did.
-    `before_effect` runs before every call that is not a read (`READS`): a delivery's claim is made first."""
+    `before_effect` runs before every call that is not a read (`READS`): a delivery's claim is made first.
+    `tls`: the context of every HTTPS call (the runtime's, made once per container); without one, the first
+    call makes urllib's default, as slack_sdk does."""
 
     class NoJitter(Jitter):
         """With a zero backoff (local runs, tests) a retry should not wait at all."""
@@ -128,6 +132,7 @@ def make_client(
     return BudgetedWebClient(
         token=token,
         base_url=base_url,
+        ssl=tls,
         timeout=TIMEOUT_SECONDS,
         retry_handlers=[
             RateLimited(max_retry_count=2),

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from prodsupport.core.settings import DEFAULT_TEAM_ID, Settings
+from prodsupport.infra import ahead
 from prodsupport.infra.dynamo import Table
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # How long a container trusts the roster it read. Owners and the stakeholder list change by hand and rarely, while
 # every declaration, PagerDuty trigger and email request needs them: a change saved through this container is
@@ -45,16 +50,29 @@ class RosterStore:
     settings: Settings
     team: str = DEFAULT_TEAM_ID
     _cached: tuple[float, Roster] | None = field(default=None, init=False, repr=False)
+    _ahead: Future[Roster] | None = field(default=None, init=False, repr=False)
 
     @property
     def _sk(self) -> str:
         return "ROSTER" if self.team == DEFAULT_TEAM_ID else f"ROSTER#{self.team}"
 
     def current(self) -> Roster:
-        """The roster as read at most CACHE_SECONDS ago (on the monotonic clock: staleness is real time)."""
-        if self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS:
-            return self._cached[1]
+        """The roster as read at most CACHE_SECONDS ago (on the monotonic clock: staleness is real time), or by
+        the read `read_ahead` started; read here when that failed (see Runtime.slack)."""
+        started, self._ahead = self._ahead, None
+        if started is not None and started.exception() is None:  # waits for it
+            self._cached = (time.monotonic(), started.result())
+        cached = self._cached
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
         return self.load()
+
+    def read_ahead(self) -> None:
+        """Start reading the roster, unless the copy is fresh, for a delivery that needs it after its first
+        writes (a PagerDuty trigger's owner): a read, never an effect (infra/ahead.py)."""
+        fresh = self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS
+        if self._ahead is None and not fresh:
+            self._ahead = ahead.start(self._read)
 
     def load(self) -> Roster:
         """Read now: what an edit starts from, since its save is conditional on the version read."""
