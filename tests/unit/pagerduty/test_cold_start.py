@@ -37,3 +37,24 @@ def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_slack
 
 def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_the_incident_model_is_not_imported() -> None:
     assert _loaded_by_init("prodsupport.incident.model", "prodsupport.github.model") == "[]"
+
+
+_THREADS = """
+import importlib.util, sys, threading
+spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(threading.active_count())
+"""
+
+
+def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_no_thread_is_started() -> None:
+    """The pool that makes a post's client ahead (infra/ahead.py) starts with the first delivery: a thread
+    started at load would be captured in the SnapStart snapshot."""
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-c", _THREADS, str(REPO / "functions" / "pagerduty_webhook" / "app.py")],
+        capture_output=True,
+        check=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO / "layers" / "common")},
+    )
+    assert result.stdout.strip() == "1"
