@@ -35,6 +35,7 @@ from prodsupport.core.settings import (
     TeamUnavailable,
 )
 from prodsupport.incident.painting import PAINT_WINDOW, PaintLease
+from prodsupport.infra import ahead
 from prodsupport.infra.blocks import MAX_SELECT_OPTIONS
 from prodsupport.infra.budget import Budget
 from prodsupport.partner.model import PartnerDirectory
@@ -214,7 +215,19 @@ class Runtime:
         root = self.root
         root.changed.clear()
         root.invocation_id = uuid.uuid4().hex
+        root._drop_ahead()
         return self
+
+    def _drop_ahead(self) -> None:
+        """Work ahead belongs to the invocation that started it (infra/ahead.py); the TLS context, local work
+        that needs no input, is kept for whoever takes it."""
+        for view in (self, *self._views.values()):
+            if view._slack_ahead is not None:
+                ahead.drop(view._slack_ahead)
+                view._slack_ahead = None
+            roster = view.__dict__.get("roster")
+            if roster is not None:
+                roster.drop_ahead()
 
     @contextmanager
     def invocation(self, remaining_millis: int) -> Iterator[Runtime]:
@@ -370,42 +383,35 @@ class Runtime:
         if self._root is not None:
             return self._root.tls
         started, self._tls_ahead = self._tls_ahead, None
-        if started is not None and started.exception() is None:  # waits for it
+        if started is not None:
             return started.result()
-        import ssl
-
-        return ssl.create_default_context()
+        return _tls_context()
 
     def tls_ahead(self) -> None:
-        """Start making the TLS context, for a delivery that may post: it needs no input, and reading the CA
-        bundle releases the GIL, so it overlaps whatever the delivery does first."""
+        """Start making the TLS context, for a delivery that may post: it needs no input and makes no request
+        (so it starts before the signature is checked), and reading the CA bundle releases the GIL, so it
+        overlaps whatever the delivery does first."""
         root = self.root
         if "tls" in root.__dict__ or root._tls_ahead is not None:
             return
-        import ssl
-
-        from prodsupport.infra import ahead
-
-        root._tls_ahead = ahead.start(ssl.create_default_context)
+        root._tls_ahead = ahead.start(_tls_context)
 
     @cached_property
     def slack(self) -> WebClient:
-        """The client `slack_ahead` made; made here instead when that failed, so what fails is this use's own
-        attempt (work ahead may have failed in an earlier invocation, frozen with the container)."""
+        """The client `slack_ahead` started, when it did in this invocation: its error is raised here, as the
+        delivery's own."""
         started, self._slack_ahead = self._slack_ahead, None
-        if started is not None and started.exception() is None:  # waits for it
+        if started is not None:
             return started.result()
         return self._make_slack()
 
     def slack_ahead(self) -> None:
-        """Start making the Slack client (its secret and its TLS context) for a delivery that will post once its
-        first writes are made: the client is ready when the post is."""
+        """Start making the Slack client (its secret and its TLS context) for a delivery whose claim is made and
+        that will post after its next writes: the client is ready when the post is."""
         if "slack" in self.__dict__ or self._slack_ahead is not None:
             return
         self._secrets  # noqa: B018 - its client is made here, in the caller's thread (infra/ahead.py)
         self.tls_ahead()
-        from prodsupport.infra import ahead
-
         self._slack_ahead = ahead.start(self._make_slack)
 
     def _make_slack(self) -> WebClient:
@@ -441,6 +447,17 @@ class Runtime:
             budget_seconds=self.settings.github_retry_budget_seconds,
             before_write=self.before_effect,
         )
+
+
+def _tls_context() -> SSLContext:
+    """What urllib's default opener makes for HTTP/1.1, once per container instead of once per opener."""
+    import ssl
+
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    if context.post_handshake_auth is not None:
+        context.post_handshake_auth = True
+    return context
 
 
 _boto3_clients: dict[str, Any] = {}

@@ -3,12 +3,13 @@
 A cold container's first delivery does one thing after another before it answers: it verifies, writes its claim
 and its change, then posts. What its post needs besides (the Slack secret, the TLS context, the roster for an
 owner) depends on none of that, so it starts early, on a small pool of threads, while the delivery goes on
-with what it must do in order. Each is taken where it is used; when it failed, the use does it again in line,
-so what a delivery fails with is its own attempt, made where it always was. (Work ahead can outlive its
-invocation: a duplicate answers at once, and Lambda freezes the container with the read in flight.)
+with what it must do in order. Each is taken where it is used (`Future.result`), which raises what the work
+raised: the delivery fails where it did when the work ran in line. Work ahead belongs to the invocation that
+started it: the next one drops what was never taken (`drop`, from `Runtime.begin`), since Lambda may have frozen
+the container with it in flight.
 
-Only reads and local work go ahead, never an effect: a delivery that turns out to be a duplicate has at most
-read something for nothing, once per container (what goes ahead is cached for the container afterwards).
+Only reads and local work go ahead, never an effect, and reads only once the delivery's claim is made, so a
+duplicate reads nothing more (the TLS context, which needs no input and no request, is started on arrival).
 Clients are made by the caller before it hands work over (boto3 does not make clients safely from several
 threads at once); the clients themselves are safe to share.
 
@@ -21,7 +22,7 @@ fill (docs/performance.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
 WORKERS = 3
 
 _pool: ThreadPoolExecutor | None = None
+
+
+def drop(started: Future[Any]) -> None:
+    """Forget work an earlier invocation started and never took: cancelled if it has not begun. Work still
+    running (its container was frozen with a read in flight) keeps its thread until its own timeout, so the
+    pool is replaced: no new work waits behind it."""
+    global _pool  # noqa: PLW0603 - see start
+    if started.cancel() or started.done() or _pool is None:
+        return
+    _pool.shutdown(wait=False)
+    _pool = None
 
 
 def start[T](work: Callable[[], T]) -> Future[T]:

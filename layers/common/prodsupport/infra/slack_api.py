@@ -72,8 +72,8 @@ def make_client(
     """`team`: a deployment of several teams names the team in every message's metadata it posts or updates
     (docs/design.md#message-metadata); a single-team deployment passes None and posts what it always did.
     `before_effect` runs before every call that is not a read (`READS`): a delivery's claim is made first.
-    `tls`: the context of every HTTPS call (the runtime's, made once per container); without one, the first
-    call makes urllib's default, as slack_sdk does."""
+    `tls`: the context of every HTTPS call (the runtime's, made once per container, so a cold start can make
+    it ahead); without one, urllib's default opener makes its own with the first call."""
 
     class NoJitter(Jitter):
         """With a zero backoff (local runs, tests) a retry should not wait at all."""

@@ -99,7 +99,6 @@ def handle_webhook(rt: Runtime, body: bytes, headers: Mapping[str, str]) -> tupl
                 service = event.incident.service.id if event.incident.service is not None else ""
                 logger.warning("a PagerDuty event of a service no team owns", event_id=event.id, service=service)
                 return _answer(UNOWNED_SERVICE, event)  # counted by the function, as every outcome
-            team.slack_ahead()  # every use case posts once its first writes are made
             outcome = HANDLERS[event.event_type](team, event, event.incident)
     except DuplicateDelivery:
         logger.info("duplicate PagerDuty delivery", webhook_id=delivery_id, event_id=event.id)
@@ -151,13 +150,15 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     Nobody has acknowledged anything yet, so both clocks start: the Slack ack (a human post in the thread)
     and the PagerDuty ack, with the same due time.
     """
-    rt.roster.read_ahead()  # the owner, read while the claim and the link look are written
-    existing = _linked(rt, pd.id)
+    existing = _linked(rt, pd.id)  # the delivery's claim goes with this look (a duplicate stops here)
     if existing is not None:
         return _attach(rt, existing, event, pd)
     if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
         logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
         return "ignored: service not configured"
+    # Read while the id counter is written (infra/ahead.py): what the root card's post needs besides its id.
+    rt.slack_ahead()
+    rt.roster.read_ahead()
     settings = rt.settings
     opened_at = event.occurred_at
     incident = rt.policy.new_incident(

@@ -50,29 +50,41 @@ class RosterStore:
     settings: Settings
     team: str = DEFAULT_TEAM_ID
     _cached: tuple[float, Roster] | None = field(default=None, init=False, repr=False)
-    _ahead: Future[Roster] | None = field(default=None, init=False, repr=False)
+    # A read `read_ahead` started, with when it started (on the monotonic clock, as `_cached`).
+    _ahead: tuple[float, Future[Roster]] | None = field(default=None, init=False, repr=False)
 
     @property
     def _sk(self) -> str:
         return "ROSTER" if self.team == DEFAULT_TEAM_ID else f"ROSTER#{self.team}"
 
     def current(self) -> Roster:
-        """The roster as read at most CACHE_SECONDS ago (on the monotonic clock: staleness is real time), or by
-        the read `read_ahead` started; read here when that failed (see Runtime.slack)."""
-        started, self._ahead = self._ahead, None
-        if started is not None and started.exception() is None:  # waits for it
-            self._cached = (time.monotonic(), started.result())
+        """The roster as read at most CACHE_SECONDS ago (on the monotonic clock: staleness is real time),
+        counted from when the read started: the one `read_ahead` started is taken (its error raised here, as
+        this delivery's own), unless a save or a load since holds a newer copy."""
+        if self._ahead is not None:
+            started_at, started = self._ahead
+            self._ahead = None
+            roster = started.result()
+            if self._cached is None or self._cached[0] < started_at:
+                self._cached = (started_at, roster)
         cached = self._cached
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         return self.load()
 
     def read_ahead(self) -> None:
-        """Start reading the roster, unless the copy is fresh, for a delivery that needs it after its first
-        writes (a PagerDuty trigger's owner): a read, never an effect (infra/ahead.py)."""
+        """Start reading the roster, unless the copy is fresh, for a delivery that will need it after its next
+        write (a PagerDuty trigger's owner): a read, never an effect (infra/ahead.py)."""
         fresh = self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS
         if self._ahead is None and not fresh:
-            self._ahead = ahead.start(self._read)
+            self._ahead = (time.monotonic(), ahead.start(self._read))
+
+    def drop_ahead(self) -> None:
+        """Forget a read started by an earlier invocation (Runtime.begin): one nobody took may have been frozen
+        with its container for hours."""
+        if self._ahead is not None:
+            ahead.drop(self._ahead[1])
+            self._ahead = None
 
     def load(self) -> Roster:
         """Read now: what an edit starts from, since its save is conditional on the version read."""
