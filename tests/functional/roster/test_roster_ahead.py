@@ -1,5 +1,6 @@
 """The roster read ahead (a PagerDuty trigger's owner, infra/ahead.py): the next use takes it instead of reading
-again, a fresh copy starts no read, and a read that failed ahead is made again where the roster is used."""
+again, a fresh copy starts no read, its error is raised where the roster is used, a save since it started wins
+over it, and one an earlier invocation never took is dropped."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from prodsupport import runtime
 from prodsupport.infra.dynamo import Table
-from prodsupport.roster.store import RosterStore
+from prodsupport.roster.store import Roster, RosterStore
 from prodsupport_local.emulator.stack import LocalStack
 
 
@@ -37,8 +38,13 @@ def roster_store(table: CountingTable) -> RosterStore:
     return RosterStore(table, runtime.current().settings)
 
 
+def stored_pm(table: Table, user_id: str, version: int) -> None:
+    """Another container's save: written straight to the table."""
+    table.put({"pk": "CONFIG", "sk": "ROSTER", "pm_user_id": user_id, "version": version})
+
+
 def test_a_roster_read_ahead_is_what_the_next_use_returns_without_a_second_read(table: Table) -> None:
-    table.put({"pk": "CONFIG", "sk": "ROSTER", "pm_user_id": "U0PM", "version": 3})
+    stored_pm(table, "U0PM", 3)
     counting = CountingTable(table)
     store = roster_store(counting)
 
@@ -60,19 +66,40 @@ def test_a_fresh_roster_starts_no_read_ahead(table: Table) -> None:
     assert counting.reads == 1
 
 
-def test_a_read_ahead_that_failed_is_made_again_where_the_roster_is_used(table: Table) -> None:
+def test_a_read_ahead_that_failed_raises_its_error_where_the_roster_is_used_and_the_next_use_reads_again(
+    table: Table,
+) -> None:
     counting = CountingTable(table, failures=1)
     store = roster_store(counting)
 
     store.read_ahead()
+    with pytest.raises(ConnectionError):
+        store.current()
     store.current()
 
     assert counting.reads == 2
 
 
-def test_when_the_read_where_the_roster_is_used_fails_too_its_error_is_raised(table: Table) -> None:
-    store = roster_store(CountingTable(table, failures=2))
-
+def test_a_save_made_after_a_read_ahead_started_wins_over_what_it_read(table: Table) -> None:
+    stored_pm(table, "U0OLDPM", 1)
+    store = roster_store(CountingTable(table))
     store.read_ahead()
-    with pytest.raises(ConnectionError):
-        store.current()
+    store._ahead[1].result()  # type: ignore[index]  # the read is done: what it read is the old roster
+
+    store.save(Roster(pm_user_id="U0NEWPM", version=1))
+
+    assert store.current().pm_user_id == "U0NEWPM"
+
+
+def test_a_read_ahead_an_earlier_invocation_never_took_is_dropped(table: Table) -> None:
+    stored_pm(table, "U0OLDPM", 1)
+    counting = CountingTable(table)
+    store = roster_store(counting)
+    store.read_ahead()
+    store._ahead[1].result()  # type: ignore[index]
+    stored_pm(table, "U0NEWPM", 2)  # meanwhile, while the container was frozen
+
+    store.drop_ahead()  # the next invocation begins (Runtime.begin)
+
+    assert store.current().pm_user_id == "U0NEWPM"
+    assert counting.reads == 2
