@@ -450,7 +450,8 @@ class Runtime:
 
 
 def _tls_context() -> SSLContext:
-    """What urllib's default opener makes for HTTP/1.1, once per container instead of once per opener."""
+    """What urllib's default opener makes for HTTP/1.1, made by the runtime so that a cold start can make it ahead
+    (Runtime.tls_ahead)."""
     import ssl
 
     context = ssl.create_default_context()
@@ -510,5 +511,7 @@ def use_clock(clock: Clock) -> None:
 def reset() -> None:
     """Forget settings, clients and cached secrets, so the next call reads the environment again."""
     global _runtime  # noqa: PLW0603
+    if _runtime is not None:
+        _runtime._drop_ahead()
     _runtime = None
     _boto3_clients.clear()

@@ -1,12 +1,13 @@
-"""Work a cold delivery would otherwise wait for one piece after another, started early in the background.
+"""Work a delivery would otherwise wait for one piece after another, started early in the background.
 
-A cold container's first delivery does one thing after another before it answers: it verifies, writes its claim
-and its change, then posts. What its post needs besides (the Slack secret, the TLS context, the roster for an
-owner) depends on none of that, so it starts early, on a small pool of threads, while the delivery goes on
-with what it must do in order. Each is taken where it is used (`Future.result`), which raises what the work
-raised: the delivery fails where it did when the work ran in line. Work ahead belongs to the invocation that
-started it: the next one drops what was never taken (`drop`, from `Runtime.begin`), since Lambda may have frozen
-the container with it in flight.
+A delivery does one thing after another before it answers: it verifies, writes its claim and its change, then
+posts; a cold container's first one also reads its secrets and makes its clients. What its post needs besides
+(the TLS context, the Slack secret and client, the roster for an owner) depends on none of that, so it starts
+early, on a small pool of threads, while the delivery goes on with what it must do in order. Each is taken where
+it is used (`Future.result`), which raises what the work raised: the delivery fails where it did when the work
+ran in line. A read ahead belongs to the invocation that started it: the next one drops what was never taken
+(`drop`, from `Runtime.begin`), since Lambda may have frozen the container with it in flight. The TLS context,
+local work that needs no input, is kept for whoever takes it.
 
 Only reads and local work go ahead, never an effect, and reads only once the delivery's claim is made, so a
 duplicate reads nothing more (the TLS context, which needs no input and no request, is started on arrival).
@@ -14,7 +15,7 @@ Clients are made by the caller before it hands work over (boto3 does not make cl
 threads at once); the clients themselves are safe to share.
 
 The pool is made with the first work of a container, never at import, so SnapStart captures no thread.
-Building a TLS context (reading the CA bundle) releases the GIL, and a read waits on the network, so both
+OpenSSL reads the CA bundle for a TLS context without holding the GIL, and a read waits on the network, so both
 overlap the caller's own work; on a function with a fraction of a vCPU it is the caller's network waits they
 fill (docs/performance.md).
 """

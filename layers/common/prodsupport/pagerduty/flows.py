@@ -156,9 +156,11 @@ def on_triggered(rt: Runtime, event: WebhookEvent, pd: PagerDutyIncident) -> str
     if not opens_incidents(pd, rt.settings.pagerduty_service_ids):
         logger.info("ignored a trigger from a service not configured", service=pd.service.id if pd.service else "")
         return "ignored: service not configured"
-    # Read while the id counter is written (infra/ahead.py): what the root card's post needs besides its id.
-    rt.slack_ahead()
-    rt.roster.read_ahead()
+    # Read while the id counter is written (infra/ahead.py): what the root card's post needs besides its id. Only
+    # once the claim is made: a link whose incident is missing leaves it pending for the next write.
+    if rt.table.pending is None:
+        rt.slack_ahead()
+        rt.roster.read_ahead()
     settings = rt.settings
     opened_at = event.occurred_at
     incident = rt.policy.new_incident(

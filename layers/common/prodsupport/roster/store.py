@@ -60,13 +60,12 @@ class RosterStore:
     def current(self) -> Roster:
         """The roster as read at most CACHE_SECONDS ago (on the monotonic clock: staleness is real time),
         counted from when the read started: the one `read_ahead` started is taken (its error raised here, as
-        this delivery's own), unless a save or a load since holds a newer copy."""
+        this delivery's own), unless a save or a load since holds a newer copy, which is used without waiting."""
         if self._ahead is not None:
             started_at, started = self._ahead
             self._ahead = None
-            roster = started.result()
             if self._cached is None or self._cached[0] < started_at:
-                self._cached = (started_at, roster)
+                self._cached = (started_at, started.result())
         cached = self._cached
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
