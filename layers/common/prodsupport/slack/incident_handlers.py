@@ -24,17 +24,7 @@ from prodsupport.slack.router import Answer, ephemeral, team_metadata
 
 if TYPE_CHECKING:
     from prodsupport.runtime import Runtime
-    from prodsupport.slack.commands import (
-        Declare,
-        Help,
-        ListIncidents,
-        OpenDeclareForm,
-        Resolve,
-        SetApplications,
-        SetField,
-        SetSeverity,
-        StatusUpdate,
-    )
+    from prodsupport.slack import commands
     from prodsupport.slack.router import Router
 
 logger = Logger(child=True)
@@ -45,7 +35,7 @@ NOT_POSTABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_arch
 # --- commands that name no incident -------------------------------------------------------------------
 
 
-def _open_form(rt: Runtime, command: SlashCommand, parsed: OpenDeclareForm) -> Answer:
+def _open_form(rt: Runtime, command: SlashCommand, parsed: commands.OpenDeclareForm) -> Answer:
     rt.slack.views_open(
         trigger_id=command.trigger_id,
         view=msg.declare_modal(
@@ -55,11 +45,11 @@ def _open_form(rt: Runtime, command: SlashCommand, parsed: OpenDeclareForm) -> A
     return None
 
 
-def _help(rt: Runtime, command: SlashCommand, parsed: Help) -> Answer:
+def _help(rt: Runtime, command: SlashCommand, parsed: commands.Help) -> Answer:
     return ephemeral(parsed.text)
 
 
-def _list(rt: Runtime, command: SlashCommand, parsed: ListIncidents) -> Answer:
+def _list(rt: Runtime, command: SlashCommand, parsed: commands.ListIncidents) -> Answer:
     from prodsupport.postmortem import github_messages, github_tracking
 
     own = [incident for incident in rt.store.open_incidents() if incident.team == rt.team_id]
@@ -70,7 +60,7 @@ def _list(rt: Runtime, command: SlashCommand, parsed: ListIncidents) -> Answer:
     return ephemeral(listed)
 
 
-def _declare(rt: Runtime, command: SlashCommand, parsed: Declare) -> Answer:
+def _declare(rt: Runtime, command: SlashCommand, parsed: commands.Declare) -> Answer:
     incident = incident_flow.declare_new_thread(
         rt, title=parsed.title, severity=parsed.severity, at=command.at, user=command.user_id
     )
@@ -80,13 +70,13 @@ def _declare(rt: Runtime, command: SlashCommand, parsed: Declare) -> Answer:
 # --- changes to one incident --------------------------------------------------------------------------
 
 
-def _set_field(rt: Runtime, command: SlashCommand, parsed: SetField, incident: Incident) -> str:
+def _set_field(rt: Runtime, command: SlashCommand, parsed: commands.SetField, incident: Incident) -> str:
     label = "Summary" if parsed.field == "summary" else "Business impact"
     incident_flow.update_field(rt, incident, parsed.field, parsed.value, command.user_id, command.at)
     return f"{label} of {incident.id} updated."
 
 
-def _set_applications(rt: Runtime, command: SlashCommand, parsed: SetApplications, incident: Incident) -> str:
+def _set_applications(rt: Runtime, command: SlashCommand, parsed: commands.SetApplications, incident: Incident) -> str:
     from prodsupport.slack.partner_handlers import suggest_after_applications
 
     saved = incident_flow.set_applications(rt, incident, list(parsed.applications), command.user_id, command.at)
@@ -94,17 +84,17 @@ def _set_applications(rt: Runtime, command: SlashCommand, parsed: SetApplication
     return f"Applications of {incident.id} updated."
 
 
-def _set_severity(rt: Runtime, command: SlashCommand, parsed: SetSeverity, incident: Incident) -> str:
+def _set_severity(rt: Runtime, command: SlashCommand, parsed: commands.SetSeverity, incident: Incident) -> str:
     incident_flow.set_severity(rt, incident, parsed.severity, command.user_id, command.at)
     return f"{incident.id} is now {parsed.severity.value}."
 
 
-def _post_status(rt: Runtime, command: SlashCommand, parsed: StatusUpdate, incident: Incident) -> str:
+def _post_status(rt: Runtime, command: SlashCommand, parsed: commands.StatusUpdate, incident: Incident) -> str:
     incident_flow.post_status(rt, incident, parsed.text, parsed.next_update, command.user_id, command.at)
     return f"Status of {incident.id} posted in the thread."
 
 
-def _resolve(rt: Runtime, command: SlashCommand, parsed: Resolve, incident: Incident) -> str:
+def _resolve(rt: Runtime, command: SlashCommand, parsed: commands.Resolve, incident: Incident) -> str:
     from prodsupport.postmortem.flows import resolve_incident
 
     resolve_incident(rt, incident, parsed.text, command.user_id, command.at)
@@ -241,27 +231,17 @@ def register_events(router: Router) -> None:
 
 
 def register(router: Router) -> None:
-    from prodsupport.slack.commands import (
-        Declare,
-        Help,
-        ListIncidents,
-        OpenDeclareForm,
-        Resolve,
-        SetApplications,
-        SetField,
-        SetSeverity,
-        StatusUpdate,
-    )
+    from prodsupport.slack import commands
 
-    router.incident_command(OpenDeclareForm, _open_form)
-    router.incident_command(Help, _help)
-    router.incident_command(ListIncidents, _list)
-    router.incident_command(Declare, _declare)
-    router.incident_verb(SetField, _set_field)
-    router.incident_verb(SetApplications, _set_applications)
-    router.incident_verb(SetSeverity, _set_severity)
-    router.incident_verb(StatusUpdate, _post_status)
-    router.incident_verb(Resolve, _resolve)
+    router.incident_command(commands.OpenDeclareForm, _open_form)
+    router.incident_command(commands.Help, _help)
+    router.incident_command(commands.ListIncidents, _list)
+    router.incident_command(commands.Declare, _declare)
+    router.incident_verb(commands.SetField, _set_field)
+    router.incident_verb(commands.SetApplications, _set_applications)
+    router.incident_verb(commands.SetSeverity, _set_severity)
+    router.incident_verb(commands.StatusUpdate, _post_status)
+    router.incident_verb(commands.Resolve, _resolve)
     router.shortcut("declare_incident", _open_declare_form)
     router.view("declare_incident", _declare_submitted)
     for kind in ("status", "details", "resolve"):
