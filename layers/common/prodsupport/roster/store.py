@@ -66,17 +66,19 @@ class RosterStore:
             self._ahead = None
             if self._cached is None or self._cached[0] < started_at:
                 self._cached = (started_at, started.result())
-        cached = self._cached
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        return self.load()
+        return self._fresh_copy() or self.load()
 
     def read_ahead(self) -> None:
         """Start reading the roster, unless the copy is fresh, for a delivery that will need it after its next
         write (a PagerDuty trigger's owner): a read, never an effect (infra/ahead.py)."""
-        fresh = self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS
-        if self._ahead is None and not fresh:
+        if self._ahead is None and self._fresh_copy() is None:
             self._ahead = (time.monotonic(), ahead.start(self._read))
+
+    def _fresh_copy(self) -> Roster | None:
+        """The copy this container holds, while it is younger than CACHE_SECONDS."""
+        if self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS:
+            return self._cached[1]
+        return None
 
     def drop_ahead(self) -> None:
         """Forget a read started by an earlier invocation (Runtime.begin): one nobody took may have been frozen
