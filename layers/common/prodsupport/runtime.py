@@ -17,10 +17,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
@@ -60,8 +59,7 @@ if TYPE_CHECKING:
 logger = Logger(child=True)
 
 
-@dataclass
-class ChangedCard:
+class ChangedCard(NamedTuple):
     """An incident this invocation changed, as last saved, and what its card update must respect."""
 
     incident: Incident

@@ -20,7 +20,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -64,7 +64,7 @@ STACK_SETTINGS = frozenset(
         "ses_configuration_set",
     }
 )
-SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - STACK_SETTINGS
+SETTING_NAMES = frozenset(Settings._fields) - STACK_SETTINGS
 _WEBHOOK_ID_NAMESPACE = uuid.UUID("6f1c1f0e-4a8e-4f43-9c53-2f1d7e0b5a10")
 
 

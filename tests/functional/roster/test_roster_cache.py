@@ -3,7 +3,7 @@ an edit always starts from the table and what this container saves is seen at on
 
 from __future__ import annotations
 
-from dataclasses import replace
+from copy import replace
 
 from prodsupport import runtime
 from prodsupport_local.emulator.stack import LocalStack

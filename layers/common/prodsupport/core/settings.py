@@ -11,9 +11,9 @@ import os
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields, replace
+from copy import replace
 from datetime import date, time, timedelta
-from typing import Any, get_type_hints
+from typing import Any, NamedTuple, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prodsupport.core.calendar import HOLIDAY_CALENDARS
@@ -112,8 +112,7 @@ PEOPLE_KEYS = (
 TEAM_KEYS = frozenset({"id", "id_prefix"}) | TEAM_SCOPED
 
 
-@dataclass(frozen=True)
-class Team:
+class Team(NamedTuple):
     """One team's playbook: the default settings with the team's own team-scoped values.
 
     `error` is set for a team whose object did not validate when teams are loaded leniently (a Lambda's cold
@@ -126,8 +125,7 @@ class Team:
     error: str = ""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     table_name: str
     channel_id: str
     email_queue_url: str = ""
@@ -211,17 +209,17 @@ class Settings:
         env = os.environ if environ is None else environ
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in ("teams", "dropped_teams"):
+        for name in cls._fields:
+            if name in ("teams", "dropped_teams"):
                 continue
-            var = PREFIX + f.name.upper()
+            var = PREFIX + name.upper()
             raw = env.get(var)
             if raw is None or not raw.strip():
-                if f.default is MISSING and f.default_factory is MISSING:
+                if name not in cls._field_defaults:
                     raise SettingsError(f"{var} is required and not set")
                 continue
             try:
-                values[f.name] = _parse(hints[f.name], raw)
+                values[name] = _parse(hints[name], raw)
             except ValueError as exc:
                 raise SettingsError(f"{var} is malformed: {exc}") from None
         settings = cls(**values)

@@ -8,9 +8,9 @@ next run has said so in the thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from prodsupport.incident.model import Deadline, Incident, Sla
 
@@ -41,8 +41,7 @@ def clock_outcome(deadline: Deadline, now: datetime) -> ClockOutcome:
     return ClockOutcome.PENDING
 
 
-@dataclass(frozen=True)
-class ClockView:
+class ClockView(NamedTuple):
     sla: Sla
     due: datetime
     outcome: ClockOutcome

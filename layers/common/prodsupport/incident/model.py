@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID
 from prodsupport.core.timefmt import parse_iso, to_iso
@@ -117,8 +117,7 @@ class Deadline:
         )
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
+class TimelineEntry(NamedTuple):
     at: datetime
     kind: str
     actor: str
@@ -257,8 +256,7 @@ class EmailRecord:
         )
 
 
-@dataclass(frozen=True)
-class PendingNotice:
+class PendingNotice(NamedTuple):
     """An SLA reminder or breach claimed by a checker run and not yet known to be in Slack.
 
     Written in the same conditional save as the reminded/breached mark and cleared once the notice is posted

@@ -17,9 +17,8 @@ Leases are judged on the runtime's clock, the wall clock in production (in tests
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from prodsupport.core.timefmt import parse_iso, to_iso
 
@@ -30,8 +29,7 @@ PAINT_WINDOW = timedelta(seconds=15)
 SETTLE = timedelta(seconds=3)
 
 
-@dataclass(frozen=True)
-class PaintLease:
+class PaintLease(NamedTuple):
     by: str  # the invocation that saved the change (`Runtime.begin`)
     until: datetime
 

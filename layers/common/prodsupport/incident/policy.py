@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from prodsupport.core.calendar import PlaybookCalendar
 from prodsupport.core.settings import DEFAULT_ID_PREFIX, DEFAULT_TEAM_ID
@@ -28,8 +28,7 @@ ACK_SLAS = (Sla.SLACK_ACK, Sla.PAGERDUTY_ACK)
 NOTICE_LEASE = timedelta(minutes=3)
 
 
-@dataclass(frozen=True)
-class SlaAction:
+class SlaAction(NamedTuple):
     """Something the checker owes the channel: a reminder `lead` minutes before `due`, or the breach."""
 
     kind: Literal["reminder", "breach"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -52,8 +51,7 @@ class MessageClaim(NamedTuple):
     again: bool
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """A human message in a thread, as the hot path needs it."""
 
     channel_id: str

@@ -11,7 +11,7 @@ in the dead-letter queue, alarmed.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from copy import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger

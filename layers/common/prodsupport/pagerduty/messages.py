@@ -7,7 +7,7 @@ so it is escaped before it is echoed.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from copy import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from copy import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from prodsupport.core import inbound_json
 from prodsupport.core.mrkdwn import URL_RE
@@ -87,8 +87,7 @@ def verify_signature(secrets: Iterable[str], header: str | None, body: bytes) ->
     return matched
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """A PagerDuty object reference (user, service, escalation policy): enough to name and link it."""
 
     id: str
@@ -97,8 +96,7 @@ class Reference:
     type: str = ""
 
 
-@dataclass(frozen=True)
-class PagerDutyIncident:
+class PagerDutyIncident(NamedTuple):
     """The incident an event is about, as far as that event tells it.
 
     A status update carries only a reference to its incident, so its title comes from the reference's
@@ -122,8 +120,7 @@ class PagerDutyIncident:
         return f"#{self.number}" if self.number is not None else self.id
 
 
-@dataclass(frozen=True)
-class WebhookEvent:
+class WebhookEvent(NamedTuple):
     id: str
     event_type: str
     resource_type: str

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from prodsupport.core.settings import SettingsError
 
@@ -29,8 +28,7 @@ PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{2,}$")
 MAX_NAME = 75  # a Block Kit option's text
 
 
-@dataclass(frozen=True)
-class Partner:
+class Partner(NamedTuple):
     name: str
     aliases: tuple[str, ...] = ()
     slack_usergroup_id: str = ""
@@ -62,8 +60,7 @@ class UnknownPartners(LookupError):
         self.words = tuple(words)
 
 
-@dataclass(frozen=True)
-class PartnerDirectory:
+class PartnerDirectory(NamedTuple):
     """`error` is why the `partners` setting could not be read: the directory is then empty, and only the
     partner commands say so, because one bad entry must not stop every other request."""
 

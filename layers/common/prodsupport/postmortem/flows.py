@@ -7,7 +7,7 @@ invitation email, the `postmortem_update` message. State is written before anyth
 
 from __future__ import annotations
 
-from dataclasses import replace
+from copy import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo

@@ -7,7 +7,7 @@ the pull request or issue in the payload, so a reader of the metadata needs no G
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from copy import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo

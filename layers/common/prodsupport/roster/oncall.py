@@ -10,9 +10,8 @@ is not configured or not reachable: a reminder naming the fallback beats a remin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode
 from weakref import WeakKeyDictionary
 
@@ -34,8 +33,7 @@ class OncallUnavailable(Exception):
     """PagerDuty or Slack could not say who is on call; the message says which step failed."""
 
 
-@dataclass(frozen=True)
-class _Answer:
+class _Answer(NamedTuple):
     escalation_policy_id: str
     user_id: str
     fetched_at: datetime

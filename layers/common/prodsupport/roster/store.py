@@ -7,8 +7,9 @@ stakeholder list is the weekly-sync invite list the playbook's emails go to.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from copy import replace
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from prodsupport.core.settings import DEFAULT_TEAM_ID, Settings
 from prodsupport.infra import ahead
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
 CACHE_SECONDS = 60.0
 
 
-@dataclass(frozen=True)
-class Roster:
+class Roster(NamedTuple):
     pm_user_id: str = ""
     backup_pm_user_id: str = ""
     pm_out_of_office: bool = False

@@ -24,7 +24,8 @@ The run reads only the sparse "due" index, so its cost follows the open deadline
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from copy import replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
