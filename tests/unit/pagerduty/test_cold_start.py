@@ -1,6 +1,7 @@
 """The PagerDuty function's init loads no Slack SDK and no incident model: a delivery that posts nothing (an
 ignored event type, a duplicate, a bad signature) never pays for them, and one that opens an incident and posts
-loads them with its first use."""
+loads them with its first use. What a trigger loads defines no dataclass it does not need, since each one
+compiles its methods as its module loads."""
 
 from __future__ import annotations
 
@@ -58,3 +59,46 @@ def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_no_th
         env={"PYTHONPATH": str(REPO / "layers" / "common")},
     )
     assert result.stdout.strip() == "1"
+
+
+_DATACLASSES = """
+import dataclasses, importlib, importlib.util, sys
+spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+# What the first trigger loads: the use cases, and what the runtime loads with its first use.
+for name in ("pagerduty.flows", "incident.policy", "incident.store", "roster.store", "incident.card_updates"):
+    importlib.import_module("prodsupport." + name)
+print("\\n".join(sorted(
+    f"{name}.{value.__name__}"
+    for name, module in list(sys.modules.items()) if name.startswith("prodsupport")
+    for value in vars(module).values()
+    if isinstance(value, type) and value.__module__ == name and dataclasses.is_dataclass(value)
+)))
+"""
+# Mutable records (the incident and its parts, the roster's per-container store), a value that validates itself
+# on construction (the calendar) and values with default factories (the policy's calendar, a message's blocks).
+MUTABLE_OR_SELF_CHECKING = {
+    "prodsupport.core.calendar.CalendarConfig",
+    "prodsupport.incident.model.Deadline",
+    "prodsupport.incident.model.EmailRecord",
+    "prodsupport.incident.model.Incident",
+    "prodsupport.incident.model.PagerDutyLink",
+    "prodsupport.incident.model.PartnerTag",
+    "prodsupport.incident.model.Postmortem",
+    "prodsupport.incident.policy.SlaPolicy",
+    "prodsupport.infra.slack_message.SlackMessage",
+    "prodsupport.roster.store.RosterStore",
+}
+
+
+def test_given_a_cold_trigger_when_its_modules_load_then_only_mutable_or_self_checking_types_are_dataclasses() -> None:
+    """A dataclass compiles its methods when its module loads (0.3 to 3 ms each on a cold start); a NamedTuple
+    compiles one small constructor. Immutable values on this path are NamedTuples (docs/performance.md)."""
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-c", _DATACLASSES, str(REPO / "functions" / "pagerduty_webhook" / "app.py")],
+        capture_output=True,
+        check=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO / "layers" / "common")},
+    )
+    assert set(result.stdout.split()) <= MUTABLE_OR_SELF_CHECKING
