@@ -5,7 +5,7 @@ on the open deadlines alone. This runs the same run (the same open incidents, ow
 breaches) against the local stack twice: once with an empty history, once after 50,000 resolved incidents
 were written straight into moto with BatchWriteItem. It prints the ratio of the run times and of the
 DynamoDB request counts (counted with botocore's `before-call` hook on the checker's own client); the goal
-for both is at most 1.2.
+for the requests and for the checker's own time (the run time less the wait on moto) is at most 1.2.
 
 moto answers a query on a GSI by walking every item of the table, which real DynamoDB does not, so the time
 spent waiting on the emulator is also printed apart from the checker's own time.
@@ -188,15 +188,13 @@ def main() -> int:
         print(f"wrote {args.resolved:,} resolved incidents in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         full = [one_run(stack, now) for now in full_runs]
 
+    own_empty = 1000 * (median(empty, "seconds") - median(empty, "dynamo_seconds"))
+    own_full = 1000 * (median(full, "seconds") - median(full, "dynamo_seconds"))
     rows = [
         ("run time, ms", 1000 * median(empty, "seconds"), 1000 * median(full, "seconds")),
         ("DynamoDB requests", median(empty, "total_requests"), median(full, "total_requests")),
         ("  waiting on moto, ms", 1000 * median(empty, "dynamo_seconds"), 1000 * median(full, "dynamo_seconds")),
-        (
-            "  the rest (checker, Slack), ms",
-            1000 * (median(empty, "seconds") - median(empty, "dynamo_seconds")),
-            1000 * (median(full, "seconds") - median(full, "dynamo_seconds")),
-        ),
+        ("  the rest (checker, Slack), ms", own_empty, own_full),
         ("Slack posts", median(empty, "posted"), median(full, "posted")),
     ]
     teams = f", {args.teams + 1} teams" if args.teams else ""
@@ -206,9 +204,11 @@ def main() -> int:
         print(f"{label:28}{a:14.1f}{b:18.1f}{b / a if a else float('nan'):8.2f}")
     print(f"requests by operation, 0 resolved: {dict(empty[0].requests)}")
     print(f"requests by operation, {args.resolved:,} resolved: {dict(full[0].requests)}")
-    time_ratio = median(full, "seconds") / median(empty, "seconds")
     request_ratio = median(full, "total_requests") / median(empty, "total_requests")
-    print(f"RESULT time ratio {time_ratio:.2f}, DynamoDB request ratio {request_ratio:.2f} (goal: both <= 1.2)")
+    run_ratio = median(full, "seconds") / median(empty, "seconds")
+    own_ratio = own_full / own_empty
+    print(f"RESULT own time ratio {own_ratio:.2f}, DynamoDB request ratio {request_ratio:.2f} (goal: both <= 1.2)")
+    print(f"run time ratio {run_ratio:.2f}, with the wait on moto, which walks every item to answer an index query")
     return 0
 
 
