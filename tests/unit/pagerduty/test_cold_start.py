@@ -10,26 +10,31 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-_PROBE = """
-import importlib.util, sys
+# Each probe runs in a fresh interpreter after loading the handler module as the Lambda runtime does.
+_LOAD = """
+import importlib, importlib.util, sys
 spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-heavy = sys.argv[2].split(",")
-print(sorted(name for name in heavy if name in sys.modules))
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
 """
 
 
-def _loaded_by_init(*modules: str) -> str:
-    """Which of `modules` a fresh interpreter has imported once it has loaded the handler module."""
+def _after_load(probe: str, *args: str) -> str:
+    """What `probe` prints in a fresh interpreter once the PagerDuty handler module is loaded."""
     result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-c", _PROBE, str(REPO / "functions" / "pagerduty_webhook" / "app.py"), ",".join(modules)],
+        [sys.executable, "-c", _LOAD + probe, str(REPO / "functions" / "pagerduty_webhook" / "app.py"), *args],
         capture_output=True,
         check=True,
         text=True,
         env={"PYTHONPATH": str(REPO / "layers" / "common")},
     )
     return result.stdout.strip()
+
+
+def _loaded_by_init(*modules: str) -> str:
+    """Which of `modules` a fresh interpreter has imported once it has loaded the handler module."""
+    return _after_load(
+        "print(sorted(name for name in sys.argv[2].split(',') if name in sys.modules))", ",".join(modules)
+    )
 
 
 def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_slack_sdk_is_not_imported() -> None:
@@ -40,31 +45,14 @@ def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_the_i
     assert _loaded_by_init("prodsupport.incident.model", "prodsupport.github.model") == "[]"
 
 
-_THREADS = """
-import importlib.util, sys, threading
-spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
-spec.loader.exec_module(importlib.util.module_from_spec(spec))
-print(threading.active_count())
-"""
-
-
 def test_given_a_fresh_container_when_the_pagerduty_handler_is_loaded_then_no_thread_is_started() -> None:
     """The pool that makes a post's client ahead (infra/ahead.py) starts with the first delivery: a thread
     started at load would be captured in the SnapStart snapshot."""
-    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-c", _THREADS, str(REPO / "functions" / "pagerduty_webhook" / "app.py")],
-        capture_output=True,
-        check=True,
-        text=True,
-        env={"PYTHONPATH": str(REPO / "layers" / "common")},
-    )
-    assert result.stdout.strip() == "1"
+    assert _after_load("import threading; print(threading.active_count())") == "1"
 
 
 _DATACLASSES = """
-import dataclasses, importlib, importlib.util, sys
-spec = importlib.util.spec_from_file_location("pagerduty_app", sys.argv[1])
-spec.loader.exec_module(importlib.util.module_from_spec(spec))
+import dataclasses
 # What the first trigger loads: the use cases, and what the runtime loads with its first use.
 for name in ("pagerduty.flows", "incident.policy", "incident.store", "roster.store", "incident.card_updates"):
     importlib.import_module("prodsupport." + name)
@@ -94,11 +82,4 @@ KEPT_AS_DATACLASSES = {
 def test_given_a_cold_trigger_when_its_modules_load_then_its_immutable_values_are_not_dataclasses() -> None:
     """A dataclass compiles its methods when its module loads (0.3 to 3 ms each on a cold start); a NamedTuple
     compiles one small constructor. Immutable values on this path are NamedTuples (docs/performance.md)."""
-    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-c", _DATACLASSES, str(REPO / "functions" / "pagerduty_webhook" / "app.py")],
-        capture_output=True,
-        check=True,
-        text=True,
-        env={"PYTHONPATH": str(REPO / "layers" / "common")},
-    )
-    assert set(result.stdout.split()) == KEPT_AS_DATACLASSES
+    assert set(_after_load(_DATACLASSES).split()) == KEPT_AS_DATACLASSES
